@@ -1,0 +1,178 @@
+"""The `govdata` command line: a thin shell over assistant.services.
+
+Conventions: `--json` prints only JSON on stdout; progress and errors go to stderr; exit 0 on success,
+1 on bad input or a failed operation (one line per problem), 2 on usage errors; `--debug` shows tracebacks.
+"""
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from assistant.config import Settings
+from assistant.errors import GovDataError
+from assistant.offline import enforce_offline
+from assistant.roles import DEFAULT_ROLE
+
+app = typer.Typer(help="GovData Assistant: find datasets, ask policy questions, query approved data.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+docs_app = typer.Typer(help="Search ingested policy and guidance documents.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+_state: dict[str, Any] = {"debug": False}
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
+RoleOpt = Annotated[str, typer.Option("--role", help="citizen | civil_servant | data_steward.")]
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _services() -> Any:
+    from assistant.services import Services
+
+    try:
+        return Services(Settings())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "GOVDATA_" + "__".join(str(p).upper() for p in first["loc"])
+        raise GovDataError(f"setting {field}: {first['msg']}") from None
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    _state["debug"] = debug
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
+    prune: Annotated[bool, typer.Option("--prune", help="Remove what vanished from these paths.")] = False,
+    access_level: Annotated[str | None, typer.Option(
+        "--access-level", help="public | restricted public | non-public; can only make sources stricter.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest catalogs (DCAT data.json, CKAN JSON, CSV lists, datapackage.json) and documents."""
+    from assistant.access import normalize_access_level
+
+    if access_level is not None:
+        try:
+            access_level = normalize_access_level(access_level)
+        except ValueError as exc:
+            raise GovDataError(f"--access-level: {exc}") from None
+    services = _services()
+    summary = _run_ingest(services, paths, access_level, prune)
+    for warning in summary.warnings:
+        _err(f"warning: {warning}")
+    for failure in summary.failures:
+        _err(f"error: {failure}")
+    if as_json:
+        _print_json(summary.as_dict())
+    else:
+        _err(
+            f"files: {summary.files} ({summary.files_skipped} unchanged, {summary.files_failed} failed, "
+            f"{summary.files_removed} removed); datasets: {summary.datasets}; documents: {summary.documents}; "
+            f"items added {summary.added}, updated {summary.updated}, skipped {summary.skipped}, "
+            f"removed {summary.removed}"
+        )
+    if summary.failures:
+        raise typer.Exit(1)
+
+
+def _run_ingest(services: Any, paths: list[Path], access_level: str | None, prune: bool) -> Any:
+    if not sys.stderr.isatty():
+        return services.ingest(paths, access_level=access_level, prune=prune)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("ingesting", total=None)
+
+        def advance(path: Path) -> None:
+            bar.update(task, advance=1, description=path.name[:40])
+
+        return services.ingest(paths, access_level=access_level, prune=prune, progress=advance)
+
+
+@app.command()
+def status(as_json: JsonOpt = False) -> None:
+    """Counts of what is in the store and which embedding model built it."""
+    result = _services().status()
+    if as_json:
+        _print_json(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key}: {value}")
+
+
+@docs_app.command("search")
+def docs_search(
+    query: Annotated[str, typer.Argument(help="What to look for, in any language.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=200, help="How many passages.")] = 5,
+    role: RoleOpt = DEFAULT_ROLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Passages of ingested documents closest to QUERY (only those the role may see)."""
+    passages = _services().search_passages(query, k=k, role=role)
+    if as_json:
+        _print_json([dataclasses.asdict(p) for p in passages])
+        return
+    for n, passage in enumerate(passages, 1):
+        where = " > ".join(p for p in (passage.title, passage.heading_path, passage.article) if p)
+        typer.echo(f"[{n}] {where}  (score {passage.score:.3f})\n    {passage.source}")
+        typer.echo("    " + passage.text[:300].replace("\n", "\n    ") + "\n")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 7860,
+) -> None:
+    """Start the web app."""
+    from app import build_assistant, build_ui
+
+    build_ui(build_assistant(Settings())).launch(server_name=host, server_port=port, show_error=False)
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 1, never a traceback."""
+    enforce_offline()
+    try:
+        app(standalone_mode=False)
+    except GovDataError as exc:
+        if _state["debug"]:
+            raise
+        _err(f"error: {exc}")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _err("aborted")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors are handled below; anything else is a bug
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if _state["debug"]:
+            raise
+        _err(f"error: internal failure ({type(exc).__name__}: {exc}); rerun with --debug for details")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""One frozen settings object; env prefix GOVDATA_, nested fields with `__` (GOVDATA_EMBEDDING__MODEL)."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbeddingModelName = Literal["use-multilingual-v3", "all-minilm-l6-v2", "sentence-transformers"]
+AccessLevelName = Literal["public", "restricted public", "non-public"]
+
+
+class EmbeddingSettings(BaseModel):
+    """Which bundled (or local) embedding model vectors are made with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: EmbeddingModelName = "use-multilingual-v3"
+    path: Path | None = Field(
+        default=None, description="Local sentence-transformers model folder (model=sentence-transformers)."
+    )
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    threads: int = Field(default=2, ge=1, le=64)
+
+
+class ChunkSettings(BaseModel):
+    """How documents are cut into passages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_tokens: int = Field(default=350, ge=32, le=4096)
+
+
+class IngestSettings(BaseModel):
+    """Defaults for `govdata ingest`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    default_access_level: AccessLevelName = "public"
+
+
+class Settings(BaseSettings):
+    """All configuration; plain data, no clients are built here."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GOVDATA_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    home: Path = Field(default=Path(".govdata"), description="State folder: store, manifest, models.")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunk: ChunkSettings = ChunkSettings()
+    ingest: IngestSettings = IngestSettings()
+    roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.home / "manifest.sqlite"

@@ -1,0 +1,1 @@
+"""Loaders, chunkers and the incremental pipeline that fills the store. Knows nothing about answering."""

@@ -1,0 +1,1 @@
+"""Catalog loaders: each turns one source file into Dataset records."""

@@ -1,0 +1,151 @@
+"""Turn a source file into store items: one per dataset record, one per document passage."""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from assistant.access import most_restrictive
+from assistant.config import Settings
+from assistant.errors import IngestError
+from assistant.models import Chunk, Dataset
+from ingest.catalogs.ckan import load_ckan
+from ingest.catalogs.datapackage import load_datapackage
+from ingest.catalogs.dcat import load_dcat
+from ingest.catalogs.tabular import load_tabular, rows_from_csv, rows_from_json
+from ingest.detect import detect
+from ingest.documents.chunking import chunk_text
+from ingest.documents.readers import read_document
+from ingest.options import SourceOptions
+from ingest.textutil import detect_language
+from vectorstore.store import DATASETS, PASSAGES, Metadata
+
+# Bump when loaders or chunkers change what they produce, so unchanged files are re-read once.
+LOADER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Item:
+    collection: str
+    item_id: str
+    embed_text: str
+    document: str
+    metadata: Metadata
+    content_hash: str
+
+
+@dataclass
+class LoadedSource:
+    kind: str  # "catalog" | "document"
+    title: str
+    items: list[Item]
+    warnings: list[str] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _ymd(value: str) -> int:
+    """YYYYMMDD of an ISO-ish date for range filters; 0 when absent or unparseable."""
+    try:
+        return int(date.fromisoformat(value[:10]).strftime("%Y%m%d"))
+    except ValueError:
+        return 0
+
+
+def dataset_item(dataset: Dataset, source: str) -> Item:
+    record = dataset.model_dump_json()
+    metadata: Metadata = {
+        "identifier": dataset.identifier, "title": dataset.title, "publisher": dataset.publisher,
+        "access_level": dataset.access_level, "modified": dataset.modified, "modified_ymd": _ymd(dataset.modified),
+        "formats": ",".join(dataset.formats), "url": dataset.url, "source": source,
+        "catalog": dataset.catalog, "language": detect_language(dataset.title + dataset.description),
+        "record": record,
+    }
+    for fmt in dataset.formats:
+        metadata[f"format_{fmt}"] = True
+    return Item(DATASETS, dataset.identifier, dataset.embedding_text(), dataset.embedding_text(), metadata,
+                _hash(record))
+
+
+def chunk_item(chunk: Chunk) -> Item:
+    context = " > ".join(p for p in (chunk.title, *chunk.heading_path) if p)
+    metadata: Metadata = {
+        "source": chunk.source, "title": chunk.title, "heading_path": " > ".join(chunk.heading_path),
+        "article": chunk.article, "chapter": chunk.chapter, "language": chunk.language,
+        "access_level": chunk.access_level, "position": chunk.position,
+    }
+    embed_text = f"{context}\n{chunk.text}"
+    return Item(PASSAGES, chunk.chunk_id, embed_text, chunk.text, metadata,
+                _hash(embed_text, json.dumps(metadata, sort_keys=True, ensure_ascii=False)))
+
+
+def _unique(items: Iterable[Item]) -> tuple[list[Item], int]:
+    """Drop repeated ids within one file (the last record wins); return how many were dropped."""
+    by_id: dict[str, Item] = {}
+    total = 0
+    for item in items:
+        by_id[item.item_id] = item
+        total += 1
+    return list(by_id.values()), total - len(by_id)
+
+
+def _load_datasets(path: Path, data: bytes, options: SourceOptions, settings: Settings,
+                   warnings: list[str]) -> list[Dataset] | None:
+    detected = detect(path, data)
+    default = options.access_level or settings.ingest.default_access_level
+    catalog_options = options.catalog
+    name = path.stem
+    if detected.kind == "document":
+        return None
+    if detected.kind == "dcat":
+        datasets = load_dcat(detected.payload, name, default, warnings)
+    elif detected.kind == "ckan":
+        datasets = load_ckan(detected.payload, catalog_options, default, warnings)
+    elif detected.kind == "datapackage":
+        datasets = load_datapackage(detected.payload, name, default, warnings)
+    else:
+        header, rows = (rows_from_csv(detected.payload, catalog_options, str(path))
+                        if detected.kind == "tabular-csv" else rows_from_json(detected.payload, str(path)))
+        datasets = load_tabular(header, rows, name, catalog_options, default, warnings, str(path))
+    if options.access_level:  # a folder/CLI level can only make records stricter, never looser
+        datasets = [d.model_copy(update={"access_level": most_restrictive(d.access_level, options.access_level)})
+                    for d in datasets]
+    return datasets
+
+
+def _chunks(path: Path, data: bytes, options: SourceOptions, settings: Settings) -> tuple[str, list[Chunk]]:
+    document = read_document(data, path)
+    source = str(path)
+    level = options.access_level or settings.ingest.default_access_level
+    language = options.language or detect_language(document.text[:5000])
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for position, passage in enumerate(chunk_text(document.text, settings.chunk.max_tokens)):
+        base = _hash(source, passage.article, " > ".join(passage.heading_path), passage.text)[:24]
+        seen[base] = seen.get(base, 0) + 1
+        chunk_id = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        chunks.append(Chunk(
+            chunk_id=chunk_id, source=source, title=document.title, text=passage.text,
+            heading_path=passage.heading_path, article=passage.article, chapter=passage.chapter,
+            language=language, access_level=level, position=position,
+        ))
+    return document.title, chunks
+
+
+def load_source(path: Path, data: bytes, options: SourceOptions, settings: Settings) -> LoadedSource:
+    """Read, parse and chunk one file entirely in memory; raises IngestError before anything is written."""
+    warnings: list[str] = []
+    datasets = _load_datasets(path, data, options, settings, warnings)
+    if datasets is not None:
+        items, duplicates = _unique(dataset_item(d, str(path)) for d in datasets)
+        return LoadedSource("catalog", path.stem, items, warnings, duplicates)
+    title, chunks = _chunks(path, data, options, settings)
+    if not chunks:
+        raise IngestError(path, "document has no text to index")
+    items, duplicates = _unique(chunk_item(c) for c in chunks)
+    return LoadedSource("document", title, items, warnings, duplicates)

@@ -1,0 +1,199 @@
+"""The incremental ingest pipeline: walk, hash, load, embed what changed, write, record.
+
+Per file, everything that can fail on bad input (reading, parsing, chunking, embedding) happens in memory
+before the store is touched, so a broken file changes nothing that was there before.
+"""
+
+import fcntl
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.errors import GovDataError, IngestError
+from ingest.detect import is_supported
+from ingest.items import LOADER_VERSION, Item, LoadedSource, load_source
+from ingest.manifest import ItemKey, Manifest, SourceRow
+from ingest.options import SIDECAR_NAME, OptionsResolver
+from vectorstore.embeddings import GovDataEmbeddings
+from vectorstore.store import COLLECTIONS, ChromaStore
+
+
+@dataclass
+class IngestSummary:
+    """Counts for the end-of-run summary (and `--json`)."""
+
+    files: int = 0
+    files_skipped: int = 0
+    files_failed: int = 0
+    files_removed: int = 0
+    datasets: int = 0
+    documents: int = 0
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    removed: int = 0
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@contextmanager
+def exclusive_lock(home: Path) -> Iterator[None]:
+    """One writer at a time per GOVDATA_HOME; a second ingest waits for the first."""
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "ingest.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def discover(roots: list[Path], resolver: OptionsResolver) -> Iterator[tuple[Path, Path]]:
+    """(file, root) pairs under the given paths, sorted, skipping hidden, excluded and unsupported files."""
+    for root in roots:
+        if root.is_file():
+            yield root, root
+            continue
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            relative = path.relative_to(root)
+            if any(part.startswith(".") for part in relative.parts) or not is_supported(path):
+                continue
+            if resolver.resolve(path, root).excludes(path):
+                continue
+            yield path, root
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, store: ChromaStore, embeddings: Callable[[], GovDataEmbeddings],
+                 manifest: Manifest) -> None:
+        self.settings = settings
+        self.store = store
+        self._embeddings_factory = embeddings
+        self._embeddings: GovDataEmbeddings | None = None
+        self.manifest = manifest
+
+    @property
+    def embeddings(self) -> GovDataEmbeddings:
+        if self._embeddings is None:
+            self._embeddings = self._embeddings_factory()
+        return self._embeddings
+
+    def run(self, roots: list[Path], *, access_level: str | None = None, prune: bool = False,
+            progress: Callable[[Path], None] | None = None) -> IngestSummary:
+        summary = IngestSummary()
+        resolver = OptionsResolver(access_level)
+        missing = [root for root in roots if not root.exists()]
+        if missing:
+            raise GovDataError(f"no such file or folder: {missing[0]}")
+        seen: set[str] = set()
+        with exclusive_lock(self.settings.home):
+            for path, root in self._safe_discover(roots, resolver, summary):
+                seen.add(str(path.resolve()))
+                self._ingest_file(path, root, resolver, summary)
+                if progress:
+                    progress(path)
+            if prune:
+                self._prune(roots, seen, summary)
+        return summary
+
+    def _safe_discover(self, roots: list[Path], resolver: OptionsResolver,
+                       summary: IngestSummary) -> list[tuple[Path, Path]]:
+        try:
+            return list(discover([r.resolve() for r in roots], resolver))
+        except IngestError as exc:  # a broken options file stops the run: its rules may restrict access
+            raise GovDataError(str(exc)) from None
+
+    def _ingest_file(self, path: Path, root: Path, resolver: OptionsResolver, summary: IngestSummary) -> None:
+        summary.files += 1
+        key = str(path.resolve())
+        try:
+            if path.name == SIDECAR_NAME:
+                return
+            options = resolver.resolve(path, root)
+            data = path.read_bytes()
+            sha = hashlib.sha256(data + options.fingerprint().encode() + LOADER_VERSION.encode()).hexdigest()
+            previous = self.manifest.source(key)
+            if previous is not None and previous.sha256 == sha:
+                summary.files_skipped += 1
+                summary.skipped += previous.items
+                return
+            loaded = load_source(path.resolve(), data, options, self.settings)
+            self._write(key, sha, loaded, summary)
+            summary.warnings.extend(f"{path}: {w}" for w in loaded.warnings)
+        except IngestError as exc:
+            summary.files_failed += 1
+            summary.failures.append(str(exc))
+        except OSError as exc:
+            summary.files_failed += 1
+            summary.failures.append(f"{path}: cannot read: {exc.strerror or exc}")
+
+    def _write(self, key: str, sha: str, loaded: LoadedSource, summary: IngestSummary) -> None:
+        stored = self.manifest.stored_hashes((i.collection, i.item_id) for i in loaded.items)
+        changed = [i for i in loaded.items if stored.get((i.collection, i.item_id)) != i.content_hash]
+        vectors = self._embed(changed, key)
+        new_keys = {(i.collection, i.item_id) for i in loaded.items}
+        stale = set(self.manifest.items_of(key)) - new_keys
+        orphaned = stale - self.manifest.owned_elsewhere(stale, key)
+        try:
+            self._upsert(changed, vectors)
+            self._delete(orphaned)
+        except Exception as exc:  # store failure: undo what this file added, keep the old manifest row
+            self._delete({(i.collection, i.item_id) for i in changed if (i.collection, i.item_id) not in stored})
+            raise IngestError(key, f"store write failed: {exc}") from None
+        self.manifest.replace_source(
+            SourceRow(key, loaded.kind, sha, loaded.title, len(loaded.items)),
+            {(i.collection, i.item_id): i.content_hash for i in loaded.items},
+        )
+        updated = sum(1 for i in changed if (i.collection, i.item_id) in stored)
+        summary.added += len(changed) - updated
+        summary.updated += updated
+        summary.skipped += len(loaded.items) - len(changed)
+        summary.removed += len(orphaned)
+        if loaded.kind == "catalog":
+            summary.datasets += len(loaded.items)
+        else:
+            summary.documents += 1
+
+    def _embed(self, items: list[Item], key: str) -> np.ndarray:
+        if not items:
+            return np.zeros((0, 1), dtype=np.float32)
+        try:
+            return self.embeddings.embed_array([i.embed_text for i in items])
+        except Exception as exc:
+            raise IngestError(key, f"embedding failed: {exc}") from None
+
+    def _upsert(self, items: list[Item], vectors: np.ndarray) -> None:
+        for collection in COLLECTIONS:
+            rows = [n for n, item in enumerate(items) if item.collection == collection]
+            if rows:
+                self.store.upsert(
+                    collection, [items[n].item_id for n in rows], vectors[rows],
+                    [items[n].document for n in rows], [items[n].metadata for n in rows],
+                )
+
+    def _delete(self, keys: set[ItemKey]) -> None:
+        for collection in COLLECTIONS:
+            ids = sorted(item_id for c, item_id in keys if c == collection)
+            if ids:
+                self.store.delete(collection, ids)
+
+    def _prune(self, roots: list[Path], seen: set[str], summary: IngestSummary) -> None:
+        """Forget files under the given roots that are gone (or no longer ingestible) since the last run."""
+        prefixes = [str(r.resolve()) for r in roots]
+        for row in self.manifest.sources():
+            under = any(row.path == p or row.path.startswith(p.rstrip("/") + "/") for p in prefixes)
+            if not under or row.path in seen:
+                continue
+            owned = set(self.manifest.items_of(row.path))
+            self._delete(owned - self.manifest.owned_elsewhere(owned, row.path))
+            self.manifest.remove_source(row.path)
+            summary.files_removed += 1
+            summary.removed += len(owned)

@@ -1,0 +1,1 @@
+"""Embedding models (bundled, offline) and the Chroma-backed store."""
