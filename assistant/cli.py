@@ -6,6 +6,7 @@ Conventions: `--json` prints only JSON on stdout; progress and errors go to stde
 
 import dataclasses
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -147,8 +148,11 @@ def serve(
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 1, never a traceback."""
     enforce_offline()
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except GovDataError as exc:
         if _state["debug"]:
             raise
@@ -162,12 +166,12 @@ def main() -> None:
     except KeyboardInterrupt:
         _err("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors are handled below; anything else is a bug
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: typer's message, exit code 2
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:  # anything else is a bug: one line, details behind --debug
         if _state["debug"]:
             raise
         _err(f"error: internal failure ({type(exc).__name__}: {exc}); rerun with --debug for details")

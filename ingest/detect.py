@@ -44,11 +44,11 @@ def detect(path: Path, data: bytes) -> Detected:
     payload = parse_json(data, path)
     if is_dcat(payload):
         return Detected("dcat", payload)
+    if is_datapackage(payload):
+        return Detected("datapackage", payload)
     packages = packages_of(payload)
     if packages is not None:
         return Detected("ckan", packages)
-    if is_datapackage(payload):
-        return Detected("datapackage", payload)
     if isinstance(payload, list) and payload and all(isinstance(item, dict) for item in payload):
         return Detected("tabular-json", payload)
     raise IngestError(

@@ -18,7 +18,7 @@ from assistant.errors import GovDataError, IngestError
 from ingest.detect import is_supported
 from ingest.items import LOADER_VERSION, Item, LoadedSource, load_source
 from ingest.manifest import ItemKey, Manifest, SourceRow
-from ingest.options import SIDECAR_NAME, OptionsResolver
+from ingest.options import OptionsResolver
 from vectorstore.embeddings import GovDataEmbeddings
 from vectorstore.store import COLLECTIONS, ChromaStore
 
@@ -42,6 +42,20 @@ class IngestSummary:
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
+
+
+_EMBED_BATCH = 512  # changed items gathered across files before one embedding call
+
+
+@dataclass
+class _Prepared:
+    """A parsed file waiting for its vectors."""
+
+    key: str
+    sha: str
+    loaded: LoadedSource
+    stored: dict[ItemKey, str]
+    changed: list[Item]
 
 
 @contextmanager
@@ -95,28 +109,33 @@ class Pipeline:
             raise GovDataError(f"no such file or folder: {missing[0]}")
         seen: set[str] = set()
         with exclusive_lock(self.settings.home):
-            for path, root in self._safe_discover(roots, resolver, summary):
+            pending: list[_Prepared] = []
+            for path, root in self._safe_discover(roots, resolver):
                 seen.add(str(path.resolve()))
-                self._ingest_file(path, root, resolver, summary)
+                prepared = self._prepare(path, root, resolver, summary)
+                if prepared is not None:
+                    pending.append(prepared)
+                if sum(len(p.changed) for p in pending) >= _EMBED_BATCH:
+                    self._flush(pending, summary)
                 if progress:
                     progress(path)
+            self._flush(pending, summary)
             if prune:
                 self._prune(roots, seen, summary)
         return summary
 
-    def _safe_discover(self, roots: list[Path], resolver: OptionsResolver,
-                       summary: IngestSummary) -> list[tuple[Path, Path]]:
+    def _safe_discover(self, roots: list[Path], resolver: OptionsResolver) -> list[tuple[Path, Path]]:
         try:
             return list(discover([r.resolve() for r in roots], resolver))
         except IngestError as exc:  # a broken options file stops the run: its rules may restrict access
             raise GovDataError(str(exc)) from None
 
-    def _ingest_file(self, path: Path, root: Path, resolver: OptionsResolver, summary: IngestSummary) -> None:
+    def _prepare(self, path: Path, root: Path, resolver: OptionsResolver,
+                 summary: IngestSummary) -> "_Prepared | None":
+        """Read and parse one file and decide what must be embedded; None when skipped or failed."""
         summary.files += 1
         key = str(path.resolve())
         try:
-            if path.name == SIDECAR_NAME:
-                return
             options = resolver.resolve(path, root)
             data = path.read_bytes()
             sha = hashlib.sha256(data + options.fingerprint().encode() + LOADER_VERSION.encode()).hexdigest()
@@ -124,21 +143,48 @@ class Pipeline:
             if previous is not None and previous.sha256 == sha:
                 summary.files_skipped += 1
                 summary.skipped += previous.items
-                return
+                return None
             loaded = load_source(path.resolve(), data, options, self.settings)
-            self._write(key, sha, loaded, summary)
-            summary.warnings.extend(f"{path}: {w}" for w in loaded.warnings)
         except IngestError as exc:
             summary.files_failed += 1
             summary.failures.append(str(exc))
+            return None
         except OSError as exc:
             summary.files_failed += 1
             summary.failures.append(f"{path}: cannot read: {exc.strerror or exc}")
-
-    def _write(self, key: str, sha: str, loaded: LoadedSource, summary: IngestSummary) -> None:
+            return None
+        summary.warnings.extend(f"{path}: {w}" for w in loaded.warnings)
         stored = self.manifest.stored_hashes((i.collection, i.item_id) for i in loaded.items)
         changed = [i for i in loaded.items if stored.get((i.collection, i.item_id)) != i.content_hash]
-        vectors = self._embed(changed, key)
+        return _Prepared(key, sha, loaded, stored, changed)
+
+    def _flush(self, pending: list["_Prepared"], summary: IngestSummary) -> None:
+        """Embed the changed items of several files in one call (bigger batches run faster), then write
+        each file on its own, so a file still lands all or none."""
+        if not pending:
+            return
+        texts = [item.embed_text for prepared in pending for item in prepared.changed]
+        try:
+            vectors = self.embeddings.embed_array(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        except Exception as exc:
+            for prepared in pending:
+                summary.files_failed += 1
+                summary.failures.append(f"{prepared.key}: embedding failed: {exc}")
+            pending.clear()
+            return
+        offset = 0
+        for prepared in pending:
+            count = len(prepared.changed)
+            try:
+                self._write(prepared, vectors[offset : offset + count], summary)
+            except IngestError as exc:
+                summary.files_failed += 1
+                summary.failures.append(str(exc))
+            offset += count
+        pending.clear()
+
+    def _write(self, prepared: "_Prepared", vectors: np.ndarray, summary: IngestSummary) -> None:
+        key, loaded, stored, changed = prepared.key, prepared.loaded, prepared.stored, prepared.changed
         new_keys = {(i.collection, i.item_id) for i in loaded.items}
         stale = set(self.manifest.items_of(key)) - new_keys
         orphaned = stale - self.manifest.owned_elsewhere(stale, key)
@@ -149,7 +195,7 @@ class Pipeline:
             self._delete({(i.collection, i.item_id) for i in changed if (i.collection, i.item_id) not in stored})
             raise IngestError(key, f"store write failed: {exc}") from None
         self.manifest.replace_source(
-            SourceRow(key, loaded.kind, sha, loaded.title, len(loaded.items)),
+            SourceRow(key, loaded.kind, prepared.sha, loaded.title, len(loaded.items)),
             {(i.collection, i.item_id): i.content_hash for i in loaded.items},
         )
         updated = sum(1 for i in changed if (i.collection, i.item_id) in stored)
@@ -161,14 +207,6 @@ class Pipeline:
             summary.datasets += len(loaded.items)
         else:
             summary.documents += 1
-
-    def _embed(self, items: list[Item], key: str) -> np.ndarray:
-        if not items:
-            return np.zeros((0, 1), dtype=np.float32)
-        try:
-            return self.embeddings.embed_array([i.embed_text for i in items])
-        except Exception as exc:
-            raise IngestError(key, f"embedding failed: {exc}") from None
 
     def _upsert(self, items: list[Item], vectors: np.ndarray) -> None:
         for collection in COLLECTIONS:

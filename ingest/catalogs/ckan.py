@@ -17,7 +17,7 @@ def packages_of(data: Any) -> list[dict[str, Any]] | None:
     result = data.get("result") if isinstance(data, dict) and "result" in data else data
     if isinstance(result, dict) and isinstance(result.get("results"), list):
         result = result["results"]
-    if _is_package(result):
+    if isinstance(result, dict) and _is_package(result):
         return [result]
     if isinstance(result, list) and result and all(_is_package(item) for item in result[:20]):
         return list(result)
@@ -28,7 +28,7 @@ def _extras(package: dict[str, Any]) -> dict[str, Any]:
     extras = package.get("extras") or []
     if isinstance(extras, dict):
         return extras
-    return {e.get("key"): e.get("value") for e in extras if isinstance(e, dict)}
+    return {str(e.get("key")): e.get("value") for e in extras if isinstance(e, dict)}
 
 
 def parse_package(package: dict[str, Any], options: dict[str, Any], default_access: str,

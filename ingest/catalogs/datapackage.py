@@ -11,7 +11,7 @@ def is_datapackage(data: Any) -> bool:
     return (
         isinstance(data, dict)
         and isinstance(data.get("resources"), list)
-        and any(isinstance(r, dict) and ("path" in r or "data" in r or "schema" in r) for r in data["resources"])
+        and any(isinstance(r, dict) and ("path" in r or "data" in r) for r in data["resources"])
         and ("name" in data or "profile" in data or "title" in data)
     )
 
@@ -44,7 +44,7 @@ def load_datapackage(data: dict[str, Any], catalog_name: str, default_access: st
             keywords=text_list(data.get("keywords")),
             publisher=publisher,
             access_level=access_level_or_strict(data.get("accessLevel"), default_access, warnings, "package"),
-            modified=text(data.get("modified")) or text(data.get("created")),
+            modified=text(data.get("modified")) or text(data.get("last_updated")) or text(data.get("created")),
             distributions=tuple(
                 distribution(r.get("format", ""), r.get("path", ""), r.get("title") or r.get("name", ""),
                              r.get("mediatype", ""))

@@ -1,0 +1,51 @@
+# Two set-up commands for users: `make run` and `make test`. Everything else builds on `install`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 7860
+export OMP_WAIT_POLICY ?= PASSIVE
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install run test test-unit test-e2e lint bench sample clean
+
+install: $(STAMP)
+
+# torch first, from the local CPU wheel: a bare `torch` requirement would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+sample: install
+	$(BIN)/govdata ingest data/sample
+
+run: sample
+	$(BIN)/govdata serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/ruff check .
+	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/e2e -q -m e2e
+
+test-unit: install
+	$(PY) -m pytest tests/unit -q
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e -q -m e2e
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	$(PY) bench/ingest.py
+	$(PY) bench/embeddings.py
+
+clean:
+	rm -rf $(VENV) .govdata .pytest_cache .mypy_cache .ruff_cache
