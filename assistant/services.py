@@ -13,6 +13,7 @@ from ingest.pipeline import IngestSummary, Pipeline
 from vectorstore.embeddings import GovDataEmbeddings, build_embeddings
 from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
 
+CATALOG_KINDS = ("dcat-us", "ckan", "tabular", "datapackage")
 _BUNDLED_DIMENSIONS = {"use-multilingual-v3": 512, "all-minilm-l6-v2": 384}
 
 
@@ -78,6 +79,9 @@ class Services:
             manifest.close()
         return {
             "datasets": self.store.count(DATASETS),
+            "datasets_by_catalog": {
+                kind: n for kind in CATALOG_KINDS if (n := self.store.count_where(DATASETS, {"catalog": kind}))
+            },
             "documents": documents,
             "chunks": self.store.count(PASSAGES),
             "embedding_model": self.store.model.model_id,

@@ -23,7 +23,7 @@ from ingest.textutil import detect_language
 from vectorstore.store import DATASETS, PASSAGES, Metadata
 
 # Bump when loaders or chunkers change what they produce, so unchanged files are re-read once.
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _load_datasets(path: Path, data: bytes, options: SourceOptions, settings: Se
     elif detected.kind == "datapackage":
         datasets = load_datapackage(detected.payload, name, default, warnings)
     else:
-        header, rows = (rows_from_csv(detected.payload, catalog_options, str(path))
+        header, rows = (rows_from_csv(detected.payload, catalog_options, str(path), warnings)
                         if detected.kind == "tabular-csv" else rows_from_json(detected.payload, str(path)))
         datasets = load_tabular(header, rows, name, catalog_options, default, warnings, str(path))
     if options.access_level:  # a folder/CLI level can only make records stricter, never looser

@@ -56,7 +56,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self.model_id = model_id
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension_of = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension)  # sentence-transformers < 6
+        self.dimension = int(dimension_of() or 0)
         self._batch_size = batch_size
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -114,6 +114,9 @@ class ChromaStore:
     def count(self, collection: str) -> int:
         return int(self._collections[collection].count())
 
+    def count_where(self, collection: str, where: dict[str, Any]) -> int:
+        return len(self._collections[collection].get(where=where, include=[])["ids"])
+
     def upsert(self, collection: str, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str],
                metadatas: Sequence[Metadata]) -> None:
         for start in range(0, len(ids), self.max_batch):

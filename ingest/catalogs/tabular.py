@@ -65,8 +65,8 @@ def resolve_columns(header: list[str], mapping: dict[str, str], path: str) -> di
     return resolved
 
 
-def rows_from_csv(raw: str, options: dict[str, Any], path: str) -> tuple[list[str], list[dict[str, str]]]:
-    """Header and rows of a CSV/TSV catalog; headerless files take their header from the mapping list."""
+def read_csv_table(raw: str, path: str) -> list[list[str]]:
+    """Non-empty rows of a CSV/TSV; the delimiter is the most frequent candidate on the first line."""
     first_line = raw.split("\n", 1)[0]
     delimiter = max(",\t;|", key=first_line.count)
     reader = csv.reader(io.StringIO(raw), delimiter=delimiter, strict=True)
@@ -76,16 +76,59 @@ def rows_from_csv(raw: str, options: dict[str, Any], path: str) -> tuple[list[st
         raise IngestError(path, f"malformed CSV: {exc}", line=reader.line_num) from None
     if not table:
         raise IngestError(path, "empty catalog: no rows")
+    return table
+
+
+def _has_known_title(header: list[str]) -> bool:
+    names = {_normalise(col) for col in header}
+    return any(_normalise(s) in names for s in HEADER_SYNONYMS["title"])
+
+
+def _looks_like_link(cell: str) -> bool:
+    return cell.startswith(("/", "http://", "https://"))
+
+
+def guess_headerless(table: list[list[str]]) -> list[str] | None:
+    """Field names for a headerless list, from what its cells look like: links are the url column, the
+    shortest text column the title, the longest the description. None when the rows give no such shape."""
+    sample = table[:50]
+    width = max(len(row) for row in sample)
+    if width < 2:
+        return None
+    columns = [[row[i].strip() for row in sample if i < len(row)] for i in range(width)]
+    links = [i for i, cells in enumerate(columns) if cells and sum(map(_looks_like_link, cells)) / len(cells) > 0.8]
+    texts = [i for i in range(width) if i not in links and any(columns[i])]
+    if not texts:
+        return None
+    mean_len = {i: sum(len(c) for c in columns[i]) / max(len(columns[i]), 1) for i in texts}
+    title = min(texts, key=lambda i: mean_len[i])
+    fields = [""] * width
+    fields[title] = "title"
+    rest = [i for i in texts if i != title]
+    if rest:
+        fields[max(rest, key=lambda i: mean_len[i])] = "description"
+    if links:
+        fields[links[0]] = "url"
+    return [f or f"column_{i + 1}" for i, f in enumerate(fields)]
+
+
+def rows_from_csv(raw: str, options: dict[str, Any], path: str,
+                  warnings: list[str]) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a CSV/TSV catalog. Headerless files take their header from the mapping list,
+    or, when no header cell is recognised and no mapping is given, from the shape of the cells."""
+    table = read_csv_table(raw, path)
     columns = options.get("columns")
     if options.get("header", True) is False:
         if not isinstance(columns, list):
             raise IngestError(path, "header=false needs catalog.columns as a list of fields by position")
-        header = [str(c) for c in columns]
-        body = table
+        header, body = [str(c) for c in columns], table
     else:
         header, body = [c.strip().lstrip("\ufeff") for c in table[0]], table[1:]
-    rows = [dict(zip(header, row, strict=False)) for row in body]
-    return header, rows
+        guessed = None if columns or _has_known_title(header) else guess_headerless(table)
+        if guessed is not None:
+            warnings.append(f"no header recognised; read as headerless with columns {', '.join(guessed)}")
+            header, body = guessed, table
+    return header, [dict(zip(header, row, strict=False)) for row in body]
 
 
 def rows_from_json(data: list[Any], path: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -103,8 +146,6 @@ def rows_from_json(data: list[Any], path: str) -> tuple[list[str], list[dict[str
 def load_tabular(header: list[str], rows: list[dict[str, str]], catalog_name: str, options: dict[str, Any],
                  default_access: str, warnings: list[str], path: str) -> list[Dataset]:
     mapping = options.get("columns") if isinstance(options.get("columns"), dict) else {}
-    if options.get("header", True) is False:
-        mapping = {}
     columns = resolve_columns(header, dict(mapping or {}), path)
     base_url = str(options.get("base_url", "")).rstrip("/")
     out = []

@@ -8,7 +8,7 @@ from assistant.errors import IngestError
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-_FM_TITLE = re.compile(r"^title:\s*[\"']?(.+?)[\"']?\s*$", re.M)
+_FM_FIELD = r"^{}:\s*[\"']?(.+?)[\"']?\s*$"
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,17 @@ def read_markdown(data: bytes, path: Path) -> RawDocument:
     title = ""
     front = _FRONT_MATTER.match(text)
     if front:
-        title_match = _FM_TITLE.search(front.group(1))
-        title = title_match.group(1).strip() if title_match else ""
-        text = text[front.end():]
+        title = _front_field(front.group(1), "title")
+        lead = [_front_field(front.group(1), name) for name in ("subtitle", "description", "summary")]
+        text = "\n\n".join([t for t in lead if t] + [text[front.end():]])
+        if not text.strip() and title:  # an index page: its title is what it says
+            text = title
     return RawDocument(title=title or _first_heading(text) or path.stem, text=text)
+
+
+def _front_field(front: str, name: str) -> str:
+    match = re.search(_FM_FIELD.format(name), front, re.M)
+    return match.group(1).strip() if match else ""
 
 
 def read_text(data: bytes, path: Path) -> RawDocument:

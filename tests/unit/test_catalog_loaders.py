@@ -100,9 +100,21 @@ def test_headerless_csv_with_sidecar_mapping(fixtures: Path) -> None:
     assert records[0]["publisher"] == "臺南市政府"
 
 
-def test_headerless_csv_without_mapping_is_refused(fixtures: Path) -> None:
+def test_headerless_csv_without_mapping_is_read_by_cell_shapes(fixtures: Path) -> None:
+    loaded = _load(fixtures / "catalogs" / "tainan_slice.csv")
+    records = [json.loads(str(item.metadata["record"])) for item in loaded.items]
+    assert len(records) == 40
+    assert records[0]["title"] == "臺南市公共管線圖資"
+    assert records[0]["description"].startswith("提供臺南市公共管線圖資")
+    assert records[0]["landing_page"] == "/dataset/pubpipe"
+    assert "headerless" in loaded.warnings[0]
+
+
+def test_csv_without_any_title_shape_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "codes.csv"
+    path.write_text("code\n101\n102\n", encoding="utf-8")
     with pytest.raises(IngestError, match="no title column"):
-        _load(fixtures / "catalogs" / "tainan_slice.csv")
+        _load(path)
 
 
 def test_datapackage(fixtures: Path) -> None:

@@ -1,0 +1,120 @@
+"""Ingest on the real stack: real Chroma PersistentClient in a temp dir, the bundled USE model, the CLI."""
+
+import shutil
+from pathlib import Path
+
+import chromadb
+import pytest
+
+from .conftest import FIXTURES, govdata
+
+pytestmark = pytest.mark.e2e
+
+DATASETS_IN_FIXTURES = 40 + 60 + 40 + 5 + 1  # DOL slice, Taipei, Tainan CSV, CKAN search, datapackage
+
+
+def _ids(home: Path) -> dict[str, set[str]]:
+    client = chromadb.PersistentClient(path=str(home / "chroma"))
+    return {name: set(client.get_collection(name).get(include=[])["ids"]) for name in ("datasets", "passages")}
+
+
+def test_counts_then_unchanged_reingest_skips_everything(tmp_path: Path, corpus: Path) -> None:
+    home = tmp_path / "home"
+    first = govdata(home, "ingest", str(corpus), "--json")
+    assert first.code == 0, first.stderr
+    summary = first.json()
+    assert summary["datasets"] == DATASETS_IN_FIXTURES and summary["documents"] == 5
+    status = govdata(home, "status", "--json").json()
+    assert status["datasets"] == DATASETS_IN_FIXTURES
+    assert status["documents"] == 5
+    assert status["chunks"] == summary["added"] - DATASETS_IN_FIXTURES
+    assert status["embedding_model"] == "use-multilingual-v3"
+
+    again = govdata(home, "ingest", str(corpus), "--json").json()
+    assert again["files_skipped"] == again["files"] == summary["files"]
+    assert again["added"] == again["updated"] == 0
+    assert again["skipped"] == summary["added"]
+
+
+def test_changed_file_is_replaced_and_prune_removes_vanished(tmp_path: Path, corpus: Path) -> None:
+    home = tmp_path / "home"
+    assert govdata(home, "ingest", str(corpus)).code == 0
+    before = _ids(home)
+    guide = corpus / "docs" / "increasing-digital-takeup.md"
+    guide.write_text(guide.read_text(encoding="utf-8").replace("82% of the population", "85% of the population"),
+                     encoding="utf-8")
+    changed = govdata(home, "ingest", str(corpus), "--json").json()
+    assert changed["files_skipped"] == changed["files"] - 1
+    assert changed["added"] == 1 and changed["removed"] == 1  # one passage's text changed: new id, old gone
+    after = _ids(home)
+    assert len(after["passages"]) == len(before["passages"])
+    assert after["passages"] != before["passages"]
+
+    (corpus / "docs" / "retention.docx").unlink()
+    kept = govdata(home, "ingest", str(corpus), "--json").json()
+    assert kept["files_removed"] == 0  # without --prune nothing is forgotten
+    pruned = govdata(home, "ingest", str(corpus), "--prune", "--json").json()
+    assert pruned["files_removed"] == 1 and pruned["removed"] > 0
+    assert govdata(home, "status", "--json").json()["documents"] == 4
+
+
+def test_changed_catalog_record_is_updated_in_place(tmp_path: Path, corpus: Path) -> None:
+    home = tmp_path / "home"
+    assert govdata(home, "ingest", str(corpus)).code == 0
+    catalog = corpus / "catalogs" / "dol_slice.data.json"
+    catalog.write_text(catalog.read_text(encoding="utf-8").replace('"modified": "', '"modified": "1', 1),
+                       encoding="utf-8")
+    result = govdata(home, "ingest", str(corpus), "--json").json()
+    assert result["updated"] == 1 and result["added"] == 0 and result["skipped"] > 0
+    assert govdata(home, "status", "--json").json()["datasets"] == DATASETS_IN_FIXTURES
+
+
+def test_broken_files_are_named_and_change_nothing(tmp_path: Path, corpus: Path) -> None:
+    home = tmp_path / "home"
+    assert govdata(home, "ingest", str(corpus)).code == 0
+    before_ids, before_status = _ids(home), govdata(home, "status", "--json").json()
+
+    broken = tmp_path / "broken"
+    shutil.copytree(FIXTURES / "broken", broken)
+    law = corpus / "docs" / "政府信息公开条例(2019-04-03).md"
+    law.write_bytes(b"")  # a file that was good is now empty: its old passages must stay
+    result = govdata(home, "ingest", str(broken), str(corpus))
+    assert result.code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 5
+    for name in ("truncated.data.json", "fake.pdf", "empty.md", "wrong_mapping.csv", law.name):
+        assert sum(name in line for line in errors) == 1
+    assert "Traceback" not in result.stderr
+    assert _ids(home) == before_ids
+    assert govdata(home, "status", "--json").json() == before_status
+
+
+def test_docs_search_contract_and_chinese_article(tmp_path: Path, corpus: Path) -> None:
+    home = tmp_path / "home"
+    assert govdata(home, "ingest", str(corpus / "docs")).code == 0
+    result = govdata(home, "docs", "search", "政府信息公开申请的答复期限是多少？", "--k", "3", "--json")
+    assert result.code == 0, result.stderr
+    passages = result.json()
+    assert isinstance(passages, list) and len(passages) == 3
+    assert {"source", "title", "chunk_id", "text", "score"} <= set(passages[0])
+    assert any(p["text"].startswith("第三十三条") for p in passages)
+    assert passages[0]["score"] >= passages[-1]["score"]
+
+
+def test_access_level_is_enforced_inside_search(tmp_path: Path, corpus: Path) -> None:
+    home = tmp_path / "home"
+    assert govdata(home, "ingest", str(corpus / "docs"), "--access-level", "restricted public").code == 0
+    for k in ("1", "50", "200"):
+        citizen = govdata(home, "docs", "search", "政府信息公开", "--k", k, "--json")
+        assert citizen.code == 0 and citizen.json() == []
+    servant = govdata(home, "docs", "search", "政府信息公开", "--role", "civil_servant", "--json").json()
+    assert servant and all(p["access_level"] == "restricted public" for p in servant)
+
+
+def test_store_built_with_another_model_is_refused(tmp_path: Path, corpus: Path) -> None:
+    home = tmp_path / "home"
+    assert govdata(home, "ingest", str(corpus / "docs")).code == 0
+    other = govdata(home, "status", "--json", env={"GOVDATA_EMBEDDING__MODEL": "all-minilm-l6-v2"})
+    assert other.code == 1
+    assert "use-multilingual-v3" in other.stderr and "all-minilm-l6-v2" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1 and other.stdout == ""
