@@ -114,7 +114,7 @@ class Passage:
 
     @classmethod
     def from_hit(cls, hit: Any) -> "Passage":
-        meta = hit.metadata
+        meta = hit.payload
         return cls(
             source=str(meta.get("source", "")), title=str(meta.get("title", "")), chunk_id=hit.item_id,
             text=hit.document, score=hit.score, heading_path=str(meta.get("heading_path", "")),

@@ -31,7 +31,7 @@ def _records(root: Path) -> tuple[list[str], list[set[str]]]:
         loaded = load_source(path, path.read_bytes(), resolver.resolve(path, top), Settings())
         for item in loaded.items:
             texts.append(item.embed_text)
-            keys.append({str(item.metadata["identifier"]), str(item.metadata["title"])})
+            keys.append({str(item.payload["identifier"]), str(item.payload["title"])})
     return texts, keys
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from assistant.access import most_restrictive
 from assistant.config import Settings
@@ -23,7 +24,7 @@ from ingest.textutil import detect_language
 from vectorstore.store import DATASETS, PASSAGES, Metadata
 
 # Bump when loaders or chunkers change what they produce, so unchanged files are re-read once.
-LOADER_VERSION = "2"
+LOADER_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Item:
     document: str
     metadata: Metadata
     content_hash: str
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,30 +60,31 @@ def _ymd(value: str) -> int:
 
 
 def dataset_item(dataset: Dataset, source: str) -> Item:
-    record = dataset.model_dump_json()
+    """Chroma gets only what searches filter on (short values keep its writes fast); the full record, with
+    its source and derived fields, goes to the content table."""
+    record = {**dataset.model_dump(mode="json"), "source": source, "url": dataset.url, "formats": dataset.formats}
     metadata: Metadata = {
-        "identifier": dataset.identifier, "title": dataset.title, "publisher": dataset.publisher,
-        "access_level": dataset.access_level, "modified": dataset.modified, "modified_ymd": _ymd(dataset.modified),
-        "formats": ",".join(dataset.formats), "url": dataset.url, "source": source,
-        "catalog": dataset.catalog, "language": detect_language(dataset.title + dataset.description),
-        "record": record,
+        "access_level": dataset.access_level, "publisher": dataset.publisher, "catalog": dataset.catalog,
+        "language": detect_language(dataset.title + dataset.description), "modified_ymd": _ymd(dataset.modified),
     }
     for fmt in dataset.formats:
         metadata[f"format_{fmt}"] = True
     return Item(DATASETS, dataset.identifier, dataset.embedding_text(), dataset.embedding_text(), metadata,
-                _hash(record))
+                _hash(json.dumps(record, sort_keys=True, ensure_ascii=False), str(sorted(metadata.items()))),
+                record)
 
 
 def chunk_item(chunk: Chunk) -> Item:
     context = " > ".join(p for p in (chunk.title, *chunk.heading_path) if p)
-    metadata: Metadata = {
+    metadata: Metadata = {"access_level": chunk.access_level, "language": chunk.language, "source": chunk.source}
+    payload = {
         "source": chunk.source, "title": chunk.title, "heading_path": " > ".join(chunk.heading_path),
         "article": chunk.article, "chapter": chunk.chapter, "language": chunk.language,
         "access_level": chunk.access_level, "position": chunk.position,
     }
     embed_text = f"{context}\n{chunk.text}"
     return Item(PASSAGES, chunk.chunk_id, embed_text, chunk.text, metadata,
-                _hash(embed_text, json.dumps(metadata, sort_keys=True, ensure_ascii=False)))
+                _hash(embed_text, json.dumps(payload, sort_keys=True, ensure_ascii=False)), payload)
 
 
 def _unique(items: Iterable[Item]) -> tuple[list[Item], int]:

@@ -6,7 +6,9 @@ before the store is touched, so a broken file changes nothing that was there bef
 
 import fcntl
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +41,10 @@ class IngestSummary:
     removed: int = 0
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        return {key: value for key, value in self.__dict__.items() if key != "lock"}
 
 
 _EMBED_BATCH = 512  # changed items gathered across files before one embedding call
@@ -56,6 +59,34 @@ class _Prepared:
     loaded: LoadedSource
     stored: dict[ItemKey, str]
     changed: list[Item]
+
+
+class _Writer:
+    """One background thread that stores embedded batches in order, one batch in flight at a time, so store
+    writes overlap the embedding of the next batch instead of adding to it."""
+
+    def __init__(self, pipeline: "Pipeline", summary: IngestSummary) -> None:
+        self._pipeline, self._summary = pipeline, summary
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govdata-writer")
+        self._in_flight: Future[None] | None = None
+
+    def submit(self, batch: list[_Prepared], vectors: np.ndarray) -> None:
+        self.wait()
+        self._in_flight = self._executor.submit(self._pipeline.write_batch, batch, vectors, self._summary)
+
+    def wait(self) -> None:
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()
+
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.wait()
+        finally:
+            self._executor.shutdown(wait=True)
 
 
 @contextmanager
@@ -108,7 +139,7 @@ class Pipeline:
         if missing:
             raise GovDataError(f"no such file or folder: {missing[0]}")
         seen: set[str] = set()
-        with exclusive_lock(self.settings.home):
+        with exclusive_lock(self.settings.home), _Writer(self, summary) as writer:
             pending: list[_Prepared] = []
             for path, root in self._safe_discover(roots, resolver):
                 seen.add(str(path.resolve()))
@@ -116,10 +147,11 @@ class Pipeline:
                 if prepared is not None:
                     pending.append(prepared)
                 if sum(len(p.changed) for p in pending) >= _EMBED_BATCH:
-                    self._flush(pending, summary)
+                    self._flush(pending, writer, summary)
                 if progress:
                     progress(path)
-            self._flush(pending, summary)
+            self._flush_last(pending, writer, summary)
+            writer.wait()
             if prune:
                 self._prune(roots, seen, summary)
         return summary
@@ -133,7 +165,8 @@ class Pipeline:
     def _prepare(self, path: Path, root: Path, resolver: OptionsResolver,
                  summary: IngestSummary) -> "_Prepared | None":
         """Read and parse one file and decide what must be embedded; None when skipped or failed."""
-        summary.files += 1
+        with summary.lock:
+            summary.files += 1
         key = str(path.resolve())
         try:
             options = resolver.resolve(path, root)
@@ -141,47 +174,67 @@ class Pipeline:
             sha = hashlib.sha256(data + options.fingerprint().encode() + LOADER_VERSION.encode()).hexdigest()
             previous = self.manifest.source(key)
             if previous is not None and previous.sha256 == sha:
-                summary.files_skipped += 1
-                summary.skipped += previous.items
+                with summary.lock:
+                    summary.files_skipped += 1
+                    summary.skipped += previous.items
                 return None
             loaded = load_source(path.resolve(), data, options, self.settings)
-        except IngestError as exc:
-            summary.files_failed += 1
-            summary.failures.append(str(exc))
+        except (IngestError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, IngestError) else f"{path}: cannot read: {exc.strerror or exc}"
+            with summary.lock:
+                summary.files_failed += 1
+                summary.failures.append(reason)
             return None
-        except OSError as exc:
-            summary.files_failed += 1
-            summary.failures.append(f"{path}: cannot read: {exc.strerror or exc}")
-            return None
-        summary.warnings.extend(f"{path}: {w}" for w in loaded.warnings)
+        with summary.lock:
+            summary.warnings.extend(f"{path}: {w}" for w in loaded.warnings)
         stored = self.manifest.stored_hashes((i.collection, i.item_id) for i in loaded.items)
         changed = [i for i in loaded.items if stored.get((i.collection, i.item_id)) != i.content_hash]
         return _Prepared(key, sha, loaded, stored, changed)
 
-    def _flush(self, pending: list["_Prepared"], summary: IngestSummary) -> None:
-        """Embed the changed items of several files in one call (bigger batches run faster), then write
-        each file on its own, so a file still lands all or none."""
+    def _flush(self, pending: list["_Prepared"], writer: "_Writer", summary: IngestSummary) -> None:
+        """Embed the changed items of several files in one call (bigger batches run faster) and hand them to
+        the writer, which stores each file on its own (all or none) while the next batch is embedded."""
         if not pending:
             return
-        texts = [item.embed_text for prepared in pending for item in prepared.changed]
+        batch = list(pending)
+        pending.clear()
+        texts = [item.embed_text for prepared in batch for item in prepared.changed]
         try:
             vectors = self.embeddings.embed_array(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         except Exception as exc:
-            for prepared in pending:
-                summary.files_failed += 1
-                summary.failures.append(f"{prepared.key}: embedding failed: {exc}")
-            pending.clear()
+            with summary.lock:
+                for prepared in batch:
+                    summary.files_failed += 1
+                    summary.failures.append(f"{prepared.key}: embedding failed: {exc}")
             return
+        writer.submit(batch, vectors)
+
+    def _flush_last(self, pending: list["_Prepared"], writer: "_Writer", summary: IngestSummary) -> None:
+        """The last write has nothing left to overlap with: embed the remaining files in two halves so only
+        the smaller second half's write is left waiting."""
+        total = sum(len(p.changed) for p in pending)
+        count, split = 0, len(pending)
+        for index, prepared in enumerate(pending):
+            count += len(prepared.changed)
+            if count >= total / 2:
+                split = index + 1
+                break
+        first, second = pending[:split], pending[split:]
+        pending.clear()
+        self._flush(first, writer, summary)
+        self._flush(second, writer, summary)
+
+    def write_batch(self, batch: list["_Prepared"], vectors: np.ndarray, summary: IngestSummary) -> None:
         offset = 0
-        for prepared in pending:
+        for prepared in batch:
             count = len(prepared.changed)
             try:
                 self._write(prepared, vectors[offset : offset + count], summary)
             except IngestError as exc:
-                summary.files_failed += 1
-                summary.failures.append(str(exc))
+                with summary.lock:
+                    summary.files_failed += 1
+                    summary.failures.append(str(exc))
             offset += count
-        pending.clear()
 
     def _write(self, prepared: "_Prepared", vectors: np.ndarray, summary: IngestSummary) -> None:
         key, loaded, stored, changed = prepared.key, prepared.loaded, prepared.stored, prepared.changed
@@ -199,14 +252,15 @@ class Pipeline:
             {(i.collection, i.item_id): i.content_hash for i in loaded.items},
         )
         updated = sum(1 for i in changed if (i.collection, i.item_id) in stored)
-        summary.added += len(changed) - updated
-        summary.updated += updated
-        summary.skipped += len(loaded.items) - len(changed)
-        summary.removed += len(orphaned)
-        if loaded.kind == "catalog":
-            summary.datasets += len(loaded.items)
-        else:
-            summary.documents += 1
+        with summary.lock:
+            summary.added += len(changed) - updated
+            summary.updated += updated
+            summary.skipped += len(loaded.items) - len(changed)
+            summary.removed += len(orphaned)
+            if loaded.kind == "catalog":
+                summary.datasets += len(loaded.items)
+            else:
+                summary.documents += 1
 
     def _upsert(self, items: list[Item], vectors: np.ndarray) -> None:
         for collection in COLLECTIONS:
@@ -215,6 +269,7 @@ class Pipeline:
                 self.store.upsert(
                     collection, [items[n].item_id for n in rows], vectors[rows],
                     [items[n].document for n in rows], [items[n].metadata for n in rows],
+                    [items[n].payload for n in rows],
                 )
 
     def _delete(self, keys: set[ItemKey]) -> None:

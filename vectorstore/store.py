@@ -13,6 +13,7 @@ import numpy as np
 
 from assistant.errors import GovDataError, StoreMismatchError
 from assistant.offline import enforce_offline
+from vectorstore.content import ContentStore
 from vectorstore.embeddings import GovDataEmbeddings
 
 DATASETS = "datasets"
@@ -36,6 +37,7 @@ class Hit:
     document: str
     metadata: Metadata
     score: float
+    payload: dict[str, Any]
 
 
 def _adapter(model: ModelInfo, load: Callable[[], GovDataEmbeddings]) -> Any:
@@ -69,7 +71,8 @@ def _adapter(model: ModelInfo, load: Callable[[], GovDataEmbeddings]) -> Any:
 
 
 class ChromaStore:
-    """A persistent Chroma client under one folder, refusing stores built with another model."""
+    """A persistent Chroma client under one folder (vectors + filter metadata) and a content table beside it
+    (texts + full records); refuses stores built with another embedding model."""
 
     def __init__(self, path: Path, model: ModelInfo, load_embeddings: Callable[[], GovDataEmbeddings]) -> None:
         enforce_offline()
@@ -84,6 +87,7 @@ class ChromaStore:
         self._function = _adapter(model, load_embeddings)
         self._collections = {name: self._open(name) for name in COLLECTIONS}
         self.max_batch = int(self._client.get_max_batch_size())
+        self.contents = ContentStore(path / "contents.sqlite")
 
     def _open(self, name: str) -> Any:
         from chromadb.errors import NotFoundError
@@ -118,17 +122,19 @@ class ChromaStore:
         return len(self._collections[collection].get(where=where, include=[])["ids"])
 
     def upsert(self, collection: str, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str],
-               metadatas: Sequence[Metadata]) -> None:
+               metadatas: Sequence[Metadata], payloads: Sequence[dict[str, Any]]) -> None:
+        """Vectors and filter metadata into Chroma, texts and records into the content table."""
         for start in range(0, len(ids), self.max_batch):
             end = start + self.max_batch
             self._collections[collection].upsert(
-                ids=list(ids[start:end]), embeddings=vectors[start:end], documents=list(documents[start:end]),
-                metadatas=list(metadatas[start:end]),
+                ids=list(ids[start:end]), embeddings=vectors[start:end], metadatas=list(metadatas[start:end]),
             )
+        self.contents.upsert(collection, ids, documents, payloads)
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), self.max_batch):
             self._collections[collection].delete(ids=list(ids[start : start + self.max_batch]))
+        self.contents.delete(collection, ids)
 
     def existing_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -141,18 +147,19 @@ class ChromaStore:
               where: dict[str, Any] | None = None) -> list[Hit]:
         """Nearest items by cosine similarity (score = 1 - distance), filtered inside the search."""
         result = self._collections[collection].query(
-            query_embeddings=[list(vector)], n_results=k, where=where or None,
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=[list(vector)], n_results=k, where=where or None, include=["metadatas", "distances"],
         )
-        return list(_hits(result))
+        contents = self.contents.get(collection, result["ids"][0])
+        return list(_hits(result, contents))
 
 
-def _hits(result: Any) -> Iterator[Hit]:
-    ids = result["ids"][0]
-    for index, item_id in enumerate(ids):
+def _hits(result: Any, contents: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Hit]:
+    for index, item_id in enumerate(result["ids"][0]):
+        text, payload = contents.get(item_id, ("", {}))
         yield Hit(
             item_id=item_id,
-            document=result["documents"][0][index] or "",
+            document=text,
             metadata=dict(result["metadatas"][0][index] or {}),
             score=round(1.0 - float(result["distances"][0][index]), 6),
+            payload=payload,
         )

@@ -17,7 +17,7 @@ def _load(path: Path, options: SourceOptions | None = None):  # type: ignore[no-
 
 
 def _records(path: Path, options: SourceOptions | None = None) -> list[dict]:
-    return [json.loads(str(item.metadata["record"])) for item in _load(path, options).items]
+    return [item.payload for item in _load(path, options).items]
 
 
 def test_dcat_us_records_verbatim(fixtures: Path) -> None:
@@ -102,7 +102,7 @@ def test_headerless_csv_with_sidecar_mapping(fixtures: Path) -> None:
 
 def test_headerless_csv_without_mapping_is_read_by_cell_shapes(fixtures: Path) -> None:
     loaded = _load(fixtures / "catalogs" / "tainan_slice.csv")
-    records = [json.loads(str(item.metadata["record"])) for item in loaded.items]
+    records = [item.payload for item in loaded.items]
     assert len(records) == 40
     assert records[0]["title"] == "臺南市公共管線圖資"
     assert records[0]["description"].startswith("提供臺南市公共管線圖資")
@@ -131,7 +131,7 @@ def test_unknown_access_level_fails_closed(tmp_path: Path) -> None:
     path.write_text(json.dumps({"conformsTo": "https://project-open-data.cio.gov/v1.1/schema", "dataset": [
         {"identifier": "x-1", "title": "Secret list", "accessLevel": "top secret"}]}), encoding="utf-8")
     loaded = _load(path)
-    assert json.loads(str(loaded.items[0].metadata["record"]))["access_level"] == "non-public"
+    assert loaded.items[0].payload["access_level"] == "non-public"
     assert "treated as non-public" in loaded.warnings[0]
 
 

@@ -33,7 +33,7 @@ def test_html_drops_scripts_and_keeps_headings(fixtures: Path) -> None:
 def test_docx_headings_become_heading_path(fixtures: Path) -> None:
     path = fixtures / "docs" / "retention.docx"
     loaded = load_source(path, path.read_bytes(), SourceOptions(), Settings())
-    paths = [item.metadata["heading_path"] for item in loaded.items]
+    paths = [item.payload["heading_path"] for item in loaded.items]
     assert "Records retention guidance > Requests" in paths
 
 
@@ -42,11 +42,11 @@ def test_chunks_carry_metadata_and_stable_ids(fixtures: Path) -> None:
     first = load_source(path, path.read_bytes(), SourceOptions(access_level="restricted public"), Settings())
     again = load_source(path, path.read_bytes(), SourceOptions(access_level="restricted public"), Settings())
     assert [i.item_id for i in first.items] == [i.item_id for i in again.items]
-    item = next(i for i in first.items if i.metadata["article"] == "第三十三条")
-    assert item.metadata["language"] == "zh"
-    assert item.metadata["access_level"] == "restricted public"
-    assert item.metadata["title"] == "中华人民共和国政府信息公开条例"
-    assert item.metadata["source"] == str(path)
+    item = next(i for i in first.items if i.payload["article"] == "第三十三条")
+    assert item.payload["language"] == item.metadata["language"] == "zh"
+    assert item.payload["access_level"] == item.metadata["access_level"] == "restricted public"
+    assert item.payload["title"] == "中华人民共和国政府信息公开条例"
+    assert item.payload["source"] == item.metadata["source"] == str(path)
     assert item.embed_text.startswith("中华人民共和国政府信息公开条例 > 第四章 依申请公开\n第三十三条")
 
 
