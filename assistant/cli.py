@@ -23,6 +23,10 @@ app = typer.Typer(help="GovData Assistant: find datasets, ask policy questions, 
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 docs_app = typer.Typer(help="Search ingested policy and guidance documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+eval_app = typer.Typer(help="Measure retrieval and answer quality on JSONL dev sets.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+datasets_app = typer.Typer(help="Find datasets in the ingested open-data catalogs.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
 
 _state: dict[str, Any] = {"debug": False}
 
@@ -132,6 +136,61 @@ def docs_search(
         where = " > ".join(p for p in (passage.title, passage.heading_path, passage.article) if p)
         typer.echo(f"[{n}] {where}  (score {passage.score:.3f})\n    {passage.source}")
         typer.echo("    " + passage.text[:300].replace("\n", "\n    ") + "\n")
+
+
+@datasets_app.command("search")
+def datasets_search(
+    query: Annotated[str, typer.Argument(help="A need described in plain words, Chinese or English.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=200, help="How many datasets.")] = 10,
+    role: RoleOpt = DEFAULT_ROLE,
+    publisher: Annotated[str | None, typer.Option(help="Publisher name (case-insensitive part).")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Distribution format, e.g. csv.")] = None,
+    language: Annotated[str | None, typer.Option(help="Record language: zh or en.")] = None,
+    since: Annotated[str | None, typer.Option(help="Modified on or after YYYY[-MM[-DD]].")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Datasets matching QUERY that the role may see, best first."""
+    results = _services().search_datasets(query, k=k, role=role, publisher=publisher, format=format,
+                                          language=language, since=since)
+    if as_json:
+        _print_json([dataclasses.asdict(r) for r in results])
+        return
+    for n, r in enumerate(results, 1):
+        formats = ", ".join(r.formats) or "-"
+        typer.echo(f"[{n}] {r.title}  ({r.publisher or 'unknown publisher'}; {r.access_level}; {formats}; "
+                   f"modified {r.modified or '-'}; score {r.score:.3f})")
+        typer.echo(f"    id: {r.identifier}  {r.url}")
+        if r.description:
+            typer.echo("    " + r.description[:200].replace("\n", " "))
+
+
+@eval_app.command("search")
+def eval_search(
+    file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "query", "relevant": [identifiers or titles]}.')],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Cut-off for recall.")] = 10,
+    role: RoleOpt = DEFAULT_ROLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dataset search quality: recall@k, MRR, nDCG@10 for hybrid search, with BM25-only and dense-only
+    baselines in the same run."""
+    from assistant.evaluation import evaluate_search, read_jsonl
+
+    rows = read_jsonl(file, ("query", "relevant"))
+    services = _services()
+    fusion = services.settings.retrieval.fusion
+
+    def search(query: str, limit: int, mode: str) -> list[set[str]]:
+        results = services.search_datasets(query, k=limit, role=role, fusion=mode)  # type: ignore[arg-type]
+        return [{r.identifier, r.title} for r in results]
+
+    report = evaluate_search(rows, search, k, dict.fromkeys([fusion, "bm25", "dense"]))
+    report["hybrid"] = fusion
+    if as_json:
+        _print_json(report)
+        return
+    for mode in dict.fromkeys([fusion, "bm25", "dense"]):
+        for group, metrics in report[mode].items():
+            typer.echo(f"{mode:9} {group:7} " + "  ".join(f"{key} {value}" for key, value in metrics.items()))
 
 
 @app.command()

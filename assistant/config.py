@@ -39,6 +39,15 @@ class IngestSettings(BaseModel):
     default_access_level: AccessLevelName = "public"
 
 
+class RetrievalSettings(BaseModel):
+    """How dense and keyword results are fused (measured in docs/retrieval.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fusion: Literal["weighted", "rrf", "dense", "bm25"] = "weighted"
+    keyword_weight: float = Field(default=0.3, ge=0.0, le=10.0)
+
+
 class Settings(BaseSettings):
     """All configuration; plain data, no clients are built here."""
 
@@ -50,6 +59,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunk: ChunkSettings = ChunkSettings()
     ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
 
     @property

@@ -2,15 +2,19 @@
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import GovDataError
-from assistant.roles import access_filter
+from assistant.roles import allowed_levels
 from ingest.manifest import Manifest
 from ingest.pipeline import IngestSummary, Pipeline
 from vectorstore.embeddings import GovDataEmbeddings, build_embeddings
+from vectorstore.filters import SearchFilters
+from vectorstore.keyword import KeywordIndexes
+from vectorstore.retriever import Fusion, Ranked, Retriever
 from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
 
 CATALOG_KINDS = ("dcat-us", "ckan", "tabular", "datapackage")
@@ -48,6 +52,7 @@ class Services:
         self.settings = settings
         self._embeddings: GovDataEmbeddings | None = None
         self._store: ChromaStore | None = None
+        self._retriever: Retriever | None = None
 
     @property
     def embeddings(self) -> GovDataEmbeddings:
@@ -90,13 +95,57 @@ class Services:
             "home": str(self.settings.home.resolve()),
         }
 
-    def search_passages(self, query: str, *, k: int, role: str) -> list["Passage"]:
-        """Plain dense search over document passages, access-filtered inside the search."""
-        if not query.strip():
-            raise GovDataError("QUERY must not be empty")
-        vector = self.embeddings.embed_query(query)
-        hits = self.store.query(PASSAGES, vector, k, access_filter(role, self.settings.roles_file))
-        return [Passage.from_hit(hit) for hit in hits]
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            keywords = KeywordIndexes(self.store.contents, self.settings.home / "bm25")
+            self._retriever = Retriever(self.store, self.embeddings, keywords, self.settings.retrieval.fusion,
+                                        self.settings.retrieval.keyword_weight)
+        return self._retriever
+
+    def filters(self, role: str, *, publisher: str | None = None, format: str | None = None,
+                language: str | None = None, since: str | None = None) -> SearchFilters:
+        """The role's access levels plus the user's filters; a publisher matches names case-insensitively."""
+        publishers: tuple[str, ...] = ()
+        if publisher:
+            wanted = publisher.strip().lower()
+            known = self.retriever.keywords.get(DATASETS).publishers
+            publishers = tuple(p for p in known if wanted in p.lower()) or (publisher,)
+        return SearchFilters(
+            access_levels=allowed_levels(role, self.settings.roles_file), publishers=publishers,
+            format=format, language=language, modified_from=parse_since(since) if since else None,
+        )
+
+    def search_passages(self, query: str, *, k: int, role: str, fusion: Fusion | None = None) -> list["Passage"]:
+        """Hybrid search over document passages, access-filtered inside both searches."""
+        _require(query)
+        ranked = self.retriever.retrieve(query, k=k, filters=self.filters(role), collection=PASSAGES, fusion=fusion)
+        return [Passage.from_ranked(r) for r in ranked]
+
+    def search_datasets(self, query: str, *, k: int, role: str, publisher: str | None = None,
+                        format: str | None = None, language: str | None = None, since: str | None = None,
+                        fusion: Fusion | None = None) -> list["DatasetResult"]:
+        """Hybrid search over catalog records the role may see, with the user's filters inside the search."""
+        _require(query)
+        filters = self.filters(role, publisher=publisher, format=format, language=language, since=since)
+        ranked = self.retriever.retrieve(query, k=k, filters=filters, collection=DATASETS, fusion=fusion)
+        return [DatasetResult.from_ranked(r) for r in ranked]
+
+
+def _require(query: str) -> None:
+    if not query.strip():
+        raise GovDataError("QUERY must not be empty")
+
+
+def parse_since(value: str) -> int:
+    """YYYYMMDD of a YYYY, YYYY-MM or YYYY-MM-DD date."""
+    parts = value.strip().split("-")
+    try:
+        year, month, day = int(parts[0]), int(parts[1]) if len(parts) > 1 else 1, int(parts[2]) if len(parts) > 2 else 1
+        date(year, month, day)
+    except (ValueError, IndexError):
+        raise GovDataError(f"--since {value!r}: expected YYYY, YYYY-MM or YYYY-MM-DD") from None
+    return year * 10000 + month * 100 + day
 
 
 @dataclass(frozen=True)
@@ -113,10 +162,40 @@ class Passage:
     access_level: str
 
     @classmethod
-    def from_hit(cls, hit: Any) -> "Passage":
-        meta = hit.payload
+    def from_ranked(cls, ranked: Ranked) -> "Passage":
+        meta, hit = ranked.hit.payload, ranked.hit
         return cls(
             source=str(meta.get("source", "")), title=str(meta.get("title", "")), chunk_id=hit.item_id,
-            text=hit.document, score=hit.score, heading_path=str(meta.get("heading_path", "")),
+            text=hit.document, score=round(ranked.score, 6), heading_path=str(meta.get("heading_path", "")),
             article=str(meta.get("article", "")), access_level=str(meta.get("access_level", "")),
+        )
+
+
+@dataclass(frozen=True)
+class DatasetResult:
+    """A search result for `govdata datasets search`: identifier and title exactly as in the catalog."""
+
+    identifier: str
+    title: str
+    publisher: str
+    access_level: str
+    description: str
+    url: str
+    formats: list[str]
+    modified: str
+    score: float
+    source: str
+    keywords: list[str]
+    catalog: str
+
+    @classmethod
+    def from_ranked(cls, ranked: Ranked) -> "DatasetResult":
+        record = ranked.hit.payload
+        return cls(
+            identifier=str(record.get("identifier", ranked.hit.item_id)), title=str(record.get("title", "")),
+            publisher=str(record.get("publisher", "")), access_level=str(record.get("access_level", "")),
+            description=str(record.get("description", "")), url=str(record.get("url", "")),
+            formats=list(record.get("formats", [])), modified=str(record.get("modified", "")),
+            score=round(ranked.score, 6), source=str(record.get("source", "")),
+            keywords=list(record.get("keywords", [])), catalog=str(record.get("catalog", "")),
         )

@@ -24,7 +24,7 @@ from ingest.textutil import detect_language
 from vectorstore.store import DATASETS, PASSAGES, Metadata
 
 # Bump when loaders or chunkers change what they produce, so unchanged files are re-read once.
-LOADER_VERSION = "3"
+LOADER_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,12 @@ def _ymd(value: str) -> int:
 def dataset_item(dataset: Dataset, source: str) -> Item:
     """Chroma gets only what searches filter on (short values keep its writes fast); the full record, with
     its source and derived fields, goes to the content table."""
-    record = {**dataset.model_dump(mode="json"), "source": source, "url": dataset.url, "formats": dataset.formats}
+    language = detect_language(dataset.title + dataset.description)
+    record = {**dataset.model_dump(mode="json"), "source": source, "url": dataset.url, "formats": dataset.formats,
+              "language": language, "modified_ymd": _ymd(dataset.modified)}
     metadata: Metadata = {
         "access_level": dataset.access_level, "publisher": dataset.publisher, "catalog": dataset.catalog,
-        "language": detect_language(dataset.title + dataset.description), "modified_ymd": _ymd(dataset.modified),
+        "language": language, "modified_ymd": _ymd(dataset.modified),
     }
     for fmt in dataset.formats:
         metadata[f"format_{fmt}"] = True

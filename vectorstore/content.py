@@ -16,8 +16,9 @@ from typing import Any
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contents (
     collection TEXT NOT NULL, item_id TEXT NOT NULL, text TEXT NOT NULL, payload TEXT NOT NULL,
-    PRIMARY KEY (collection, item_id)
+    tokens TEXT, PRIMARY KEY (collection, item_id)
 );
+CREATE TABLE IF NOT EXISTS generations (collection TEXT PRIMARY KEY, generation INTEGER NOT NULL);
 """
 
 
@@ -34,12 +35,41 @@ class ContentStore:
         rows = [(collection, i, t, json.dumps(p, ensure_ascii=False)) for i, t, p in zip(ids, texts, payloads,
                                                                                          strict=True)]
         with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO contents VALUES (?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO contents VALUES (?, ?, ?, ?, NULL)", rows)
+            self._bump(collection)
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         with self._lock, self._db:
             self._db.executemany("DELETE FROM contents WHERE collection = ? AND item_id = ?",
                                  [(collection, i) for i in ids])
+            self._bump(collection)
+
+    def _bump(self, collection: str) -> None:
+        self._db.execute(
+            "INSERT INTO generations VALUES (?, 1) ON CONFLICT(collection) DO UPDATE SET generation = generation + 1",
+            (collection,),
+        )
+
+    def generation(self, collection: str) -> int:
+        """A counter that changes whenever the collection's contents change (keys derived caches)."""
+        with self._lock:
+            row = self._db.execute("SELECT generation FROM generations WHERE collection = ?", (collection,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def all_rows(self, collection: str) -> list[tuple[str, str, str | None, dict[str, Any]]]:
+        """(id, text, cached tokens, payload) of every item, in a stable order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT item_id, text, tokens, payload FROM contents WHERE collection = ? ORDER BY item_id",
+                (collection,),
+            ).fetchall()
+        return [(item_id, text, tokens, json.loads(payload)) for item_id, text, tokens, payload in rows]
+
+    def save_tokens(self, collection: str, tokens: dict[str, str]) -> None:
+        """Cache keyword tokens (space-joined) so an index rebuild only tokenizes new items."""
+        with self._lock, self._db:
+            self._db.executemany("UPDATE contents SET tokens = ? WHERE collection = ? AND item_id = ?",
+                                 [(t, collection, i) for i, t in tokens.items()])
 
     def get(self, collection: str, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         out: dict[str, tuple[str, dict[str, Any]]] = {}

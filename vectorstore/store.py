@@ -143,6 +143,11 @@ class ChromaStore:
             found.update(got["ids"])
         return found
 
+    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        got = self._collections[collection].get(ids=list(ids), include=["embeddings"])
+        return {item_id: np.asarray(vector, dtype=np.float32) for item_id, vector in zip(got["ids"], got["embeddings"],
+                                                                                         strict=True)}
+
     def query(self, collection: str, vector: Sequence[float], k: int,
               where: dict[str, Any] | None = None) -> list[Hit]:
         """Nearest items by cosine similarity (score = 1 - distance), filtered inside the search."""

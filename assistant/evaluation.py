@@ -1,0 +1,69 @@
+"""`govdata eval ...`: retrieval and answer quality on JSONL dev sets, with baselines in the same run."""
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import GovDataError
+
+
+def read_jsonl(path: Path, required: Iterable[str]) -> list[dict[str, Any]]:
+    """Lines of a JSONL file, each checked for the required fields; errors name the file and line."""
+    if not path.is_file():
+        raise GovDataError(f"{path}: no such file")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise GovDataError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+        missing = [field for field in required if field not in row]
+        if not isinstance(row, dict) or missing:
+            raise GovDataError(f"{path}:{number}: missing field(s) {missing or 'all'}")
+        rows.append(row)
+    if not rows:
+        raise GovDataError(f"{path}: no lines to evaluate")
+    return rows
+
+
+def ranking_metrics(ranked_keys: list[set[str]], relevant: set[str], k: int) -> dict[str, float]:
+    """Capped recall@k (found / min(relevant, k)), reciprocal rank within k, binary nDCG@10."""
+    hits = [bool(keys & relevant) for keys in ranked_keys]
+    found = sum(hits[:k])
+    first = next((rank for rank, hit in enumerate(hits[:k], 1) if hit), None)
+    dcg = sum(1 / math.log2(rank + 1) for rank, hit in enumerate(hits[:10], 1) if hit)
+    ideal = sum(1 / math.log2(rank + 1) for rank in range(1, min(len(relevant), 10) + 1))
+    return {
+        f"recall@{k}": found / min(len(relevant), k),
+        "mrr": 1 / first if first else 0.0,
+        "ndcg@10": dcg / ideal if ideal else 0.0,
+    }
+
+
+def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(sum(r[key] for r in rows) / len(rows), 4) for key in rows[0]}
+
+
+def evaluate_search(rows: list[dict[str, Any]], search: Callable[[str, int, str], list[set[str]]], k: int,
+                    modes: Iterable[str]) -> dict[str, Any]:
+    """Metrics per retrieval mode, overall and per query group; `search(query, k, mode)` returns, per
+    result, the set of names it can be matched by (identifier, title)."""
+    report: dict[str, Any] = {"queries": len(rows), "k": k}
+    per_query: dict[str, list[dict[str, Any]]] = {}
+    for mode in modes:
+        overall: list[dict[str, float]] = []
+        groups: dict[str, list[dict[str, float]]] = defaultdict(list)
+        per_query[mode] = []
+        for row in rows:
+            metrics = ranking_metrics(search(row["query"], max(k, 10), mode), set(row["relevant"]), k)
+            overall.append(metrics)
+            groups[str(row.get("group", "all"))].append(metrics)
+            per_query[mode].append({"id": row.get("id"), **{m: round(v, 4) for m, v in metrics.items()}})
+        report[mode] = {"all": _mean(overall), **{g: _mean(v) | {"queries": len(v)} for g, v in groups.items()}}
+    report["per_query"] = per_query
+    return report

@@ -1,0 +1,56 @@
+"""Search filters, applied inside both searches: as a Chroma `where` clause and as a mask over the keyword
+index, so a hidden record never takes a top-k slot and never reaches a result."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    access_levels: tuple[str, ...]
+    publishers: tuple[str, ...] = ()
+    format: str | None = None
+    language: str | None = None
+    modified_from: int | None = None  # YYYYMMDD, inclusive
+    modified_to: int | None = None
+
+    def where(self) -> dict[str, object]:
+        clauses: list[dict[str, object]] = [{"access_level": {"$in": list(self.access_levels)}}]
+        if self.publishers:
+            clauses.append({"publisher": {"$in": list(self.publishers)}})
+        if self.format:
+            clauses.append({f"format_{self.format.lower()}": True})
+        if self.language:
+            clauses.append({"language": self.language})
+        if self.modified_from is not None:
+            clauses.append({"modified_ymd": {"$gte": self.modified_from}})
+        if self.modified_to is not None:
+            clauses.append({"modified_ymd": {"$lte": self.modified_to}})
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class DocAttributes:
+    """Per-document filter fields of a keyword index, aligned with its ids."""
+
+    access_level: np.ndarray
+    publisher: np.ndarray
+    language: np.ndarray
+    modified_ymd: np.ndarray
+    formats: list[frozenset[str]]
+
+    def mask(self, filters: SearchFilters) -> np.ndarray:
+        allowed = np.isin(self.access_level, list(filters.access_levels))
+        if filters.publishers:
+            allowed &= np.isin(self.publisher, list(filters.publishers))
+        if filters.format:
+            wanted = filters.format.lower()
+            allowed &= np.fromiter((wanted in f for f in self.formats), dtype=bool, count=len(self.formats))
+        if filters.language:
+            allowed &= self.language == filters.language
+        if filters.modified_from is not None:
+            allowed &= self.modified_ymd >= filters.modified_from
+        if filters.modified_to is not None:
+            allowed &= self.modified_ymd <= filters.modified_to
+        return allowed

@@ -1,0 +1,106 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (BM25) candidates, filtered inside both searches, fused.
+
+Fusion is measured, not assumed (docs/retrieval.md): reciprocal-rank fusion gives a keyword list full weight
+even when it only matched noise, which hurt Chinese queries over English records; the default "weighted"
+fusion adds a keyword bonus to the cosine similarity: weight x coverage^2, where coverage is the share of the
+query's keyword weight (idf) a record contains. It is absolute, not relative to the best keyword hit, so a
+record that shares one common word with the query gets almost nothing, and a full match is lifted.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from vectorstore.embeddings import GovDataEmbeddings
+from vectorstore.filters import SearchFilters
+from vectorstore.keyword import KeywordIndexes
+from vectorstore.store import ChromaStore, Hit
+
+Fusion = Literal["weighted", "rrf", "dense", "bm25"]
+FUSIONS: tuple[str, ...] = ("weighted", "rrf", "dense", "bm25")
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Ranked:
+    hit: Hit
+    dense: float
+    keyword: float
+    score: float
+
+
+class Retriever:
+    """`retrieve(query, k=, filters=, collection=)`: the one retriever, over the local or a server Chroma."""
+
+    def __init__(self, store: ChromaStore, embeddings: GovDataEmbeddings, keywords: KeywordIndexes,
+                 fusion: Fusion = "weighted", keyword_weight: float = 0.3, candidates: int = 50) -> None:
+        self.store = store
+        self.embeddings = embeddings
+        self.keywords = keywords
+        self.fusion = fusion
+        self.keyword_weight = keyword_weight
+        self.candidates = candidates
+
+    def retrieve(self, query: str, *, k: int, filters: SearchFilters, collection: str,
+                 fusion: Fusion | None = None) -> list[Ranked]:
+        mode = fusion or self.fusion
+        pool = max(self.candidates, k * 3)
+        vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        dense = [] if mode == "bm25" else self.store.query(collection, vector.tolist(), pool, filters.where())
+        keyword = [] if mode == "dense" else self._keyword(query, pool, filters, collection)
+        seen = {hit.item_id for hit in dense}
+        extra = [item_id for item_id, _ in keyword if item_id not in seen]
+        vectors = self.store.vectors(collection, extra) if extra else {}
+        cosines = {item_id: float(v @ vector) for item_id, v in vectors.items()}
+        coverage = {}
+        if mode == "weighted":
+            candidates = [hit.item_id for hit in dense] + extra
+            coverage = self.keywords.get(collection).bm25.coverage(query, candidates)
+        ranked = _fuse(mode, dense, keyword, cosines, coverage, self.keyword_weight)
+        return self._complete(ranked[:k], collection)
+
+    def _keyword(self, query: str, pool: int, filters: SearchFilters, collection: str) -> list[tuple[str, float]]:
+        index = self.keywords.get(collection)
+        return index.bm25.search(query, pool, index.attributes.mask(filters))
+
+    def _complete(self, ranked: list[Ranked], collection: str) -> list[Ranked]:
+        """Keyword-only candidates that made the cut get their text and record."""
+        missing = [r.hit.item_id for r in ranked if not r.hit.payload]
+        if not missing:
+            return ranked
+        contents = self.store.contents.get(collection, missing)
+        out = []
+        for r in ranked:
+            if r.hit.item_id in contents:
+                text, payload = contents[r.hit.item_id]
+                r = replace(r, hit=replace(r.hit, document=text, payload=payload))
+            out.append(r)
+        return out
+
+
+def _fuse(mode: str, dense: Sequence[Hit], keyword: Sequence[tuple[str, float]], cosines: dict[str, float],
+          coverage: dict[str, float], weight: float) -> list[Ranked]:
+    by_id: dict[str, dict[str, Any]] = {}
+    for rank, hit in enumerate(dense):
+        by_id[hit.item_id] = {"hit": hit, "dense": hit.score, "dense_rank": rank, "keyword": 0.0}
+    best = max((score for _, score in keyword), default=0.0)
+    for rank, (item_id, score) in enumerate(keyword):
+        entry = by_id.setdefault(item_id, {"hit": Hit(item_id, "", {}, 0.0, {}), "dense": cosines.get(item_id)})
+        entry["keyword"], entry["keyword_rank"] = score, rank
+    ranked = []
+    for item_id, entry in by_id.items():
+        entry["coverage"] = coverage.get(item_id, 0.0)
+        ranked.append(Ranked(entry["hit"], entry["dense"] or 0.0, entry["keyword"], _score(mode, entry, best, weight)))
+    return sorted(ranked, key=lambda r: -r.score)
+
+
+def _score(mode: str, entry: dict[str, Any], best_keyword: float, weight: float) -> float:
+    if mode == "bm25":
+        return float(entry["keyword"])
+    if mode == "dense":
+        return float(entry["dense"] or 0.0)
+    if mode == "rrf":
+        return sum(1.0 / (RRF_K + 1 + entry[key]) for key in ("dense_rank", "keyword_rank") if key in entry)
+    return float((entry["dense"] or 0.0) + weight * entry["coverage"] ** 2)
