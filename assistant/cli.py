@@ -180,7 +180,7 @@ def eval_search(
     fusion = services.settings.retrieval.fusion
 
     def search(query: str, limit: int, mode: str) -> list[set[str]]:
-        results = services.search_datasets(query, k=limit, role=role, fusion=mode)  # type: ignore[arg-type]
+        results = services.search_datasets(query, k=limit, role=role, fusion=mode)
         return [{r.identifier, r.title} for r in results]
 
     report = evaluate_search(rows, search, k, dict.fromkeys([fusion, "bm25", "dense"]))
