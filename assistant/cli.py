@@ -164,6 +164,24 @@ def datasets_search(
             typer.echo("    " + r.description[:200].replace("\n", " "))
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A policy or service question, Chinese or English.")],
+    role: RoleOpt = DEFAULT_ROLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """A grounded answer from the ingested laws and guides, every claim cited [n]; found=false when the
+    documents do not support an answer."""
+    answer = _services().ask(question, role=role)
+    if as_json:
+        _print_json(answer.model_dump())
+        return
+    typer.echo(answer.answer)
+    for citation in answer.citations:
+        where = " ".join(p for p in (citation.title, citation.article or citation.heading_path) if p)
+        typer.echo(f"  [{citation.n}] {where} — {citation.source}")
+
+
 @eval_app.command("search")
 def eval_search(
     file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "query", "relevant": [identifiers or titles]}.')],

@@ -48,6 +48,35 @@ class RetrievalSettings(BaseModel):
     keyword_weight: float = Field(default=0.3, ge=0.0, le=10.0)
 
 
+class LlmSettings(BaseModel):
+    """The chat model: embedded llama.cpp (default) or an OpenAI-compatible server."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: Literal["embedded", "openai"] = "embedded"
+    model: str = Field(default="qwen2.5-coder-1.5b-instruct-q4_k_m", description="Model name sent to the server.")
+    model_path: Path | None = Field(default=None, description="Another GGUF file instead of the bundled one.")
+    model_sha256: str | None = None
+    base_url: str | None = None
+    api_key_env: str = Field(default="GOVDATA_LLM_API_KEY", description="Name of the env variable with the key.")
+    json_mode: Literal["json_object_schema", "json_schema", "none"] = "json_object_schema"
+    n_ctx: int = Field(default=4096, ge=512, le=32768)
+    n_threads: int = Field(default=2, ge=1, le=64)
+    n_threads_batch: int = Field(default=2, ge=1, le=64)
+    max_tokens: int = Field(default=512, ge=16, le=4096)
+    temperature: float = Field(default=0.1, ge=0.0, le=2.0)
+    timeout_s: float = Field(default=120.0, gt=0)
+
+
+class AnswerSettings(BaseModel):
+    """Grounded answering: how many passages, and when evidence is too weak to answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    passages: int = Field(default=5, ge=1, le=20)
+    min_score: float = Field(default=0.45, ge=0.0, le=2.0, description="Best passage score needed to answer.")
+
+
 class Settings(BaseSettings):
     """All configuration; plain data, no clients are built here."""
 
@@ -60,6 +89,8 @@ class Settings(BaseSettings):
     chunk: ChunkSettings = ChunkSettings()
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    llm: LlmSettings = LlmSettings()
+    answer: AnswerSettings = AnswerSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
 
     @property
@@ -69,3 +100,7 @@ class Settings(BaseSettings):
     @property
     def manifest_path(self) -> Path:
         return self.home / "manifest.sqlite"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"

@@ -79,3 +79,29 @@ class Chunk(BaseModel):
     language: str = "en"
     access_level: str = "public"
     position: int = 0
+
+
+class Citation(BaseModel):
+    """A retrieved passage an answer relies on; `n` matches the [n] markers in the answer."""
+
+    n: int
+    source: str
+    title: str
+    chunk_id: str
+    quote: str
+    article: str = ""
+    heading_path: str = ""
+
+
+class Answer(BaseModel):
+    """A grounded answer: every citation points at a passage that was retrieved for this question."""
+
+    answer: str
+    found: bool
+    language: str
+    citations: list[Citation] = Field(default_factory=list)
+    question: str = ""
+    standalone_question: str = ""
+    closest_sources: list[str] = Field(default_factory=list)
+    model: str = ""
+    retrieved_chunk_ids: list[str] = Field(default_factory=list)

@@ -6,8 +6,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
+
+from assistant.answer import Answerer
 from assistant.config import Settings
 from assistant.errors import GovDataError
+from assistant.llm.factory import build_chat_model
+from assistant.models import Answer
 from assistant.roles import allowed_levels
 from ingest.manifest import Manifest
 from ingest.pipeline import IngestSummary, Pipeline
@@ -53,6 +58,7 @@ class Services:
         self._embeddings: GovDataEmbeddings | None = None
         self._store: ChromaStore | None = None
         self._retriever: Retriever | None = None
+        self._chat_model: BaseChatModel | None = None
 
     @property
     def embeddings(self) -> GovDataEmbeddings:
@@ -102,6 +108,24 @@ class Services:
             self._retriever = Retriever(self.store, self.embeddings, keywords, self.settings.retrieval.fusion,
                                         self.settings.retrieval.keyword_weight)
         return self._retriever
+
+    @property
+    def chat_model(self) -> BaseChatModel:
+        if self._chat_model is None:
+            self._chat_model = build_chat_model(self.settings.llm, self.settings.models_dir)
+        return self._chat_model
+
+    def answerer(self) -> Answerer:
+        def retrieve(question: str, role: str) -> list[Ranked]:
+            return self.retriever.retrieve(question, k=self.settings.answer.passages, filters=self.filters(role),
+                                           collection=PASSAGES)
+
+        return Answerer(retrieve, self.chat_model, self.settings.answer, self.settings.llm.json_mode)
+
+    def ask(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None) -> Answer:
+        """A grounded, cited answer from the documents the role may see (or found=false)."""
+        _require(question)
+        return self.answerer().ask(question, role, history or [])
 
     def filters(self, role: str, *, publisher: str | None = None, format: str | None = None,
                 language: str | None = None, since: str | None = None) -> SearchFilters:

@@ -1,0 +1,148 @@
+"""Grounded answers: retrieve passages the role may see, decide from the evidence whether to answer, ask the
+chat model for a cited JSON answer, and keep only citations of passages that were actually retrieved.
+
+Whether to answer is decided from retrieval scores, not by the model: probing showed the 1.5B model almost
+never says "not found" on its own.
+"""
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from assistant.config import AnswerSettings
+from assistant.llm.factory import model_id
+from assistant.models import Answer, Citation
+from ingest.textutil import detect_language
+from prompts import load_prompt
+from vectorstore.retriever import Ranked
+
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {  # the answer first: with a flag first, small models settle it before reading
+        "answer": {"type": "string"},
+        "citations": {"type": "array", "items": {"type": "integer"}},
+    },
+    "required": ["answer", "citations"],
+}
+_MARKER = re.compile(r"\s?\[(\d{1,2})\]")
+_LANGUAGE_NAMES = {"zh": "Simplified Chinese (简体中文)", "en": "English"}
+_PASSAGE_CHARS = 700
+
+Retrieve = Callable[[str, str], list[Ranked]]
+
+
+def response_format(mode: str) -> dict[str, Any] | None:
+    """How to ask for JSON: llama.cpp (embedded or its server) takes a schema inside json_object; OpenAI and
+    vLLM take json_schema."""
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": ANSWER_SCHEMA}
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "answer", "schema": ANSWER_SCHEMA}}
+    return None
+
+
+def render_passages(ranked: Sequence[Ranked]) -> str:
+    """Numbered, delimited passages; text that tries to close the delimiter is defused."""
+    blocks = []
+    for n, item in enumerate(ranked, 1):
+        payload = item.hit.payload
+        source = " ".join(p for p in (payload.get("title", ""), payload.get("article", "")) if p)
+        text = item.hit.document[:_PASSAGE_CHARS].replace("</passage", "</ passage")
+        blocks.append(f'<passage n="{n}" source="{source.replace(chr(34), "")}">\n{text}\n</passage>')
+    return "\n".join(blocks)
+
+
+def parse_reply(text: str) -> dict[str, Any] | None:
+    """The JSON object in a model reply (tolerating code fences or prose around it)."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        value = json.loads(text[start : end + 1])
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def verify_citations(answer: str, cited: Sequence[Any], count: int) -> tuple[str, list[int]]:
+    """Keep [n] markers and cited numbers that name a retrieved passage; drop the rest from the text."""
+    valid = {n for n in cited if isinstance(n, int) and 1 <= n <= count}
+    markers = {int(m) for m in _MARKER.findall(answer)}
+    valid |= {n for n in markers if 1 <= n <= count}
+    cleaned = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= count else "", answer).strip()
+    return cleaned, sorted(valid)
+
+
+def closest_sources(ranked: Sequence[Ranked], limit: int = 3) -> list[str]:
+    names: dict[str, None] = {}
+    for item in ranked:
+        payload = item.hit.payload
+        names.setdefault(" ".join(p for p in (payload.get("title", ""), payload.get("article", "")) if p), None)
+    return [name for name in names if name][:limit]
+
+
+class Answerer:
+    def __init__(self, retrieve: Retrieve, chat_model: BaseChatModel, settings: AnswerSettings,
+                 json_mode: str = "json_object_schema") -> None:
+        self.retrieve = retrieve
+        self.chat_model = chat_model
+        self.settings = settings
+        self.json_mode = json_mode
+
+    def condense(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        """A follow-up rewritten as a standalone question, using the last few turns."""
+        if not history:
+            return question
+        turns = "\n".join(f"User: {q}\nAssistant: {a[:300]}" for q, a in history[-3:])
+        prompt = load_prompt("condense").render(history=turns, question=question)
+        reply = str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=80).content).strip()
+        return reply.splitlines()[0].strip() if reply else question
+
+    def messages(self, question: str, ranked: Sequence[Ranked], language: str) -> list[BaseMessage]:
+        system = load_prompt("answer_system").render(language=_LANGUAGE_NAMES.get(language, "English"))
+        examples: list[BaseMessage] = []
+        for n in (1, 2):
+            examples.append(HumanMessage(load_prompt(f"answer_example_{n}_user").render()))
+            examples.append(AIMessage(load_prompt(f"answer_example_{n}_assistant").render()))
+        user = load_prompt("answer_user").render(passages=render_passages(ranked), question=question)
+        return [SystemMessage(system), *examples, HumanMessage(user)]
+
+    def ask(self, question: str, role: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+        language = detect_language(question)
+        standalone = self.condense(question, history)
+        ranked = self.retrieve(standalone, role)
+        base: dict[str, Any] = {"question": question, "standalone_question": standalone, "language": language,
+                "model": model_id(self.chat_model), "retrieved_chunk_ids": [r.hit.item_id for r in ranked],
+                "closest_sources": closest_sources(ranked)}
+        if not ranked or ranked[0].score < self.settings.min_score:
+            return self._not_found(ranked, base)
+        kwargs: dict[str, Any] = {}
+        if (fmt := response_format(self.json_mode)) is not None:
+            kwargs["response_format"] = fmt
+        reply = str(self.chat_model.invoke(self.messages(standalone, ranked, language), **kwargs).content)
+        parsed = parse_reply(reply) or {}
+        text, cited = verify_citations(str(parsed.get("answer", "")).strip(), parsed.get("citations", []),
+                                       len(ranked))
+        if not text or not cited:  # an answer that cites no retrieved passage is not grounded
+            return self._not_found(ranked, base)
+        citations = [self._citation(n, ranked[n - 1]) for n in cited]
+        return Answer(answer=text, found=True, citations=citations, **base)
+
+    def _not_found(self, ranked: Sequence[Ranked], base: dict[str, Any]) -> Answer:
+        sources = base["closest_sources"]
+        name = "not_found_zh" if base["language"] == "zh" else "not_found_en"
+        joined = ("、" if base["language"] == "zh" else "; ").join(sources) or "-"
+        return Answer(answer=load_prompt(name).render(sources=joined), found=False, **base)
+
+    @staticmethod
+    def _citation(n: int, item: Ranked) -> Citation:
+        payload = item.hit.payload
+        return Citation(
+            n=n, source=str(payload.get("source", "")), title=str(payload.get("title", "")),
+            chunk_id=item.hit.item_id, quote=item.hit.document[:_PASSAGE_CHARS],
+            article=str(payload.get("article", "")), heading_path=str(payload.get("heading_path", "")),
+        )
