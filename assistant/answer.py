@@ -23,14 +23,14 @@ from vectorstore.retriever import Ranked
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {  # the answer first: with a flag first, small models settle it before reading
-        "answer": {"type": "string"},
-        "citations": {"type": "array", "items": {"type": "integer"}},
+        "answer": {"type": "string", "maxLength": 500},  # bounded: the grammar then always closes the JSON
+        "citations": {"type": "array", "items": {"type": "integer"}, "maxItems": 6},
     },
     "required": ["answer", "citations"],
 }
 _MARKER = re.compile(r"\s?\[(\d{1,2})\]")
 _LANGUAGE_NAMES = {"zh": "Simplified Chinese (简体中文)", "en": "English"}
-_PASSAGE_CHARS = 700
+_PASSAGE_CHARS = 600
 
 Retrieve = Callable[[str, str], list[Ranked]]
 

@@ -211,6 +211,38 @@ def eval_search(
             typer.echo(f"{mode:9} {group:7} " + "  ".join(f"{key} {value}" for key, value in metrics.items()))
 
 
+@eval_app.command("ask")
+def eval_ask(
+    file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "question", "sources", "must_contain_any", '
+                                              '"answerable"}.')],
+    role: RoleOpt = DEFAULT_ROLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer quality: cited-right-source rate and key-fact rate on answerable questions, decline rate on
+    unanswerable ones. Loads the model once."""
+    import time
+
+    from assistant.evaluation import read_jsonl, score_answer, summarize_answers
+
+    rows = read_jsonl(file, ("question",))
+    services = _services()
+    verdicts, seconds = [], []
+    for n, row in enumerate(rows, 1):
+        start = time.perf_counter()
+        answer = services.ask(str(row["question"]), role=role)
+        seconds.append(time.perf_counter() - start)
+        verdicts.append(score_answer(row, answer) | {"answer": answer.answer})
+        if sys.stderr.isatty():
+            _err(f"[{n}/{len(rows)}] {row.get('id', n)} found={answer.found} ({seconds[-1]:.1f}s)")
+    report = summarize_answers(verdicts, seconds)
+    if as_json:
+        _print_json(report)
+        return
+    for key, value in report.items():
+        if key != "per_question":
+            typer.echo(f"{key}: {value}")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -67,3 +67,38 @@ def evaluate_search(rows: list[dict[str, Any]], search: Callable[[str, int, str]
         report[mode] = {"all": _mean(overall), **{g: _mean(v) | {"queries": len(v)} for g, v in groups.items()}}
     report["per_query"] = per_query
     return report
+
+
+def _matches_source(citation: Any, wanted: Iterable[str]) -> bool:
+    names = (str(citation.source), str(citation.title))
+    return any(w and any(w.lower() in n.lower() for n in names) for w in wanted)
+
+
+def score_answer(row: dict[str, Any], answer: Any) -> dict[str, Any]:
+    """Per-question verdicts for `eval ask`."""
+    answerable = bool(row.get("answerable", True))
+    text = str(answer.answer).lower()
+    return {
+        "id": row.get("id"), "answerable": answerable, "found": answer.found,
+        "cited_right_source": answerable and any(_matches_source(c, row.get("sources", [])) for c in answer.citations),
+        "key_fact": answerable and any(str(f).lower() in text for f in row.get("must_contain_any", [])),
+        "declined": not answer.found,
+    }
+
+
+def summarize_answers(verdicts: list[dict[str, Any]], seconds: list[float]) -> dict[str, Any]:
+    answerable = [v for v in verdicts if v["answerable"]]
+    unanswerable = [v for v in verdicts if not v["answerable"]]
+
+    def rate(rows: list[dict[str, Any]], key: str) -> float | None:
+        return round(sum(bool(r[key]) for r in rows) / len(rows), 4) if rows else None
+
+    return {
+        "questions": len(verdicts), "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "cited_right_source_rate": rate(answerable, "cited_right_source"),
+        "key_fact_rate": rate(answerable, "key_fact"),
+        "decline_rate_unanswerable": rate(unanswerable, "declined"),
+        "false_decline_rate_answerable": rate(answerable, "declined"),
+        "seconds_per_question": round(sum(seconds) / len(seconds), 2) if seconds else None,
+        "per_question": verdicts,
+    }

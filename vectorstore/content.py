@@ -28,7 +28,15 @@ class ContentStore:
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Stores written before keyword tokens were cached lack the column; add it in place."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(contents)")}
+        if "tokens" not in columns:
+            with self._db:
+                self._db.execute("ALTER TABLE contents ADD COLUMN tokens TEXT")
 
     def upsert(self, collection: str, ids: Sequence[str], texts: Sequence[str],
                payloads: Sequence[dict[str, Any]]) -> None:

@@ -33,6 +33,7 @@ class EmbeddedChatModel(BaseChatModel):
     n_threads_batch: int = 2
     max_tokens: int = 512
     temperature: float = 0.1
+    repeat_penalty: float = 1.1
     seed: int = 7
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -59,6 +60,7 @@ class EmbeddedChatModel(BaseChatModel):
         request = {
             "messages": to_chat_messages(messages), "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "temperature": kwargs.get("temperature", self.temperature), "stop": stop or [],
+            "repeat_penalty": self.repeat_penalty,
         }
         if kwargs.get("response_format"):
             request["response_format"] = kwargs["response_format"]

@@ -25,3 +25,20 @@ def test_manifest_persists_across_connections(tmp_path: Path) -> None:
     again = Manifest(tmp_path / "m.sqlite")
     assert again.source("/doc.md") == SourceRow("/doc.md", "document", "h", "Doc", 3)
     assert again.count_sources("document") == 1
+
+
+def test_content_store_migrates_a_store_without_token_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    from vectorstore.content import ContentStore
+
+    old = sqlite3.connect(tmp_path / "c.sqlite")
+    old.execute("CREATE TABLE contents (collection TEXT NOT NULL, item_id TEXT NOT NULL, text TEXT NOT NULL, "
+                "payload TEXT NOT NULL, PRIMARY KEY (collection, item_id))")
+    old.execute("INSERT INTO contents VALUES ('passages', 'a', 'old text', '{}')")
+    old.commit()
+    old.close()
+    store = ContentStore(tmp_path / "c.sqlite")
+    store.upsert("passages", ["b"], ["new text"], [{"k": 1}])
+    assert store.get("passages", ["a", "b"]) == {"a": ("old text", {}), "b": ("new text", {"k": 1})}
+    assert store.generation("passages") == 1

@@ -1,0 +1,94 @@
+"""Grounded answers on the real stack: real store, bundled USE embeddings, the bundled Qwen GGUF in llama.cpp,
+and the OpenAI-compatible path against llama-cpp-python's own server on 127.0.0.1."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.config import LlmSettings, Settings
+from assistant.services import Services
+
+from .conftest import FIXTURES, govdata
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("answer-home")
+    result = govdata(home, "ingest", str(FIXTURES / "docs"), str(FIXTURES / "catalogs"))
+    assert result.code == 0, result.stderr
+    return home
+
+
+@pytest.fixture(scope="module")
+def services(home: Path) -> Services:
+    return Services(Settings(home=home))
+
+
+def test_chinese_question_answered_with_a_verified_citation(services: Services) -> None:
+    answer = services.ask("政府信息公开申请的答复期限是多少？", role="citizen")
+    assert answer.found and answer.language == "zh"
+    assert "20个工作日" in answer.answer
+    assert answer.citations and all(c.chunk_id in answer.retrieved_chunk_ids for c in answer.citations)
+    assert any(c.article == "第三十三条" for c in answer.citations)
+
+
+def test_english_question_answered_in_english(services: Services) -> None:
+    answer = services.ask("How can a government service increase digital take-up?", role="citizen")
+    assert answer.found and answer.language == "en"
+    assert answer.citations and answer.citations[0].source.endswith("increasing-digital-takeup.md")
+    assert sum(ch.isascii() for ch in answer.answer) > 0.9 * len(answer.answer)
+
+
+def test_unanswerable_question_is_declined_with_closest_sources(services: Services) -> None:
+    answer = services.ask("Who won the 2022 FIFA World Cup?", role="citizen")
+    assert not answer.found and answer.citations == []
+    assert answer.closest_sources and answer.answer.startswith("The ingested laws and guides do not contain")
+
+
+def test_ask_cli_json_contract(home: Path) -> None:
+    result = govdata(home, "ask", "可靠的电子签名有什么法律效力？", "--json")
+    assert result.code == 0, result.stderr
+    payload = result.json()
+    assert {"answer", "found", "language", "citations"} <= set(payload)  # type: ignore[arg-type]
+    for citation in payload["citations"]:  # type: ignore[index]
+        assert {"n", "source", "title", "chunk_id", "quote"} <= set(citation)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_openai_compatible_path_against_local_llama_server(home: Path, services: Services) -> None:
+    model_file = services.settings.models_dir / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    assert services.chat_model is not None  # assembles and verifies the bundled file if no test did yet
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "local-qwen"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(1)
+        remote = Services(Settings(home=home, llm=LlmSettings(provider="openai", base_url=f"http://127.0.0.1:{port}/v1",
+                                                                model="local-qwen")))
+        assert type(remote.chat_model).__name__ == "ChatOpenAI"
+        answer = remote.ask("政府信息公开申请的答复期限是多少？", role="citizen")
+        assert answer.found and "20个工作日" in answer.answer
+        assert any(c.article == "第三十三条" for c in answer.citations)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
