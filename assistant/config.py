@@ -45,7 +45,7 @@ class RetrievalSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     fusion: Literal["weighted", "rrf", "dense", "bm25"] = "weighted"
-    keyword_weight: float = Field(default=0.3, ge=0.0, le=10.0)
+    keyword_weight: float = Field(default=0.5, ge=0.0, le=10.0)
 
 
 class LlmSettings(BaseModel):

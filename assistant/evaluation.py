@@ -32,8 +32,14 @@ def read_jsonl(path: Path, required: Iterable[str]) -> list[dict[str, Any]]:
 
 
 def ranking_metrics(ranked_keys: list[set[str]], relevant: set[str], k: int) -> dict[str, float]:
-    """Capped recall@k (found / min(relevant, k)), reciprocal rank within k, binary nDCG@10."""
-    hits = [bool(keys & relevant) for keys in ranked_keys]
+    """Capped recall@k (found / min(relevant, k)), reciprocal rank within k, binary nDCG@10. A relevant name
+    counts once, however many results carry it (the same title can sit in two catalogs)."""
+    matched: set[str] = set()
+    hits = []
+    for keys in ranked_keys:
+        new = (keys & relevant) - matched
+        hits.append(bool(new))
+        matched |= new
     found = sum(hits[:k])
     first = next((rank for rank, hit in enumerate(hits[:k], 1) if hit), None)
     dcg = sum(1 / math.log2(rank + 1) for rank, hit in enumerate(hits[:10], 1) if hit)

@@ -39,3 +39,13 @@ def test_embeddings_break_ties_toward_nearest_examples() -> None:
 
     chosen = route("tell me about beijing air", embed)
     assert chosen.name == "sql" and chosen.reason.startswith("nearest examples")
+
+
+def test_ranking_metrics_count_each_relevant_name_once() -> None:
+    from assistant.evaluation import ranking_metrics
+
+    ranked = [{"a-1", "Title A"}, {"a-2", "Title A"}, {"x", "Other"}, {"b", "Title B"}]
+    metrics = ranking_metrics(ranked, {"Title A", "Title B"}, 10)
+    assert metrics["recall@10"] == 1.0 and metrics["mrr"] == 1.0
+    assert ranking_metrics(ranked, {"Title B"}, 3) == {"recall@3": 0.0, "mrr": 0.0,
+                                                       "ndcg@10": pytest.approx(1 / np.log2(5))}
