@@ -74,7 +74,7 @@ class AnswerSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     passages: int = Field(default=4, ge=1, le=20)
-    min_score: float = Field(default=0.45, ge=0.0, le=2.0, description="Best passage score needed to answer.")
+    min_score: float = Field(default=0.55, ge=0.0, le=2.0, description="Best passage score needed to answer.")
 
 
 class Settings(BaseSettings):
