@@ -21,18 +21,20 @@ _CUES: dict[str, tuple[str, ...]] = {
         r"\bhow many\b", r"\bhow much\b", r"\baverage\b", r"\bmean\b", r"\btotal\b", r"\bsum of\b", r"\bcount\b",
         r"\bmost\b", r"\bleast\b", r"\bhighest\b", r"\blowest\b", r"\btop \d+", r"\bper (year|month|day)\b",
         r"\btrend\b", r"\bcompare\b", r"\bbetween \d{4} and \d{4}\b", r"\branked?\b",
-        "多少个", "多少起", "多少人", "平均", "总数", "总和", "合计", "最高", "最低", "最多", "最少", "排名", "前十", "前\\d+",
-        "趋势", "增长率", "每月", "每年", "每天", "统计一下",
+        "多少个", "多少起", "多少人", "平均", "总数", "总和", "合计", "最高", "最低", "最多", "最少",
+        "排名", "前十", "前\\d+", "趋势", "增长率", "每月", "每年", "每天", "统计一下",
     ),
     "datasets": (
         r"\bdata ?sets?\b", r"\bdata (on|about|for)\b", r"\bwhere can i (find|get|download)\b", r"\bdownload\b",
         r"\bopen data\b.*\b(find|list)\b", r"\bcsv\b", r"\bapi\b",
-        "数据集", "資料集", "开放数据", "開放資料", "有没有.*(数据|资料|資料)", "哪里.*(下载|找到)", "下载", "找.*(数据|资料|資料)",
+        "数据集", "資料集", "开放数据", "開放資料", "有没有.*(数据|资料|資料)", "哪里.*(下载|找到)", "下载",
+        "找.*(数据|资料|資料)",
     ),
     "docs": (
         r"\blaw\b", r"\bregulation\b", r"\bpolicy\b", r"\brequire[sd]?\b", r"\bmust\b", r"\bdeadline\b",
         r"\bshould\b", r"\blegal(ly)?\b", r"\bguidance\b", r"\bhow (do|can|should) (i|we|agencies)\b",
-        "条例", "法律", "法规", "规定", "办法", "应当", "是否", "期限", "义务", "权利", "条件", "程序", "怎么办", "如何申请",
+        "条例", "法律", "法规", "规定", "办法", "应当", "是否", "期限", "义务", "权利", "条件", "程序",
+        "怎么办", "如何申请",
     ),
 }
 
