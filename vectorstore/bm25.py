@@ -27,6 +27,7 @@ class Bm25Index:
 
     def __post_init__(self) -> None:
         self._rows = {item_id: row for row, item_id in enumerate(self.ids)}
+        self._by_row = self.weights.tocsr()  # row slices for coverage; the CSC form serves column slices
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> "Bm25Index":
@@ -78,7 +79,7 @@ class Bm25Index:
         out = dict.fromkeys(ids, 0.0)
         if not terms or not rows or total <= 0:
             return out
-        present = (self.weights[rows][:, terms] > 0).toarray().astype(np.float32)
+        present = (self._by_row[rows][:, terms] > 0).toarray().astype(np.float32)
         shares = present @ self.idf[terms].astype(np.float32) / total
         out.update({self.ids[row]: float(share) for row, share in zip(rows, shares, strict=True)})
         return out

@@ -31,24 +31,42 @@ class SearchFilters:
 
 
 @dataclass
+class Categorical:
+    """A column of strings as small integer codes, so masks are integer comparisons over 100k rows."""
+
+    codes: np.ndarray
+    names: dict[str, int]
+
+    @classmethod
+    def of(cls, values: list[str]) -> "Categorical":
+        names: dict[str, int] = {}
+        codes = np.fromiter((names.setdefault(v, len(names)) for v in values), dtype=np.int32, count=len(values))
+        return cls(codes, names)
+
+    def isin(self, wanted: tuple[str, ...] | list[str]) -> np.ndarray:
+        chosen = [self.names[w] for w in wanted if w in self.names]
+        return np.isin(self.codes, np.asarray(chosen, dtype=np.int32))
+
+
+@dataclass
 class DocAttributes:
     """Per-document filter fields of a keyword index, aligned with its ids."""
 
-    access_level: np.ndarray
-    publisher: np.ndarray
-    language: np.ndarray
+    access_level: Categorical
+    publisher: Categorical
+    language: Categorical
     modified_ymd: np.ndarray
     formats: list[frozenset[str]]
 
     def mask(self, filters: SearchFilters) -> np.ndarray:
-        allowed = np.isin(self.access_level, list(filters.access_levels))
+        allowed = self.access_level.isin(filters.access_levels)
         if filters.publishers:
-            allowed &= np.isin(self.publisher, list(filters.publishers))
+            allowed &= self.publisher.isin(filters.publishers)
         if filters.format:
             wanted = filters.format.lower()
             allowed &= np.fromiter((wanted in f for f in self.formats), dtype=bool, count=len(self.formats))
         if filters.language:
-            allowed &= self.language == filters.language
+            allowed &= self.language.isin([filters.language])
         if filters.modified_from is not None:
             allowed &= self.modified_ymd >= filters.modified_from
         if filters.modified_to is not None:

@@ -14,10 +14,10 @@ import numpy as np
 
 from vectorstore.bm25 import Bm25Index
 from vectorstore.content import ContentStore
-from vectorstore.filters import DocAttributes
+from vectorstore.filters import Categorical, DocAttributes
 from vectorstore.tokenize import tokenize
 
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3
 
 
 @dataclass
@@ -29,9 +29,9 @@ class KeywordIndex:
 
 def _attributes(payloads: list[dict[str, Any]]) -> DocAttributes:
     return DocAttributes(
-        access_level=np.array([str(p.get("access_level", "")) for p in payloads], dtype=object),
-        publisher=np.array([str(p.get("publisher", "")) for p in payloads], dtype=object),
-        language=np.array([str(p.get("language", "")) for p in payloads], dtype=object),
+        access_level=Categorical.of([str(p.get("access_level", "")) for p in payloads]),
+        publisher=Categorical.of([str(p.get("publisher", "")) for p in payloads]),
+        language=Categorical.of([str(p.get("language", "")) for p in payloads]),
         modified_ymd=np.array([int(p.get("modified_ymd", 0) or 0) for p in payloads], dtype=np.int64),
         formats=[frozenset(str(f).lower() for f in p.get("formats", [])) for p in payloads],
     )

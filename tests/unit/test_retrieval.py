@@ -1,0 +1,104 @@
+"""Retrieval on a real (temporary) Chroma store with hand-made vectors: access filtering, filters, fusion."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vectorstore.bm25 import Bm25Index
+from vectorstore.filters import SearchFilters
+from vectorstore.keyword import KeywordIndexes
+from vectorstore.retriever import Retriever, _fuse
+from vectorstore.store import DATASETS, ChromaStore, Hit, ModelInfo
+
+DIM = 8
+
+
+class FixedEmbeddings:
+    """Embeds every query as the first axis: the record on that axis is the nearest."""
+
+    model_id, dimension = "fixed", DIM
+
+    def embed_query(self, text: str) -> list[float]:
+        return np.eye(DIM, dtype=np.float32)[0].tolist()
+
+    def embed_array(self, texts: Sequence[str]) -> np.ndarray:
+        return np.tile(np.eye(DIM, dtype=np.float32)[0], (len(texts), 1))
+
+
+def _vector(axis: int, tilt: float = 0.0) -> np.ndarray:
+    v = np.eye(DIM, dtype=np.float32)[axis] + tilt * np.eye(DIM, dtype=np.float32)[0]
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def retriever(tmp_path: Path) -> Retriever:
+    store = ChromaStore(tmp_path / "chroma", ModelInfo("fixed", DIM), FixedEmbeddings)  # type: ignore[arg-type]
+    records = [
+        ("secret-1", "non-public", "Labor Office", "Mine safety inspections, internal", _vector(0)),
+        ("restricted-1", "restricted public", "Labor Office", "Mine safety inspections, partners", _vector(0, 0.1)),
+        ("public-1", "public", "Labor Office", "Mine safety inspections", _vector(1, 2.0)),
+        ("public-2", "public", "Treasury", "Coin production figures", _vector(2, 0.5)),
+        ("public-3", "public", "Treasury", "Mine safety statistics archive", _vector(3, 0.2)),
+    ]
+    vectors = np.vstack([r[4] for r in records])
+    metadata = [{"access_level": r[1], "publisher": r[2], "language": "en", "modified_ymd": 20200101,
+                 "catalog": "dcat-us", "format_csv": True} for r in records]
+    payloads = [{"identifier": r[0], "title": r[3], "access_level": r[1], "publisher": r[2], "language": "en",
+                 "modified_ymd": 20200101, "formats": ["csv"]} for r in records]
+    store.upsert(DATASETS, [r[0] for r in records], vectors, [r[3] for r in records], metadata, payloads)
+    keywords = KeywordIndexes(store.contents, tmp_path / "bm25")
+    return Retriever(store, FixedEmbeddings(), keywords)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 50])
+@pytest.mark.parametrize("fusion", ["weighted", "rrf", "dense", "bm25"])
+def test_citizen_never_gets_restricted_records_at_any_k(retriever: Retriever, k: int, fusion: str) -> None:
+    results = retriever.retrieve("mine safety inspections", k=k, filters=SearchFilters(("public",)),
+                                 collection=DATASETS, fusion=fusion)  # type: ignore[arg-type]
+    assert results, "public records must still be found"
+    assert {r.hit.payload["access_level"] for r in results} == {"public"}
+    assert len(results) == min(k, 3 if fusion != "bm25" else 2)
+
+
+def test_filter_is_inside_the_search_not_after(retriever: Retriever) -> None:
+    """The two nearest records are hidden; k=1 must still return the best public one, not nothing."""
+    [best] = retriever.retrieve("mine safety inspections", k=1, filters=SearchFilters(("public",)),
+                                collection=DATASETS, fusion="dense")
+    assert best.hit.item_id == "public-1"
+
+
+def test_roles_with_more_levels_see_more(retriever: Retriever) -> None:
+    levels = ("public", "restricted public", "non-public")
+    ids = [r.hit.item_id for r in retriever.retrieve("mine safety inspections", k=5, filters=SearchFilters(levels),
+                                                     collection=DATASETS)]
+    assert ids[:2] == ["secret-1", "restricted-1"]
+
+
+def test_publisher_format_and_date_filters(retriever: Retriever) -> None:
+    only_treasury = SearchFilters(("public",), publishers=("Treasury",))
+    got = retriever.retrieve("mine safety", k=5, filters=only_treasury, collection=DATASETS)
+    assert {r.hit.payload["publisher"] for r in got} == {"Treasury"}
+    assert retriever.retrieve("mine", k=5, filters=SearchFilters(("public",), format="pdf"), collection=DATASETS) == []
+    assert retriever.retrieve("mine", k=5, filters=SearchFilters(("public",), modified_from=20210101),
+                              collection=DATASETS) == []
+
+
+def test_weighted_fusion_lifts_full_keyword_matches_but_not_one_word_overlaps() -> None:
+    dense = [Hit("near", "", {}, 0.60, {}), Hit("exact", "", {}, 0.55, {}), Hit("noise", "", {}, 0.58, {})]
+    ranked = _fuse("weighted", dense, [("exact", 9.0), ("noise", 3.0)], {}, {"exact": 1.0, "noise": 0.2}, 0.5)
+    assert [r.hit.item_id for r in ranked] == ["exact", "near", "noise"]
+
+
+def test_rrf_gives_keyword_noise_full_say() -> None:
+    dense = [Hit("right", "", {}, 0.7, {}), Hit("other", "", {}, 0.3, {})]
+    ranked = _fuse("rrf", dense, [("noise", 1.0), ("other", 0.5)], {"noise": 0.1}, {}, 0.5)
+    assert ranked[0].hit.item_id == "other"  # the failure mode that made weighted fusion the default
+
+
+def test_bm25_folds_traditional_and_simplified() -> None:
+    index = Bm25Index.build(["a", "b"], ["臺北市停水資訊", "高雄市公車路線"])
+    assert index.search("台北停水", 2)[0][0] == "a"
+    coverage = index.coverage("台北停水", ["a", "b"])
+    assert coverage["a"] >= 0.6 and coverage["b"] == 0.0  # "北停" (a bigram across words) is a miss
