@@ -77,6 +77,16 @@ def verify_citations(answer: str, cited: Sequence[Any], count: int) -> tuple[str
     return cleaned, sorted(valid)
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def ungrounded_numbers(answer: str, passages: Sequence[str]) -> list[str]:
+    """Numbers in the answer that none of its cited passages contains: the model's typical invention
+    (a fee, a date, a limit). Citation markers are not counted."""
+    text = _MARKER.sub("", answer)
+    return [n for n in _NUMBER.findall(text) if not any(n in p for p in passages)]
+
+
 def closest_sources(ranked: Sequence[Ranked], limit: int = 3) -> list[str]:
     names: dict[str, None] = {}
     for item in ranked:
@@ -129,6 +139,8 @@ class Answerer:
                                        len(ranked))
         if not text or not cited:  # an answer that cites no retrieved passage is not grounded
             return self._not_found(ranked, base)
+        if ungrounded_numbers(text, [ranked[n - 1].hit.document for n in cited]):
+            return self._not_found(ranked, base)  # a number the cited passages do not state is invented
         citations = [self._citation(n, ranked[n - 1]) for n in cited]
         return Answer(answer=text, found=True, citations=citations, **base)
 
