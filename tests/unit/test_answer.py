@@ -23,7 +23,7 @@ def _answerer(replies: list[str], ranked: list[Ranked], min_score: float = 0.45)
 
 
 def test_cited_answer_keeps_only_retrieved_citations() -> None:
-    reply = json.dumps({"answer": "期限为20个工作日 [2]，另见 [7]。", "citations": [2, 7, 0]}, ensure_ascii=False)
+    reply = json.dumps({"answer": "答复期限见内容2 [2]，另见 [7]。", "citations": [2, 7, 0]}, ensure_ascii=False)
     answer = _answerer([reply], _ranked(3)).ask("答复期限是多少？", "citizen")
     assert answer.found and answer.language == "zh"
     assert [c.n for c in answer.citations] == [2]
