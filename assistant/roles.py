@@ -34,7 +34,3 @@ def allowed_levels(role: str, path: Path | None = None) -> tuple[str, ...]:
         raise GovDataError(f"unknown role {role!r}; known roles: {', '.join(roles)}")
     return roles[role]
 
-
-def access_filter(role: str, path: Path | None = None) -> dict[str, object]:
-    """A Chroma `where` clause applied inside the search, so hidden records never enter the top-k."""
-    return {"access_level": {"$in": list(allowed_levels(role, path))}}

@@ -15,8 +15,9 @@ class SearchFilters:
     modified_from: int | None = None  # YYYYMMDD, inclusive
     modified_to: int | None = None
 
-    def where(self) -> dict[str, object]:
-        clauses: list[dict[str, object]] = [{"access_level": {"$in": list(self.access_levels)}}]
+    def where(self) -> dict[str, object] | None:
+        """The filters other than access level (which selects store partitions) as a Chroma clause."""
+        clauses: list[dict[str, object]] = []
         if self.publishers:
             clauses.append({"publisher": {"$in": list(self.publishers)}})
         if self.format:
@@ -27,6 +28,8 @@ class SearchFilters:
             clauses.append({"modified_ymd": {"$gte": self.modified_from}})
         if self.modified_to is not None:
             clauses.append({"modified_ymd": {"$lte": self.modified_to}})
+        if not clauses:
+            return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 

@@ -48,7 +48,8 @@ class Retriever:
         mode = fusion or self.fusion
         pool = max(self.candidates, k * 3)
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
-        dense = [] if mode == "bm25" else self.store.query(collection, vector.tolist(), pool, filters.where())
+        dense = [] if mode == "bm25" else self.store.query(collection, vector.tolist(), pool, filters.access_levels,
+                                                           filters.where())
         keyword = [] if mode == "dense" else self._keyword(query, pool, filters, collection)
         seen = {hit.item_id for hit in dense}
         extra = [item_id for item_id, _ in keyword if item_id not in seen]

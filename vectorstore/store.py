@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.access import ACCESS_LEVELS
 from assistant.errors import GovDataError, StoreMismatchError
 from assistant.offline import enforce_offline
 from vectorstore.content import ContentStore
@@ -70,9 +71,20 @@ def _adapter(model: ModelInfo, load: Callable[[], GovDataEmbeddings]) -> Any:
     return GovDataEmbeddingFunction()
 
 
+def partition_name(collection: str, level: str) -> str:
+    """The Chroma collection holding one access level's items of a logical collection."""
+    return f"{collection}__{level.replace(' ', '_').replace('-', '_')}"
+
+
 class ChromaStore:
     """A persistent Chroma client under one folder (vectors + filter metadata) and a content table beside it
-    (texts + full records); refuses stores built with another embedding model."""
+    (texts + full records); refuses stores built with another embedding model.
+
+    Each logical collection is partitioned by access level into its own Chroma collection: a search reads
+    only the partitions the role may see. That is the access filter by construction, and it is fast:
+    Chroma's local metadata filter cost ~65 ms per query at 30k items (linear in size), an unfiltered HNSW
+    query ~3 ms.
+    """
 
     def __init__(self, path: Path, model: ModelInfo, load_embeddings: Callable[[], GovDataEmbeddings]) -> None:
         enforce_offline()
@@ -85,7 +97,9 @@ class ChromaStore:
             path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         )
         self._function = _adapter(model, load_embeddings)
-        self._collections = {name: self._open(name) for name in COLLECTIONS}
+        self._collections = {
+            (name, level): self._open(partition_name(name, level)) for name in COLLECTIONS for level in ACCESS_LEVELS
+        }
         self.max_batch = int(self._client.get_max_batch_size())
         self.contents = ContentStore(path / "contents.sqlite")
 
@@ -115,56 +129,71 @@ class ChromaStore:
                 f"({self.model.dimension}-d); use another GOVDATA_HOME or set GOVDATA_EMBEDDING__MODEL"
             )
 
+    def _partitions(self, collection: str, levels: Sequence[str] = ACCESS_LEVELS) -> list[Any]:
+        return [self._collections[(collection, level)] for level in levels]
+
     def count(self, collection: str) -> int:
-        return int(self._collections[collection].count())
+        return sum(int(c.count()) for c in self._partitions(collection))
 
     def count_where(self, collection: str, where: dict[str, Any]) -> int:
-        return len(self._collections[collection].get(where=where, include=[])["ids"])
+        return sum(len(c.get(where=where, include=[])["ids"]) for c in self._partitions(collection))
 
     def upsert(self, collection: str, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str],
                metadatas: Sequence[Metadata], payloads: Sequence[dict[str, Any]]) -> None:
-        """Vectors and filter metadata into Chroma, texts and records into the content table."""
-        for start in range(0, len(ids), self.max_batch):
-            end = start + self.max_batch
-            self._collections[collection].upsert(
-                ids=list(ids[start:end]), embeddings=vectors[start:end], metadatas=list(metadatas[start:end]),
-            )
+        """Vectors and filter metadata into the partition of each item's access level (leaving the old one if
+        the level changed), texts and records into the content table."""
+        previous = self.contents.get(collection, ids)
+        moved = [i for i, meta in zip(ids, metadatas, strict=True)
+                 if i in previous and previous[i][1].get("access_level") != meta["access_level"]]
+        if moved:
+            self._delete_vectors(collection, moved)
+        for level in ACCESS_LEVELS:
+            rows = [n for n, meta in enumerate(metadatas) if meta["access_level"] == level]
+            for start in range(0, len(rows), self.max_batch):
+                chunk = rows[start : start + self.max_batch]
+                self._collections[(collection, level)].upsert(
+                    ids=[ids[n] for n in chunk], embeddings=vectors[chunk], metadatas=[metadatas[n] for n in chunk],
+                )
+        unknown = {str(meta["access_level"]) for meta in metadatas} - set(ACCESS_LEVELS)
+        if unknown:
+            raise GovDataError(f"items with unknown access level(s) {sorted(unknown)} cannot be stored")
         self.contents.upsert(collection, ids, documents, payloads)
 
+    def _delete_vectors(self, collection: str, ids: Sequence[str]) -> None:
+        for partition in self._partitions(collection):
+            for start in range(0, len(ids), self.max_batch):
+                partition.delete(ids=list(ids[start : start + self.max_batch]))
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
-        for start in range(0, len(ids), self.max_batch):
-            self._collections[collection].delete(ids=list(ids[start : start + self.max_batch]))
+        self._delete_vectors(collection, ids)
         self.contents.delete(collection, ids)
 
-    def existing_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), self.max_batch):
-            got = self._collections[collection].get(ids=list(ids[start : start + self.max_batch]), include=[])
-            found.update(got["ids"])
-        return found
-
     def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        got = self._collections[collection].get(ids=list(ids), include=["embeddings"])
-        return {item_id: np.asarray(vector, dtype=np.float32) for item_id, vector in zip(got["ids"], got["embeddings"],
-                                                                                         strict=True)}
+        out: dict[str, np.ndarray] = {}
+        for partition in self._partitions(collection):
+            got = partition.get(ids=list(ids), include=["embeddings"])
+            out.update({i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)})
+        return out
 
-    def query(self, collection: str, vector: Sequence[float], k: int,
+    def query(self, collection: str, vector: Sequence[float], k: int, levels: Sequence[str],
               where: dict[str, Any] | None = None) -> list[Hit]:
-        """Nearest items by cosine similarity (score = 1 - distance), filtered inside the search."""
-        result = self._collections[collection].query(
-            query_embeddings=[list(vector)], n_results=k, where=where or None, include=["metadatas", "distances"],
-        )
-        contents = self.contents.get(collection, result["ids"][0])
-        return list(_hits(result, contents))
+        """Nearest items by cosine similarity (score = 1 - distance) among the given access levels only: each
+        allowed partition is searched (with any further filters) and the results merged."""
+        results: list[tuple[str, float, Metadata]] = []
+        for partition in self._partitions(collection, levels):
+            if partition.count() == 0:
+                continue
+            got = partition.query(query_embeddings=[list(vector)], n_results=k, where=where or None,
+                                  include=["metadatas", "distances"])
+            results += [(item_id, 1.0 - float(distance), dict(meta or {})) for item_id, distance, meta in
+                        zip(got["ids"][0], got["distances"][0], got["metadatas"][0], strict=True)]
+        results.sort(key=lambda r: -r[1])
+        top = results[:k]
+        contents = self.contents.get(collection, [r[0] for r in top])
+        return list(_hits(top, contents))
 
 
-def _hits(result: Any, contents: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Hit]:
-    for index, item_id in enumerate(result["ids"][0]):
+def _hits(rows: list[tuple[str, float, Metadata]], contents: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Hit]:
+    for item_id, score, metadata in rows:
         text, payload = contents.get(item_id, ("", {}))
-        yield Hit(
-            item_id=item_id,
-            document=text,
-            metadata=dict(result["metadatas"][0][index] or {}),
-            score=round(1.0 - float(result["distances"][0][index]), 6),
-            payload=payload,
-        )
+        yield Hit(item_id=item_id, document=text, metadata=metadata, score=round(score, 6), payload=payload)

@@ -14,8 +14,13 @@ DATASETS_IN_FIXTURES = 40 + 60 + 40 + 5 + 1  # DOL slice, Taipei, Tainan CSV, CK
 
 
 def _ids(home: Path) -> dict[str, set[str]]:
+    """Every id in every Chroma collection of the store (each logical collection is split by access level)."""
     client = chromadb.PersistentClient(path=str(home / "chroma"))
-    return {name: set(client.get_collection(name).get(include=[])["ids"]) for name in ("datasets", "passages")}
+    out: dict[str, set[str]] = {}
+    for collection in client.list_collections():
+        name = collection if isinstance(collection, str) else collection.name
+        out[name] = set(client.get_collection(name).get(include=[])["ids"])
+    return out
 
 
 def test_counts_then_unchanged_reingest_skips_everything(tmp_path: Path, corpus: Path) -> None:
@@ -47,8 +52,8 @@ def test_changed_file_is_replaced_and_prune_removes_vanished(tmp_path: Path, cor
     assert changed["files_skipped"] == changed["files"] - 1
     assert changed["added"] == 1 and changed["removed"] == 1  # one passage's text changed: new id, old gone
     after = _ids(home)
-    assert len(after["passages"]) == len(before["passages"])
-    assert after["passages"] != before["passages"]
+    assert len(after["passages__public"]) == len(before["passages__public"])
+    assert after["passages__public"] != before["passages__public"]
 
     (corpus / "docs" / "retention.docx").unlink()
     kept = govdata(home, "ingest", str(corpus), "--json").json()

@@ -6,7 +6,7 @@ import pytest
 from assistant.access import most_restrictive, normalize_access_level
 from assistant.config import Settings
 from assistant.errors import GovDataError, IngestError
-from assistant.roles import access_filter, allowed_levels
+from assistant.roles import allowed_levels
 from ingest.options import OptionsResolver
 
 
@@ -36,7 +36,6 @@ def test_roles_map_to_levels_and_filter() -> None:
     assert allowed_levels("citizen") == ("public",)
     assert allowed_levels("civil_servant") == ("public", "restricted public")
     assert set(allowed_levels("data_steward")) == {"public", "restricted public", "non-public"}
-    assert access_filter("citizen") == {"access_level": {"$in": ["public"]}}
     with pytest.raises(GovDataError, match="unknown role"):
         allowed_levels("admin")
 
