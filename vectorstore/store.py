@@ -97,11 +97,23 @@ class ChromaStore:
             path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         )
         self._function = _adapter(model, load_embeddings)
+        self._refuse_legacy_layout(path)
         self._collections = {
             (name, level): self._open(partition_name(name, level)) for name in COLLECTIONS for level in ACCESS_LEVELS
         }
         self.max_batch = int(self._client.get_max_batch_size())
         self.contents = ContentStore(path / "contents.sqlite")
+
+    def _refuse_legacy_layout(self, path: Path) -> None:
+        """Stores from before access-level partitions keep everything in unpartitioned collections; opening
+        one would look empty while its manifest says all is ingested, so say so instead."""
+        names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+        legacy = sorted(names & set(COLLECTIONS))
+        if legacy:
+            raise StoreMismatchError(
+                f"the store at {path} uses an older layout (collections {legacy}); ingest again into a new "
+                "GOVDATA_HOME"
+            )
 
     def _open(self, name: str) -> Any:
         from chromadb.errors import NotFoundError

@@ -114,3 +114,13 @@ def test_record_that_becomes_restricted_leaves_the_public_partition(retriever: R
                                  collection=DATASETS)
     assert "public-1" not in {r.hit.item_id for r in citizen}
     assert store.count(DATASETS) == 5
+
+
+def test_store_with_the_old_unpartitioned_layout_is_refused(tmp_path: Path) -> None:
+    import chromadb
+
+    from assistant.errors import StoreMismatchError
+
+    chromadb.PersistentClient(path=str(tmp_path / "chroma")).create_collection("datasets")
+    with pytest.raises(StoreMismatchError, match="older layout"):
+        ChromaStore(tmp_path / "chroma", ModelInfo("fixed", DIM), FixedEmbeddings)  # type: ignore[arg-type]
