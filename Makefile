@@ -46,6 +46,7 @@ lint: install
 bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/embeddings.py
+	$(PY) bench/search.py
 
 clean:
 	rm -rf $(VENV) .govdata .pytest_cache .mypy_cache .ruff_cache
