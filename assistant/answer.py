@@ -62,7 +62,7 @@ def parse_reply(text: str) -> dict[str, Any] | None:
     if start < 0 or end <= start:
         return None
     try:
-        value = json.loads(text[start : end + 1])
+        value = json.loads(text[start : end + 1], strict=False)  # small models put raw newlines in strings
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
@@ -139,7 +139,7 @@ class Answerer:
                                        len(ranked))
         if not text or not cited:  # an answer that cites no retrieved passage is not grounded
             return self._not_found(ranked, base)
-        if ungrounded_numbers(text, [ranked[n - 1].hit.document for n in cited]):
+        if ungrounded_numbers(text, [standalone, *(ranked[n - 1].hit.document for n in cited)]):
             return self._not_found(ranked, base)  # a number the cited passages do not state is invented
         citations = [self._citation(n, ranked[n - 1]) for n in cited]
         return Answer(answer=text, found=True, citations=citations, **base)

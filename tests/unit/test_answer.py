@@ -100,3 +100,14 @@ def test_numbers_stated_by_the_cited_passage_are_fine() -> None:
 
     assert ungrounded_numbers("期限为20个工作日 [2]。", ["自收到申请之日起20个工作日内"]) == []
     assert ungrounded_numbers("It costs 35 dollars [1].", ["It is free."]) == ["35"]
+
+
+def test_raw_newline_inside_the_json_string_is_accepted() -> None:
+    assert parse_reply('{"answer": "line one\nline two [1]", "citations": [1]}') == {
+        "answer": "line one\nline two [1]", "citations": [1]}
+
+
+def test_numbers_from_the_question_are_not_inventions() -> None:
+    reply = json.dumps({"answer": "In 2014 the rule in 内容1 applied [1].", "citations": [1]}, ensure_ascii=False)
+    answer = _answerer([reply], _ranked(2)).ask("What applied in 2014?", "citizen")
+    assert answer.found
