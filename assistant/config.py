@@ -46,6 +46,7 @@ class RetrievalSettings(BaseModel):
 
     fusion: Literal["weighted", "rrf", "dense", "bm25"] = "weighted"
     keyword_weight: float = Field(default=0.5, ge=0.0, le=10.0)
+    candidates: int = Field(default=100, ge=10, le=1000, description="Dense and keyword candidates per search.")
 
 
 class LlmSettings(BaseModel):
@@ -64,7 +65,7 @@ class LlmSettings(BaseModel):
     n_threads: int = Field(default=2, ge=1, le=64)
     n_threads_batch: int = Field(default=2, ge=1, le=64)
     max_tokens: int = Field(default=512, ge=16, le=4096)
-    temperature: float = Field(default=0.1, ge=0.0, le=2.0)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(default=120.0, gt=0)
 
 

@@ -105,8 +105,9 @@ class Services:
     def retriever(self) -> Retriever:
         if self._retriever is None:
             keywords = KeywordIndexes(self.store.contents, self.settings.home / "bm25")
-            self._retriever = Retriever(self.store, self.embeddings, keywords, self.settings.retrieval.fusion,
-                                        self.settings.retrieval.keyword_weight)
+            retrieval = self.settings.retrieval
+            self._retriever = Retriever(self.store, self.embeddings, keywords, retrieval.fusion,
+                                        retrieval.keyword_weight, retrieval.candidates)
         return self._retriever
 
     @property

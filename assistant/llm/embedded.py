@@ -32,7 +32,7 @@ class EmbeddedChatModel(BaseChatModel):
     n_threads: int = 2
     n_threads_batch: int = 2
     max_tokens: int = 512
-    temperature: float = 0.1
+    temperature: float = 0.0
     repeat_penalty: float = 1.1
     seed: int = 7
     _llama: Any = PrivateAttr(default=None)
