@@ -49,7 +49,7 @@ class Retriever:
         pool = max(self.candidates, k * 3)
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         dense = [] if mode == "bm25" else self.store.query(collection, vector.tolist(), pool, filters.access_levels,
-                                                           filters.where())
+                                                           filters.where(), with_contents=False)
         keyword = [] if mode == "dense" else self._keyword(query, pool, filters, collection)
         seen = {hit.item_id for hit in dense}
         extra = [item_id for item_id, _ in keyword if item_id not in seen]
@@ -67,7 +67,7 @@ class Retriever:
         return index.bm25.search(query, pool, index.attributes.mask(filters))
 
     def _complete(self, ranked: list[Ranked], collection: str) -> list[Ranked]:
-        """Keyword-only candidates that made the cut get their text and record."""
+        """The candidates that made the cut get their text and record (fetched for k items, not the pool)."""
         missing = [r.hit.item_id for r in ranked if not r.hit.payload]
         if not missing:
             return ranked

@@ -188,20 +188,21 @@ class ChromaStore:
         return out
 
     def query(self, collection: str, vector: Sequence[float], k: int, levels: Sequence[str],
-              where: dict[str, Any] | None = None) -> list[Hit]:
+              where: dict[str, Any] | None = None, with_contents: bool = True) -> list[Hit]:
         """Nearest items by cosine similarity (score = 1 - distance) among the given access levels only: each
-        allowed partition is searched (with any further filters) and the results merged."""
+        allowed partition is searched (with any further filters) and the results merged. Without contents,
+        hits carry ids and scores only (the retriever fetches texts for the final top k)."""
         results: list[tuple[str, float, Metadata]] = []
         for partition in self._partitions(collection, levels):
             if partition.count() == 0:
                 continue
             got = partition.query(query_embeddings=[list(vector)], n_results=k, where=where or None,
-                                  include=["metadatas", "distances"])
-            results += [(item_id, 1.0 - float(distance), dict(meta or {})) for item_id, distance, meta in
-                        zip(got["ids"][0], got["distances"][0], got["metadatas"][0], strict=True)]
+                                  include=["distances"])
+            results += [(item_id, 1.0 - float(distance), {}) for item_id, distance in
+                        zip(got["ids"][0], got["distances"][0], strict=True)]
         results.sort(key=lambda r: -r[1])
         top = results[:k]
-        contents = self.contents.get(collection, [r[0] for r in top])
+        contents = self.contents.get(collection, [r[0] for r in top]) if with_contents else {}
         return list(_hits(top, contents))
 
 
