@@ -88,7 +88,7 @@ def _fuse(mode: str, dense: Sequence[Hit], keyword: Sequence[tuple[str, float]],
         by_id[hit.item_id] = {"hit": hit, "dense": hit.score, "dense_rank": rank, "keyword": 0.0}
     best = max((score for _, score in keyword), default=0.0)
     for rank, (item_id, score) in enumerate(keyword):
-        entry = by_id.setdefault(item_id, {"hit": Hit(item_id, "", {}, 0.0, {}), "dense": cosines.get(item_id)})
+        entry = by_id.setdefault(item_id, {"hit": Hit(item_id, "", 0.0, {}), "dense": cosines.get(item_id)})
         entry["keyword"], entry["keyword_rank"] = score, rank
     ranked = []
     for item_id, entry in by_id.items():

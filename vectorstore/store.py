@@ -36,7 +36,6 @@ class ModelInfo:
 class Hit:
     item_id: str
     document: str
-    metadata: Metadata
     score: float
     payload: dict[str, Any]
 
@@ -192,13 +191,13 @@ class ChromaStore:
         """Nearest items by cosine similarity (score = 1 - distance) among the given access levels only: each
         allowed partition is searched (with any further filters) and the results merged. Without contents,
         hits carry ids and scores only (the retriever fetches texts for the final top k)."""
-        results: list[tuple[str, float, Metadata]] = []
+        results: list[tuple[str, float]] = []
         for partition in self._partitions(collection, levels):
             if partition.count() == 0:
                 continue
             got = partition.query(query_embeddings=[list(vector)], n_results=k, where=where or None,
                                   include=["distances"])
-            results += [(item_id, 1.0 - float(distance), {}) for item_id, distance in
+            results += [(item_id, 1.0 - float(distance)) for item_id, distance in
                         zip(got["ids"][0], got["distances"][0], strict=True)]
         results.sort(key=lambda r: -r[1])
         top = results[:k]
@@ -206,7 +205,7 @@ class ChromaStore:
         return list(_hits(top, contents))
 
 
-def _hits(rows: list[tuple[str, float, Metadata]], contents: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Hit]:
-    for item_id, score, metadata in rows:
+def _hits(rows: list[tuple[str, float]], contents: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Hit]:
+    for item_id, score in rows:
         text, payload = contents.get(item_id, ("", {}))
-        yield Hit(item_id=item_id, document=text, metadata=metadata, score=round(score, 6), payload=payload)
+        yield Hit(item_id=item_id, document=text, score=round(score, 6), payload=payload)

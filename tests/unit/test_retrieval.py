@@ -86,13 +86,13 @@ def test_publisher_format_and_date_filters(retriever: Retriever) -> None:
 
 
 def test_weighted_fusion_lifts_full_keyword_matches_but_not_one_word_overlaps() -> None:
-    dense = [Hit("near", "", {}, 0.60, {}), Hit("exact", "", {}, 0.55, {}), Hit("noise", "", {}, 0.58, {})]
+    dense = [Hit("near", "", 0.60, {}), Hit("exact", "", 0.55, {}), Hit("noise", "", 0.58, {})]
     ranked = _fuse("weighted", dense, [("exact", 9.0), ("noise", 3.0)], {}, {"exact": 1.0, "noise": 0.2}, 0.5)
     assert [r.hit.item_id for r in ranked] == ["exact", "near", "noise"]
 
 
 def test_rrf_gives_keyword_noise_full_say() -> None:
-    dense = [Hit("right", "", {}, 0.7, {}), Hit("other", "", {}, 0.3, {})]
+    dense = [Hit("right", "", 0.7, {}), Hit("other", "", 0.3, {})]
     ranked = _fuse("rrf", dense, [("noise", 1.0), ("other", 0.5)], {"noise": 0.1}, {}, 0.5)
     assert ranked[0].hit.item_id == "other"  # the failure mode that made weighted fusion the default
 
