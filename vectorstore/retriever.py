@@ -50,21 +50,17 @@ class Retriever:
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         dense = [] if mode == "bm25" else self.store.query(collection, vector.tolist(), pool, filters.access_levels,
                                                            filters.where(), with_contents=False)
-        keyword = [] if mode == "dense" else self._keyword(query, pool, filters, collection)
+        index = self.keywords.get(collection) if mode != "dense" else None
+        keyword = index.bm25.search(query, pool, index.attributes.mask(filters)) if index else []
         seen = {hit.item_id for hit in dense}
         extra = [item_id for item_id, _ in keyword if item_id not in seen]
         vectors = self.store.vectors(collection, extra) if extra else {}
         cosines = {item_id: float(v @ vector) for item_id, v in vectors.items()}
         coverage = {}
-        if mode == "weighted":
-            candidates = [hit.item_id for hit in dense] + extra
-            coverage = self.keywords.get(collection).bm25.coverage(query, candidates)
+        if mode == "weighted" and index is not None:
+            coverage = index.bm25.coverage(query, [hit.item_id for hit in dense] + extra)
         ranked = _fuse(mode, dense, keyword, cosines, coverage, self.keyword_weight)
         return self._complete(ranked[:k], collection)
-
-    def _keyword(self, query: str, pool: int, filters: SearchFilters, collection: str) -> list[tuple[str, float]]:
-        index = self.keywords.get(collection)
-        return index.bm25.search(query, pool, index.attributes.mask(filters))
 
     def _complete(self, ranked: list[Ranked], collection: str) -> list[Ranked]:
         """The candidates that made the cut get their text and record (fetched for k items, not the pool)."""
