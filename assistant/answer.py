@@ -45,12 +45,16 @@ def response_format(mode: str) -> dict[str, Any] | None:
     return None
 
 
+def _source_name(payload: dict[str, Any]) -> str:
+    """How a passage is named to the model and to the user: title and article (when it has one)."""
+    return " ".join(p for p in (payload.get("title", ""), payload.get("article", "")) if p)
+
+
 def render_passages(ranked: Sequence[Ranked]) -> str:
     """Numbered, delimited passages; text that tries to close the delimiter is defused."""
     blocks = []
     for n, item in enumerate(ranked, 1):
-        payload = item.hit.payload
-        source = " ".join(p for p in (payload.get("title", ""), payload.get("article", "")) if p)
+        source = _source_name(item.hit.payload)
         text = item.hit.document[:_PASSAGE_CHARS].replace("</passage", "</ passage")
         blocks.append(f'<passage n="{n}" source="{source.replace(chr(34), "")}">\n{text}\n</passage>')
     return "\n".join(blocks)
@@ -90,8 +94,7 @@ def ungrounded_numbers(answer: str, passages: Sequence[str]) -> list[str]:
 def closest_sources(ranked: Sequence[Ranked], limit: int = 3) -> list[str]:
     names: dict[str, None] = {}
     for item in ranked:
-        payload = item.hit.payload
-        names.setdefault(" ".join(p for p in (payload.get("title", ""), payload.get("article", "")) if p), None)
+        names.setdefault(_source_name(item.hit.payload), None)
     return [name for name in names if name][:limit]
 
 
