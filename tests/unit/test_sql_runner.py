@@ -1,0 +1,74 @@
+"""The runner is a wall of its own: even unguarded SQL cannot read files, write tables or change settings."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assistant.sql.guard import Approval, SqlGuard, TableAccess
+from assistant.sql.runner import MASK, QueryFailed, QueryRunner, RunnerLimits
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    path = tmp_path / "approved.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE people AS SELECT range AS id, 'p' || range AS name, '555-' || range AS phone "
+                "FROM range(50)")
+    con.close()
+    (tmp_path / "outside.csv").write_text("secret\nvalue\n")
+    return path
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('{dir}/outside.csv')",
+    "SELECT * FROM '{dir}/outside.csv'",
+    "SELECT * FROM read_text('{dir}/outside.csv')",
+    "SELECT * FROM glob('{dir}/*')",
+    "COPY people TO '{dir}/leak.csv'",
+    "ATTACH '{dir}/other.duckdb' AS other",
+    "CREATE TABLE stolen AS SELECT * FROM people",
+    "INSERT INTO people VALUES (99, 'x', 'y')",
+    "DELETE FROM people",
+    "DROP TABLE people",
+    "SET enable_external_access = true",
+    "SET lock_configuration = false",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+])
+def test_runner_alone_refuses(sql: str, database: Path) -> None:
+    runner = QueryRunner(database)
+    with pytest.raises(QueryFailed):
+        runner.run_raw(sql.format(dir=database.parent))
+    assert not (database.parent / "leak.csv").exists()
+    assert runner.run_raw("SELECT count(*) FROM people").rows == [[50]]
+
+
+def test_timeout_interrupts_and_connection_is_reusable(database: Path) -> None:
+    runner = QueryRunner(database, RunnerLimits(timeout_s=0.5))
+    with pytest.raises(QueryFailed, match="longer than 0.5 s"):
+        runner.run_raw("SELECT count(*) FROM range(100000000000) a")
+    assert runner.run_raw("SELECT 1").rows == [[1]]
+
+
+def test_row_cap_and_truncation_flag(database: Path) -> None:
+    approval = Approval.of([TableAccess("people", {"id": "BIGINT", "name": "VARCHAR", "phone": "VARCHAR"})])
+    runner = QueryRunner(database, RunnerLimits(row_cap=10))
+    capped = runner.run(SqlGuard(row_cap=10).guard("SELECT id FROM people", approval))
+    assert capped.row_count == 10 and capped.truncated
+    small = runner.run(SqlGuard(row_cap=10).guard("SELECT id FROM people LIMIT 3", approval))
+    assert small.row_count == 3 and not small.truncated
+
+
+def test_masked_columns_are_masked_in_results(database: Path) -> None:
+    approval = Approval.of([TableAccess("people", {"id": "BIGINT", "name": "VARCHAR", "phone": "VARCHAR"},
+                                        masked=frozenset({"phone"}))])
+    result = QueryRunner(database).run(SqlGuard().guard("SELECT name, phone FROM people ORDER BY id LIMIT 2",
+                                                        approval))
+    assert result.rows == [["p0", MASK], ["p1", MASK]] and result.masked_columns == ["phone"]
+
+
+def test_values_are_json_safe(database: Path) -> None:
+    result = QueryRunner(database).run_raw("SELECT 1.5::DECIMAL(4,2) AS d, DATE '2024-01-02' AS day, "
+                                           "[1, 2] AS l, {'a': 1} AS s, 'x'::BLOB AS b")
+    assert result.rows == [[1.5, "2024-01-02", [1, 2], {"a": 1}, "base64:eA=="]]
