@@ -78,6 +78,21 @@ class AnswerSettings(BaseModel):
     min_score: float = Field(default=0.55, ge=0.0, le=2.0, description="Best passage score needed to answer.")
 
 
+class SqlSettings(BaseModel):
+    """Limits and generation knobs for questions over approved tables."""
+
+    model_config = ConfigDict(frozen=True)
+
+    row_cap: int = Field(default=1000, ge=1, le=1_000_000, description="Most rows a query returns.")
+    timeout_s: float = Field(default=10.0, gt=0, le=3600, description="Wall-clock limit per query.")
+    memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
+                              description="DuckDB memory limit per query.")
+    max_chars: int = Field(default=20_000, ge=100, le=1_000_000, description="Longest SQL text accepted.")
+    retries: int = Field(default=2, ge=0, le=5, description="Fix-ups after a rejected or failed query.")
+    max_tables: int = Field(default=6, ge=1, le=50, description="Tables shown to the model per question.")
+    examples: int = Field(default=3, ge=0, le=10, description="Verified question/SQL pairs shown per question.")
+
+
 class Settings(BaseSettings):
     """All configuration; plain data, no clients are built here."""
 
@@ -92,6 +107,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LlmSettings = LlmSettings()
     answer: AnswerSettings = AnswerSettings()
+    sql: SqlSettings = SqlSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
 
     @property
@@ -101,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def manifest_path(self) -> Path:
         return self.home / "manifest.sqlite"
+
+    @property
+    def sql_path(self) -> Path:
+        return self.home / "sql"
 
     @property
     def models_dir(self) -> Path:

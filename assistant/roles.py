@@ -1,6 +1,7 @@
 """Roles and what each may see. The mapping is a JSON file (bundled default, or GOVDATA_ROLES_FILE)."""
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -9,28 +10,44 @@ from assistant.access import ACCESS_LEVELS
 from assistant.errors import GovDataError
 
 DEFAULT_ROLE = "citizen"
+SENSITIVE_POLICIES = ("deny", "mask", "allow")
+
+
+@dataclass(frozen=True)
+class Role:
+    """Access levels a role may see, and what happens to columns flagged sensitive (deny unless stated)."""
+
+    name: str
+    access_levels: tuple[str, ...]
+    sensitive_columns: str = "deny"
 
 
 @cache
-def load_roles(path: Path | None = None) -> dict[str, tuple[str, ...]]:
-    """role -> allowed access levels; a malformed file is an error, never a silent default."""
+def load_roles(path: Path | None = None) -> dict[str, Role]:
+    """role name -> Role; a malformed file is an error, never a silent default."""
     source = path.read_text(encoding="utf-8") if path else (
         resources.files("assistant").joinpath("roles.json").read_text(encoding="utf-8"))
     try:
         raw = json.loads(source)
-        roles = {name: tuple(spec["access_levels"]) for name, spec in raw.items()}
+        roles = {name: Role(name, tuple(spec["access_levels"]), str(spec.get("sensitive_columns", "deny")))
+                 for name, spec in raw.items()}
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise GovDataError(f"roles file {path or 'assistant/roles.json'} is malformed: {exc}") from None
-    for name, levels in roles.items():
-        unknown = set(levels) - set(ACCESS_LEVELS)
+    for role in roles.values():
+        unknown = set(role.access_levels) - set(ACCESS_LEVELS)
         if unknown:
-            raise GovDataError(f"role {name!r} names unknown access level(s) {sorted(unknown)}")
+            raise GovDataError(f"role {role.name!r} names unknown access level(s) {sorted(unknown)}")
+        if role.sensitive_columns not in SENSITIVE_POLICIES:
+            raise GovDataError(f"role {role.name!r}: sensitive_columns must be one of {', '.join(SENSITIVE_POLICIES)}")
     return roles
 
 
-def allowed_levels(role: str, path: Path | None = None) -> tuple[str, ...]:
+def get_role(role: str, path: Path | None = None) -> Role:
     roles = load_roles(path)
     if role not in roles:
         raise GovDataError(f"unknown role {role!r}; known roles: {', '.join(roles)}")
     return roles[role]
 
+
+def allowed_levels(role: str, path: Path | None = None) -> tuple[str, ...]:
+    return get_role(role, path).access_levels

@@ -1,0 +1,103 @@
+"""`--db PATH`: an ad-hoc approved database for one call (SQLite file, folder of CSV/Parquet, or DuckDB file).
+
+The source is copied once into a DuckDB file cached by content hash, so repeated calls (an eval over
+hundreds of questions) load it once. Every table of it is approved; no column is flagged sensitive.
+"""
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from assistant.errors import GovDataError
+from assistant.sql.registry import RegisteredTable, _add_samples, atomic_write
+from assistant.sql.tables import (
+    TABULAR_SUFFIXES,
+    ColumnInfo,
+    TableSource,
+    file_digest,
+    load_table,
+    sniff_format,
+    sources_for,
+    unique_names,
+)
+
+_CACHE_FORMAT = "3"
+
+
+def adhoc_database(path: Path, cache_root: Path) -> tuple[Path, list[RegisteredTable]]:
+    """The DuckDB file to query and the tables it holds."""
+    path = path.expanduser().resolve()
+    if not path.exists():
+        raise GovDataError(f"--db {path}: no such file or folder")
+    if path.is_file() and sniff_format(path) == "duckdb":
+        return path, _describe_duckdb(path, path.name)
+    sources = _folder_sources(path) if path.is_dir() else _file_sources(path)
+    key = file_digest([s.path for s in sources])[:20] + _CACHE_FORMAT
+    database = cache_root / f"{key}.duckdb"
+    described = cache_root / f"{key}.json"
+    if not (database.is_file() and described.is_file()):
+        _build(database, described, sources, path)
+    raw = json.loads(described.read_text(encoding="utf-8"))
+    return database, [RegisteredTable.from_dict(t) for t in raw]
+
+
+def _file_sources(path: Path) -> list[TableSource]:
+    if sniff_format(path) != "sqlite":
+        raise GovDataError(f"--db {path}: expected a SQLite file, a DuckDB file or a folder of CSV/Parquet")
+    return sources_for(path, None)
+
+
+def _folder_sources(path: Path) -> list[TableSource]:
+    files = sorted(p for p in path.iterdir() if p.is_file() and TABULAR_SUFFIXES.get(p.suffix.lower()) in
+                   ("csv", "parquet"))
+    if not files:
+        sqlite = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".sqlite", ".db"))
+        if len(sqlite) == 1:
+            return sources_for(sqlite[0], None)
+        raise GovDataError(f"--db {path}: the folder holds no CSV or Parquet files")
+    names = unique_names([p.stem for p in files])
+    return [TableSource(name, p, sniff_format(p), title=p.stem, version_parts=[p]) for name, p in zip(names, files,
+                                                                                                      strict=True)]
+
+
+def _build(database: Path, described: Path, sources: list[TableSource], origin: Path) -> None:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    partial = database.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    con = duckdb.connect(str(partial))
+    try:
+        tables = []
+        for source in sources:
+            columns = load_table(con, source, source.name)
+            _add_samples(con, source.name, columns)
+            count = int(con.execute(f'SELECT count(*) FROM "{source.name}"').fetchone()[0])  # type: ignore[index]
+            tables.append(RegisteredTable(source.name, source.title, "", str(origin), source.format, "public",
+                                          file_digest(source.version_parts)[:16], count, columns))
+    finally:
+        con.close()
+    partial.replace(database)
+    atomic_write(described, json.dumps([_as_dict(t) for t in tables], ensure_ascii=False))
+
+
+def _as_dict(table: RegisteredTable) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(table)
+
+
+def _describe_duckdb(path: Path, label: str) -> list[RegisteredTable]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                           "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall()
+        counts = {str(t): int(n) for t, n in con.execute(
+            "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    finally:
+        con.close()
+    tables: dict[str, list[ColumnInfo]] = {}
+    for table, column, kind in rows:
+        tables.setdefault(str(table), []).append(ColumnInfo(str(column), str(kind), label=str(column)))
+    version = file_digest([path])[:16]
+    return [RegisteredTable(name, name, "", label, "duckdb", "public", version, counts.get(name, 0), columns)
+            for name, columns in tables.items()]
