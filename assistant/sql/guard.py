@@ -37,6 +37,7 @@ _FORBIDDEN_NODES: tuple[tuple[str, str], ...] = (
     ("Into", "SELECT INTO"), ("Lock", "FOR UPDATE/SHARE"), ("Placeholder", "a parameter placeholder"),
     ("Parameter", "a parameter"), ("SessionParameter", "a session parameter"), ("Returning", "RETURNING"),
     ("Columns", "COLUMNS(...)"), ("TableColumn", "a whole-row reference (name the columns)"),
+    ("PositionalColumn", "a positional column reference (#n); name the column"),
     ("DDL", "a DDL statement"), ("DML", "a data-modifying statement"),
 )
 _FORBIDDEN: tuple[tuple[type[exp.Expr], str], ...] = tuple(
@@ -387,7 +388,24 @@ def _check_columns(root: exp.Expr, approval: Approval) -> tuple[int, ...]:
     for star in root.find_all(exp.Star):
         if not isinstance(star.parent, exp.Count):
             raise SqlRejected("cannot expand * here; name the columns", star)
+    if masked_outputs:
+        _check_ordinals(root, masked_outputs)
     return tuple(sorted(masked_outputs))
+
+
+def _check_ordinals(root: exp.Expr, masked_outputs: set[int]) -> None:
+    """ORDER/GROUP BY n or ALL would sort or group on a masked output."""
+    for clause in (root.args.get("order"), root.args.get("group")):
+        if clause is None:
+            continue
+        by_all = clause.args.get("all") or any(isinstance(v, exp.Var) and v.name.upper() == "ALL"
+                                               for v in clause.find_all(exp.Var))
+        if by_all:
+            raise SqlRejected("GROUP/ORDER BY ALL would use a sensitive output; name the columns", clause)
+        for literal in clause.find_all(exp.Literal):
+            if not literal.is_string and str(literal.this).isdigit() and int(literal.this) - 1 in masked_outputs:
+                raise SqlRejected(f"output {literal.this} is a sensitive column: it can be shown masked, but not "
+                                  "sorted or grouped on", clause)
 
 
 def _check_table_column(access: TableAccess, column: exp.Column) -> bool:
