@@ -10,7 +10,7 @@ PORT ?= 7860
 export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run test test-unit test-e2e lint bench sample clean
+.PHONY: install run test test-unit test-e2e lint bench bench-sql sample tables clean
 
 install: $(STAMP)
 
@@ -25,7 +25,11 @@ $(STAMP): pyproject.toml
 sample: install
 	$(BIN)/govdata ingest data/sample
 
-run: sample
+# the sample approved tables for SQL questions (unchanged files are skipped on later runs)
+tables: install
+	GOVDATA=$(BIN)/govdata data/tables/register.sh
+
+run: sample tables
 	$(BIN)/govdata serve --host $(HOST) --port $(PORT)
 
 test: install
@@ -47,6 +51,10 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/embeddings.py
 	$(PY) bench/search.py
+
+# text-to-SQL EX, ours vs LangChain's create_sql_query_chain, en + zh (about 40 min on 2 cores at --per-db 6)
+bench-sql: install
+	$(PY) bench/sql.py --per-db 6 --out bench/results/sql.json
 
 clean:
 	rm -rf $(VENV) .govdata .pytest_cache .mypy_cache .ruff_cache

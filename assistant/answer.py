@@ -35,13 +35,13 @@ _PASSAGE_CHARS = 600
 Retrieve = Callable[[str, str], list[Ranked]]
 
 
-def response_format(mode: str) -> dict[str, Any] | None:
+def response_format(mode: str, schema: dict[str, Any] = ANSWER_SCHEMA, name: str = "answer") -> dict[str, Any] | None:
     """How to ask for JSON: llama.cpp (embedded or its server) takes a schema inside json_object; OpenAI and
     vLLM take json_schema."""
     if mode == "json_object_schema":
-        return {"type": "json_object", "schema": ANSWER_SCHEMA}
+        return {"type": "json_object", "schema": schema}
     if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": "answer", "schema": ANSWER_SCHEMA}}
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
     return None
 
 

@@ -5,15 +5,15 @@ Conventions: `--json` prints only JSON on stdout; progress and errors go to stde
 """
 
 import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
+from assistant.cli_common import JsonOpt, RoleOpt, err, print_json, state
+from assistant.cli_common import services as build_services
 from assistant.config import Settings
 from assistant.errors import GovDataError
 from assistant.offline import enforce_offline
@@ -28,34 +28,9 @@ app.add_typer(eval_app, name="eval")
 datasets_app = typer.Typer(help="Find datasets in the ingested open-data catalogs.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 
-_state: dict[str, Any] = {"debug": False}
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
-RoleOpt = Annotated[str, typer.Option("--role", help="citizen | civil_servant | data_steward.")]
-
-
-def _err(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def _services() -> Any:
-    from assistant.services import Services
-
-    try:
-        return Services(Settings())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "GOVDATA_" + "__".join(str(p).upper() for p in first["loc"])
-        raise GovDataError(f"setting {field}: {first['msg']}") from None
-
-
-def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
-
-
 @app.callback()
 def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
-    _state["debug"] = debug
+    state["debug"] = debug
 
 
 @app.command()
@@ -74,16 +49,16 @@ def ingest(
             access_level = normalize_access_level(access_level)
         except ValueError as exc:
             raise GovDataError(f"--access-level: {exc}") from None
-    services = _services()
+    services = build_services()
     summary = _run_ingest(services, paths, access_level, prune)
     for warning in summary.warnings:
-        _err(f"warning: {warning}")
+        err(f"warning: {warning}")
     for failure in summary.failures:
-        _err(f"error: {failure}")
+        err(f"error: {failure}")
     if as_json:
-        _print_json(summary.as_dict())
+        print_json(summary.as_dict())
     else:
-        _err(
+        err(
             f"files: {summary.files} ({summary.files_skipped} unchanged, {summary.files_failed} failed, "
             f"{summary.files_removed} removed); datasets: {summary.datasets}; documents: {summary.documents}; "
             f"items added {summary.added}, updated {summary.updated}, skipped {summary.skipped}, "
@@ -112,9 +87,9 @@ def _run_ingest(services: Any, paths: list[Path], access_level: str | None, prun
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
     """Counts of what is in the store and which embedding model built it."""
-    result = _services().status()
+    result = build_services().status()
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     for key, value in result.items():
         typer.echo(f"{key}: {value}")
@@ -128,9 +103,9 @@ def docs_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Passages of ingested documents closest to QUERY (only those the role may see)."""
-    passages = _services().search_passages(query, k=k, role=role)
+    passages = build_services().search_passages(query, k=k, role=role)
     if as_json:
-        _print_json([dataclasses.asdict(p) for p in passages])
+        print_json([dataclasses.asdict(p) for p in passages])
         return
     for n, passage in enumerate(passages, 1):
         where = " > ".join(p for p in (passage.title, passage.heading_path, passage.article) if p)
@@ -150,10 +125,10 @@ def datasets_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Datasets matching QUERY that the role may see, best first."""
-    results = _services().search_datasets(query, k=k, role=role, publisher=publisher, format=format,
+    results = build_services().search_datasets(query, k=k, role=role, publisher=publisher, format=format,
                                           language=language, since=since)
     if as_json:
-        _print_json([dataclasses.asdict(r) for r in results])
+        print_json([dataclasses.asdict(r) for r in results])
         return
     for n, r in enumerate(results, 1):
         formats = ", ".join(r.formats) or "-"
@@ -172,9 +147,9 @@ def ask(
 ) -> None:
     """A grounded answer from the ingested laws and guides, every claim cited [n]; found=false when the
     documents do not support an answer."""
-    answer = _services().ask(question, role=role)
+    answer = build_services().ask(question, role=role)
     if as_json:
-        _print_json(answer.model_dump())
+        print_json(answer.model_dump())
         return
     typer.echo(answer.answer)
     for citation in answer.citations:
@@ -194,7 +169,7 @@ def eval_search(
     from assistant.evaluation import evaluate_search, read_jsonl
 
     rows = read_jsonl(file, ("query", "relevant"))
-    services = _services()
+    services = build_services()
     fusion = services.settings.retrieval.fusion
 
     def search(query: str, limit: int, mode: str) -> list[set[str]]:
@@ -204,7 +179,7 @@ def eval_search(
     report = evaluate_search(rows, search, k, dict.fromkeys([fusion, "bm25", "dense"]))
     report["hybrid"] = fusion
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     for mode in dict.fromkeys([fusion, "bm25", "dense"]):
         for group, metrics in report[mode].items():
@@ -225,7 +200,7 @@ def eval_ask(
     from assistant.evaluation import read_jsonl, score_answer, summarize_answers
 
     rows = read_jsonl(file, ("question",))
-    services = _services()
+    services = build_services()
     verdicts, seconds = [], []
     for n, row in enumerate(rows, 1):
         start = time.perf_counter()
@@ -233,10 +208,10 @@ def eval_ask(
         seconds.append(time.perf_counter() - start)
         verdicts.append(score_answer(row, answer) | {"answer": answer.answer})
         if sys.stderr.isatty():
-            _err(f"[{n}/{len(rows)}] {row.get('id', n)} found={answer.found} ({seconds[-1]:.1f}s)")
+            err(f"[{n}/{len(rows)}] {row.get('id', n)} found={answer.found} ({seconds[-1]:.1f}s)")
     report = summarize_answers(verdicts, seconds)
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     for key, value in report.items():
         if key != "per_question":
@@ -263,17 +238,17 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except GovDataError as exc:
-        if _state["debug"]:
+        if state["debug"]:
             raise
-        _err(f"error: {exc}")
+        err(f"error: {exc}")
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        _err("aborted")
+        err("aborted")
         sys.exit(1)
     except KeyboardInterrupt:
-        _err("interrupted")
+        err("interrupted")
         sys.exit(130)
     except typer.TyperException as exc:  # usage errors: typer's message, exit code 2
         show = getattr(exc, "show", None)
@@ -281,11 +256,15 @@ def main() -> None:
             show()
         sys.exit(getattr(exc, "exit_code", 2))
     except Exception as exc:  # anything else is a bug: one line, details behind --debug
-        if _state["debug"]:
+        if state["debug"]:
             raise
-        _err(f"error: internal failure ({type(exc).__name__}: {exc}); rerun with --debug for details")
+        err(f"error: internal failure ({type(exc).__name__}: {exc}); rerun with --debug for details")
         sys.exit(1)
 
+
+from assistant import cli_sql  # noqa: E402  (registers the sql, datasets add and eval sql/guard commands)
+
+cli_sql.register(app, datasets_app, eval_app)
 
 if __name__ == "__main__":
     main()

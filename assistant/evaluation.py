@@ -108,3 +108,69 @@ def summarize_answers(verdicts: list[dict[str, Any]], seconds: list[float]) -> d
         "seconds_per_question": round(sum(seconds) / len(seconds), 2) if seconds else None,
         "per_question": verdicts,
     }
+
+
+def _cell(value: Any) -> Any:
+    """A result cell in comparable form: 3 == 3.0, floats to 4 places, bools as ints."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        value = round(value, 4)
+        return int(value) if value.is_integer() else value
+    return value
+
+
+def rows_match(gold: list[Any], predicted: list[Any], ordered: bool) -> bool:
+    """Execution match as Spider's evaluation scores it: the same rows (as multisets, or in order when the
+    gold query orders them) under some order of the columns."""
+    gold_rows = [tuple(_cell(v) for v in row) for row in gold]
+    predicted_rows = [tuple(_cell(v) for v in row) for row in predicted]
+    if len(gold_rows) != len(predicted_rows):
+        return False
+    if not gold_rows:
+        return True
+    width = len(gold_rows[0])
+    if any(len(row) != width for row in predicted_rows):
+        return False
+    for order in _column_orders(gold_rows, predicted_rows, width):
+        permuted = [tuple(row[i] for i in order) for row in predicted_rows]
+        if _same_rows(gold_rows, permuted, ordered):
+            return True
+    return False
+
+
+def _same_rows(gold: list[tuple[Any, ...]], predicted: list[tuple[Any, ...]], ordered: bool) -> bool:
+    if ordered:
+        return [repr(r) for r in gold] == [repr(r) for r in predicted]
+    from collections import Counter
+
+    return Counter(map(repr, gold)) == Counter(map(repr, predicted))
+
+
+def _column_orders(gold: list[tuple[Any, ...]], predicted: list[tuple[Any, ...]], width: int) -> list[tuple[int, ...]]:
+    """Column orders worth trying: each gold column only against predicted columns with the same values."""
+    from collections import Counter
+    from itertools import permutations, product
+
+    def values(rows: list[tuple[Any, ...]], i: int) -> Counter[str]:
+        return Counter(repr(r[i]) for r in rows)
+
+    candidates = [[j for j in range(width) if values(predicted, j) == values(gold, i)] for i in range(width)]
+    if any(not c for c in candidates):
+        return []
+    if width > 6:
+        return [tuple(range(width))]
+    orders = [o for o in product(*candidates) if len(set(o)) == width]
+    return orders[:720] or [p for p in permutations(range(width))][:1]
+
+
+def gold_is_ordered(sql: str) -> bool:
+    """Whether the outermost gold query has ORDER BY (then order counts)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="sqlite")
+    except sqlglot.errors.ParseError:
+        return "order by" in sql.lower()
+    return isinstance(tree, exp.Query) and tree.args.get("order") is not None

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -21,6 +21,9 @@ from vectorstore.filters import SearchFilters
 from vectorstore.keyword import KeywordIndexes
 from vectorstore.retriever import Fusion, Ranked, Retriever
 from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
+
+if TYPE_CHECKING:
+    from assistant.sql.service import SqlService
 
 CATALOG_KINDS = ("dcat-us", "ckan", "tabular", "datapackage")
 _BUNDLED_DIMENSIONS = {"use-multilingual-v3": 512, "all-minilm-l6-v2": 384}
@@ -59,6 +62,7 @@ class Services:
         self._store: ChromaStore | None = None
         self._retriever: Retriever | None = None
         self._chat_model: BaseChatModel | None = None
+        self._sql: Any = None
 
     @property
     def embeddings(self) -> GovDataEmbeddings:
@@ -115,6 +119,18 @@ class Services:
         if self._chat_model is None:
             self._chat_model = build_chat_model(self.settings.llm, self.settings.models_dir)
         return self._chat_model
+
+    @property
+    def sql(self) -> "SqlService":
+        """Approved tables, the SQL guard and runner, and question -> SQL for this settings object."""
+        if self._sql is None:
+            from assistant.sql.service import SqlService
+
+            def embed(texts: list[str]) -> Any:
+                return self.embeddings.embed_array(texts)
+
+            self._sql = SqlService(self.settings, lambda: self.chat_model, embed, self.ingest)
+        return self._sql
 
     def answerer(self) -> Answerer:
         def retrieve(question: str, role: str) -> list[Ranked]:

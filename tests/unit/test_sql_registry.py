@@ -138,8 +138,24 @@ def test_adhoc_folder_and_sqlite_are_cached(tmp_path: Path) -> None:
 def test_sqlite_mixed_types_fall_back_to_text(registry: Registry, tmp_path: Path) -> None:
     path = tmp_path / "mixed.sqlite"
     with sqlite3.connect(path) as con:
-        con.execute("CREATE TABLE t (n INTEGER, x INTEGER, r REAL)")
-        con.executemany("INSERT INTO t VALUES (?, ?, ?)", [(1, 5, 1.5), (2, "n/a", 2), (3, None, "3.25")])
+        con.execute("CREATE TABLE t (n INTEGER, x INTEGER, r REAL, mpg TEXT)")
+        con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
+                        [(1, 5, 1.5, "18"), (2, "n/a", 2, "21.5"), (3, None, "3.25", None)])
     [table], _ = registry.add(path)
-    assert {c.name: c.type for c in table.columns} == {"n": "BIGINT", "x": "VARCHAR", "r": "DOUBLE"}
+    assert {c.name: c.type for c in table.columns} == {"n": "BIGINT", "x": "VARCHAR", "r": "DOUBLE", "mpg": "VARCHAR"}
+    assert {c.name: c.numeric_text for c in table.columns} == {"n": False, "x": False, "r": False, "mpg": True}
     assert rows(registry, "SELECT sum(r) FROM t") == [(6.75,)]
+
+
+def test_sqlite_join_key_takes_its_targets_numeric_type(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "keys.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)")
+        con.execute("CREATE TABLE child (pid TEXT, label TEXT, FOREIGN KEY (pid) REFERENCES parent(id))")
+        con.executemany("INSERT INTO parent VALUES (?, ?)", [(1, "a"), (2, "b")])
+        con.executemany("INSERT INTO child VALUES (?, ?)", [("1", "x"), ("2", "y"), ("2", "z")])
+    tables, _ = registry.add(path)
+    child = next(t for t in tables if t.name == "child")
+    assert {c.name: c.type for c in child.columns} == {"pid": "BIGINT", "label": "VARCHAR"}
+    assert child.columns[0].joins == ["parent.id"]
+    assert rows(registry, "SELECT count(*) FROM child JOIN parent ON child.pid = parent.id") == [(3,)]

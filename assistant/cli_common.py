@@ -1,0 +1,34 @@
+"""Helpers shared by the `govdata` command modules."""
+
+import json
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from assistant.config import Settings
+from assistant.errors import GovDataError
+
+state: dict[str, Any] = {"debug": False}
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
+RoleOpt = Annotated[str, typer.Option("--role", help="citizen | civil_servant | data_steward.")]
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def services() -> Any:
+    from assistant.services import Services
+
+    try:
+        return Services(Settings())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "GOVDATA_" + "__".join(str(p).upper() for p in first["loc"])
+        raise GovDataError(f"setting {field}: {first['msg']}") from None
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))

@@ -1,0 +1,264 @@
+"""`govdata sql ...`, `govdata datasets add`, `govdata eval sql|guard`: thin shells over assistant.sql."""
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.cli_common import JsonOpt, RoleOpt, err, print_json, services
+from assistant.errors import GovDataError
+from assistant.roles import DEFAULT_ROLE
+
+sql_app = typer.Typer(help="Ask questions of approved tables; check and run SQL through the guard.",
+                      no_args_is_help=True)
+
+DbOpt = Annotated[Path | None, typer.Option(
+    "--db", help="Ad-hoc approved database for this call: SQLite file, DuckDB file or folder of CSV/Parquet.")]
+
+
+def register(app: typer.Typer, datasets_app: typer.Typer, eval_app: typer.Typer) -> None:
+    app.add_typer(sql_app, name="sql")
+    datasets_app.command("add")(datasets_add)
+    eval_app.command("sql")(eval_sql)
+    eval_app.command("guard")(eval_guard)
+
+
+def datasets_add(
+    path: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, JSON, SQLite or datapackage.json.")],
+    name: Annotated[str | None, typer.Option("--name", help="Table name (default: from the file).")] = None,
+    access_level: Annotated[str | None, typer.Option(
+        "--access-level", help="public | restricted public | non-public (default public).")] = None,
+    describe: Annotated[Path | None, typer.Option(
+        "--describe", help='JSON {"title", "description", "columns": {"col": {"description", "unit", '
+                           '"sensitive"}}}.')] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a file as approved table(s) for SQL questions, and index them for dataset search."""
+    result = services().sql.add(path, name=name, access_level=access_level, describe=describe)
+    if as_json:
+        print_json({"tables": [_table_summary(t) for t in result.tables], "indexed": result.indexed,
+                    "unchanged": result.unchanged})
+        return
+    if result.unchanged:
+        err(f"unchanged: {', '.join(t.name for t in result.tables)} already approved at this version")
+        return
+    for table in result.tables:
+        sensitive = [c.name for c in table.columns if c.sensitive]
+        err(f"approved table {table.name}: {table.row_count} rows, {len(table.columns)} columns, "
+            f"{table.access_level}, version {table.version}" + (f"; sensitive: {', '.join(sensitive)}"
+                                                               if sensitive else ""))
+
+
+def _table_summary(table: Any) -> dict[str, Any]:
+    return {
+        "name": table.name, "title": table.title, "access_level": table.access_level, "version": table.version,
+        "row_count": table.row_count, "source": table.source, "format": table.format,
+        "columns": [dataclasses.asdict(c) for c in table.columns],
+    }
+
+
+@sql_app.command("tables")
+def sql_tables(role: RoleOpt = DEFAULT_ROLE, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """The approved tables the role may query, with their columns."""
+    context = services().sql.context(role, db=db)
+    if as_json:
+        print_json([_table_summary(t) for t in context.tables])
+        return
+    for table in context.tables:
+        access = context.approval.table(table.name)
+        typer.echo(f"{table.name}  ({table.row_count} rows; {table.access_level}; version {table.version}) "
+                   f"{table.title}")
+        for column in table.columns:
+            state = "denied" if access and column.name in access.denied else (
+                "masked" if access and column.name in access.masked else "")
+            note = "; ".join(p for p in (column.description[:80], column.unit, state) if p)
+            typer.echo(f"    {column.name} {column.type}" + (f"  -- {note}" if note else ""))
+
+
+@sql_app.command("ask")
+def sql_ask(
+    question: Annotated[str, typer.Argument(help="A question about approved data, Chinese or English.")],
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Only this approved table.")] = None,
+    db: DbOpt = None,
+    role: RoleOpt = DEFAULT_ROLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write SQL for QUESTION, check it with the guard, run it on DuckDB, and explain it."""
+    answer = services().sql.ask(question, role=role, db=db, dataset=dataset)
+    if as_json:
+        print_json(answer.as_dict())
+    else:
+        _show_answer(answer)
+    if answer.error:
+        raise typer.Exit(1)
+
+
+def _show_answer(answer: Any) -> None:
+    typer.echo(answer.sql or "(no SQL)")
+    if answer.explanation:
+        typer.echo(answer.explanation)
+    if answer.error:
+        err(f"error: {answer.error}")
+        return
+    _show_rows(answer.columns, answer.rows, answer.truncated)
+    versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
+    typer.echo(f"datasets: {versions}")
+
+
+def _show_rows(columns: list[str], rows: list[list[Any]], truncated: bool) -> None:
+    typer.echo(" | ".join(columns))
+    for row in rows[:50]:
+        typer.echo(" | ".join("" if v is None else str(v) for v in row))
+    more = " (showing 50)" if len(rows) > 50 else ""
+    typer.echo(f"{len(rows)} row(s){more}" + ("; row cap reached" if truncated else ""))
+
+
+@sql_app.command("check")
+def sql_check(
+    sql: Annotated[str, typer.Argument(help="One SQL statement.")],
+    db: DbOpt = None,
+    role: RoleOpt = DEFAULT_ROLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Whether the guard lets SQL run for the role, and why; exit 0 either way (the verdict is the output)."""
+    verdict = services().sql.check(sql, role=role, db=db)
+    if as_json:
+        print_json(verdict.as_dict())
+        return
+    typer.echo(("allowed: " if verdict.allowed else "rejected: ") + verdict.reason)
+    if verdict.allowed:
+        typer.echo(verdict.sql)
+
+
+@sql_app.command("run")
+def sql_run(
+    sql: Annotated[str, typer.Argument(help="One SQL statement.")],
+    db: DbOpt = None,
+    role: RoleOpt = DEFAULT_ROLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run hand-written SQL through the same guard and limits as generated SQL."""
+    from assistant.sql.guard import SqlRejected
+
+    try:
+        result = services().sql.run(sql, role=role, db=db)
+    except SqlRejected as rejected:
+        raise GovDataError(f"rejected: {rejected.reason}") from None
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return
+    typer.echo(result.sql)
+    _show_rows(result.columns, result.rows, result.truncated)
+
+
+@sql_app.command("learn")
+def sql_learn(
+    question: Annotated[str, typer.Argument(help="The question, as an analyst would ask it.")],
+    sql: Annotated[str, typer.Argument(help="The steward-verified SQL that answers it.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Store a verified question -> SQL pair; it must pass the guard and run. Used as a few-shot example."""
+    example = services().sql.learn(question, sql)
+    if as_json:
+        print_json(dataclasses.asdict(example))
+        return
+    err(f"learned: {example.question} -> tables {', '.join(example.tables)}")
+
+
+def _read_lines(file: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    from assistant.evaluation import read_jsonl
+
+    return read_jsonl(file, required)
+
+
+def _resolve_db(value: str, file: Path) -> Path:
+    candidate = Path(value).expanduser()
+    if candidate.exists() or candidate.is_absolute():
+        return candidate
+    beside = file.parent / candidate
+    return beside if beside.exists() else candidate
+
+
+def eval_sql(
+    file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "question", "db"}.')],
+    out: Annotated[Path, typer.Option("--out", help='Where to write {"id", "sql", "columns", "rows", "error"}.')],
+    row_cap: Annotated[int, typer.Option("--row-cap", min=1, help="Most rows kept per answer.")] = 10000,
+) -> None:
+    """Answer every question with SQL on its database; loads the model once and shows progress."""
+    rows = _read_lines(file, ("id", "question", "db"))
+    svc = services()
+    svc.sql.settings = svc.settings.model_copy(update={"sql": svc.settings.sql.model_copy(
+        update={"row_cap": row_cap})})
+    started, failures = time.perf_counter(), 0
+    with _Output(out) as write:
+        for n, row in enumerate(rows, 1):
+            record = _answer_line(svc, row, file)
+            failures += record["error"] is not None
+            write(record)
+            _progress(n, len(rows), str(row["id"]), record["error"], started)
+    err(f"wrote {len(rows)} answers to {out} ({failures} with errors) in {time.perf_counter() - started:.0f} s")
+
+
+def _answer_line(svc: Any, row: dict[str, Any], file: Path) -> dict[str, Any]:
+    try:
+        answer = svc.sql.ask(str(row["question"]), role=DEFAULT_ROLE, db=_resolve_db(str(row["db"]), file))
+    except GovDataError as exc:
+        return {"id": row["id"], "sql": "", "columns": [], "rows": [], "error": str(exc)}
+    return {"id": row["id"], "sql": answer.sql, "columns": answer.columns, "rows": answer.rows,
+            "error": answer.error, "explanation": answer.explanation, "attempts": answer.attempts,
+            "elapsed_ms": answer.elapsed_ms}
+
+
+def eval_guard(
+    file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "db", "sql", "approved_tables"?, '
+                                              '"denied_columns"?}.')],
+    out: Annotated[Path, typer.Option("--out", help='Where to write {"id", "allowed", "reason"}.')],
+) -> None:
+    """Run the guard over many statements (no model, nothing executed)."""
+    from assistant.sql.evalguard import guard_line
+
+    rows = _read_lines(file, ("id", "db", "sql"))
+    svc = services()
+    allowed = 0
+    with _Output(out) as write:
+        for row in rows:
+            record = guard_line(svc.sql, row, _resolve_db(str(row["db"]), file))
+            allowed += bool(record["allowed"])
+            write(record)
+    err(f"wrote {len(rows)} verdicts to {out}: {allowed} allowed, {len(rows) - allowed} rejected")
+
+
+class _Output:
+    """JSONL written line by line (so a long eval keeps what it did) and moved into place at the end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+
+    def __enter__(self) -> Any:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = self.partial.open("w", encoding="utf-8")
+
+        def write(record: dict[str, Any]) -> None:
+            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.handle.flush()
+
+        return write
+
+    def __exit__(self, kind: Any, *exc: Any) -> None:
+        self.handle.close()
+        if kind is None:
+            self.partial.replace(self.path)
+
+
+def _progress(n: int, total: int, item: str, error: str | None, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    status = "ok" if error is None else "error"
+    end = "\r" if sys.stderr.isatty() and n < total else "\n"
+    if sys.stderr.isatty() or n % 10 == 0 or n == total:
+        sys.stderr.write(f"[{n}/{total}] {item} {status}  {elapsed / n:.1f} s/question{' ' * 10}{end}")
+        sys.stderr.flush()

@@ -1,0 +1,313 @@
+"""Question -> SQL -> rows: link the schema, show verified examples, ask the chat model for JSON {"sql",
+"explanation"}, then guard -> run; a rejection or DuckDB error is fed back for at most `retries` fix-ups.
+
+Nothing here knows any particular database: the schema, sample values and value hints come from the tables.
+"""
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from assistant.answer import parse_reply, response_format
+from assistant.config import SqlSettings
+from assistant.sql.examples import VerifiedExample
+from assistant.sql.guard import Approval, SqlGuard
+from assistant.sql.registry import RegisteredTable
+from assistant.sql.runner import QueryFailed, QueryRunner, RunnerLimits, SqlResult, locked_connection
+from assistant.sql.tables import quote
+from ingest.textutil import detect_language
+from prompts import load_prompt
+
+SQL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"sql": {"type": "string"}, "explanation": {"type": "string", "maxLength": 300}},
+    "required": ["sql", "explanation"],
+}
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.&'\-]*|[\u3400-\u9fff]+")
+_QUOTED = re.compile(r"['\"‘’“”「」『』]([^'\"‘’“”「」『』]{1,60})['\"‘’“”「」『』]")
+_MAX_HINTS = 3
+_LANGUAGES = {"zh": "Chinese (简体中文)", "en": "English"}
+_MAX_CANDIDATES = 400
+_RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+@dataclass
+class SqlAnswer:
+    """What `govdata sql ask` returns; `error` is set (and rows empty) when no attempt ran."""
+
+    question: str
+    sql: str
+    explanation: str
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    row_count: int = 0
+    truncated: bool = False
+    dataset_versions: dict[str, str] = field(default_factory=dict)
+    attempts: int = 0
+    error: str | None = None
+    elapsed_ms: float = 0.0
+    masked_columns: list[str] = field(default_factory=list)
+    tables_shown: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sql": self.sql, "explanation": self.explanation, "columns": self.columns, "rows": self.rows,
+            "row_count": self.row_count, "truncated": self.truncated, "dataset_versions": self.dataset_versions,
+            "question": self.question, "attempts": self.attempts, "error": self.error,
+            "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
+        }
+
+
+@dataclass(frozen=True)
+class SqlContext:
+    """Everything one question may use: the role's tables, its approval, and the database they live in."""
+
+    database: Path
+    tables: list[RegisteredTable]
+    approval: Approval
+
+
+class SqlGenerator:
+    def __init__(self, chat_model: BaseChatModel, settings: SqlSettings, json_mode: str,
+                 embed: Embed | None = None) -> None:
+        self.chat_model = chat_model
+        self.settings = settings
+        self.json_mode = json_mode
+        self.embed = embed
+        self.guard = SqlGuard(row_cap=settings.row_cap, max_chars=settings.max_chars)
+
+    def limits(self) -> RunnerLimits:
+        s = self.settings
+        return RunnerLimits(timeout_s=s.timeout_s, row_cap=s.row_cap, memory_limit=s.memory_limit)
+
+    def ask(self, question: str, context: SqlContext, examples: Sequence[VerifiedExample] = ()) -> SqlAnswer:
+        started = time.perf_counter()
+        visible = [_without_denied(t, context.approval) for t in context.tables if context.approval.table(t.name)]
+        tables = self.link_tables(question, visible)
+        hints = value_hints(question, tables, context, self.limits())
+        shots = self.pick_examples(question, examples, {t.name for t in visible})
+        messages = self.messages(question, tables, hints, shots)
+        answer = self._attempts(question, messages, context)
+        answer.tables_shown = [t.name for t in tables]
+        answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        versions = {t.name: t.version for t in context.tables}
+        answer.dataset_versions = {name: versions[name] for name in answer.dataset_versions if name in versions}
+        return answer
+
+    def _attempts(self, question: str, messages: list[BaseMessage], context: SqlContext) -> SqlAnswer:
+        runner = QueryRunner(context.database, self.limits())
+        answer = SqlAnswer(question, "", "")
+        for attempt in range(1 + self.settings.retries):
+            answer.attempts = attempt + 1
+            reply = self._invoke(messages)
+            parsed = parse_reply(reply) or {}
+            answer.sql = str(parsed.get("sql") or "").strip()
+            answer.explanation = str(parsed.get("explanation") or "").strip()
+            error = self._try(answer, context, runner)
+            if error is None:
+                return answer
+            answer.error = error
+            messages = [*messages, AIMessage(reply), HumanMessage(load_prompt("sql_retry").render(error=error))]
+        return answer
+
+    def _try(self, answer: SqlAnswer, context: SqlContext, runner: QueryRunner) -> str | None:
+        """Guard and run the answer's SQL, filling in the result; the problem as text if it failed."""
+        if not answer.sql:
+            return "the reply held no SQL"
+        verdict = self.guard.check(answer.sql, context.approval)
+        if not verdict.allowed or verdict.query is None:
+            return f"rejected by the guard: {verdict.reason}"
+        try:
+            result = runner.run(verdict.query)
+        except QueryFailed as exc:
+            return f"DuckDB error: {exc}"
+        fill_result(answer, result)
+        answer.error = None
+        return None
+
+    def _invoke(self, messages: list[BaseMessage]) -> str:
+        kwargs: dict[str, Any] = {"max_tokens": 400}
+        if (fmt := response_format(self.json_mode, SQL_SCHEMA, "sql")) is not None:
+            kwargs["response_format"] = fmt
+        return str(self.chat_model.invoke(messages, **kwargs).content)
+
+    def messages(self, question: str, tables: list[RegisteredTable], hints: dict[tuple[str, str], list[str]],
+                 shots: Sequence[VerifiedExample]) -> list[BaseMessage]:
+        turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
+        for n in (1, 2):
+            turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render()))
+            turns.append(AIMessage(load_prompt(f"sql_example_{n}_assistant").render()))
+        examples = "".join(f"\nVerified example:\nQuestion: {s.question}\nSQL: {s.sql}\n" for s in shots)
+        language = _LANGUAGES.get(detect_language(question), "English")
+        user = load_prompt("sql_user").render(schema=render_schema(tables), examples=examples,
+                                              hints=render_hints(hints), question=question, language=language)
+        return [*turns, HumanMessage(user)]
+
+    def link_tables(self, question: str, tables: list[RegisteredTable]) -> list[RegisteredTable]:
+        """All tables when few; otherwise the most relevant by embedding and word overlap, plus their join
+        partners, up to max_tables."""
+        limit = self.settings.max_tables
+        if len(tables) <= limit:
+            return tables
+        scores = _overlap_scores(question, [table_document(t) for t in tables])
+        if self.embed is not None:
+            vectors = self.embed([question, *[table_document(t) for t in tables]])
+            scores = scores + vectors[1:] @ vectors[0]
+        ranked = np.argsort(-scores)
+        best = float(scores[ranked[0]])
+        chosen = [tables[i] for i in ranked[:limit] if float(scores[i]) >= best * _RELATIVE_SCORE]
+        return _with_join_partners(chosen, tables, limit)
+
+    def pick_examples(self, question: str, examples: Sequence[VerifiedExample],
+                      visible: set[str]) -> list[VerifiedExample]:
+        usable = [e for e in examples if set(e.tables) <= visible]
+        if not usable or self.settings.examples == 0:
+            return []
+        scores = _overlap_scores(question, [e.question for e in usable])
+        if self.embed is not None:
+            vectors = self.embed([question, *[e.question for e in usable]])
+            scores = scores + vectors[1:] @ vectors[0]
+        return [usable[i] for i in np.argsort(-scores)[: self.settings.examples]]
+
+
+def _without_denied(table: RegisteredTable, approval: Approval) -> RegisteredTable:
+    """The table as the role sees it: denied columns are not shown to the model at all."""
+    access = approval.table(table.name)
+    denied = access.denied if access else frozenset()
+    return replace(table, columns=[c for c in table.columns if c.name not in denied])
+
+
+def _with_join_partners(chosen: list[RegisteredTable], tables: list[RegisteredTable],
+                        limit: int) -> list[RegisteredTable]:
+    """Add tables the chosen ones join to (declared keys), while there is room."""
+    names = {t.name for t in chosen}
+    by_name = {t.name: t for t in tables}
+    for table in list(chosen):
+        for column in table.columns:
+            for target in column.joins:
+                partner = by_name.get(target.split(".")[0])
+                if partner is not None and partner.name not in names and len(chosen) < limit:
+                    chosen.append(partner)
+                    names.add(partner.name)
+    return chosen
+
+
+def fill_result(answer: SqlAnswer, result: SqlResult) -> None:
+    answer.sql = result.sql
+    answer.columns, answer.rows = result.columns, result.rows
+    answer.row_count, answer.truncated = result.row_count, result.truncated
+    answer.masked_columns = result.masked_columns
+    answer.dataset_versions = dict.fromkeys(result.tables, "")
+
+
+def table_document(table: RegisteredTable) -> str:
+    columns = " ".join(f"{c.name} {c.label} {c.description}" for c in table.columns)
+    return f"{table.name} {table.title} {table.description} {columns}"
+
+
+def _overlap_scores(question: str, documents: list[str]) -> np.ndarray:
+    words = {w.lower() for w in _WORD.findall(question) if len(w) > 2}
+    scores = []
+    for document in documents:
+        text = document.lower()
+        scores.append(sum(1 for w in words if w in text) / (len(words) or 1))
+    return np.asarray(scores, dtype=np.float32)
+
+
+def render_schema(tables: list[RegisteredTable]) -> str:
+    """Compact DDL-like text: columns with types, descriptions, units and sample values. It depends only on
+    the tables, so consecutive questions share the prompt prefix and llama.cpp reuses its cache."""
+    return "\n".join(_render_table(t) for t in tables)
+
+
+def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
+    if not hints:
+        return ""
+    lines = [f"- {table}.{column}: {', '.join(_sql_literal(v) for v in values)}"
+             for (table, column), values in hints.items()]
+    return "\nValues in the data that the question mentions:\n" + "\n".join(lines) + "\n"
+
+
+def _render_table(table: RegisteredTable) -> str:
+    about = f"  -- {table.title}" if table.title and table.title.lower() != table.name else ""
+    lines = [f"TABLE {table.name} (rows: {table.row_count}){about}"]
+    for column in table.columns:
+        notes = [n for n in (column.description[:120], f"unit: {column.unit}" if column.unit else "") if n]
+        if column.label and snake(column.label) != column.name:
+            notes.insert(0, f"source name: {column.label}")
+        values = [] if column.sensitive else column.samples
+        if values:
+            notes.append("values: " + ", ".join(_sql_literal(v) for v in values[:12]))
+        if column.numeric_text:
+            notes.append(f"numbers stored as text: TRY_CAST({column.name} AS DOUBLE) to compute or compare")
+        if column.joins:
+            notes.append("joins " + ", ".join(column.joins))
+        suffix = f"  -- {'; '.join(notes)}" if notes else ""
+        lines.append(f"  {column.name} {column.type}{suffix}")
+    return "\n".join(lines)
+
+
+def snake(text: str) -> str:
+    from assistant.sql.tables import snake_name
+
+    return snake_name(text)
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''")[:60] + "'"
+
+
+def value_hints(question: str, tables: list[RegisteredTable], context: SqlContext,
+                limits: RunnerLimits) -> dict[tuple[str, str], list[str]]:
+    """Values of text columns that the question spells out (case-insensitively), e.g. brooklyn -> 'BROOKLYN'.
+    Only columns the role may use unmasked are searched."""
+    candidates = _phrases(question)
+    if not candidates:
+        return {}
+    hints: dict[tuple[str, str], list[str]] = {}
+    con = locked_connection(context.database, limits)
+    try:
+        for table in tables:
+            access = context.approval.table(table.name)
+            if access is None:
+                continue
+            for column in table.columns:
+                if column.type != "VARCHAR" or column.name in access.masked or column.name in access.denied:
+                    continue
+                found = _matching_values(con, table.name, column.name, candidates)
+                if found:
+                    hints[(table.name, column.name)] = found
+    finally:
+        con.close()
+    return hints
+
+
+def _phrases(question: str) -> list[str]:
+    words = _WORD.findall(question)
+    phrases = {m.strip().lower() for m in _QUOTED.findall(question)}
+    for size in (1, 2, 3):
+        for i in range(len(words) - size + 1):
+            phrase = " ".join(words[i : i + size]).lower().strip(".'-")
+            if len(phrase) >= 2 and not phrase.isdigit():
+                phrases.add(phrase)
+    return sorted(phrases)[:_MAX_CANDIDATES]
+
+
+def _matching_values(con: duckdb.DuckDBPyConnection, table: str, column: str, phrases: list[str]) -> list[str]:
+    marks = ", ".join("?" for _ in phrases)
+    sql = (f"SELECT DISTINCT {quote(column)} FROM {quote(table)} WHERE lower(trim({quote(column)})) IN ({marks}) "
+           f"LIMIT {_MAX_HINTS}")
+    try:
+        return [str(row[0]) for row in con.execute(sql, phrases).fetchall()]
+    except duckdb.Error:
+        return []

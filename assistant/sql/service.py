@@ -1,0 +1,134 @@
+"""The SQL side of Services: approved tables, checks, runs, questions and learned examples, per role."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+
+from assistant.config import Settings
+from assistant.errors import GovDataError
+from assistant.roles import get_role
+from assistant.sql.adhoc import adhoc_database
+from assistant.sql.examples import ExampleStore, VerifiedExample
+from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator
+from assistant.sql.guard import Approval, SqlGuard, SqlRejected, TableAccess, Verdict
+from assistant.sql.registry import RegisteredTable, Registry, atomic_write
+from assistant.sql.runner import QueryRunner, RunnerLimits, SqlResult
+
+DATASET_PREFIX = "govdata-sql:"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    tables: list[RegisteredTable]
+    indexed: int
+    unchanged: bool = False
+
+
+class SqlService:
+    def __init__(self, settings: Settings, chat_model: Callable[[], BaseChatModel],
+                 embed: Callable[[list[str]], np.ndarray], ingest: Callable[[list[Path]], Any]) -> None:
+        self.settings = settings
+        self.registry = Registry(settings.sql_path)
+        self.examples = ExampleStore(settings.sql_path / "examples.jsonl")
+        self._chat_model = chat_model
+        self._embed = embed
+        self._ingest = ingest
+        self._generator: SqlGenerator | None = None
+
+    @property
+    def guard(self) -> SqlGuard:
+        return SqlGuard(row_cap=self.settings.sql.row_cap, max_chars=self.settings.sql.max_chars)
+
+    @property
+    def generator(self) -> SqlGenerator:
+        if self._generator is None:
+            self._generator = SqlGenerator(self._chat_model(), self.settings.sql, self.settings.llm.json_mode,
+                                           self._embed)
+        return self._generator
+
+    def limits(self, row_cap: int | None = None) -> RunnerLimits:
+        s = self.settings.sql
+        return RunnerLimits(timeout_s=s.timeout_s, row_cap=row_cap or s.row_cap, memory_limit=s.memory_limit)
+
+    def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None) -> AddResult:
+        """Register PATH's tables, then index every approved table as a catalog record for dataset search."""
+        added, unchanged = self.registry.add(path, name=name, access_level=access_level, describe=describe)
+        if unchanged and (self.settings.sql_path / "catalog.json").is_file():
+            return AddResult(added, 0, unchanged=True)
+        summary = self._ingest([self.write_catalog()])
+        return AddResult(added, int(getattr(summary, "added", 0)) + int(getattr(summary, "updated", 0)))
+
+    def write_catalog(self) -> Path:
+        """A DCAT-US data.json of the approved tables, so dataset search finds them (and their access level)."""
+        path = self.settings.sql_path / "catalog.json"
+        records = [_dcat_record(t) for t in self.registry.tables()]
+        atomic_write(path, json.dumps({"conformsTo": "https://project-open-data.cio.gov/v1.1/schema",
+                                       "dataset": records}, ensure_ascii=False, indent=1))
+        return path
+
+    def context(self, role: str, *, db: Path | None = None, dataset: str | None = None) -> SqlContext:
+        """The tables a call may use: an ad-hoc database (all tables), or the registry filtered by role."""
+        if db is not None:
+            database, tables = adhoc_database(db, self.settings.sql_path / "adhoc")
+            approval = Approval.of([TableAccess(t.name, {c.name: c.type for c in t.columns}) for t in tables])
+        else:
+            record = get_role(role, self.settings.roles_file)
+            tables = [t for t in self.registry.tables() if t.access_level in record.access_levels]
+            approval = self.registry.approval(record.access_levels, record.sensitive_columns)
+            database = self.registry.database
+            if not tables:
+                raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
+                                   "`govdata datasets add`")
+        if dataset is not None:
+            tables = [t for t in tables if t.name == dataset.lower()]
+            if not tables:
+                raise GovDataError(f"--dataset {dataset}: no approved table of that name for this role")
+            approval = Approval.of([a for a in approval.tables.values() if a.name.lower() == dataset.lower()])
+        return SqlContext(database, tables, approval)
+
+    def check(self, sql: str, *, role: str, db: Path | None = None) -> Verdict:
+        return self.guard.check(sql, self.context(role, db=db).approval)
+
+    def run(self, sql: str, *, role: str, db: Path | None = None) -> SqlResult:
+        context = self.context(role, db=db)
+        query = self.guard.guard(sql, context.approval)
+        return QueryRunner(context.database, self.limits()).run(query)
+
+    def ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None) -> SqlAnswer:
+        if not question.strip():
+            raise GovDataError("QUESTION must not be empty")
+        context = self.context(role, db=db, dataset=dataset)
+        examples = self.examples.all() if db is None else []
+        return self.generator.ask(question, context, examples)
+
+    def learn(self, question: str, sql: str) -> VerifiedExample:
+        """Store a steward-approved pair after it passes the guard and runs on the approved tables."""
+        if not question.strip():
+            raise GovDataError("QUESTION must not be empty")
+        context = self.context("data_steward")
+        try:
+            query = self.guard.guard(sql, context.approval)
+        except SqlRejected as rejected:
+            raise GovDataError(f"SQL rejected: {rejected.reason}") from None
+        QueryRunner(context.database, self.limits()).run(query)
+        return self.examples.add(question, sql, query.tables)
+
+
+def _dcat_record(table: RegisteredTable) -> dict[str, Any]:
+    columns = "; ".join(
+        f"{c.name}" + (f" ({c.description[:60]})" if c.description else "") for c in table.columns[:60]
+    )
+    description = f"{table.description}\nApproved table `{table.name}` ({table.row_count} rows). Columns: {columns}"
+    return {
+        "title": table.title, "description": description.strip(), "identifier": f"{DATASET_PREFIX}{table.name}",
+        "accessLevel": table.access_level, "publisher": {"name": table.publisher} if table.publisher else None,
+        "keyword": sorted({c.name for c in table.columns} | {c.label for c in table.columns if c.label}),
+        "modified": table.registered_at[:10], "license": table.license or None,
+        "distribution": [{"format": "DuckDB table", "title": f"approved table {table.name}",
+                          "accessURL": f"govdata sql ask --dataset {table.name} QUESTION"}],
+    }

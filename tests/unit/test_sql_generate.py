@@ -1,0 +1,162 @@
+"""Question -> SQL control flow with a scripted chat model over real DuckDB tables (the real model is in e2e)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
+
+from assistant.config import Settings, SqlSettings
+from assistant.errors import GovDataError
+from assistant.sql.evalguard import narrowed
+from assistant.sql.generate import SqlGenerator
+from assistant.sql.service import SqlService
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
+
+
+class ScriptedModel(BaseChatModel):
+    """Replies in order and records every prompt it was shown."""
+
+    replies: list[str]
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
+        self.seen.append(messages)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.replies.pop(0)))])
+
+
+def reply(sql: str, explanation: str = "Counts permits.") -> str:
+    return json.dumps({"sql": sql, "explanation": explanation}, ensure_ascii=False)
+
+
+def service(tmp_path: Path, model: BaseChatModel, **sql: Any) -> SqlService:
+    settings = Settings(home=tmp_path / "home", sql=SqlSettings(**sql))
+    svc = SqlService(settings, lambda: model, lambda texts: None, lambda paths: None)  # type: ignore[arg-type]
+    svc.registry.add(FIXTURES / "permits.csv", describe=FIXTURES / "permits.describe.json",
+                     access_level="restricted public")
+    svc.registry.add(FIXTURES / "datapackage" / "datapackage.json")
+    svc._generator = SqlGenerator(model, settings.sql, "none", None)
+    return svc
+
+
+def test_rejected_sql_is_fed_back_and_fixed(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("DROP TABLE permits"), reply("SELECT count(*) AS n FROM permits")])
+    answer = service(tmp_path, model).ask("How many permits?", role="civil_servant")
+    assert answer.error is None and answer.attempts == 2 and answer.rows == [[5]]
+    assert "rejected by the guard: only a query" in str(model.seen[1][-1].content)
+    assert answer.dataset_versions.keys() == {"permits"} and len(answer.dataset_versions["permits"]) == 16
+
+
+def test_duckdb_error_is_fed_back(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE fee > 'abc'"),
+                                   reply("SELECT count(*) FROM permits WHERE fee > 500")])
+    answer = service(tmp_path, model).ask("How many permits cost more than 500?", role="civil_servant")
+    assert answer.rows == [[2]] and "DuckDB error" in str(model.seen[1][-1].content)
+
+
+def test_gives_up_after_the_retries_with_the_last_error(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT nope FROM permits")] * 3 + [reply("SELECT 1")])
+    answer = service(tmp_path, model, retries=2).ask("?", role="civil_servant")
+    assert answer.attempts == 3 and answer.rows == [] and "cannot resolve" in (answer.error or "")
+    assert len(model.replies) == 1  # never asked a fourth time
+
+
+def test_reply_without_json_counts_as_a_failed_attempt(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=["I cannot help", reply("SELECT count(*) FROM city_air")])
+    answer = service(tmp_path, model).ask("How many rows of air data?", role="citizen")
+    assert answer.rows == [[6]] and "held no SQL" in str(model.seen[1][-1].content)
+
+
+def test_role_sees_only_its_tables_and_no_denied_columns(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits")] * 3)
+    svc = service(tmp_path, model)
+    answer = svc.ask("How many permits?", role="citizen")
+    prompt = str(model.seen[0][-1].content)
+    assert "TABLE city_air" in prompt and "permits" not in prompt.split("Question:")[0]
+    assert answer.error and "not an approved table" in answer.error
+    model.replies = [reply("SELECT kind FROM permits LIMIT 1")]
+    svc.ask("Which kinds of permits were issued to Wang Fang?", role="civil_servant")
+    prompt = str(model.seen[-1][-1].content)
+    assert "applicant_name" in prompt and "Wang Fang" not in prompt.split("Question:")[0]  # masked: no hints
+
+
+def test_denied_columns_are_not_in_the_schema(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits")])
+    svc = service(tmp_path, model)
+    roles = tmp_path / "roles.json"
+    roles.write_text(json.dumps({"viewer": {"access_levels": ["public", "restricted public"]}}))
+    svc.settings = svc.settings.model_copy(update={"roles_file": roles})
+    svc.ask("Who applied for building permits?", role="viewer")
+    schema = str(model.seen[0][-1].content).split("Question:")[0]
+    assert "applicant_name" not in schema and "phone" not in schema and "fee" in schema
+
+
+def test_values_named_in_the_question_become_hints(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE kind = 'building'")])
+    svc = service(tmp_path, model)
+    answer = svc.ask("How many BUILDING permits were issued in 北京?", role="civil_servant")
+    hints = str(model.seen[0][-1].content).split("mentions:")[1]
+    assert "permits.kind: 'building'" in hints and "permits.城市: '北京'" in hints
+    assert answer.rows == [[2]]
+
+
+def test_explanation_language_follows_the_question(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM city_air", "统计行数。")])
+    service(tmp_path, model).ask("空气数据有多少行？", role="citizen")
+    assert "Write the explanation in Chinese" in str(model.seen[0][-1].content)
+
+
+def test_dataset_option_limits_the_tables(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM city_air")])
+    svc = service(tmp_path, model)
+    context = svc.context("civil_servant", dataset="city_air")
+    assert [t.name for t in context.tables] == ["city_air"] and list(context.approval.tables) == ["city_air"]
+    with pytest.raises(GovDataError, match="--dataset permits"):
+        svc.context("citizen", dataset="permits")
+
+
+def test_learn_checks_runs_and_stores_examples_then_shows_them(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM city_air")])
+    svc = service(tmp_path, model)
+    with pytest.raises(GovDataError, match="SQL rejected"):
+        svc.learn("bad", "DELETE FROM city_air")
+    svc.learn("Average PM2.5 per city?", "SELECT city, avg(pm2_5) FROM city_air GROUP BY city")
+    svc.learn("Fees by kind?", "SELECT kind, sum(fee) FROM permits GROUP BY kind")
+    assert [e.tables for e in svc.examples.all()] == [("city_air",), ("permits",)]
+    svc.ask("Mean PM2.5 of each city?", role="citizen")
+    prompt = str(model.seen[0][-1].content)
+    assert "Average PM2.5 per city?" in prompt and "Fees by kind" not in prompt  # citizen cannot see permits
+
+
+def test_link_tables_keeps_relevant_ones_when_there_are_many() -> None:
+    from assistant.sql.registry import RegisteredTable
+    from assistant.sql.tables import ColumnInfo
+
+    def table(name: str, *columns: str) -> RegisteredTable:
+        return RegisteredTable(name, name, "", "", "csv", "public", "v", 1, [ColumnInfo(c, "VARCHAR") for c in columns])
+
+    tables = [table(f"t{i}", f"c{i}") for i in range(8)] + [table("complaints", "borough", "kind")]
+    generator = SqlGenerator(ScriptedModel(replies=[]), SqlSettings(max_tables=3), "none", None)
+    assert [t.name for t in generator.link_tables("complaints per borough", tables)] == ["complaints"]
+
+
+def test_eval_guard_narrowing() -> None:
+    from assistant.sql.guard import Approval, SqlGuard, TableAccess
+
+    approval = Approval.of([TableAccess("a", {"x": "INT", "y": "INT"}), TableAccess("b", {"z": "INT"})])
+    narrow = narrowed(approval, ["a"], ["a.y"])
+    assert list(narrow.tables) == ["a"] and narrow.tables["a"].denied == {"y"}
+    assert not SqlGuard().check("SELECT y FROM a", narrow).allowed
+    assert not SqlGuard().check("SELECT z FROM b", narrow).allowed
+    assert SqlGuard().check("SELECT x FROM a", narrow).allowed
+    assert narrowed(approval, None, {"b": ["z"]}).tables["b"].denied == {"z"}
