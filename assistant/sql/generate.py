@@ -34,6 +34,7 @@ SQL_SCHEMA: dict[str, Any] = {
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.&'\-]*|[\u3400-\u9fff]+")
 _QUOTED = re.compile(r"['\"‘’“”「」『』]([^'\"‘’“”「」『』]{1,60})['\"‘’“”「」『』]")
 _MAX_HINTS = 3
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _LANGUAGES = {"zh": "Chinese (简体中文)", "en": "English"}
 _MAX_CANDIDATES = 400
 _RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
@@ -300,7 +301,9 @@ def _phrases(question: str) -> list[str]:
             phrase = " ".join(words[i : i + size]).lower().strip(".'-")
             if len(phrase) >= 2 and not phrase.isdigit():
                 phrases.add(phrase)
-    return sorted(phrases)[:_MAX_CANDIDATES]
+    for run in _CJK_RUN.findall(question):  # Chinese has no spaces: every 2-6 character piece is a candidate
+        phrases.update(run[i : i + n] for n in range(2, 7) for i in range(len(run) - n + 1))
+    return sorted(phrases, key=len, reverse=True)[:_MAX_CANDIDATES]
 
 
 def _matching_values(con: duckdb.DuckDBPyConnection, table: str, column: str, phrases: list[str]) -> list[str]:

@@ -348,7 +348,17 @@ def _qualify(root: exp.Expr, approval: Approval, tables: set[str]) -> exp.Expr:
         return qualify(root.copy(), dialect=DIALECT, schema=schema, validate_qualify_columns=True,
                        quote_identifiers=True, identify=False, expand_stars=True)
     except (OptimizeError, SqlglotError) as exc:
-        raise SqlRejected(f"cannot resolve the query's columns: {_first_line(exc)}") from None
+        raise SqlRejected(f"cannot resolve the query's columns: {_first_line(exc)}{_quote_hint(root, exc)}") from None
+
+
+def _quote_hint(root: exp.Expr, exc: Exception) -> str:
+    """SQLite reads an unknown "name" as text; DuckDB (and the guard) read it as a column."""
+    quoted = {c.name.lower(): c.name for c in root.find_all(exp.Column) if c.this.args.get("quoted")}
+    unresolved = re.search(r"Column '([^']*)' could not be resolved", str(exc))
+    if unresolved and unresolved.group(1).lower() in quoted:
+        text = quoted[unresolved.group(1).lower()].replace("'", "''")
+        return f" (double quotes name a column; write text in single quotes: '{text}')"
+    return ""
 
 
 def _usable_columns(access: TableAccess) -> dict[str, str]:

@@ -197,6 +197,7 @@ DENY: list[tuple[str, str]] = [
     ("this is not sql", "only a query"),
     # unknown columns fail closed
     ("SELECT salary FROM people", "cannot resolve"),
+    ('SELECT name FROM people WHERE city = "Beijing"', "write text in single quotes: 'Beijing'"),
     ("SELECT name FROM people JOIN cities ON people.town = cities.city", "cannot resolve"),
 ]
 

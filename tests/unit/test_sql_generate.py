@@ -110,6 +110,12 @@ def test_values_named_in_the_question_become_hints(tmp_path: Path) -> None:
     assert answer.rows == [[2]]
 
 
+def test_chinese_values_inside_a_sentence_become_hints(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE 城市 = '北京'")])
+    service(tmp_path, model).ask("北京一共发了多少个许可证？", role="civil_servant")
+    assert "permits.城市: '北京'" in str(model.seen[0][-1].content).split("mentions:")[1]
+
+
 def test_explanation_language_follows_the_question(tmp_path: Path) -> None:
     model = ScriptedModel(replies=[reply("SELECT count(*) FROM city_air", "统计行数。")])
     service(tmp_path, model).ask("空气数据有多少行？", role="citizen")

@@ -1,0 +1,49 @@
+"""How many legitimate analyst queries the guard lets through: the gold SQL of a Spider-format split (written by
+other people, for other purposes) checked against an approval of all tables of its database.
+
+    python bench/guard.py --split ../shared/data/text2sql/spider_dev_split
+
+Also runs every allowed query on the DuckDB copy to count rewrites that fail to execute.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistant.sql.adhoc import adhoc_database  # noqa: E402
+from assistant.sql.guard import Approval, SqlGuard, TableAccess  # noqa: E402
+from assistant.sql.runner import QueryFailed, QueryRunner  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", type=Path, default=Path("../shared/data/text2sql/spider_dev_split"))
+    args = parser.parse_args()
+    guard, reasons, failed_runs = SqlGuard(row_cap=100_000), Counter(), 0
+    rows = [json.loads(line) for line in (args.split / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    unique = list(dict.fromkeys((r["db_id"], r["gold_sql"]) for r in rows))
+    with tempfile.TemporaryDirectory() as cache:
+        for db_id, sql in unique:
+            database, tables = adhoc_database(args.split / "database" / db_id / f"{db_id}.sqlite", Path(cache))
+            approval = Approval.of([TableAccess(t.name, {c.name: c.type for c in t.columns}) for t in tables])
+            verdict = guard.check(sql, approval)
+            if not verdict.allowed or verdict.query is None:
+                reasons[verdict.reason.split(":")[0][:70]] += 1
+                continue
+            try:
+                QueryRunner(database).run(verdict.query)
+            except QueryFailed:
+                failed_runs += 1
+    allowed = len(unique) - sum(reasons.values())
+    print(json.dumps({"queries": len(unique), "allowed": allowed, "allowed_rate": round(allowed / len(unique), 3),
+                      "allowed_but_failed_on_duckdb": failed_runs, "rejections": reasons.most_common()},
+                     indent=2))
+
+
+if __name__ == "__main__":
+    main()
