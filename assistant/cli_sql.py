@@ -19,6 +19,8 @@ sql_app = typer.Typer(help="Ask questions of approved tables; check and run SQL 
 DbOpt = Annotated[Path | None, typer.Option(
     "--db", help="Ad-hoc approved database for this call: SQLite file, DuckDB file or folder of CSV/Parquet.")]
 
+SqlArg = Annotated[str, typer.Argument(help="One SQL statement.")]
+
 
 def register(app: typer.Typer, datasets_app: typer.Typer, eval_app: typer.Typer) -> None:
     app.add_typer(sql_app, name="sql")
@@ -119,10 +121,7 @@ def _show_rows(columns: list[str], rows: list[list[Any]], truncated: bool) -> No
 
 @sql_app.command("check")
 def sql_check(
-    sql: Annotated[str, typer.Argument(help="One SQL statement.")],
-    db: DbOpt = None,
-    role: RoleOpt = DEFAULT_ROLE,
-    as_json: JsonOpt = False,
+    sql: SqlArg, db: DbOpt = None, role: RoleOpt = DEFAULT_ROLE, as_json: JsonOpt = False,
 ) -> None:
     """Whether the guard lets SQL run for the role, and why; exit 0 either way (the verdict is the output)."""
     verdict = services().sql.check(sql, role=role, db=db)
@@ -136,10 +135,7 @@ def sql_check(
 
 @sql_app.command("run")
 def sql_run(
-    sql: Annotated[str, typer.Argument(help="One SQL statement.")],
-    db: DbOpt = None,
-    role: RoleOpt = DEFAULT_ROLE,
-    as_json: JsonOpt = False,
+    sql: SqlArg, db: DbOpt = None, role: RoleOpt = DEFAULT_ROLE, as_json: JsonOpt = False,
 ) -> None:
     """Run hand-written SQL through the same guard and limits as generated SQL."""
     from assistant.sql.guard import SqlRejected

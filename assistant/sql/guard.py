@@ -281,21 +281,24 @@ def _check_function(node: exp.Func) -> None:
 
 
 def _check_tables(root: exp.Expr, approval: Approval) -> set[str]:
-    """Every table reference resolves, through scopes, to a CTE, a subquery or an approved table."""
+    """Every table reference resolves, through its scope, to itself (a real table, which must be approved) or
+    to a CTE; anything else (a duplicate alias, a reference no scope owns) is rejected."""
     real: dict[int, str] = {}
     derived: set[int] = set()
     for scope in _scopes(root):
-        for source in scope.sources.values():
-            if isinstance(source, exp.Table):
-                real[id(source)] = _approved_table(source, approval)
         for table in scope.tables:
-            if id(table) not in real:
+            source = scope.sources.get(table.alias_or_name)
+            if source is table:
+                real[id(table)] = _approved_table(table, approval)
+            elif isinstance(source, Scope) and not isinstance(table.this, exp.Func):
                 derived.add(id(table))
+            else:
+                _approved_table(table, approval)  # the specific reason when there is one
+                raise SqlRejected(f"cannot resolve table {table.sql(dialect=DIALECT)!r} (a duplicate alias?)", table)
     for table in root.find_all(exp.Table):
         if id(table) not in real and id(table) not in derived:
-            raise SqlRejected(f"cannot resolve table {table.sql(dialect=DIALECT)!r}", table)
-        if id(table) in derived and not isinstance(table.this, exp.Identifier):
             _approved_table(table, approval)
+            raise SqlRejected(f"cannot resolve table {table.sql(dialect=DIALECT)!r}", table)
     return set(real.values())
 
 
