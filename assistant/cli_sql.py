@@ -20,6 +20,8 @@ DbOpt = Annotated[Path | None, typer.Option(
     "--db", help="Ad-hoc approved database for this call: SQLite file, DuckDB file or folder of CSV/Parquet.")]
 
 SqlArg = Annotated[str, typer.Argument(help="One SQL statement.")]
+ToOpt = Annotated[str | None, typer.Option(
+    "--to", help="Also show the SQL in another sqlglot dialect (postgres, mysql, sqlite, ...).")]
 
 
 def register(app: typer.Typer, datasets_app: typer.Typer, eval_app: typer.Typer) -> None:
@@ -121,16 +123,23 @@ def _show_rows(columns: list[str], rows: list[list[Any]], truncated: bool) -> No
 
 @sql_app.command("check")
 def sql_check(
-    sql: SqlArg, db: DbOpt = None, role: RoleOpt = DEFAULT_ROLE, as_json: JsonOpt = False,
+    sql: SqlArg, db: DbOpt = None, role: RoleOpt = DEFAULT_ROLE, to: ToOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Whether the guard lets SQL run for the role, and why; exit 0 either way (the verdict is the output)."""
+    from assistant.sql.guard import transpile
+
     verdict = services().sql.check(sql, role=role, db=db)
+    result = verdict.as_dict()
+    if to and verdict.allowed:
+        result["transpiled"] = transpile(verdict.sql, to)
     if as_json:
-        print_json(verdict.as_dict())
+        print_json(result)
         return
     typer.echo(("allowed: " if verdict.allowed else "rejected: ") + verdict.reason)
     if verdict.allowed:
         typer.echo(verdict.sql)
+    if "transpiled" in result:
+        typer.echo(f"{to}: {result['transpiled']}")
 
 
 @sql_app.command("run")

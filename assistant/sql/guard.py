@@ -492,6 +492,14 @@ def _limit_of(root: exp.Expr) -> int:
     return int(limit.expression.this) if limit is not None else DEFAULT_ROW_CAP
 
 
+def transpile(sql: str, dialect: str) -> str:
+    """The guarded DuckDB SQL in another engine's dialect (e.g. postgres), for running it elsewhere."""
+    try:
+        return sqlglot.transpile(sql, read=DIALECT, write=dialect)[0]
+    except (SqlglotError, ValueError) as exc:
+        raise GovDataError(f"--to {dialect}: {_first_line(exc)}") from None
+
+
 def _check_round_trip(text: str) -> None:
     """The regenerated SQL must itself parse to exactly one query (guards against generator surprises)."""
     try:

@@ -120,3 +120,13 @@ def test_rejections_are_one_readable_line() -> None:
     for sql, _ in DENY:
         reason = GUARD.check(sql, APPROVAL).reason
         assert reason and "\n" not in reason and "Traceback" not in reason
+
+
+def test_guarded_sql_transpiles_for_other_engines() -> None:
+    from assistant.errors import GovDataError
+    from assistant.sql.guard import transpile
+
+    query = GUARD.guard("SELECT strftime(created, '%Y') AS y, count(*) FROM complaints GROUP BY 1", APPROVAL)
+    assert "TO_CHAR(complaints.created, 'YYYY')" in transpile(query.sql, "postgres")
+    with pytest.raises(GovDataError, match="--to klingon"):
+        transpile(query.sql, "klingon")
