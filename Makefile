@@ -10,7 +10,7 @@ PORT ?= 7860
 export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run test test-unit test-e2e lint bench bench-sql sample tables clean
+.PHONY: install run test test-unit test-e2e lint bench bench-sql sample tables browser clean
 
 install: $(STAMP)
 
@@ -32,7 +32,13 @@ tables: install
 run: sample tables
 	$(BIN)/govdata serve --host $(HOST) --port $(PORT)
 
-test: install
+# Debian's Chromium (and a CJK font) for the browser tests; never `playwright install` (it downloads a browser)
+browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+		{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -q && \
+		  $$SUDO apt-get install -y -q chromium fonts-wqy-zenhei; }
+
+test: install browser
 	$(BIN)/ruff check .
 	$(PY) -m pytest tests/unit -q
 	$(PY) -m pytest tests/e2e -q -m e2e
@@ -40,7 +46,7 @@ test: install
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
-test-e2e: install
+test-e2e: install browser
 	$(PY) -m pytest tests/e2e -q -m e2e
 
 lint: install

@@ -1,38 +1,176 @@
-"""The web app: `build_ui(build_assistant(Settings()))`. No business logic lives here."""
+"""The web app: `build_ui(build_assistant(Settings()))`. It only lays out the UI and calls the assistant;
+every decision (access, guard, answers) is made in assistant/."""
 
+import html
 from typing import Any
 
 from assistant.config import Settings
+from assistant.errors import GovDataError
 from assistant.services import Services
+from assistant.users import load_users, role_of, verify
 
 
 def build_assistant(settings: Settings) -> Services:
     return Services(settings)
 
 
+def auth_for(assistant: Services) -> Any:
+    """The sign-in check Gradio calls with (username, password)."""
+    users = load_users(assistant.settings.users_file)
+    return lambda name, password: verify(users, name, password)
+
+
+def _role(assistant: Services, request: Any) -> str:
+    return role_of(load_users(assistant.settings.users_file), getattr(request, "username", None))
+
+
+def _error(exc: Exception) -> str:
+    return f"error: {html.escape(str(exc))}"
+
+
+def _dataset_cards(results: list[Any]) -> str:
+    if not results:
+        return "<p>No datasets found. / 没有找到数据集。</p>"
+    cards = []
+    for r in results:
+        link = f'<a href="{html.escape(r.url)}" target="_blank">{html.escape(r.url[:80])}</a>' if r.url else ""
+        query = (f'<p class="query-hint">Query this dataset in the SQL workbench: <code>{html.escape(r.identifier)}'
+                 "</code></p>") if r.identifier.startswith("govdata-sql:") else ""
+        cards.append(
+            f'<div class="dataset-card"><h4>{html.escape(r.title)}</h4>'
+            f"<p>{html.escape(r.publisher or '-')} · {html.escape(r.access_level)} · "
+            f"{html.escape(', '.join(r.formats) or '-')} · updated {html.escape(r.modified or '-')}</p>"
+            f"<p>{html.escape(r.description[:300])}</p>{link}{query}</div>"
+        )
+    return "\n".join(cards)
+
+
+def _pairs(history: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """(question, answer) pairs of earlier turns, for follow-up questions."""
+    turns = [str(m.get("content", "")) for m in history]
+    return [(turns[i], turns[i + 1]) for i in range(0, len(turns) - 1, 2)]
+
+
+def _answer_markdown(answer: Any) -> str:
+    """The answer, then each citation as an expandable quote with its source."""
+    parts = [html.escape(answer.answer)]
+    for c in answer.citations:
+        where = " ".join(p for p in (c.title, c.article or c.heading_path) if p)
+        parts.append(f"<details><summary>[{c.n}] {html.escape(where)}</summary>\n\n> {html.escape(c.quote)}\n\n"
+                     f"`{html.escape(c.source)}`</details>")
+    return "\n\n".join(parts)
+
+
+def _frame(columns: list[str], rows: list[list[Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)
+
+
 def build_ui(assistant: Services) -> Any:
-    """A minimal Gradio skeleton over document search; the full app (ask, datasets, SQL) comes later."""
     import gradio as gr
 
-    def search(query: str) -> str:
-        if not query.strip():
-            return "Type a question or keywords."
-        passages = assistant.search_passages(query, k=5, role="citizen")
-        if not passages:
-            return "No passages found."
-        return "\n\n".join(
-            f"**[{n}] {p.title}** {p.heading_path} {p.article}\n\n> {p.text[:500]}\n\n`{p.source}`"
-            for n, p in enumerate(passages, 1)
-        )
+    def who(request: gr.Request) -> tuple[str, Any]:
+        role = _role(assistant, request)
+        try:
+            tables = [t.name for t in assistant.sql.context(role).tables]
+        except GovDataError:
+            tables = []
+        name = getattr(request, "username", None) or "local"
+        return f"Signed in as **{name}** · role: **{role}**", gr.update(choices=["(all)", *tables], value="(all)")
+
+    def find(query: str, publisher: str, fmt: str, since: str, request: gr.Request) -> str:
+        try:
+            results = assistant.search_datasets(query, k=10, role=_role(assistant, request),
+                                                publisher=publisher or None, format=fmt or None,
+                                                since=since or None)
+        except GovDataError as exc:
+            return _error(exc)
+        return _dataset_cards(results)
+
+    def check(sql: str, request: gr.Request) -> str:
+        try:
+            verdict = assistant.sql.check(sql, role=_role(assistant, request))
+        except GovDataError as exc:
+            return _error(exc)
+        return ("allowed: " if verdict.allowed else "rejected: ") + html.escape(verdict.reason)
+
+    def run(sql: str, request: gr.Request) -> tuple[str, Any]:
+        from assistant.sql.guard import SqlRejected
+
+        try:
+            result = assistant.sql.run(sql, role=_role(assistant, request))
+        except SqlRejected as rejected:
+            return f"rejected: {html.escape(rejected.reason)}", None
+        except GovDataError as exc:
+            return _error(exc), None
+        note = f"{result.row_count} row(s)" + (" (row cap reached)" if result.truncated else "")
+        return note, _frame(result.columns, result.rows)
+
+    def generate(question: str, dataset: str, request: gr.Request) -> tuple[str, str, str, Any]:
+        try:
+            answer = assistant.sql.ask(question, role=_role(assistant, request),
+                                       dataset=None if dataset in ("", "(all)") else dataset)
+        except GovDataError as exc:
+            return "", _error(exc), "", None
+        if answer.error:
+            return answer.sql, f"error: {html.escape(answer.error)}", answer.explanation, None
+        versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
+        return (answer.sql, "allowed and run", f"{answer.explanation}\n\nDatasets: {versions}",
+                _frame(answer.columns, answer.rows))
+
+    def ask(message: str, history: list[dict[str, str]], request: gr.Request) -> tuple[list[dict[str, str]], str]:
+        pairs = _pairs(history)
+        try:
+            answer = assistant.ask(message, role=_role(assistant, request), history=pairs)
+            reply = _answer_markdown(answer)
+        except GovDataError as exc:
+            reply = _error(exc)
+        return [*history, {"role": "user", "content": message}, {"role": "assistant", "content": reply}], ""
 
     with gr.Blocks(title="GovData Assistant") as ui:
-        gr.Markdown("# GovData Assistant\nSearch the ingested laws, policies and guides (public documents).")
-        query = gr.Textbox(label="Search / 搜索", placeholder="政府信息公开申请的答复期限")
-        output = gr.Markdown()
-        query.submit(search, query, output)
-        gr.Button("Search / 搜索").click(search, query, output)
+        gr.Markdown("# GovData Assistant · 政务数据助手")
+        whoami = gr.Markdown(elem_id="whoami")
+        with gr.Tab("Ask / 问答", elem_id="tab-ask"):
+            chat = gr.Chatbot(elem_id="ask-chat", height=420)
+            message = gr.Textbox(label="Ask about laws, policies and services / 提问", elem_id="ask-message")
+            ask_button = gr.Button("Ask / 提问", variant="primary", elem_id="ask-send")
+        with gr.Tab("Find datasets / 找数据", elem_id="tab-datasets"):
+            query = gr.Textbox(label="Describe what you need / 描述您需要的数据", elem_id="dataset-query")
+            with gr.Row():
+                publisher = gr.Textbox(label="Publisher / 发布机构")
+                fmt = gr.Textbox(label="Format / 格式")
+                since = gr.Textbox(label="Updated since / 更新于 (YYYY-MM-DD)")
+            search_button = gr.Button("Search / 搜索", elem_id="dataset-search")
+            cards = gr.HTML(elem_id="dataset-results")
+        with gr.Tab("SQL workbench / SQL 工作台", elem_id="tab-sql"):
+            with gr.Row():
+                question = gr.Textbox(label="Question / 问题", elem_id="sql-question", scale=4)
+                dataset = gr.Dropdown(label="Dataset / 数据集", choices=["(all)"], value="(all)", scale=1)
+            generate_button = gr.Button("Generate SQL / 生成 SQL", elem_id="sql-generate")
+            sql = gr.Textbox(label="SQL (editable / 可编辑)", lines=4, elem_id="sql-code")
+            with gr.Row():
+                check_button = gr.Button("Check / 检查", elem_id="sql-check")
+                run_button = gr.Button("Run / 运行", variant="primary", elem_id="sql-run")
+            verdict = gr.Markdown(elem_id="sql-verdict")
+            explanation = gr.Markdown(elem_id="sql-explanation")
+            table = gr.Dataframe(elem_id="sql-table", interactive=False)
+        ui.load(who, None, [whoami, dataset])
+        ask_button.click(ask, [message, chat], [chat, message])
+        message.submit(ask, [message, chat], [chat, message])
+        search_button.click(find, [query, publisher, fmt, since], cards)
+        query.submit(find, [query, publisher, fmt, since], cards)
+        check_button.click(check, sql, verdict)
+        run_button.click(run, sql, [verdict, table])
+        generate_button.click(generate, [question, dataset], [sql, verdict, explanation, table])
     return ui
 
 
+def launch(assistant: Services, host: str, port: int) -> None:
+    build_ui(assistant).launch(server_name=host, server_port=port, show_error=False, auth=auth_for(assistant),
+                               auth_message="GovData Assistant — demo users are listed in the README.")
+
+
 if __name__ == "__main__":
-    build_ui(build_assistant(Settings())).launch()
+    settings = Settings()
+    launch(build_assistant(settings), "127.0.0.1", 7860)

@@ -224,9 +224,9 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 7860,
 ) -> None:
     """Start the web app."""
-    from app import build_assistant, build_ui
+    from app import build_assistant, launch
 
-    build_ui(build_assistant(Settings())).launch(server_name=host, server_port=port, show_error=False)
+    launch(build_assistant(Settings()), host, port)
 
 
 def main() -> None:

@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     sql: SqlSettings = SqlSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
+    users_file: Path | None = Field(default=None, description="JSON web users -> role and password hash.")
 
     @property
     def chroma_path(self) -> Path:
