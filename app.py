@@ -67,6 +67,42 @@ def _frame(columns: list[str], rows: list[list[Any]]) -> Any:
     return pd.DataFrame(rows, columns=columns)
 
 
+def _no_result() -> tuple[Any, ...]:
+    import gradio as gr
+
+    hidden = gr.update(visible=False)
+    return None, hidden, hidden, hidden, None, "none"
+
+
+def _charts(frame: Any, kind: str, x: str, y: str) -> tuple[Any, Any, Any]:
+    import gradio as gr
+
+    def shown(name: str) -> Any:
+        if name != kind:
+            return gr.update(visible=False)
+        extra: dict[str, Any] = {}
+        if name == "bar" and frame[y].dtype.kind in "iuf":
+            extra["y_lim"] = [0, float(frame[y].max() or 0) * 1.1 or 1]  # bars start at zero
+        return gr.update(value=frame, x=x, y=y, visible=True, **extra)
+
+    return shown("bar"), shown("line"), shown("scatter")
+
+
+def _result_outputs(columns: list[str], rows: list[list[Any]]) -> tuple[Any, ...]:
+    """Table, the automatic chart (kind picked from the values), a CSV file, and the chart kind shown."""
+    import tempfile
+
+    from assistant.sql.chart import pick_chart
+
+    frame = _frame(columns, rows)
+    spec = pick_chart(columns, rows)
+    charts = _charts(frame, spec.kind, spec.x, spec.y) if spec else _no_result()[1:4]
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="govdata-result-", delete=False,
+                                     encoding="utf-8") as handle:
+        frame.to_csv(handle, index=False)
+    return (frame, *charts, handle.name, spec.kind if spec else "none")
+
+
 def build_ui(assistant: Services) -> Any:
     import gradio as gr
 
@@ -95,29 +131,34 @@ def build_ui(assistant: Services) -> Any:
             return _error(exc)
         return ("allowed: " if verdict.allowed else "rejected: ") + html.escape(verdict.reason)
 
-    def run(sql: str, request: gr.Request) -> tuple[str, Any]:
+    def run(sql: str, request: gr.Request) -> tuple[Any, ...]:
         from assistant.sql.guard import SqlRejected
 
         try:
             result = assistant.sql.run(sql, role=_role(assistant, request))
         except SqlRejected as rejected:
-            return f"rejected: {html.escape(rejected.reason)}", None
+            return f"rejected: {html.escape(rejected.reason)}", *_no_result()
         except GovDataError as exc:
-            return _error(exc), None
+            return _error(exc), *_no_result()
         note = f"{result.row_count} row(s)" + (" (row cap reached)" if result.truncated else "")
-        return note, _frame(result.columns, result.rows)
+        return note, *_result_outputs(result.columns, result.rows)
 
-    def generate(question: str, dataset: str, request: gr.Request) -> tuple[str, str, str, Any]:
+    def generate(question: str, dataset: str, request: gr.Request) -> tuple[Any, ...]:
         try:
             answer = assistant.sql.ask(question, role=_role(assistant, request),
                                        dataset=None if dataset in ("", "(all)") else dataset)
         except GovDataError as exc:
-            return "", _error(exc), "", None
+            return "", _error(exc), "", *_no_result()
         if answer.error:
-            return answer.sql, f"error: {html.escape(answer.error)}", answer.explanation, None
+            return answer.sql, f"error: {html.escape(answer.error)}", answer.explanation, *_no_result()
         versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
-        return (answer.sql, "allowed and run", f"{answer.explanation}\n\nDatasets: {versions}",
-                _frame(answer.columns, answer.rows))
+        return (answer.sql, f"allowed and run: {answer.row_count} row(s)",
+                f"{answer.explanation}\n\nDatasets: {versions}", *_result_outputs(answer.columns, answer.rows))
+
+    def redraw(kind: str, frame: Any) -> tuple[Any, ...]:
+        if frame is None or len(frame.columns) < 2:
+            return _no_result()[1:4]
+        return _charts(frame, kind, str(frame.columns[0]), str(frame.columns[1]))
 
     def ask(message: str, history: list[dict[str, str]], request: gr.Request) -> tuple[list[dict[str, str]], str]:
         pairs = _pairs(history)
@@ -154,15 +195,23 @@ def build_ui(assistant: Services) -> Any:
                 run_button = gr.Button("Run / 运行", variant="primary", elem_id="sql-run")
             verdict = gr.Markdown(elem_id="sql-verdict")
             explanation = gr.Markdown(elem_id="sql-explanation")
-            table = gr.Dataframe(elem_id="sql-table", interactive=False)
+            table = gr.Dataframe(elem_id="sql-table", interactive=False, max_height=400)
+            chart_kind = gr.Radio(["bar", "line", "scatter", "none"], value="none", label="Chart / 图表",
+                                  elem_id="sql-chart-kind")
+            bar = gr.BarPlot(visible=False, elem_id="sql-chart-bar")
+            line = gr.LinePlot(visible=False, elem_id="sql-chart-line")
+            scatter = gr.ScatterPlot(visible=False, elem_id="sql-chart-scatter")
+            csv = gr.File(label="CSV download / 下载 CSV", elem_id="sql-csv")
         ui.load(who, None, [whoami, dataset])
         ask_button.click(ask, [message, chat], [chat, message])
         message.submit(ask, [message, chat], [chat, message])
         search_button.click(find, [query, publisher, fmt, since], cards)
         query.submit(find, [query, publisher, fmt, since], cards)
         check_button.click(check, sql, verdict)
-        run_button.click(run, sql, [verdict, table])
-        generate_button.click(generate, [question, dataset], [sql, verdict, explanation, table])
+        result_outputs = [table, bar, line, scatter, csv, chart_kind]
+        run_button.click(run, sql, [verdict, *result_outputs])
+        generate_button.click(generate, [question, dataset], [sql, verdict, explanation, *result_outputs])
+        chart_kind.input(redraw, [chart_kind, table], [bar, line, scatter])
     return ui
 
 

@@ -111,6 +111,11 @@ def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, serve
     page.locator("#sql-run").click()
     page.locator("#sql-verdict").get_by_text("3 row(s)").wait_for(timeout=30_000)
     assert "building" in page.locator("#sql-table").inner_text()
+    page.locator("#sql-chart-bar").wait_for(state="visible", timeout=30_000)  # categories + counts: a bar chart
+    with page.expect_download() as download:
+        page.locator("#sql-csv a").first.click()
+    csv = Path(download.value.path()).read_text(encoding="utf-8")
+    assert csv.splitlines()[0] == "kind,n" and "building,2" in csv
     page.screenshot(path=str(SHOTS / "sql-workbench.png"), full_page=True)
     code.fill("DROP TABLE permits")
     page.locator("#sql-run").click()
@@ -120,3 +125,21 @@ def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, serve
     page.locator("#sql-run").click()
     page.locator("#sql-verdict").get_by_text("1 row(s)").wait_for(timeout=30_000)
     assert "5" in page.locator("#sql-table").inner_text()
+
+
+def test_two_sessions_at_once_keep_their_own_results(browser: object, server: str) -> None:
+    first = sign_in(browser, server, "analyst", "analyst-demo")
+    second = sign_in(browser, server, "steward", "steward-demo")
+    for page, sql in ((first, "SELECT city FROM city_air WHERE year = 2013 ORDER BY city"),
+                      (second, "SELECT applicant_name FROM permits ORDER BY permit_id LIMIT 2")):
+        page.get_by_role("tab", name="SQL workbench / SQL 工作台").click()
+        page.locator("#sql-code textarea").fill(sql)
+    first.locator("#sql-run").click()
+    second.locator("#sql-run").click()
+    first.locator("#sql-verdict").get_by_text("3 row(s)").wait_for(timeout=30_000)
+    second.locator("#sql-verdict").get_by_text("2 row(s)").wait_for(timeout=30_000)
+    assert "Guangzhou" in first.locator("#sql-table").inner_text()
+    assert "Wang Fang" in second.locator("#sql-table").inner_text()  # the steward sees names unmasked
+    assert "Wang Fang" not in first.locator("#sql-table").inner_text()
+    assert "role: civil_servant" in first.locator("#whoami").inner_text()
+    assert "role: data_steward" in second.locator("#whoami").inner_text()
