@@ -28,12 +28,19 @@ def _error(exc: Exception) -> str:
     return f"error: {html.escape(str(exc))}"
 
 
+def _link(url: str) -> str:
+    """Only web links are clickable: a catalog could carry a javascript: URL."""
+    if url.lower().startswith(("https://", "http://")):
+        return f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{html.escape(url[:80])}</a>'
+    return f"<code>{html.escape(url[:80])}</code>" if url else ""
+
+
 def _dataset_cards(results: list[Any]) -> str:
     if not results:
         return "<p>No datasets found. / 没有找到数据集。</p>"
     cards = []
     for r in results:
-        link = f'<a href="{html.escape(r.url)}" target="_blank">{html.escape(r.url[:80])}</a>' if r.url else ""
+        link = _link(r.url)
         query = (f'<p class="query-hint">Query this dataset in the SQL workbench: <code>{html.escape(r.identifier)}'
                  "</code></p>") if r.identifier.startswith("govdata-sql:") else ""
         cards.append(
