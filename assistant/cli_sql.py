@@ -195,9 +195,7 @@ def eval_sql(
 ) -> None:
     """Answer every question with SQL on its database; loads the model once and shows progress."""
     rows = _read_lines(file, ("id", "question", "db"))
-    svc = services()
-    svc.sql.settings = svc.settings.model_copy(update={"sql": svc.settings.sql.model_copy(
-        update={"row_cap": row_cap})})
+    svc = services(sql_row_cap=row_cap)
     started, failures = time.perf_counter(), 0
     with _Output(out) as write:
         for n, row in enumerate(rows, 1):

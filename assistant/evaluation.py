@@ -150,18 +150,17 @@ def _same_rows(gold: list[tuple[Any, ...]], predicted: list[tuple[Any, ...]], or
 def _column_orders(gold: list[tuple[Any, ...]], predicted: list[tuple[Any, ...]], width: int) -> list[tuple[int, ...]]:
     """Column orders worth trying: each gold column only against predicted columns with the same values."""
     from collections import Counter
-    from itertools import permutations, product
+    from itertools import product
 
-    def values(rows: list[tuple[Any, ...]], i: int) -> Counter[str]:
-        return Counter(repr(r[i]) for r in rows)
-
-    candidates = [[j for j in range(width) if values(predicted, j) == values(gold, i)] for i in range(width)]
+    gold_values = [Counter(repr(r[i]) for r in gold) for i in range(width)]
+    predicted_values = [Counter(repr(r[j]) for r in predicted) for j in range(width)]
+    candidates = [[j for j in range(width) if predicted_values[j] == gold_values[i]] for i in range(width)]
     if any(not c for c in candidates):
         return []
     if width > 6:
         return [tuple(range(width))]
     orders = [o for o in product(*candidates) if len(set(o)) == width]
-    return orders[:720] or [p for p in permutations(range(width))][:1]
+    return orders[:720] or [tuple(range(width))]
 
 
 def gold_is_ordered(sql: str) -> bool:

@@ -22,11 +22,17 @@ class Role:
     sensitive_columns: str = "deny"
 
 
+def config_text(path: Path | None, bundled: str) -> str:
+    """The text of a JSON config file: the given path, else the copy bundled in the assistant package."""
+    if path:
+        return path.read_text(encoding="utf-8")
+    return resources.files("assistant").joinpath(bundled).read_text(encoding="utf-8")
+
+
 @cache
 def load_roles(path: Path | None = None) -> dict[str, Role]:
     """role name -> Role; a malformed file is an error, never a silent default."""
-    source = path.read_text(encoding="utf-8") if path else (
-        resources.files("assistant").joinpath("roles.json").read_text(encoding="utf-8"))
+    source = config_text(path, "roles.json")
     try:
         raw = json.loads(source)
         roles = {name: Role(name, tuple(spec["access_levels"]), str(spec.get("sensitive_columns", "deny")))

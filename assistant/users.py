@@ -11,10 +11,10 @@ import secrets
 import sys
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from assistant.errors import GovDataError
+from assistant.roles import config_text
 
 _ITERATIONS = 120_000
 
@@ -35,8 +35,7 @@ def hash_password(password: str, salt: str | None = None) -> tuple[str, str]:
 
 @cache
 def load_users(path: Path | None = None) -> dict[str, User]:
-    source = path.read_text(encoding="utf-8") if path else (
-        resources.files("assistant").joinpath("users.json").read_text(encoding="utf-8"))
+    source = config_text(path, "users.json")
     try:
         raw = json.loads(source)
         return {name: User(name, str(spec["role"]), str(spec["salt"]), str(spec["password_hash"]))

@@ -16,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.sql.adhoc import adhoc_database  # noqa: E402
-from assistant.sql.guard import Approval, SqlGuard, TableAccess  # noqa: E402
+from assistant.sql.guard import SqlGuard  # noqa: E402
+from assistant.sql.registry import full_approval  # noqa: E402
 from assistant.sql.runner import QueryFailed, QueryRunner  # noqa: E402
 
 
@@ -30,7 +31,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         for db_id, sql in unique:
             database, tables = adhoc_database(args.split / "database" / db_id / f"{db_id}.sqlite", Path(cache))
-            approval = Approval.of([TableAccess(t.name, {c.name: c.type for c in t.columns}) for t in tables])
+            approval = full_approval(tables)
             verdict = guard.check(sql, approval)
             if not verdict.allowed or verdict.query is None:
                 sqlite_text = "write text in single quotes" in verdict.reason

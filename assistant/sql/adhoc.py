@@ -5,18 +5,18 @@ hundreds of questions) load it once. Every table of it is approved; no column is
 """
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import duckdb
 
 from assistant.errors import GovDataError
-from assistant.sql.registry import RegisteredTable, _add_samples, atomic_write
+from assistant.sql.registry import Describe, RegisteredTable, atomic_write, load_source
 from assistant.sql.tables import (
     TABULAR_SUFFIXES,
     ColumnInfo,
     TableSource,
     file_digest,
-    load_table,
     sniff_format,
     sources_for,
     unique_names,
@@ -66,24 +66,13 @@ def _build(database: Path, described: Path, sources: list[TableSource], origin: 
     partial = database.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     con = duckdb.connect(str(partial))
-    try:
-        tables = []
-        for source in sources:
-            columns = load_table(con, source, source.name)
-            _add_samples(con, source.name, columns)
-            count = int(con.execute(f'SELECT count(*) FROM "{source.name}"').fetchone()[0])  # type: ignore[index]
-            tables.append(RegisteredTable(source.name, source.title, "", str(origin), source.format, "public",
-                                          file_digest(source.version_parts)[:16], count, columns))
+    try:  # the source shown is what the caller named (file or folder)
+        tables = [replace(load_source(con, s, Describe(), "public", []), source=str(origin), registered_at="")
+                  for s in sources]
     finally:
         con.close()
     partial.replace(database)
-    atomic_write(described, json.dumps([_as_dict(t) for t in tables], ensure_ascii=False))
-
-
-def _as_dict(table: RegisteredTable) -> dict[str, object]:
-    from dataclasses import asdict
-
-    return asdict(table)
+    atomic_write(described, json.dumps([asdict(t) for t in tables], ensure_ascii=False))
 
 
 def _describe_duckdb(path: Path, label: str) -> list[RegisteredTable]:

@@ -22,7 +22,7 @@ from assistant.sql.examples import VerifiedExample
 from assistant.sql.guard import Approval, SqlGuard
 from assistant.sql.registry import RegisteredTable
 from assistant.sql.runner import QueryFailed, QueryRunner, RunnerLimits, SqlResult, locked_connection
-from assistant.sql.tables import quote
+from assistant.sql.tables import quote, snake_name
 from ingest.textutil import detect_language
 from prompts import load_prompt
 
@@ -88,8 +88,7 @@ class SqlGenerator:
         self.guard = SqlGuard(row_cap=settings.row_cap, max_chars=settings.max_chars)
 
     def limits(self) -> RunnerLimits:
-        s = self.settings
-        return RunnerLimits(timeout_s=s.timeout_s, row_cap=s.row_cap, memory_limit=s.memory_limit)
+        return RunnerLimits.of(self.settings)
 
     def ask(self, question: str, context: SqlContext, examples: Sequence[VerifiedExample] = ()) -> SqlAnswer:
         started = time.perf_counter()
@@ -244,7 +243,7 @@ def _render_table(table: RegisteredTable) -> str:
     lines = [f"TABLE {table.name} (rows: {table.row_count}){about}"]
     for column in table.columns:
         notes = [n for n in (column.description[:120], f"unit: {column.unit}" if column.unit else "") if n]
-        if column.label and snake(column.label) != column.name:
+        if column.label and snake_name(column.label) != column.name:
             notes.insert(0, f"source name: {column.label}")
         values = [] if column.sensitive else column.samples
         if values:
@@ -256,12 +255,6 @@ def _render_table(table: RegisteredTable) -> str:
         suffix = f"  -- {'; '.join(notes)}" if notes else ""
         lines.append(f"  {column.name} {column.type}{suffix}")
     return "\n".join(lines)
-
-
-def snake(text: str) -> str:
-    from assistant.sql.tables import snake_name
-
-    return snake_name(text)
 
 
 def _sql_literal(value: str) -> str:

@@ -150,7 +150,7 @@ class Registry:
                                "is the app or another command using it?") from None
         try:
             con.execute("BEGIN TRANSACTION")
-            added = [self._load_one(con, s, notes, level, extra) for s in sources]
+            added = [load_source(con, s, notes, level, extra) for s in sources]
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -158,20 +158,6 @@ class Registry:
         finally:
             con.close()
         return added
-
-    def _load_one(self, con: duckdb.DuckDBPyConnection, source: TableSource, notes: Describe, level: str,
-                  extra: list[Path]) -> RegisteredTable:
-        columns = load_table(con, source, source.name)
-        _describe_columns(columns, source.fields, notes.columns)
-        _add_samples(con, source.name, columns)
-        row_count = int(con.execute(f"SELECT count(*) FROM {quote(source.name)}").fetchone()[0])  # type: ignore[index]
-        return RegisteredTable(
-            name=source.name, title=notes.title or source.title or source.name,
-            description=notes.description or source.description, source=str(source.path), format=source.format,
-            access_level=level, version=file_digest(source.version_parts + extra)[:16], row_count=row_count,
-            columns=columns, publisher=notes.publisher or source.publisher, license=source.license,
-            registered_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
 
     def _write_registry(self, tables: list[RegisteredTable]) -> None:
         payload = {"version": REGISTRY_VERSION, "tables": [asdict(t) for t in sorted(tables, key=lambda t: t.name)]}
@@ -187,6 +173,27 @@ class Registry:
     def approval(self, levels: tuple[str, ...], sensitive: str) -> Approval:
         """The tables a role with these access levels may query; sensitive columns denied, masked or allowed."""
         return Approval.of([_table_access(t, sensitive) for t in self.tables() if t.access_level in levels])
+
+
+def load_source(con: duckdb.DuckDBPyConnection, source: TableSource, notes: Describe, level: str,
+                extra: list[Path]) -> RegisteredTable:
+    """Load one source as a table with described, sampled columns; `extra` files count towards its version."""
+    columns = load_table(con, source, source.name)
+    _describe_columns(columns, source.fields, notes.columns)
+    _add_samples(con, source.name, columns)
+    row_count = int(con.execute(f"SELECT count(*) FROM {quote(source.name)}").fetchone()[0])  # type: ignore[index]
+    return RegisteredTable(
+        name=source.name, title=notes.title or source.title or source.name,
+        description=notes.description or source.description, source=str(source.path), format=source.format,
+        access_level=level, version=file_digest(source.version_parts + extra)[:16], row_count=row_count,
+        columns=columns, publisher=notes.publisher or source.publisher, license=source.license,
+        registered_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def full_approval(tables: list[RegisteredTable]) -> Approval:
+    """Every table and column approved, none sensitive: an ad-hoc `--db` database."""
+    return Approval.of([TableAccess(t.name, {c.name: c.type for c in t.columns}) for t in tables])
 
 
 def _table_access(table: RegisteredTable, sensitive: str) -> TableAccess:

@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from assistant.config import SqlSettings
 from assistant.errors import GovDataError
 from assistant.sql.guard import GuardedQuery
 
@@ -45,6 +46,10 @@ class RunnerLimits:
     row_cap: int = 1000
     memory_limit: str = "1GB"
     threads: int = 2
+
+    @classmethod
+    def of(cls, settings: SqlSettings) -> "RunnerLimits":
+        return cls(timeout_s=settings.timeout_s, row_cap=settings.row_cap, memory_limit=settings.memory_limit)
 
 
 def locked_connection(database: Path, limits: RunnerLimits) -> duckdb.DuckDBPyConnection:

@@ -15,8 +15,8 @@ from assistant.roles import get_role
 from assistant.sql.adhoc import adhoc_database
 from assistant.sql.examples import ExampleStore, VerifiedExample
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator
-from assistant.sql.guard import Approval, SqlGuard, SqlRejected, TableAccess, Verdict
-from assistant.sql.registry import RegisteredTable, Registry, atomic_write
+from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
+from assistant.sql.registry import RegisteredTable, Registry, atomic_write, full_approval
 from assistant.sql.runner import QueryRunner, RunnerLimits, SqlResult
 
 DATASET_PREFIX = "govdata-sql:"
@@ -51,9 +51,8 @@ class SqlService:
                                            self._embed)
         return self._generator
 
-    def limits(self, row_cap: int | None = None) -> RunnerLimits:
-        s = self.settings.sql
-        return RunnerLimits(timeout_s=s.timeout_s, row_cap=row_cap or s.row_cap, memory_limit=s.memory_limit)
+    def limits(self) -> RunnerLimits:
+        return RunnerLimits.of(self.settings.sql)
 
     def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None) -> AddResult:
         """Register PATH's tables, then index every approved table as a catalog record for dataset search."""
@@ -75,7 +74,7 @@ class SqlService:
         """The tables a call may use: an ad-hoc database (all tables), or the registry filtered by role."""
         if db is not None:
             database, tables = adhoc_database(db, self.settings.sql_path / "adhoc")
-            approval = Approval.of([TableAccess(t.name, {c.name: c.type for c in t.columns}) for t in tables])
+            approval = full_approval(tables)
         else:
             record = get_role(role, self.settings.roles_file)
             tables = [t for t in self.registry.tables() if t.access_level in record.access_levels]
