@@ -122,11 +122,13 @@ def datasets_search(
     format: Annotated[str | None, typer.Option("--format", help="Distribution format, e.g. csv.")] = None,
     language: Annotated[str | None, typer.Option(help="Record language: zh or en.")] = None,
     since: Annotated[str | None, typer.Option(help="Modified on or after YYYY[-MM[-DD]].")] = None,
+    access_level: Annotated[str | None, typer.Option(
+        "--access-level", help="Only this level (one the role may see).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Datasets matching QUERY that the role may see, best first."""
     results = build_services().search_datasets(query, k=k, role=role, publisher=publisher, format=format,
-                                          language=language, since=since)
+                                               language=language, since=since, access_level=access_level)
     if as_json:
         print_json([dataclasses.asdict(r) for r in results])
         return
@@ -169,7 +171,7 @@ def eval_search(
     from assistant.evaluation import evaluate_search, read_jsonl
 
     rows = read_jsonl(file, ("query", "relevant"))
-    services = build_services()
+    services = build_services(interface="eval")
     fusion = services.settings.retrieval.fusion
 
     def search(query: str, limit: int, mode: str) -> list[set[str]]:
@@ -200,7 +202,7 @@ def eval_ask(
     from assistant.evaluation import read_jsonl, score_answer, summarize_answers
 
     rows = read_jsonl(file, ("question",))
-    services = build_services()
+    services = build_services(interface="eval")
     verdicts, seconds = [], []
     for n, row in enumerate(rows, 1):
         start = time.perf_counter()
@@ -262,9 +264,10 @@ def main() -> None:
         sys.exit(1)
 
 
-from assistant import cli_sql  # noqa: E402  (registers the sql, datasets add and eval sql/guard commands)
+from assistant import cli_audit, cli_sql  # noqa: E402  (register the sql, datasets add, eval sql/guard, audit commands)
 
 cli_sql.register(app, datasets_app, eval_app)
+cli_audit.register(app)
 
 if __name__ == "__main__":
     main()

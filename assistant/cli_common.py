@@ -19,15 +19,16 @@ def err(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def services(sql_row_cap: int | None = None) -> Any:
-    """Services over the environment's settings; `sql_row_cap` overrides the row cap (evaluations)."""
+def services(sql_row_cap: int | None = None, interface: str = "cli") -> Any:
+    """Services over the environment's settings; `sql_row_cap` overrides the row cap (evaluations);
+    `interface` is written on every audit receipt (cli, eval, ui)."""
     from assistant.services import Services
 
     try:
         settings = Settings()
         if sql_row_cap is not None:
             settings = settings.model_copy(update={"sql": settings.sql.model_copy(update={"row_cap": sql_row_cap})})
-        return Services(settings)
+        return Services(settings, interface)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "GOVDATA_" + "__".join(str(p).upper() for p in first["loc"])

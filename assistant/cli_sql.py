@@ -92,7 +92,7 @@ def sql_ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Write SQL for QUESTION, check it with the guard, run it on DuckDB, and explain it."""
-    answer = services().sql.ask(question, role=role, db=db, dataset=dataset)
+    answer = services().sql_ask(question, role=role, db=db, dataset=dataset)
     if as_json:
         print_json(answer.as_dict())
     else:
@@ -150,7 +150,7 @@ def sql_run(
     from assistant.sql.guard import SqlRejected
 
     try:
-        result = services().sql.run(sql, role=role, db=db)
+        result = services().sql_run(sql, role=role, db=db)
     except SqlRejected as rejected:
         raise GovDataError(f"rejected: {rejected.reason}") from None
     if as_json:
@@ -195,7 +195,7 @@ def eval_sql(
 ) -> None:
     """Answer every question with SQL on its database; loads the model once and shows progress."""
     rows = _read_lines(file, ("id", "question", "db"))
-    svc = services(sql_row_cap=row_cap)
+    svc = services(sql_row_cap=row_cap, interface="eval")
     started, failures = time.perf_counter(), 0
     with _Output(out) as write:
         for n, row in enumerate(rows, 1):
@@ -208,7 +208,7 @@ def eval_sql(
 
 def _answer_line(svc: Any, row: dict[str, Any], file: Path) -> dict[str, Any]:
     try:
-        answer = svc.sql.ask(str(row["question"]), role=DEFAULT_ROLE, db=_resolve_db(str(row["db"]), file))
+        answer = svc.sql_ask(str(row["question"]), role=DEFAULT_ROLE, db=_resolve_db(str(row["db"]), file))
     except GovDataError as exc:
         return {"id": row["id"], "sql": "", "columns": [], "rows": [], "error": str(exc)}
     return {"id": row["id"], "sql": answer.sql, "columns": answer.columns, "rows": answer.rows,

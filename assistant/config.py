@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     sql: SqlSettings = SqlSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
     users_file: Path | None = Field(default=None, description="JSON web users -> role and password hash.")
+    user: str | None = Field(default=None, description="Who CLI receipts name; default the OS account.")
 
     @property
     def chroma_path(self) -> Path:
@@ -122,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def sql_path(self) -> Path:
         return self.home / "sql"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.home / "audit"
 
     @property
     def models_dir(self) -> Path:

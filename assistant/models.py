@@ -105,3 +105,4 @@ class Answer(BaseModel):
     closest_sources: list[str] = Field(default_factory=list)
     model: str = ""
     retrieved_chunk_ids: list[str] = Field(default_factory=list)
+    receipt_id: int | None = None

@@ -1,5 +1,6 @@
 """Factories that build the store, pipeline and searches from Settings; the CLI and UI are shells over these."""
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel
 
 from assistant.answer import Answerer
+from assistant.audit import AuditLog, Receipt, content_hash
 from assistant.config import Settings
 from assistant.errors import GovDataError
 from assistant.llm.factory import build_chat_model
@@ -23,6 +25,8 @@ from vectorstore.retriever import Fusion, Ranked, Retriever
 from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
 
 if TYPE_CHECKING:
+    from assistant.sql.generate import SqlAnswer
+    from assistant.sql.runner import SqlResult
     from assistant.sql.service import SqlService
 
 CATALOG_KINDS = ("dcat-us", "ckan", "tabular", "datapackage")
@@ -56,8 +60,9 @@ def model_info(settings: Settings) -> ModelInfo:
 class Services:
     """Lazily built parts for one settings object: the embedding model loads only when needed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, interface: str = "cli") -> None:
         self.settings = settings
+        self.interface = interface
         self._embeddings: GovDataEmbeddings | None = None
         self._store: ChromaStore | None = None
         self._retriever: Retriever | None = None
@@ -139,38 +144,135 @@ class Services:
 
         return Answerer(retrieve, self.chat_model, self.settings.answer, self.settings.llm.json_mode)
 
-    def ask(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None) -> Answer:
-        """A grounded, cited answer from the documents the role may see (or found=false)."""
+    def ask(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None,
+            user: str | None = None) -> Answer:
+        """A grounded, cited answer from the documents the role may see (or found=false); leaves a receipt."""
         _require(question)
-        return self.answerer().ask(question, role, history or [])
+        answer = self.answerer().ask(question, role, history or [])
+        receipt = self.record(Receipt(
+            "ask", self.user(user), role, question, route="docs", chunk_ids=answer.retrieved_chunk_ids,
+            sources=sorted({c.source for c in answer.citations}), model=answer.model,
+            answer_hash=content_hash(answer.model_dump(exclude={"receipt_id"})),
+            outcome="answered" if answer.found else "not found"))
+        answer.receipt_id = receipt.id
+        return answer
 
     def filters(self, role: str, *, publisher: str | None = None, format: str | None = None,
-                language: str | None = None, since: str | None = None) -> SearchFilters:
+                language: str | None = None, since: str | None = None,
+                access_level: str | None = None) -> SearchFilters:
         """The role's access levels plus the user's filters; a publisher matches names case-insensitively."""
+        levels = allowed_levels(role, self.settings.roles_file)
+        if access_level:
+            from assistant.access import normalize_access_level
+
+            try:
+                wanted = normalize_access_level(access_level)
+            except ValueError as exc:
+                raise GovDataError(f"--access-level: {exc}") from None
+            if wanted not in levels:
+                raise GovDataError(f"--access-level {access_level}: role {role!r} may not see that level")
+            levels = (wanted,)
         publishers: tuple[str, ...] = ()
         if publisher:
             wanted = publisher.strip().lower()
             known = self.retriever.keywords.get(DATASETS).publishers
             publishers = tuple(p for p in known if wanted in p.lower()) or (publisher,)
         return SearchFilters(
-            access_levels=allowed_levels(role, self.settings.roles_file), publishers=publishers,
+            access_levels=tuple(levels), publishers=publishers,
             format=format, language=language, modified_from=parse_since(since) if since else None,
         )
 
-    def search_passages(self, query: str, *, k: int, role: str, fusion: Fusion | None = None) -> list["Passage"]:
+    def search_passages(self, query: str, *, k: int, role: str, fusion: Fusion | None = None,
+                        user: str | None = None) -> list["Passage"]:
         """Hybrid search over document passages, access-filtered inside both searches."""
         _require(query)
         ranked = self.retriever.retrieve(query, k=k, filters=self.filters(role), collection=PASSAGES, fusion=fusion)
-        return [Passage.from_ranked(r) for r in ranked]
+        passages = [Passage.from_ranked(r) for r in ranked]
+        self.record(Receipt("docs.search", self.user(user), role, query, route="docs",
+                            chunk_ids=[p.chunk_id for p in passages], sources=sorted({p.source for p in passages}),
+                            answer_hash=content_hash([p.chunk_id for p in passages])))
+        return passages
 
     def search_datasets(self, query: str, *, k: int, role: str, publisher: str | None = None,
                         format: str | None = None, language: str | None = None, since: str | None = None,
-                        fusion: Fusion | None = None) -> list["DatasetResult"]:
-        """Hybrid search over catalog records the role may see, with the user's filters inside the search."""
+                        fusion: Fusion | None = None, access_level: str | None = None,
+                        user: str | None = None) -> list["DatasetResult"]:
+        """Hybrid search over catalog records the role may see, with the user's filters inside the search;
+        `access_level` narrows to one of the role's levels (a level the role may not see is an error)."""
         _require(query)
-        filters = self.filters(role, publisher=publisher, format=format, language=language, since=since)
+        filters = self.filters(role, publisher=publisher, format=format, language=language, since=since,
+                               access_level=access_level)
         ranked = self.retriever.retrieve(query, k=k, filters=filters, collection=DATASETS, fusion=fusion)
-        return [DatasetResult.from_ranked(r) for r in ranked]
+        results = [DatasetResult.from_ranked(r) for r in ranked]
+        self.record(Receipt("datasets.search", self.user(user), role, query, route="datasets",
+                            datasets={r.identifier: r.modified for r in results},
+                            sources=sorted({r.source for r in results}),
+                            answer_hash=content_hash([r.identifier for r in results]),
+                            settings={"publisher": publisher, "format": format, "language": language,
+                                      "since": since, "access_level": access_level, "k": k}))
+        return results
+
+    def sql_ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None,
+                user: str | None = None) -> "SqlAnswer":
+        """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt."""
+        answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
+        receipt = self.record(Receipt(
+            "sql.ask", self.user(user), role, question, route="sql", datasets=dict(answer.dataset_versions),
+            sql=answer.sql, row_count=answer.row_count, model=self.settings.llm.model,
+            answer_hash=content_hash([answer.columns, answer.rows]),
+            raw_values=self._raw(role, list(answer.dataset_versions)),
+            settings=self._sql_settings(db), outcome=f"error: {answer.error}" if answer.error else "ok"))
+        answer.receipt_id = receipt.id
+        return answer
+
+    def sql_run(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None,
+                action: str = "sql.run") -> "SqlResult":
+        """Guard and run SQL the user wrote; rejected and failed queries leave a receipt too."""
+        base = {"user": self.user(user), "role": role, "sql": sql, "route": "sql", "settings": self._sql_settings(db)}
+        try:
+            result = self.sql.run(sql, role=role, db=db)
+        except GovDataError as exc:
+            self.record(Receipt(action, outcome=f"refused: {getattr(exc, 'reason', exc)}", **base))
+            raise
+        versions = self.sql.versions(result.tables, db=db)
+        receipt = self.record(Receipt(action, **{**base, "sql": result.sql}, datasets=versions,
+                                      row_count=result.row_count, raw_values=self._raw(role, result.tables),
+                                      answer_hash=content_hash([result.columns, result.rows])))
+        return dataclasses.replace(result, receipt_id=receipt.id)
+
+    def _sql_settings(self, db: Path | None) -> dict[str, Any]:
+        limits = self.settings.sql
+        return {"row_cap": limits.row_cap, "timeout_s": limits.timeout_s, "db": str(db) if db else None,
+                "temperature": self.settings.llm.temperature}
+
+    def _raw(self, role: str, tables: list[str]) -> bool:
+        """True when the role read sensitive columns unmasked (data stewards): that access is itself audited."""
+        from assistant.roles import get_role
+
+        if get_role(role, self.settings.roles_file).sensitive_columns != "allow":
+            return False
+        return self.sql.has_sensitive(tables)
+
+    @property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.settings.audit_path)
+
+    def user(self, user: str | None) -> str:
+        """Who is acting: the signed-in user, else GOVDATA_USER, else the operating-system account."""
+        import getpass
+
+        if user:
+            return user
+        if self.settings.user:
+            return self.settings.user
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "unknown"
+
+    def record(self, receipt: Receipt) -> Receipt:
+        receipt.interface = self.interface
+        return self.audit.append(receipt)
 
 
 def _require(query: str) -> None:

@@ -59,6 +59,7 @@ class SqlAnswer:
     elapsed_ms: float = 0.0
     masked_columns: list[str] = field(default_factory=list)
     tables_shown: list[str] = field(default_factory=list)
+    receipt_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,7 @@ class SqlAnswer:
             "row_count": self.row_count, "truncated": self.truncated, "dataset_versions": self.dataset_versions,
             "question": self.question, "attempts": self.attempts, "error": self.error,
             "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
+            "receipt_id": self.receipt_id,
         }
 
 

@@ -38,6 +38,7 @@ class SqlResult:
     elapsed_ms: float
     tables: list[str] = field(default_factory=list)
     masked_columns: list[str] = field(default_factory=list)
+    receipt_id: int | None = None
 
 
 @dataclass(frozen=True)

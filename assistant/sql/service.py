@@ -105,6 +105,17 @@ class SqlService:
         examples = self.examples.all() if db is None else []
         return self.generator.ask(question, context, examples)
 
+    def versions(self, tables: list[str], *, db: Path | None = None) -> dict[str, str]:
+        """The version of each named table (registry, or the ad-hoc database's content hash)."""
+        known = self.context("data_steward", db=db).tables if db is not None else self.registry.tables()
+        versions = {t.name: t.version for t in known}
+        return {name: versions.get(name, "") for name in tables}
+
+    def has_sensitive(self, tables: list[str]) -> bool:
+        """Whether any of these registered tables has a column flagged sensitive."""
+        wanted = {name.lower() for name in tables}
+        return any(c.sensitive for t in self.registry.tables() if t.name in wanted for c in t.columns)
+
     def learn(self, question: str, sql: str) -> VerifiedExample:
         """Store a steward-approved pair after it passes the guard and runs on the approved tables."""
         if not question.strip():

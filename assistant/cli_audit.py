@@ -1,0 +1,142 @@
+"""`govdata audit list|show|verify|export|replay`: read and check the tamper-evident receipt log."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.cli_common import JsonOpt, err, print_json, services
+from assistant.errors import GovDataError
+
+audit_app = typer.Typer(help="Audit receipts: who asked what, from which sources and data versions.",
+                        no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+
+
+def _one_line(receipt: Any) -> str:
+    question = (receipt.question or receipt.sql).replace("\n", " ")[:70]
+    rows = f" rows={receipt.row_count}" if receipt.row_count is not None else ""
+    return (f"{receipt.id:>6}  {receipt.time[:19]}  {receipt.user}/{receipt.role}  {receipt.action}  "
+            f"{receipt.outcome}{rows}  {question}")
+
+
+@audit_app.command("list")
+def audit_list(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="On or after YYYY-MM-DD[THH:MM] (UTC).")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="ask, datasets.search, sql.ask, sql.run, ...")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100000, help="Most receipts, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent receipts, newest first."""
+    if since:
+        _check_since(since)
+    receipts = services().audit.recent(user=user, since=since, action=action, limit=limit)
+    if as_json:
+        print_json([r.as_dict() for r in receipts])
+        return
+    for receipt in receipts:
+        typer.echo(_one_line(receipt))
+
+
+def _check_since(value: str) -> None:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise GovDataError(f"--since {value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+
+
+@audit_app.command("show")
+def audit_show(
+    receipt_id: Annotated[int, typer.Argument(metavar="ID", help="Receipt number.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One receipt in full."""
+    receipt = services().audit.get(receipt_id)
+    if as_json:
+        print_json(receipt.as_dict())
+        return
+    for key, value in receipt.as_dict().items():
+        typer.echo(f"{key}: {value}")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Recompute the hash chain; name the first edited, deleted or reordered entry (exit 1)."""
+    result = services().audit.verify()
+    if as_json:
+        print_json(result.as_dict())
+    elif result.ok:
+        typer.echo(f"ok: {result.entries} receipts, chain intact; head {result.head_id} {result.head_hash}")
+    else:
+        err(f"tampered: first bad entry {result.first_bad_id}: {result.problem}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Every receipt, oldest first, with its hashes (for an archive or a spreadsheet)."""
+    text = services().audit.export(fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    from assistant.sql.registry import atomic_write
+
+    atomic_write(out, text)
+    err(f"wrote {text.count(chr(10)) - (fmt == 'csv')} receipts to {out}")
+
+
+@audit_app.command("replay")
+def audit_replay(
+    receipt_id: Annotated[int, typer.Argument(metavar="ID", help="Receipt of a sql.ask or sql.run.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-run a receipt's SQL as its role when every dataset is still at the recorded version, and say
+    whether the result is the same; exit 1 if a version changed or the result differs."""
+    from assistant.audit import content_hash
+
+    svc = services()
+    receipt = svc.audit.get(receipt_id)
+    if not receipt.action.startswith("sql.") or not receipt.sql:
+        raise GovDataError(f"audit replay {receipt_id}: a {receipt.action} receipt has no SQL to replay")
+    if receipt.outcome != "ok":
+        raise GovDataError(f"audit replay {receipt_id}: the recorded query did not run ({receipt.outcome})")
+    db = receipt.settings.get("db")
+    db_path = Path(db) if db else None
+    current = svc.sql.versions(list(receipt.datasets), db=db_path)
+    changed = {name: {"recorded": old, "now": current.get(name, "")} for name, old in receipt.datasets.items()
+               if current.get(name) != old}
+    report: dict[str, Any] = {"id": receipt_id, "sql": receipt.sql, "changed": changed}
+    if changed:
+        report["status"] = "version_changed"
+    else:
+        cap = receipt.settings.get("row_cap")
+        replayer = services(sql_row_cap=int(cap)) if cap else svc
+        result = replayer.sql_run(receipt.sql, role=receipt.role, db=db_path, action="sql.replay")
+        same = content_hash([result.columns, result.rows]) == receipt.answer_hash
+        report |= {"status": "same" if same else "different", "row_count": result.row_count,
+                   "recorded_row_count": receipt.row_count, "replay_receipt_id": result.receipt_id}
+    _show_replay(report, as_json)
+    if report["status"] != "same":
+        raise typer.Exit(1)
+
+
+def _show_replay(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(report)
+    elif report["status"] == "version_changed":
+        for name, versions in report["changed"].items():
+            err(f"version changed: {name} was {versions['recorded']}, now {versions['now'] or '(gone)'}")
+    elif report["status"] == "same":
+        typer.echo(f"same result: {report['row_count']} row(s) at the recorded dataset versions")
+    else:
+        err(f"different result: {report['row_count']} row(s) now, {report['recorded_row_count']} recorded")

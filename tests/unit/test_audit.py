@@ -1,0 +1,181 @@
+"""The audit log: chained receipts, tamper detection, concurrent writers."""
+
+import csv
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.audit import GENESIS, AuditLog, Receipt, content_hash, entry_hash
+from assistant.errors import GovDataError
+
+
+def _log(tmp_path: Path, n: int = 5) -> AuditLog:
+    log = AuditLog(tmp_path / "audit")
+    for i in range(n):
+        log.append(Receipt("ask", f"user{i % 2}", "citizen", f"question {i}", route="docs",
+                           chunk_ids=[f"c{i}"], answer_hash=content_hash(i)))
+    return log
+
+
+def _tamper(log: AuditLog, *statements: tuple[str, tuple]) -> None:
+    """Bypass the append-only triggers the way an attacker with file access would."""
+    with sqlite3.connect(log.database) as connection:
+        connection.execute("DROP TRIGGER receipts_no_update")
+        connection.execute("DROP TRIGGER receipts_no_delete")
+        for sql, params in statements:
+            connection.execute(sql, params)
+
+
+def test_append_chains_each_entry_to_the_previous(tmp_path: Path) -> None:
+    log = _log(tmp_path, 3)
+    first, second, third = sorted(log.recent(), key=lambda r: r.id)
+    assert (first.id, first.prev_hash) == (1, GENESIS)
+    assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    body = json.dumps(second.body(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert second.hash == entry_hash(2, first.hash, body)
+    result = log.verify()
+    assert result.ok and result.entries == 3 and result.head_id == 3 and result.head_hash == third.hash
+
+
+def test_receipt_fields_round_trip(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit")
+    written = log.append(Receipt("sql.run", "ana", "civil_servant", sql="SELECT 1", datasets={"gdp": "abc"},
+                                 row_count=1, settings={"row_cap": 5}, raw_values=True, interface="ui"))
+    read = log.get(written.id)
+    assert read.as_dict() == written.as_dict()
+    assert read.time.endswith("+00:00") and read.datasets == {"gdp": "abc"} and read.raw_values is True
+
+
+def test_unknown_action_and_missing_receipt_are_errors(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit")
+    with pytest.raises(GovDataError, match="unknown action"):
+        log.append(Receipt("drop", "u", "citizen"))
+    with pytest.raises(GovDataError, match="no receipt 7"):
+        log.get(7)
+
+
+def test_empty_log_verifies(tmp_path: Path) -> None:
+    result = AuditLog(tmp_path / "audit").verify()
+    assert result.ok and result.entries == 0
+
+
+def test_sql_updates_and_deletes_are_refused_by_triggers(tmp_path: Path) -> None:
+    log = _log(tmp_path, 2)
+    with sqlite3.connect(log.database) as connection:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            connection.execute("UPDATE receipts SET user = 'x' WHERE id = 1")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            connection.execute("DELETE FROM receipts WHERE id = 2")
+    assert log.verify().ok
+
+
+def test_edited_entry_is_named(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    body = json.loads(log._rows("WHERE id = 3")[0][1])
+    body["question"] = "something else"
+    _tamper(log, ("UPDATE receipts SET body = ? WHERE id = 3", (json.dumps(body),)))
+    result = log.verify()
+    assert not result.ok and result.first_bad_id == 3 and "edited" in result.problem
+
+
+def test_edited_user_column_alone_does_not_hide_in_the_body(tmp_path: Path) -> None:
+    """The user and time columns are copies for filtering; the hashed body is what `show` reads."""
+    log = _log(tmp_path)
+    _tamper(log, ("UPDATE receipts SET user = 'mallory' WHERE id = 2", ()))
+    assert log.get(2).user == "user1"
+
+
+def test_rehashed_edit_breaks_the_next_link(tmp_path: Path) -> None:
+    """An attacker who recomputes the edited entry's hash still breaks the entry after it."""
+    log = _log(tmp_path)
+    row = log._rows("WHERE id = 2")[0]
+    body = json.loads(row[1])
+    body["question"] = "forged"
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    _tamper(log, ("UPDATE receipts SET body = ?, hash = ? WHERE id = 2", (text, entry_hash(2, row[2], text))))
+    result = log.verify()
+    assert not result.ok and result.first_bad_id == 3 and "does not follow" in result.problem
+
+
+def test_deleted_entry_is_named(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    _tamper(log, ("DELETE FROM receipts WHERE id = 2", ()))
+    result = log.verify()
+    assert not result.ok and result.first_bad_id == 3 and "entry 2 is missing" in result.problem
+
+
+def test_reordered_entries_are_named(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    two, three = log._rows("WHERE id = 2")[0], log._rows("WHERE id = 3")[0]
+    _tamper(log,
+            ("UPDATE receipts SET body = ?, prev_hash = ?, hash = ? WHERE id = 2", (three[1], three[2], three[3])),
+            ("UPDATE receipts SET body = ?, prev_hash = ?, hash = ? WHERE id = 3", (two[1], two[2], two[3])))
+    result = log.verify()
+    assert not result.ok and result.first_bad_id == 2
+
+
+def test_truncated_tail_is_caught_by_the_head(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    _tamper(log, ("DELETE FROM receipts WHERE id >= 4", ()))
+    result = log.verify()
+    assert not result.ok and result.first_bad_id == 4 and "removed" in result.problem
+
+
+def test_truncate_everything_but_keep_head_is_caught(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    _tamper(log, ("DELETE FROM receipts", ()))
+    assert not log.verify().ok
+
+
+def test_missing_head_file_is_reported(tmp_path: Path) -> None:
+    log = _log(tmp_path, 2)
+    log.head_file.unlink()
+    result = log.verify()
+    assert not result.ok and "head file is missing" in result.problem
+
+
+def test_recent_filters_by_user_since_and_action(tmp_path: Path) -> None:
+    log = _log(tmp_path, 4)
+    log.append(Receipt("sql.run", "user0", "civil_servant", sql="SELECT 1"))
+    assert [r.id for r in log.recent(user="user1")] == [4, 2]
+    assert [r.id for r in log.recent(action="sql.run")] == [5]
+    assert log.recent(since="2999-01-01") == []
+    assert len(log.recent(since="2000-01-01", limit=2)) == 2
+
+
+def test_export_jsonl_and_csv(tmp_path: Path) -> None:
+    log = _log(tmp_path, 2)
+    lines = log.export("jsonl").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [1, 2]
+    rows = list(csv.DictReader(io.StringIO(log.export("csv"))))
+    assert list(rows[0])[:5] == ["id", "time", "action", "user", "role"]
+    assert [r["id"] for r in rows] == ["1", "2"] and json.loads(rows[0]["chunk_ids"]) == ["c0"]
+    with pytest.raises(GovDataError, match="--format xml"):
+        log.export("xml")
+
+
+_WRITER = """
+import sys
+from assistant.audit import AuditLog, Receipt
+log = AuditLog(__import__("pathlib").Path(sys.argv[1]))
+for i in range(int(sys.argv[3])):
+    log.append(Receipt("sql.run", sys.argv[2], "citizen", sql=f"SELECT {i}"))
+"""
+
+
+def test_concurrent_processes_never_fork_the_chain(tmp_path: Path) -> None:
+    folder, per_writer, writers = tmp_path / "audit", 40, 4
+    processes = [subprocess.Popen([sys.executable, "-c", _WRITER, str(folder), f"w{n}", str(per_writer)])
+                 for n in range(writers)]
+    assert all(p.wait(timeout=120) == 0 for p in processes)
+    log = AuditLog(folder)
+    result = log.verify()
+    assert result.ok and result.entries == per_writer * writers
+    for n in range(writers):
+        sqls = {r.sql for r in log.recent(user=f"w{n}", limit=1000)}
+        assert sqls == {f"SELECT {i}" for i in range(per_writer)}

@@ -1,0 +1,88 @@
+"""Receipts written by Services and read back by `govdata audit ...` (real DuckDB and SQLite, no model)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from assistant.config import Settings
+from assistant.errors import GovDataError
+from assistant.services import Services
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copy(FIXTURES / "permits.csv", tmp_path / "permits.csv")
+    monkeypatch.setenv("GOVDATA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GOVDATA_USER", "tester")
+    services = Services(Settings())
+    services.sql.registry.add(tmp_path / "permits.csv", access_level="restricted public",
+                              describe=FIXTURES / "permits.describe.json")
+    return tmp_path
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_run_and_refusal_each_leave_a_receipt(home: Path) -> None:
+    services = Services(Settings(), interface="ui")
+    result = services.sql_run("SELECT kind, count(*) AS n FROM permits GROUP BY kind ORDER BY kind",
+                              role="civil_servant", user="ana")
+    with pytest.raises(GovDataError):
+        services.sql_run("DROP TABLE permits", role="civil_servant", user="ana")
+    ran, refused = sorted(services.audit.recent(), key=lambda r: r.id)
+    assert ran.id == result.receipt_id and ran.user == "ana" and ran.interface == "ui"
+    assert ran.action == "sql.run" and ran.row_count == 3 and ran.sql == result.sql
+    assert ran.datasets == {"permits": services.sql.registry.tables()[0].version} and not ran.raw_values
+    assert refused.outcome.startswith("refused: ") and "DROP" in refused.outcome and refused.row_count is None
+    assert services.audit.verify().ok
+
+
+def test_steward_reading_sensitive_columns_is_marked_raw(home: Path) -> None:
+    services = Services(Settings())
+    services.sql_run("SELECT applicant_name FROM permits", role="data_steward")
+    services.sql_run("SELECT applicant_name FROM permits", role="civil_servant")  # masked
+    steward, servant = sorted(services.audit.recent(), key=lambda r: r.id)
+    assert steward.raw_values and steward.user == "tester" and not servant.raw_values
+
+
+def test_cli_list_show_verify_export(home: Path) -> None:
+    Services(Settings()).sql_run("SELECT count(*) FROM permits", role="civil_servant")
+    code, out = _cli("audit", "list", "--json")
+    assert code == 0 and json.loads(out)[0]["action"] == "sql.run"
+    code, out = _cli("audit", "show", "1", "--json")
+    assert code == 0 and json.loads(out)["row_count"] == 1
+    code, out = _cli("audit", "verify")
+    assert code == 0 and out.startswith("ok: 1 receipts")
+    code, out = _cli("audit", "export", "--format", "jsonl")
+    assert code == 0 and json.loads(out.splitlines()[0])["id"] == 1
+
+
+def test_replay_same_then_version_changed(home: Path) -> None:
+    services = Services(Settings())
+    services.sql_run("SELECT kind, fee FROM permits ORDER BY permit_id", role="civil_servant")
+    code, out = _cli("audit", "replay", "1", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["status"] == "same" and report["replay_receipt_id"] == 2
+    with open(home / "permits.csv", "a", encoding="utf-8") as handle:
+        handle.write("P9,北京,Zhang San,13800000000,event,10,2024-05-01\n")
+    services.sql.registry.add(home / "permits.csv", access_level="restricted public",
+                              describe=FIXTURES / "permits.describe.json")
+    code, out = _cli("audit", "replay", "1", "--json")
+    report = json.loads(out)
+    assert code == 1 and report["status"] == "version_changed" and list(report["changed"]) == ["permits"]
+
+
+def test_replay_refuses_receipts_without_sql_that_ran(home: Path) -> None:
+    services = Services(Settings())
+    with pytest.raises(GovDataError):
+        services.sql_run("DELETE FROM permits", role="citizen")
+    code, _ = _cli("audit", "replay", "1")
+    assert code == 1
