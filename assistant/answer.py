@@ -7,7 +7,7 @@ never says "not found" on its own.
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -72,6 +72,41 @@ def parse_reply(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+_ANSWER_START = re.compile(r'"answer"\s*:\s*"')
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "/": "/", "r": "", "b": "", "f": ""}
+
+
+def partial_answer(reply: str) -> str | None:
+    """The "answer" string of a JSON reply still being written (escapes decoded), or None before it starts."""
+    match = _ANSWER_START.search(reply)
+    if match is None:
+        return None
+    out, i = [], match.end()
+    while i < len(reply):
+        char = reply[i]
+        if char == '"':
+            break
+        if char == "\\":
+            if i + 1 >= len(reply):
+                break
+            code = reply[i + 1]
+            if code == "u" and i + 6 <= len(reply):
+                try:
+                    out.append(chr(int(reply[i + 2 : i + 6], 16)))
+                except ValueError:
+                    pass
+                i += 6
+                continue
+            if code == "u":
+                break
+            out.append(_ESCAPES.get(code, code))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 def verify_citations(answer: str, cited: Sequence[Any], count: int) -> tuple[str, list[int]]:
     """Keep [n] markers and cited numbers that name a retrieved passage; drop the rest from the text."""
     valid = {n for n in cited if isinstance(n, int) and 1 <= n <= count}
@@ -125,6 +160,12 @@ class Answerer:
         return [SystemMessage(system), *examples, HumanMessage(user)]
 
     def ask(self, question: str, role: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+        return next(e for e in self.ask_stream(question, role, history, stream=False) if isinstance(e, Answer))
+
+    def ask_stream(self, question: str, role: str, history: Sequence[tuple[str, str]] = (), *,
+                   stream: bool = True) -> Iterator["str | Answer"]:
+        """The answer text as it is written (partial strings), then the checked Answer. What streamed is a
+        draft: the final Answer may still be "not found" when its citations or numbers do not hold."""
         language = detect_language(question)
         standalone = self.condense(question, history)
         ranked = self.retrieve(standalone, role)
@@ -132,11 +173,23 @@ class Answerer:
                 "model": model_id(self.chat_model), "retrieved_chunk_ids": [r.hit.item_id for r in ranked],
                 "closest_sources": closest_sources(ranked)}
         if not ranked or ranked[0].score < self.settings.min_score:
-            return self._not_found(ranked, base)
+            yield self._not_found(ranked, base)
+            return
         kwargs: dict[str, Any] = {}
         if (fmt := response_format(self.json_mode)) is not None:
             kwargs["response_format"] = fmt
-        reply = str(self.chat_model.invoke(self.messages(standalone, ranked, language), **kwargs).content)
+        messages = self.messages(standalone, ranked, language)
+        if stream:
+            reply = ""
+            for chunk in self.chat_model.stream(messages, **kwargs):
+                reply += str(chunk.content)
+                if (partial := partial_answer(reply)) is not None:
+                    yield partial
+        else:
+            reply = str(self.chat_model.invoke(messages, **kwargs).content)
+        yield self._finish(reply, standalone, ranked, base)
+
+    def _finish(self, reply: str, standalone: str, ranked: Sequence[Ranked], base: dict[str, Any]) -> Answer:
         parsed = parse_reply(reply) or {}
         text, cited = verify_citations(str(parsed.get("answer", "")).strip(), parsed.get("citations", []),
                                        len(ranked))

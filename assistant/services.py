@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,7 @@ from vectorstore.retriever import Fusion, Ranked, Retriever
 from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
 
 if TYPE_CHECKING:
+    from assistant.routing import Route
     from assistant.sql.generate import SqlAnswer
     from assistant.sql.runner import SqlResult
     from assistant.sql.service import SqlService
@@ -137,6 +139,13 @@ class Services:
             self._sql = SqlService(self.settings, lambda: self.chat_model, embed, self.ingest)
         return self._sql
 
+    def route(self, question: str) -> "Route":
+        """Documents, datasets or SQL for a question: cue-word rules, then the nearest example questions."""
+        from assistant.routing import route
+
+        _require(question)
+        return route(question, self.embeddings.embed_array)
+
     def answerer(self) -> Answerer:
         def retrieve(question: str, role: str) -> list[Ranked]:
             return self.retriever.retrieve(question, k=self.settings.answer.passages, filters=self.filters(role),
@@ -147,15 +156,28 @@ class Services:
     def ask(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None,
             user: str | None = None) -> Answer:
         """A grounded, cited answer from the documents the role may see (or found=false); leaves a receipt."""
+        return next(e for e in self.ask_stream(question, role=role, history=history, user=user, stream=False)
+                    if isinstance(e, Answer))
+
+    def ask_stream(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None,
+                   user: str | None = None, stream: bool = True) -> Iterator[str | Answer]:
+        """Draft answer text while the model writes, then the checked Answer (with its receipt id)."""
         _require(question)
-        answer = self.answerer().ask(question, role, history or [])
+        answer: Answer | None = None
+        for event in self.answerer().ask_stream(question, role, history or [], stream=stream):
+            if isinstance(event, Answer):
+                answer = event
+            else:
+                yield event
+        if answer is None:
+            raise GovDataError("the answer stream ended without an answer")
         receipt = self.record(Receipt(
             "ask", self.user(user), role, question, route="docs", chunk_ids=answer.retrieved_chunk_ids,
             sources=sorted({c.source for c in answer.citations}), model=answer.model,
             answer_hash=content_hash(answer.model_dump(exclude={"receipt_id"})),
             outcome="answered" if answer.found else "not found"))
         answer.receipt_id = receipt.id
-        return answer
+        yield answer
 
     def filters(self, role: str, *, publisher: str | None = None, format: str | None = None,
                 language: str | None = None, since: str | None = None,

@@ -39,6 +39,16 @@ def test_chinese_question_answered_with_a_verified_citation(services: Services) 
     assert any(c.article == "第三十三条" for c in answer.citations)
 
 
+def test_answer_streams_drafts_then_a_receipted_answer(services: Services) -> None:
+    events = list(services.ask_stream("政府信息公开申请的答复期限是多少？", role="citizen", user="e2e"))
+    drafts, final = [e for e in events if isinstance(e, str)], events[-1]
+    assert len(drafts) >= 3 and final.found and final.receipt_id is not None
+    assert drafts[-1].strip() and drafts[-1].strip()[:10] == final.answer.strip()[:10]
+    receipt = services.audit.get(final.receipt_id)
+    assert receipt.user == "e2e" and receipt.action == "ask" and receipt.chunk_ids == final.retrieved_chunk_ids
+    assert services.audit.verify().ok
+
+
 def test_english_question_answered_in_english(services: Services) -> None:
     answer = services.ask("How can a government service increase digital take-up?", role="citizen")
     assert answer.found and answer.language == "en"

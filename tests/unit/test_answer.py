@@ -4,7 +4,7 @@ import json
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant.answer import Answerer, parse_reply, render_passages, verify_citations
+from assistant.answer import Answerer, parse_reply, partial_answer, render_passages, verify_citations
 from assistant.config import AnswerSettings
 from vectorstore.retriever import Ranked
 from vectorstore.store import Hit
@@ -111,3 +111,29 @@ def test_numbers_from_the_question_are_not_inventions() -> None:
     reply = json.dumps({"answer": "In 2014 the rule in 内容1 applied [1].", "citations": [1]}, ensure_ascii=False)
     answer = _answerer([reply], _ranked(2)).ask("What applied in 2014?", "citizen")
     assert answer.found
+
+
+def test_partial_answer_decodes_the_string_being_written() -> None:
+    assert partial_answer('{"ans') is None
+    assert partial_answer('{"answer": "') == ""
+    assert partial_answer('{"answer": "二十个工作日 [1') == "二十个工作日 [1"
+    assert partial_answer('{"answer": "a\\nb \\"q\\" \\u4e2d') == 'a\nb "q" 中'
+    assert partial_answer('{"answer": "half escape \\') == "half escape "
+    assert partial_answer('{"answer": "done", "citations": [1]}') == "done"
+
+
+def test_stream_yields_growing_drafts_then_the_checked_answer() -> None:
+    reply = json.dumps({"answer": "答复期限见内容2 [2]。", "citations": [2]}, ensure_ascii=False)
+    events = list(_answerer([reply], _ranked(3)).ask_stream("答复期限是多少？", "citizen"))
+    drafts, final = events[:-1], events[-1]
+    assert drafts and all(isinstance(d, str) for d in drafts)
+    assert all(a == b[: len(a)] for a, b in zip(drafts, drafts[1:], strict=False))  # each extends the last
+    assert drafts[-1] == "答复期限见内容2 [2]。"
+    assert final.found and [c.n for c in final.citations] == [2]
+
+
+def test_stream_of_an_ungrounded_draft_ends_not_found() -> None:
+    reply = json.dumps({"answer": "It is 90 days [1].", "citations": [1]})
+    events = list(_answerer([reply], _ranked(2)).ask_stream("How long?", "citizen"))
+    assert isinstance(events[-2], str) and "90 days" in events[-2]
+    assert not events[-1].found  # the draft named a number no passage states
