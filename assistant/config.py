@@ -67,6 +67,7 @@ class LlmSettings(BaseModel):
     max_tokens: int = Field(default=512, ge=16, le=4096)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(default=120.0, gt=0)
+    mask_pii: bool = Field(default=True, description="Mask personal data in prompts sent to a remote model.")
 
 
 class AnswerSettings(BaseModel):

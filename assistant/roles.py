@@ -11,15 +11,22 @@ from assistant.errors import GovDataError
 
 DEFAULT_ROLE = "citizen"
 SENSITIVE_POLICIES = ("deny", "mask", "allow")
+PII_POLICIES = ("mask", "raw")
 
 
 @dataclass(frozen=True)
 class Role:
-    """Access levels a role may see, and what happens to columns flagged sensitive (deny unless stated)."""
+    """Access levels a role may see, what happens to columns flagged sensitive (deny unless stated), and
+    whether personal data found in results and passages is masked (unless stated) or shown raw."""
 
     name: str
     access_levels: tuple[str, ...]
     sensitive_columns: str = "deny"
+    pii: str = "mask"
+
+    @property
+    def masks_pii(self) -> bool:
+        return self.pii != "raw"
 
 
 def config_text(path: Path | None, bundled: str) -> str:
@@ -35,8 +42,8 @@ def load_roles(path: Path | None = None) -> dict[str, Role]:
     source = config_text(path, "roles.json")
     try:
         raw = json.loads(source)
-        roles = {name: Role(name, tuple(spec["access_levels"]), str(spec.get("sensitive_columns", "deny")))
-                 for name, spec in raw.items()}
+        roles = {name: Role(name, tuple(spec["access_levels"]), str(spec.get("sensitive_columns", "deny")),
+                            str(spec.get("pii", "mask"))) for name, spec in raw.items()}
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise GovDataError(f"roles file {path or 'assistant/roles.json'} is malformed: {exc}") from None
     for role in roles.values():
@@ -45,6 +52,8 @@ def load_roles(path: Path | None = None) -> dict[str, Role]:
             raise GovDataError(f"role {role.name!r} names unknown access level(s) {sorted(unknown)}")
         if role.sensitive_columns not in SENSITIVE_POLICIES:
             raise GovDataError(f"role {role.name!r}: sensitive_columns must be one of {', '.join(SENSITIVE_POLICIES)}")
+        if role.pii not in PII_POLICIES:
+            raise GovDataError(f"role {role.name!r}: pii must be one of {', '.join(PII_POLICIES)}")
     return roles
 
 

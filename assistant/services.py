@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant import pii
 from assistant.answer import Answerer
 from assistant.audit import AuditLog, Receipt, content_hash
 from assistant.config import Settings
 from assistant.errors import GovDataError
 from assistant.llm.factory import build_chat_model
 from assistant.models import Answer
-from assistant.roles import allowed_levels
+from assistant.roles import Role, allowed_levels, get_role
 from ingest.manifest import Manifest
 from ingest.pipeline import IngestSummary, Pipeline
 from vectorstore.embeddings import GovDataEmbeddings, build_embeddings
@@ -163,19 +164,22 @@ class Services:
                    user: str | None = None, stream: bool = True) -> Iterator[str | Answer]:
         """Draft answer text while the model writes, then the checked Answer (with its receipt id)."""
         _require(question)
+        masks = self.role(role).masks_pii
         answer: Answer | None = None
         for event in self.answerer().ask_stream(question, role, history or [], stream=stream):
             if isinstance(event, Answer):
                 answer = event
             else:
-                yield event
+                yield pii.mask_draft(event) if masks else event
         if answer is None:
             raise GovDataError("the answer stream ended without an answer")
+        shown = [answer.answer, *(c.quote for c in answer.citations)]
+        found = pii.mask_answer(answer) if masks else pii.count_pii(shown)
         receipt = self.record(Receipt(
             "ask", self.user(user), role, question, route="docs", chunk_ids=answer.retrieved_chunk_ids,
             sources=sorted({c.source for c in answer.citations}), model=answer.model,
-            answer_hash=content_hash(answer.model_dump(exclude={"receipt_id"})),
-            outcome="answered" if answer.found else "not found"))
+            answer_hash=content_hash(answer.model_dump(exclude={"receipt_id"})), raw_values=not masks and found > 0,
+            settings=self._answer_settings(), outcome="answered" if answer.found else "not found"))
         answer.receipt_id = receipt.id
         yield answer
 
@@ -209,8 +213,13 @@ class Services:
         """Hybrid search over document passages, access-filtered inside both searches."""
         _require(query)
         ranked = self.retriever.retrieve(query, k=k, filters=self.filters(role), collection=PASSAGES, fusion=fusion)
+        masks = self.role(role).masks_pii
         passages = [Passage.from_ranked(r) for r in ranked]
+        found = pii.count_pii([p.text for p in passages])
+        if masks and found:
+            passages = [dataclasses.replace(p, text=pii.mask_text(p.text)[0]) for p in passages]
         self.record(Receipt("docs.search", self.user(user), role, query, route="docs",
+                            raw_values=not masks and found > 0,
                             chunk_ids=[p.chunk_id for p in passages], sources=sorted({p.source for p in passages}),
                             answer_hash=content_hash([p.chunk_id for p in passages])))
         return passages
@@ -226,6 +235,8 @@ class Services:
                                access_level=access_level)
         ranked = self.retriever.retrieve(query, k=k, filters=filters, collection=DATASETS, fusion=fusion)
         results = [DatasetResult.from_ranked(r) for r in ranked]
+        if self.role(role).masks_pii:
+            results = [dataclasses.replace(r, description=pii.mask_text(r.description)[0]) for r in results]
         self.record(Receipt("datasets.search", self.user(user), role, query, route="datasets",
                             datasets={r.identifier: r.modified for r in results},
                             sources=sorted({r.source for r in results}),
@@ -238,11 +249,12 @@ class Services:
                 user: str | None = None) -> "SqlAnswer":
         """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt."""
         answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
+        answer.rows, found = self._mask_rows(role, answer.rows)
         receipt = self.record(Receipt(
             "sql.ask", self.user(user), role, question, route="sql", datasets=dict(answer.dataset_versions),
             sql=answer.sql, row_count=answer.row_count, model=self.settings.llm.model,
             answer_hash=content_hash([answer.columns, answer.rows]),
-            raw_values=self._raw(role, list(answer.dataset_versions)),
+            raw_values=self._raw(role, list(answer.dataset_versions), found),
             settings=self._sql_settings(db), outcome=f"error: {answer.error}" if answer.error else "ok"))
         answer.receipt_id = receipt.id
         return answer
@@ -257,8 +269,10 @@ class Services:
             self.record(Receipt(action, outcome=f"refused: {getattr(exc, 'reason', exc)}", **base))
             raise
         versions = self.sql.versions(result.tables, db=db)
+        rows, found = self._mask_rows(role, result.rows)
+        result = dataclasses.replace(result, rows=rows)
         receipt = self.record(Receipt(action, **{**base, "sql": result.sql}, datasets=versions,
-                                      row_count=result.row_count, raw_values=self._raw(role, result.tables),
+                                      row_count=result.row_count, raw_values=self._raw(role, result.tables, found),
                                       answer_hash=content_hash([result.columns, result.rows])))
         return dataclasses.replace(result, receipt_id=receipt.id)
 
@@ -267,13 +281,25 @@ class Services:
         return {"row_cap": limits.row_cap, "timeout_s": limits.timeout_s, "db": str(db) if db else None,
                 "temperature": self.settings.llm.temperature}
 
-    def _raw(self, role: str, tables: list[str]) -> bool:
-        """True when the role read sensitive columns unmasked (data stewards): that access is itself audited."""
-        from assistant.roles import get_role
+    def _mask_rows(self, role: str, rows: list[list[Any]]) -> tuple[list[list[Any]], int]:
+        """Rows with personal data masked for roles that mask it, and how many values were personal data."""
+        masked, found = pii.mask_rows(rows)
+        return (masked if self.role(role).masks_pii else rows), found
 
-        if get_role(role, self.settings.roles_file).sensitive_columns != "allow":
-            return False
-        return self.sql.has_sensitive(tables)
+    def _raw(self, role: str, tables: list[str], pii_found: int) -> bool:
+        """True when the role saw personal data unmasked: sensitive columns (policy allow) or detected
+        values (pii raw). That access is itself audited."""
+        record = self.role(role)
+        sensitive = record.sensitive_columns == "allow" and self.sql.has_sensitive(tables)
+        return sensitive or (not record.masks_pii and pii_found > 0)
+
+    def _answer_settings(self) -> dict[str, Any]:
+        return {"passages": self.settings.answer.passages, "min_score": self.settings.answer.min_score,
+                "fusion": self.settings.retrieval.fusion, "temperature": self.settings.llm.temperature,
+                "provider": self.settings.llm.provider}
+
+    def role(self, role: str) -> "Role":
+        return get_role(role, self.settings.roles_file)
 
     @property
     def audit(self) -> AuditLog:

@@ -86,3 +86,25 @@ def test_replay_refuses_receipts_without_sql_that_ran(home: Path) -> None:
         services.sql_run("DELETE FROM permits", role="citizen")
     code, _ = _cli("audit", "replay", "1")
     assert code == 1
+
+
+def test_personal_data_in_results_is_masked_unless_the_role_sees_it_raw(home: Path) -> None:
+    services = Services(Settings())
+    sql = "SELECT 'call 13800138000 or wf@example.cn' AS note FROM permits LIMIT 1"
+    masked = services.sql_run(sql, role="civil_servant")
+    raw = services.sql_run(sql, role="data_steward")
+    assert masked.rows == [["call [PHONE ***8000] or [EMAIL]"]]
+    assert raw.rows == [["call 13800138000 or wf@example.cn"]]
+    assert not services.audit.get(masked.receipt_id).raw_values
+    assert services.audit.get(raw.receipt_id).raw_values  # the steward's raw access is itself on record
+
+
+def test_roles_file_rejects_an_unknown_pii_policy(tmp_path: Path) -> None:
+    from assistant.roles import get_role
+
+    path = tmp_path / "roles.json"
+    path.write_text(json.dumps({"x": {"access_levels": ["public"], "pii": "show"}}))
+    with pytest.raises(GovDataError, match="pii must be one of mask, raw"):
+        get_role("x", path)
+    path.write_text(json.dumps({"y": {"access_levels": ["public"]}}))
+    assert get_role("y", path).masks_pii  # masking is the default
