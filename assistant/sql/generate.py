@@ -241,12 +241,12 @@ def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
 
 
 def _render_table(table: RegisteredTable) -> str:
-    about = f"  -- {table.title}" if table.title and table.title.lower() != table.name else ""
+    about = f"  -- {_one_line(table.title)}" if table.title and table.title.lower() != table.name else ""
     lines = [f"TABLE {table.name} (rows: {table.row_count}){about}"]
     for column in table.columns:
-        notes = [n for n in (column.description[:120], f"unit: {column.unit}" if column.unit else "") if n]
+        notes = [_one_line(n) for n in (column.description[:120], f"unit: {column.unit}" if column.unit else "") if n]
         if column.label and snake_name(column.label) != column.name:
-            notes.insert(0, f"source name: {column.label}")
+            notes.insert(0, f"source name: {_one_line(column.label)}")
         values = [] if column.sensitive else column.samples
         if values:
             notes.append("values: " + ", ".join(_sql_literal(v) for v in values[:12]))
@@ -259,8 +259,17 @@ def _render_table(table: RegisteredTable) -> str:
     return "\n".join(lines)
 
 
+def _one_line(text: str) -> str:
+    """Data shown to the model stays on its own line: newlines and control characters become spaces, so a
+    value cannot start a line of its own that reads like an instruction."""
+    return _CONTROL.sub(" ", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
 def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''")[:60] + "'"
+    return "'" + _one_line(value).replace("'", "''")[:60] + "'"
 
 
 def value_hints(question: str, tables: list[RegisteredTable], context: SqlContext,

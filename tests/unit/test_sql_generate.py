@@ -6,37 +6,15 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import Field
 
 from assistant.config import Settings, SqlSettings
 from assistant.errors import GovDataError
 from assistant.sql.evalguard import narrowed
 from assistant.sql.generate import SqlGenerator
 from assistant.sql.service import SqlService
+from tests.unit.scripted_model import ScriptedModel, reply
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
-
-
-class ScriptedModel(BaseChatModel):
-    """Replies in order and records every prompt it was shown."""
-
-    replies: list[str]
-    seen: list[list[BaseMessage]] = Field(default_factory=list)
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
-        self.seen.append(messages)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.replies.pop(0)))])
-
-
-def reply(sql: str, explanation: str = "Counts permits.") -> str:
-    return json.dumps({"sql": sql, "explanation": explanation}, ensure_ascii=False)
 
 
 def service(tmp_path: Path, model: BaseChatModel, **sql: Any) -> SqlService:
