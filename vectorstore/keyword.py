@@ -1,11 +1,13 @@
 """Keyword (BM25) indexes of the store's collections, built from the content table and cached on disk.
 
 Tokens are cached per item in the content table, so after an ingest only new items are tokenized; the built
-index is pickled under GOVDATA_HOME/bm25/ keyed by the collection's content generation, so a CLI call loads
-it instead of rebuilding.
+index is saved under GOVDATA_HOME/bm25/ keyed by the collection's content generation, so a CLI call loads
+it instead of rebuilding. The file is plain arrays and JSON (numpy .npz read with allow_pickle=False): loading
+it can never run code, even if someone else could write to the folder.
 """
 
-import pickle
+import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from vectorstore.content import ContentStore
 from vectorstore.filters import Categorical, DocAttributes
 from vectorstore.tokenize import tokenize
 
-_FORMAT_VERSION = 3
+_FORMAT_VERSION = 4
 
 
 @dataclass
@@ -67,24 +69,55 @@ class KeywordIndexes:
         return index
 
     def _path(self, collection: str) -> Path:
-        return self._cache_dir / f"{collection}.pkl"
+        return self._cache_dir / f"{collection}.npz"
 
     def _from_disk(self, collection: str, generation: int) -> KeywordIndex | None:
-        path = self._path(collection)
         try:
-            with path.open("rb") as handle:
-                version, stored_generation, index = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError):
+            with np.load(self._path(collection), allow_pickle=False) as stored:
+                meta = json.loads(stored["meta"].tobytes().decode("utf-8"))
+                if meta["version"] != _FORMAT_VERSION or meta["generation"] != generation:
+                    return None
+                return _decode(meta, {name: stored[name] for name in stored.files if name != "meta"})
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError):
             return None
-        if version != _FORMAT_VERSION or stored_generation != generation:
-            return None
-        return index if isinstance(index, KeywordIndex) else None
 
     def _rebuild(self, collection: str, generation: int) -> KeywordIndex:
         index = build_keyword_index(self._contents, collection)
         self._cache_dir.mkdir(parents=True, exist_ok=True)
         temporary = self._path(collection).with_suffix(".tmp")
+        meta, arrays = _encode(index, generation)
         with temporary.open("wb") as handle:
-            pickle.dump((_FORMAT_VERSION, generation, index), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **arrays)
         temporary.replace(self._path(collection))
+        (self._cache_dir / f"{collection}.pkl").unlink(missing_ok=True)  # the pickle cache of older versions
         return index
+
+
+_CATEGORICALS = ("access_level", "publisher", "language")
+
+
+def _encode(index: KeywordIndex, generation: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """JSON-able metadata and plain numeric arrays of an index (nothing that needs pickle to load)."""
+    weights = index.bm25.weights.tocsc()
+    attributes = index.attributes
+    vocabulary = sorted(index.bm25.vocabulary, key=lambda term: index.bm25.vocabulary[term])
+    meta = {"version": _FORMAT_VERSION, "generation": generation, "ids": index.bm25.ids, "vocabulary": vocabulary,
+            "shape": list(weights.shape), "publishers": list(index.publishers),
+            "formats": [sorted(f) for f in attributes.formats],
+            "names": {name: getattr(attributes, name).names for name in _CATEGORICALS}}
+    arrays = {"data": weights.data, "indices": weights.indices, "indptr": weights.indptr, "idf": index.bm25.idf,
+              "modified_ymd": attributes.modified_ymd,
+              **{f"codes_{name}": getattr(attributes, name).codes for name in _CATEGORICALS}}
+    return meta, arrays
+
+
+def _decode(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> KeywordIndex:
+    from scipy import sparse
+
+    weights = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(meta["shape"]))
+    vocabulary = {term: n for n, term in enumerate(meta["vocabulary"])}
+    bm25 = Bm25Index(list(meta["ids"]), vocabulary, weights, arrays["idf"])
+    categoricals = {name: Categorical(arrays[f"codes_{name}"], dict(meta["names"][name])) for name in _CATEGORICALS}
+    attributes = DocAttributes(modified_ymd=arrays["modified_ymd"],
+                               formats=[frozenset(f) for f in meta["formats"]], **categoricals)
+    return KeywordIndex(bm25, attributes, tuple(meta["publishers"]))

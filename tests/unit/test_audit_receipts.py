@@ -108,3 +108,19 @@ def test_roles_file_rejects_an_unknown_pii_policy(tmp_path: Path) -> None:
         get_role("x", path)
     path.write_text(json.dumps({"y": {"access_levels": ["public"]}}))
     assert get_role("y", path).masks_pii  # masking is the default
+
+
+def test_parallel_cli_processes_keep_one_chain(home: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    commands = [[sys.executable, "-m", "assistant.cli", "sql", "run", f"SELECT {n} AS n FROM permits LIMIT 1",
+                 "--role", "civil_servant"] for n in range(4)]
+    processes = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for c in commands]
+    assert all(p.wait(timeout=120) == 0 for p in processes)
+    services = Services(Settings())
+    assert services.audit.verify().ok
+    assert sorted(r.sql for r in services.audit.recent()) == sorted(
+        f"SELECT {n} AS n FROM permits AS permits LIMIT 1" for n in range(4))

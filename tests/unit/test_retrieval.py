@@ -124,3 +124,29 @@ def test_store_with_the_old_unpartitioned_layout_is_refused(tmp_path: Path) -> N
     chromadb.PersistentClient(path=str(tmp_path / "chroma")).create_collection("datasets")
     with pytest.raises(StoreMismatchError, match="older layout"):
         ChromaStore(tmp_path / "chroma", ModelInfo("fixed", DIM), FixedEmbeddings)  # type: ignore[arg-type]
+
+
+def test_keyword_cache_round_trips_without_pickle(retriever: Retriever, tmp_path: Path) -> None:
+    built = retriever.keywords.get(DATASETS)
+    path = tmp_path / "bm25" / f"{DATASETS}.npz"
+    assert path.is_file()
+    loaded = KeywordIndexes(retriever.store.contents, tmp_path / "bm25")._from_disk(
+        DATASETS, retriever.store.contents.generation(DATASETS))
+    assert loaded is not None and loaded.bm25.ids == built.bm25.ids and loaded.publishers == built.publishers
+    assert loaded.bm25.search("mine safety", 5) == built.bm25.search("mine safety", 5)
+    wanted = SearchFilters(("public",), publishers=("Treasury",))
+    assert (loaded.attributes.mask(wanted) == built.attributes.mask(wanted)).all()
+
+
+def test_a_planted_pickle_in_the_cache_is_never_loaded(retriever: Retriever, tmp_path: Path) -> None:
+    import pickle
+
+    class Boom:
+        def __reduce__(self) -> tuple:
+            return (Path.touch, (tmp_path / "pwned",))
+
+    folder = tmp_path / "bm25"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{DATASETS}.npz").write_bytes(pickle.dumps(Boom()))
+    index = KeywordIndexes(retriever.store.contents, folder).get(DATASETS)
+    assert not (tmp_path / "pwned").exists() and len(index.bm25.ids) == 5  # rebuilt from the content table
