@@ -124,3 +124,18 @@ def test_parallel_cli_processes_keep_one_chain(home: Path) -> None:
     assert services.audit.verify().ok
     assert sorted(r.sql for r in services.audit.recent()) == sorted(
         f"SELECT {n} AS n FROM permits AS permits LIMIT 1" for n in range(4))
+
+
+def test_cli_verify_names_the_tampered_entry_and_exits_1(home: Path) -> None:
+    import sqlite3
+
+    services = Services(Settings())
+    for n in range(3):
+        services.sql_run(f"SELECT {n} AS n FROM permits LIMIT 1", role="civil_servant")
+    with sqlite3.connect(services.audit.database) as connection:
+        connection.execute("DROP TRIGGER receipts_no_update")
+        connection.execute("UPDATE receipts SET body = replace(body, 'civil_servant', 'data_steward') WHERE id = 2")
+    result = CliRunner().invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1 and "first bad entry 2" in result.output
+    code, out = _cli("audit", "verify", "--json")
+    assert code == 1 and json.loads(out)["first_bad_id"] == 2
