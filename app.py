@@ -54,12 +54,6 @@ def _error(exc: Exception, lang: str) -> str:
     return f"{text('error', lang)}: {esc(exc)}"
 
 
-def _pairs(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(question, answer) pairs of earlier turns, for follow-up questions."""
-    turns = [str(m.get("content", "")) for m in history]
-    return [(turns[i], turns[i + 1]) for i in range(0, len(turns) - 1, 2)]
-
-
 def _route_choices(lang: str) -> list[tuple[str, str]]:
     return [(text(f"route_{r}", lang), r) for r in ROUTES]
 
@@ -175,10 +169,11 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         return labels.updates(lang)
 
     # ---- Ask ----
-    def ask(message: str, history: list[dict[str, Any]], route_choice: str, lang: str,
-            request: gr.Request) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    def ask(message: str, history: list[dict[str, Any]], route_choice: str, lang: str, turns: list[list[str]],
+            request: gr.Request) -> Iterator[tuple[list[dict[str, Any]], str, list[list[str]]]]:
+        """Route, then stream the reply; `turns` keeps plain (question, answer) pairs for follow-ups."""
         if not message.strip():
-            yield history, ""
+            yield history, "", turns
             return
         turn = [*history, {"role": "user", "content": message}]
         role, user = _role(assistant, request), _user(request)
@@ -189,22 +184,29 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
                 chosen = assistant.route(message)
                 route, reason = chosen.name, chosen.reason
             header = text("routed", lang, route=text(f"route_{route}", lang), reason=esc(reason))
-            yield [*turn, {"role": "assistant", "content": f"{header}\n\n{text('searching_docs', lang)}"}], ""
-            for reply in _routed_reply(route, message, history, role, user, lang):
-                yield [*turn, {"role": "assistant", "content": f"{header}\n\n{reply}"}], ""
+            working = text({"docs": "searching_docs", "datasets": "searching_catalog"}.get(route, "writing_sql"), lang)
+            yield [*turn, {"role": "assistant", "content": f"{header}\n\n{working}"}], "", turns
+            for reply in _routed_reply(route, message, turns, role, user, lang):
+                yield [*turn, {"role": "assistant", "content": f"{header}\n\n{reply}"}], "", turns
         except GovDataError as exc:
-            yield [*turn, {"role": "assistant", "content": _error(exc, lang)}], ""
+            yield [*turn, {"role": "assistant", "content": _error(exc, lang)}], "", turns
 
-    def _routed_reply(route: str, message: str, history: list[dict[str, Any]], role: str, user: str,
+    def _routed_reply(route: str, message: str, turns: list[list[str]], role: str, user: str,
                       lang: str) -> Iterator[str]:
         if route == "datasets":
             yield datasets_markdown(assistant.search_datasets(message, k=5, role=role, user=user), lang)
         elif route == "sql":
-            yield text("writing_sql", lang)
-            yield sql_markdown(assistant.sql_ask(message, role=role, user=user), lang)
+            answer = assistant.sql_ask(message, role=role, user=user)
+            turns.append([message, answer.explanation])
+            yield sql_markdown(answer, lang)
         else:
-            for event in assistant.ask_stream(message, role=role, history=_pairs(history), user=user):
-                yield answer_markdown(event, lang) if isinstance(event, Answer) else esc(event) + " ▌"
+            pairs = [(q, a) for q, a in turns]
+            for event in assistant.ask_stream(message, role=role, history=pairs, user=user):
+                if isinstance(event, Answer):
+                    turns.append([message, event.answer])
+                    yield answer_markdown(event, lang)
+                else:
+                    yield esc(event) + " ▌"
 
     # ---- Find datasets ----
     def find(query: str, publisher: str, fmt: str, since: str, level: str, lang: str,
@@ -285,7 +287,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         return text("audit_bad", lang, id=result.first_bad_id, problem=esc(result.problem))
 
     with gr.Blocks(title="GovData Assistant") as ui:
-        lang, role_state = gr.State("en"), gr.State("citizen")
+        lang, role_state, turns = gr.State("en"), gr.State("citizen"), gr.State([])
         labels.add(gr.Markdown(text("title"), elem_id="title"), "title", "value")
         with gr.Row(equal_height=True):
             whoami_box = gr.Markdown(elem_id="whoami")
@@ -366,7 +368,8 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         language.input(lambda value: value, language, lang).then(relabel, lang, labelled).then(
             whoami, [lang, role_state], whoami_box)
         for trigger in (ask_button.click, message.submit):
-            trigger(ask, [message, chat, route, lang], [chat, message])
+            trigger(ask, [message, chat, route, lang, turns], [chat, message, turns])
+        chat.clear(lambda: [], None, turns)  # a cleared conversation starts without context
         for trigger in (search_button.click, query.submit):
             trigger(find, [query, publisher, fmt, since, level, lang], [cards, pick, open_button])
         open_button.click(open_in_workbench, pick, [tabs, dataset])

@@ -23,6 +23,7 @@ TEXT: dict[str, tuple[str, str]] = {
                "路由：**{route}**（{reason}）。可在下方“回答来源”中更改。"),
     "route_chosen": ("chosen by you", "由您选择"),
     "searching_docs": ("Searching the laws and guides…", "正在检索法规和指南……"),
+    "searching_catalog": ("Searching the dataset catalogs…", "正在检索数据目录……"),
     "writing": ("Writing the answer…", "正在撰写回答……"),
     "closest": ("Closest sources", "最接近的来源"),
     "datasets_found": ("Datasets you may use:", "您可以使用的数据集："),
