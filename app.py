@@ -171,7 +171,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
     # ---- Ask ----
     def ask(message: str, history: list[dict[str, Any]], route_choice: str, lang: str, turns: list[list[str]],
             request: gr.Request) -> Iterator[tuple[list[dict[str, Any]], str, list[list[str]]]]:
-        """Route, then stream the reply; `turns` keeps plain (question, answer) pairs for follow-ups."""
+        """Route, then stream the reply; `turns` keeps plain [question, answer, route] for follow-ups."""
         if not message.strip():
             yield history, "", turns
             return
@@ -181,7 +181,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
             if route_choice in ("docs", "datasets", "sql"):
                 route, reason = route_choice, text("route_chosen", lang)
             else:
-                chosen = assistant.route(message)
+                chosen = assistant.route(message, previous=turns[-1][2] if turns else None)
                 route, reason = chosen.name, chosen.reason
             header = text("routed", lang, route=text(f"route_{route}", lang), reason=esc(reason))
             working = text({"docs": "searching_docs", "datasets": "searching_catalog"}.get(route, "writing_sql"), lang)
@@ -194,16 +194,18 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
     def _routed_reply(route: str, message: str, turns: list[list[str]], role: str, user: str,
                       lang: str) -> Iterator[str]:
         if route == "datasets":
-            yield datasets_markdown(assistant.search_datasets(message, k=5, role=role, user=user), lang)
+            results = assistant.search_datasets(message, k=5, role=role, user=user)
+            turns.append([message, "; ".join(r.title for r in results), route])
+            yield datasets_markdown(results, lang)
         elif route == "sql":
             answer = assistant.sql_ask(message, role=role, user=user)
-            turns.append([message, answer.explanation])
+            turns.append([message, answer.explanation, route])
             yield sql_markdown(answer, lang)
         else:
-            pairs = [(q, a) for q, a in turns]
+            pairs = [(q, a) for q, a, _ in turns]
             for event in assistant.ask_stream(message, role=role, history=pairs, user=user):
                 if isinstance(event, Answer):
-                    turns.append([message, event.answer])
+                    turns.append([message, event.answer, route])
                     yield answer_markdown(event, lang)
                 else:
                     yield esc(event) + " ▌"

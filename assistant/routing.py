@@ -56,13 +56,17 @@ def _examples() -> dict[str, list[str]]:
     return {route: list(questions) for route, questions in json.loads(raw).items()}
 
 
-def route(question: str, embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> Route:
-    """The route for a question: by rules when they are decisive, else by the nearest example questions."""
+def route(question: str, embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+          previous: str | None = None) -> Route:
+    """The route for a question: by rules when they are decisive; a question with no cue in a conversation
+    follows the previous turn's route (a follow-up); else the nearest example questions decide."""
     scores = rule_scores(question)
     best = max(scores.values())
     leaders = [r for r in ROUTES if scores[r] == best]
     if best > 0 and len(leaders) == 1:
         return Route(leaders[0], f"rules ({scores[leaders[0]]} cue(s))")
+    if best == 0 and previous in ROUTES:
+        return Route(previous, "follow-up of the previous question")
     if embed is None:
         choice = leaders[0] if best > 0 else "docs"
         return Route(choice, "default" if best == 0 else "rules tie, first route")

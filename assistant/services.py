@@ -140,12 +140,13 @@ class Services:
             self._sql = SqlService(self.settings, lambda: self.chat_model, embed, self.ingest)
         return self._sql
 
-    def route(self, question: str) -> "Route":
-        """Documents, datasets or SQL for a question: cue-word rules, then the nearest example questions."""
+    def route(self, question: str, previous: str | None = None) -> "Route":
+        """Documents, datasets or SQL for a question: cue-word rules, the previous turn's route for a
+        follow-up without cues, then the nearest example questions."""
         from assistant.routing import route
 
         _require(question)
-        return route(question, self.embeddings.embed_array)
+        return route(question, self.embeddings.embed_array, previous)
 
     def answerer(self) -> Answerer:
         def retrieve(question: str, role: str) -> list[Ranked]:

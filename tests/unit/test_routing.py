@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from assistant.routing import route, rule_scores
+from assistant.routing import Route, route, rule_scores
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,9 @@ def test_ranking_metrics_count_each_relevant_name_once() -> None:
     assert metrics["recall@10"] == 1.0 and metrics["mrr"] == 1.0
     assert ranking_metrics(ranked, {"Title B"}, 3) == {"recall@3": 0.0, "mrr": 0.0,
                                                        "ndcg@10": pytest.approx(1 / np.log2(5))}
+
+
+def test_a_follow_up_without_cues_keeps_the_previous_route() -> None:
+    assert route("可以延长吗？", previous="docs") == Route("docs", "follow-up of the previous question")
+    assert route("And for 2019?", previous="sql").name == "sql"
+    assert route("平均每月有多少起投诉？", previous="docs").name == "sql"  # a clear cue still wins
