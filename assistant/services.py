@@ -248,9 +248,16 @@ class Services:
 
     def sql_ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None,
                 user: str | None = None) -> "SqlAnswer":
-        """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt."""
-        answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
+        """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt (a refusal too)."""
+        try:
+            answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
+        except GovDataError as exc:
+            self.record(Receipt("sql.ask", self.user(user), role, question, route="sql",
+                                settings=self._sql_settings(db), outcome=f"refused: {exc}"))
+            raise
         answer.rows, found = self._mask_rows(role, answer.rows)
+        if self.role(role).masks_pii:
+            answer.explanation = pii.mask_text(answer.explanation)[0]
         receipt = self.record(Receipt(
             "sql.ask", self.user(user), role, question, route="sql", datasets=dict(answer.dataset_versions),
             sql=answer.sql, row_count=answer.row_count, model=self.settings.llm.model,

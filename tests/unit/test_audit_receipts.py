@@ -139,3 +139,11 @@ def test_cli_verify_names_the_tampered_entry_and_exits_1(home: Path) -> None:
     assert result.exit_code == 1 and "first bad entry 2" in result.output
     code, out = _cli("audit", "verify", "--json")
     assert code == 1 and json.loads(out)["first_bad_id"] == 2
+
+
+def test_a_refused_sql_question_leaves_a_receipt(home: Path) -> None:
+    services = Services(Settings())
+    with pytest.raises(GovDataError, match="no approved tables for role"):
+        services.sql_ask("How many?", role="citizen")  # the only table is restricted public
+    [receipt] = services.audit.recent()
+    assert receipt.action == "sql.ask" and receipt.outcome.startswith("refused: ") and receipt.role == "citizen"
