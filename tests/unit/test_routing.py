@@ -55,3 +55,12 @@ def test_a_follow_up_without_cues_keeps_the_previous_route() -> None:
     assert route("可以延长吗？", previous="docs") == Route("docs", "follow-up of the previous question")
     assert route("And for 2019?", previous="sql").name == "sql"
     assert route("平均每月有多少起投诉？", previous="docs").name == "sql"  # a clear cue still wins
+
+
+def test_a_question_far_from_every_example_goes_to_documents() -> None:
+    def embed(texts):  # type: ignore[no-untyped-def]
+        # the question is orthogonal to every example: similarity 0
+        return np.array([[1.0, 0.0] if text == "tell me a joke" else [0.0, 1.0] for text in texts])
+
+    chosen = route("tell me a joke", embed)
+    assert chosen.name == "docs" and chosen.reason.startswith("no close example")
