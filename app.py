@@ -150,17 +150,23 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
 
     labels = _Labels()
 
-    def who(request: gr.Request) -> tuple[Any, ...]:
-        role = _role(assistant, request)
-        lang = language_of(request.headers.get("accept-language") if request.headers else None)
+    def role_choices(role: str, lang: str, table: str = "", level: str = "") -> tuple[Any, Any]:
+        """The workbench's tables and the search's access levels this role may use, labelled in `lang`."""
         try:
             tables = [t.name for t in assistant.sql.context(role).tables]
         except GovDataError:
             tables = []
         levels = get_role(role, assistant.settings.roles_file).access_levels
-        return (lang, lang, role, gr.update(choices=[(text("all", lang), ""), *tables], value=""),
-                gr.update(choices=[(text("any", lang), ""), *levels], value=""),
-                gr.update(visible=role == STEWARD))
+        return (gr.update(choices=[(text("all", lang), ""), *tables], value=table if table in tables else ""),
+                gr.update(choices=[(text("any", lang), ""), *levels], value=level if level in levels else ""))
+
+    def who(request: gr.Request) -> tuple[Any, ...]:
+        role = _role(assistant, request)
+        lang = language_of(request.headers.get("accept-language") if request.headers else None)
+        return (lang, lang, role, *role_choices(role, lang), gr.update(visible=role == STEWARD))
+
+    def switch_language(lang: str, table: str, level: str, request: gr.Request) -> tuple[Any, Any]:
+        return role_choices(_role(assistant, request), lang, table or "", level or "")
 
     def whoami(lang: str, role: str, request: gr.Request) -> str:
         return text("signed_in", lang, user=esc(_user(request)), role=esc(role))
@@ -368,7 +374,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         ui.load(who, None, [lang, language, role_state, dataset, level, tab_audit]).then(
             whoami, [lang, role_state], whoami_box).then(relabel, lang, labelled)
         language.input(lambda value: value, language, lang).then(relabel, lang, labelled).then(
-            whoami, [lang, role_state], whoami_box)
+            whoami, [lang, role_state], whoami_box).then(switch_language, [lang, dataset, level], [dataset, level])
         for trigger in (ask_button.click, message.submit):
             trigger(ask, [message, chat, route, lang, turns], [chat, message, turns])
         chat.clear(lambda: [], None, turns)  # a cleared conversation starts without context

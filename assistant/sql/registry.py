@@ -170,9 +170,12 @@ class Registry:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
-    def approval(self, levels: tuple[str, ...], sensitive: str) -> Approval:
-        """The tables a role with these access levels may query; sensitive columns denied, masked or allowed."""
-        return Approval.of([_table_access(t, sensitive) for t in self.tables() if t.access_level in levels])
+    def approval(self, levels: tuple[str, ...], sensitive: str,
+                 tables: list[RegisteredTable] | None = None) -> Approval:
+        """The tables a role with these access levels may query; sensitive columns denied, masked or allowed.
+        `tables` saves re-reading the registry when the caller already has it."""
+        known = self.tables() if tables is None else tables
+        return Approval.of([_table_access(t, sensitive) for t in known if t.access_level in levels])
 
 
 def load_source(con: duckdb.DuckDBPyConnection, source: TableSource, notes: Describe, level: str,

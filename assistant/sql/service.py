@@ -78,7 +78,7 @@ class SqlService:
         else:
             record = get_role(role, self.settings.roles_file)
             tables = [t for t in self.registry.tables() if t.access_level in record.access_levels]
-            approval = self.registry.approval(record.access_levels, record.sensitive_columns)
+            approval = self.registry.approval(record.access_levels, record.sensitive_columns, tables)
             database = self.registry.database
             if not tables:
                 raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "

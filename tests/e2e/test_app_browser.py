@@ -136,6 +136,9 @@ def test_route_override_answers_from_the_catalog_in_a_chinese_interface(browser:
     page.locator("#language").get_by_text("English").click()
     page.get_by_role("tab", name="Find datasets").wait_for(timeout=10_000)
     assert "role: citizen" in page.locator("#whoami").inner_text()
+    page.get_by_role("tab", name="Find datasets").click()
+    page.locator("#dataset-level input").click()
+    assert [o.inner_text().split("\n")[-1] for o in page.get_by_role("option").all()] == ["(any)", "public"]
 
 
 def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, server: str) -> None:
