@@ -276,10 +276,9 @@ class Services:
         except GovDataError as exc:
             self.record(Receipt(action, outcome=f"refused: {getattr(exc, 'reason', exc)}", **base))
             raise
-        versions = self.sql.versions(result.tables, db=db)
         rows, found = self._mask_rows(role, result.rows)
         result = dataclasses.replace(result, rows=rows)
-        receipt = self.record(Receipt(action, **{**base, "sql": result.sql}, datasets=versions,
+        receipt = self.record(Receipt(action, **{**base, "sql": result.sql}, datasets=result.dataset_versions,
                                       row_count=result.row_count, raw_values=self._raw(role, result.tables, found),
                                       answer_hash=content_hash([result.columns, result.rows])))
         return dataclasses.replace(result, receipt_id=receipt.id)

@@ -38,6 +38,7 @@ class SqlResult:
     elapsed_ms: float
     tables: list[str] = field(default_factory=list)
     masked_columns: list[str] = field(default_factory=list)
+    dataset_versions: dict[str, str] = field(default_factory=dict)
     receipt_id: int | None = None
 
 

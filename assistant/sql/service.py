@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,9 @@ class SqlService:
     def run(self, sql: str, *, role: str, db: Path | None = None) -> SqlResult:
         context = self.context(role, db=db)
         query = self.guard.guard(sql, context.approval)
-        return QueryRunner(context.database, self.limits()).run(query)
+        result = QueryRunner(context.database, self.limits()).run(query)
+        known = {t.name: t.version for t in context.tables}
+        return replace(result, dataset_versions={name: known.get(name, "") for name in result.tables})
 
     def ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None) -> SqlAnswer:
         if not question.strip():
