@@ -17,7 +17,6 @@ from assistant.ui_render import (
     dataset_cards,
     datasets_markdown,
     esc,
-    link,
     page_of,
     receipt_rows,
     sql_markdown,
@@ -25,7 +24,6 @@ from assistant.ui_render import (
 from assistant.ui_text import LANGUAGE_CHOICES, language_of, text
 from assistant.users import load_users, role_of, verify
 
-__all__ = ["build_assistant", "build_ui", "launch", "link"]
 ROUTES = ("auto", "docs", "datasets", "sql")
 STEWARD = "data_steward"
 CSS = (".dataset-card{border:1px solid #ddd;border-radius:8px;padding:8px 12px;margin:6px 0}"
@@ -212,7 +210,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
             for event in assistant.ask_stream(message, role=role, history=pairs, user=user):
                 if isinstance(event, Answer):
                     turns.append([message, event.answer, route])
-                    yield answer_markdown(event, lang)
+                    yield answer_markdown(event)
                 else:
                     yield esc(event) + " ▌"
 

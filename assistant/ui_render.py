@@ -42,7 +42,7 @@ def dataset_cards(results: list[Any], lang: str) -> str:
     return "\n".join(cards)
 
 
-def answer_markdown(answer: Any, lang: str) -> str:
+def answer_markdown(answer: Any) -> str:
     """The answer, then each citation as an expandable quote with its source (a "not found" answer names
     the closest sources in its own text)."""
     parts = [esc(answer.answer)]

@@ -2,9 +2,16 @@
 
 from types import SimpleNamespace
 
-from app import link
 from assistant.models import Answer, Citation
-from assistant.ui_render import PAGE_ROWS, answer_markdown, approved_tables, dataset_cards, page_of, table_markdown
+from assistant.ui_render import (
+    PAGE_ROWS,
+    answer_markdown,
+    approved_tables,
+    dataset_cards,
+    link,
+    page_of,
+    table_markdown,
+)
 from assistant.ui_text import TEXT, language_of, text
 
 
@@ -30,7 +37,7 @@ def test_cards_escape_catalog_text_and_mark_approved_tables() -> None:
 def test_answer_citations_are_expandable_and_escaped() -> None:
     answer = Answer(answer="见 [1] <script>", found=True, language="zh", citations=[
         Citation(n=1, source="/laws/a.md", title="条例", chunk_id="c", quote="<img src=x>", article="第三十三条")])
-    rendered = answer_markdown(answer, "zh")
+    rendered = answer_markdown(answer)
     assert "<script>" not in rendered and "<img" not in rendered
     assert "<details><summary>[1] 条例 第三十三条</summary>" in rendered and "<code>/laws/a.md</code>" in rendered
 
