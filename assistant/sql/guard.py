@@ -23,6 +23,12 @@ from assistant.errors import GovDataError
 DIALECT = "duckdb"
 MAX_SQL_CHARS = 20_000
 DEFAULT_ROW_CAP = 1000
+MAX_NESTING = 64  # parentheses deep; legitimate analyst SQL stays far below, the parser recurses per level
+
+# The only table functions a query may use as a source (FROM, JOIN, LATERAL, subqueries): an explicit allowlist,
+# because DuckDB's table functions and table macros reach catalogs, files and other tables (query_table,
+# histogram, summary, sniff_csv, json_each over any text, truncate_duckdb_logs, ...).
+ALLOWED_TABLE_FUNCTIONS = frozenset({"unnest"})
 
 # Statement kinds that must not appear anywhere in the tree, with the words a person reads.
 _FORBIDDEN_NODES: tuple[tuple[str, str], ...] = (
@@ -55,9 +61,11 @@ DENIED_FUNCTIONS = frozenset({
     "http_post", "which_secret", "enable_profiling", "pg_read_file", "pg_ls_dir", "lo_import", "lo_export",
     "current_schemas", "sql_auto_complete", "json_execute_serialized_sql", "json_serialize_sql",
     "json_deserialize_sql", "test_all_types", "range_table", "pragma", "readcsv", "readparquet",
+    # error() raises its argument as the engine's message: a side channel for any value
+    "error", "truncate_duckdb_logs", "sniff_csv", "summary", "repeat_row", "histogram_values",
 })
 DENIED_PREFIXES = ("read_", "duckdb_", "pragma_", "sqlite_", "postgres_", "mysql_", "parquet_", "iceberg_",
-                   "delta_", "http", "pg_", "icu_", "st_read", "json_execute")
+                   "delta_", "http", "pg_", "icu_", "st_read", "json_execute", "test_")
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "system", "temp"})
 SYSTEM_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_sequence"})
 
@@ -137,10 +145,17 @@ class SqlGuard:
 
     def guard(self, sql: str, approval: Approval) -> GuardedQuery:
         """The query to run, or SqlRejected with the first rule it breaks."""
+        try:
+            return self._guard(sql, approval)
+        except RecursionError:
+            raise SqlRejected("the query is nested too deeply to check; simplify it") from None
+
+    def _guard(self, sql: str, approval: Approval) -> GuardedQuery:
         _check_text(sql, self.max_chars)
         root = _parse_single(sql)
         _check_nodes(root)
         tables = _check_tables(root, approval)
+        _check_sources(root)
         _name_outputs(root)
         qualified = _qualify(root, approval, tables)
         _check_nodes(qualified)
@@ -167,7 +182,15 @@ def _check_text(sql: str, max_chars: int) -> None:
 
 def _check_comments_and_lookalikes(sql: str) -> None:
     """Nested or unterminated block comments, and compatibility look-alikes (fullwidth ；) outside strings."""
+    depth = 0
     for index, char, context in _scan(sql):
+        if context == "code" and char in "([":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise SqlRejected(f"the query nests brackets more than {MAX_NESTING} deep (at position {index}); "
+                                  "simplify it")
+        elif context == "code" and char in ")]":
+            depth = max(0, depth - 1)
         if context == "nested-comment":
             raise SqlRejected(f"nested block comment at position {index}; comments may not nest")
         if context == "unterminated":
@@ -277,7 +300,37 @@ def _check_function(node: exp.Func) -> None:
     names = {function_name(node), node.key.lower()}
     for name in names:
         if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
-            raise SqlRejected(f"function {name}() is not allowed: it reaches outside the approved tables", node)
+            raise SqlRejected(f"function {name}() is not allowed: it reaches outside the approved tables, changes "
+                              "state or leaks values through errors", node)
+
+
+def _check_sources(root: exp.Expr) -> None:
+    """One rule for every source position (FROM, JOIN, LATERAL, in any subquery or CTE): approved tables and
+    CTEs by name, subqueries, VALUES and the allowlisted table functions; no join that matches columns by
+    name (NATURAL), no PIVOT/UNPIVOT (both bind columns the query never names)."""
+    for node in root.walk():
+        if isinstance(node, exp.Join) and str(node.args.get("method") or "").upper() == "NATURAL":
+            raise SqlRejected("NATURAL JOIN matches columns by name, including ones this role cannot see; "
+                              "join with ON or USING (column)", node)
+        if isinstance(node, exp.Pivot):
+            raise SqlRejected("PIVOT/UNPIVOT is not allowed; use GROUP BY with CASE or FILTER", node)
+        if isinstance(node, exp.From | exp.Join | exp.Lateral):
+            _check_source(node.this)
+
+
+def _check_source(source: exp.Expr) -> None:
+    if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+        return  # approved table or CTE: _check_tables decides
+    if isinstance(source, exp.Subquery | exp.Values | exp.Lateral):
+        return  # a Lateral is checked as a node of its own
+    function = source.this if isinstance(source, exp.Table) else source
+    if isinstance(function, exp.Func):
+        if function_name(function) in ALLOWED_TABLE_FUNCTIONS or isinstance(function, exp.Unnest):
+            return
+        name = function.sql(dialect=DIALECT).split("(")[0].strip('"').lower()  # as written: range, not generate_series
+        raise SqlRejected(f"table function {name}() is not allowed; query approved tables by name", source)
+    raise SqlRejected(f"cannot use {source.sql(dialect=DIALECT)[:60]!r} as a table; query approved tables by name",
+                      source)
 
 
 def _check_tables(root: exp.Expr, approval: Approval) -> set[str]:
@@ -290,6 +343,7 @@ def _check_tables(root: exp.Expr, approval: Approval) -> set[str]:
             source = scope.sources.get(table.alias_or_name)
             if source is table:
                 real[id(table)] = _approved_table(table, approval)
+                _check_no_column_aliases(table)
             elif isinstance(source, Scope) and not isinstance(table.this, exp.Func):
                 derived.add(id(table))
             else:
@@ -300,6 +354,14 @@ def _check_tables(root: exp.Expr, approval: Approval) -> set[str]:
             _approved_table(table, approval)
             raise SqlRejected(f"cannot resolve table {table.sql(dialect=DIALECT)!r}", table)
     return set(real.values())
+
+
+def _check_no_column_aliases(table: exp.Table) -> None:
+    """`people AS x(a, b)` renames the table's real columns by position, including ones this role cannot see."""
+    alias = table.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.columns:
+        raise SqlRejected(f"a column alias list on table {table.name} renames its columns by position; "
+                          "alias the columns in the SELECT list instead", table)
 
 
 def _scopes(root: exp.Expr) -> list[Scope]:
@@ -370,11 +432,15 @@ def _usable_columns(access: TableAccess) -> dict[str, str]:
 
 
 def _reject_denied_names(root: exp.Expr, approval: Approval, tables: set[str]) -> None:
-    for column in root.find_all(exp.Column):
-        name = column.name.lower()
-        for table in tables:
-            if name in {c.lower() for c in approval.tables[table].denied}:
-                raise SqlRejected(f"column {table}.{name} is not available to this role", column)
+    """Any column or USING name that a read table denies, whatever it resolves to (fails closed)."""
+    denied = {c.lower(): table for table in sorted(tables) for c in approval.tables[table].denied}
+    names: list[exp.Expr] = list(root.find_all(exp.Column))
+    for join in root.find_all(exp.Join):
+        names.extend(join.args.get("using") or [])
+    for node in names:
+        name = node.name.lower()
+        if name in denied:
+            raise SqlRejected(f"column {denied[name]}.{name} is not available to this role", node)
 
 
 def _check_columns(root: exp.Expr, approval: Approval) -> tuple[int, ...]:
