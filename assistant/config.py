@@ -89,6 +89,10 @@ class SqlSettings(BaseModel):
     memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
                               description="DuckDB memory limit per query.")
     max_chars: int = Field(default=20_000, ge=100, le=1_000_000, description="Longest SQL text accepted.")
+    max_cell_chars: int = Field(default=10_000, ge=16, le=10_000_000,
+                                description="Longest value shown per cell; longer text is cut, in the engine.")
+    max_result_bytes: int = Field(default=8_000_000, ge=1024, le=1_000_000_000,
+                                  description="Largest result a query may return; a larger one is refused.")
     retries: int = Field(default=2, ge=0, le=5, description="Fix-ups after a rejected or failed query.")
     max_tables: int = Field(default=6, ge=1, le=50, description="Tables shown to the model per question.")
     examples: int = Field(default=3, ge=0, le=10, description="Verified question/SQL pairs shown per question.")

@@ -2,11 +2,16 @@
 
 The connection is read-only, external access (files, network, extensions) is off and the configuration is
 locked before the query runs, so even SQL that slipped past the guard cannot read a file or write a table.
-A timer interrupts the connection at the wall-clock limit; at most `row_cap` rows are fetched.
+One deadline covers the whole call (planning, executing, fetching, converting): a timer interrupts the
+connection and the fetch loop checks the clock. Results are bounded in the engine: text is cut to
+`max_cell_chars` and nested or binary values larger than that come back as NULL with a note, so no single
+cell can be bigger than the limit when it reaches Python; at most `row_cap` rows and `max_result_bytes`
+are fetched. Engine messages are scrubbed of data values and of names the query did not use.
 """
 
 import base64
 import datetime as dt
+import re
 import threading
 import time
 import uuid
@@ -22,6 +27,12 @@ from assistant.errors import GovDataError
 from assistant.sql.guard import GuardedQuery
 
 MASK = "***"
+CUT_MARK = "…"
+_FETCH_BATCH = 256
+# DuckDB type ids whose values have no fixed size: bounded in the engine before they are fetched
+_TEXT_TYPES = frozenset({"varchar"})
+_BINARY_TYPES = frozenset({"blob"})
+_NESTED_TYPES = frozenset({"list", "struct", "map", "union", "array", "bit"})
 
 
 class QueryFailed(GovDataError):
@@ -40,6 +51,7 @@ class SqlResult:
     masked_columns: list[str] = field(default_factory=list)
     dataset_versions: dict[str, str] = field(default_factory=dict)
     receipt_id: int | None = None
+    cut_columns: list[str] = field(default_factory=list)  # columns with a value cut at max_cell_chars
 
 
 @dataclass(frozen=True)
@@ -48,10 +60,13 @@ class RunnerLimits:
     row_cap: int = 1000
     memory_limit: str = "1GB"
     threads: int = 2
+    max_cell_chars: int = 10_000
+    max_result_bytes: int = 8_000_000
 
     @classmethod
     def of(cls, settings: SqlSettings) -> "RunnerLimits":
-        return cls(timeout_s=settings.timeout_s, row_cap=settings.row_cap, memory_limit=settings.memory_limit)
+        return cls(timeout_s=settings.timeout_s, row_cap=settings.row_cap, memory_limit=settings.memory_limit,
+                   max_cell_chars=settings.max_cell_chars, max_result_bytes=settings.max_result_bytes)
 
 
 def locked_connection(database: Path, limits: RunnerLimits) -> duckdb.DuckDBPyConnection:
@@ -75,44 +90,135 @@ class QueryRunner:
         self.limits = limits or RunnerLimits()
 
     def run(self, query: GuardedQuery) -> SqlResult:
+        started = time.perf_counter()
         con = locked_connection(self.database, self.limits)
+        timer = threading.Timer(self.limits.timeout_s, con.interrupt)
+        timer.start()
         try:
-            started = time.perf_counter()
-            columns, rows = self._execute(con, query.sql)
-            elapsed = (time.perf_counter() - started) * 1000
+            fetched = _Fetch(con, self.limits, started + self.limits.timeout_s, set(query.masked_outputs))
+            fetched.run(query.sql)
         finally:
+            timer.cancel()
             con.close()
-        masked = set(query.masked_outputs)
-        values = [[MASK if i in masked and v is not None else json_value(v) for i, v in enumerate(row)]
-                  for row in rows]
+        elapsed = (time.perf_counter() - started) * 1000
+        columns, masked = fetched.columns, sorted(set(query.masked_outputs))
         return SqlResult(
-            sql=query.sql, columns=columns, rows=values, row_count=len(values),
-            truncated=query.limit_applied and len(values) >= query.limit, elapsed_ms=round(elapsed, 1),
-            tables=list(query.tables), masked_columns=[columns[i] for i in sorted(masked) if i < len(columns)],
+            sql=query.sql, columns=columns, rows=fetched.rows, row_count=len(fetched.rows),
+            truncated=query.limit_applied and len(fetched.rows) >= query.limit, elapsed_ms=round(elapsed, 1),
+            tables=list(query.tables), masked_columns=[columns[i] for i in masked if i < len(columns)],
+            cut_columns=[columns[i] for i in sorted(fetched.cut)],
         )
 
     def run_raw(self, sql: str) -> SqlResult:
         """Run SQL on the locked connection with no guard: only for tests that prove the walls hold alone."""
         return self.run(GuardedQuery(sql, ()))
 
-    def _execute(self, con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        timer = threading.Timer(self.limits.timeout_s, con.interrupt)
-        timer.start()
+
+class _Fetch:
+    """One bounded execution: columns and JSON-safe rows, every limit checked before Python holds a value."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, limits: RunnerLimits, deadline: float,
+                 masked: set[int]) -> None:
+        self.con, self.limits, self.deadline, self.masked = con, limits, deadline, masked
+        self.columns: list[str] = []
+        self.rows: list[list[Any]] = []
+        self.cut: set[int] = set()
+        self.bytes = 0
+
+    def run(self, sql: str) -> None:
         try:
-            cursor = con.execute(sql)
-            columns = [str(d[0]) for d in cursor.description or []]
-            rows = cursor.fetchmany(self.limits.row_cap)
+            self._run(sql)
         except duckdb.InterruptException:
-            raise QueryFailed(f"the query ran longer than {self.limits.timeout_s:g} s and was stopped") from None
+            raise self._timeout() from None
         except duckdb.Error as exc:
-            raise QueryFailed(_duckdb_message(exc)) from None
-        finally:
-            timer.cancel()
-        return columns, rows
+            raise QueryFailed(engine_message(exc)) from None
+        except QueryFailed:
+            raise
+        except (ArithmeticError, ValueError, TypeError, UnicodeError, MemoryError) as exc:
+            raise QueryFailed(f"a value in the result cannot be shown ({type(exc).__name__}); "
+                              "cast that column to VARCHAR") from None
+
+    def _run(self, sql: str) -> None:
+        relation = self.con.sql(sql)
+        if relation is None:  # a statement without a result (only reachable through run_raw)
+            return
+        self.columns = [str(c) for c in relation.columns]
+        kinds = [str(t.id) for t in relation.types]
+        cursor = self.con.execute(bounded_sql(sql, kinds, self.limits.max_cell_chars))
+        width = len(kinds)
+        while len(self.rows) < self.limits.row_cap:
+            batch = cursor.fetchmany(min(_FETCH_BATCH, self.limits.row_cap - len(self.rows)))
+            if not batch:
+                break
+            for raw in batch:
+                self.rows.append(self._row(raw[:width], raw[width:], kinds))
+            if time.perf_counter() > self.deadline:
+                raise self._timeout()
+
+    def _row(self, values: tuple[Any, ...], too_big: tuple[Any, ...], kinds: list[str]) -> list[Any]:
+        row, flags = [], iter(too_big)
+        for index, (value, kind) in enumerate(zip(values, kinds, strict=True)):
+            oversized = bool(next(flags)) if kind in _BINARY_TYPES | _NESTED_TYPES else False
+            row.append(self._cell(index, value, kind, oversized))
+        return row
+
+    def _cell(self, index: int, value: Any, kind: str, oversized: bool) -> Any:
+        cap = self.limits.max_cell_chars
+        if oversized:
+            self.cut.add(index)
+            value = f"[value larger than {cap:,} characters not shown]"
+        elif kind in _TEXT_TYPES and isinstance(value, str) and len(value) > cap:
+            self.cut.add(index)
+            value = value[:cap] + CUT_MARK
+        shown = MASK if index in self.masked and value is not None else json_value(value)
+        self.bytes += _size(shown)
+        if self.bytes > self.limits.max_result_bytes:
+            raise QueryFailed(f"the result is larger than {self.limits.max_result_bytes:,} bytes; select fewer "
+                              "or shorter columns, or fewer rows")
+        return shown
+
+    def _timeout(self) -> QueryFailed:
+        return QueryFailed(f"the query ran longer than {self.limits.timeout_s:g} s and was stopped")
 
 
-def _duckdb_message(exc: Exception) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+def bounded_sql(sql: str, kinds: list[str], cap: int) -> str:
+    """The query wrapped so no value larger than `cap` leaves the engine: text cut to cap + 1 characters (the
+    extra one tells Python it was cut), binary and nested values NULL with a flag column when too large."""
+    outputs, flags = [], []
+    for position, kind in enumerate(kinds, 1):
+        ref = f"#{position}"
+        if kind in _TEXT_TYPES:
+            outputs.append(f"left({ref}, {cap + 1})")
+        elif kind in _BINARY_TYPES | _NESTED_TYPES:
+            size = f"octet_length({ref})" if kind in _BINARY_TYPES else f"strlen(CAST({ref} AS VARCHAR))"
+            outputs.append(f"CASE WHEN {size} > {cap} THEN NULL ELSE {ref} END")
+            flags.append(f"coalesce({size} > {cap}, false)")
+        else:
+            outputs.append(ref)
+    if not outputs:
+        return sql
+    return f"SELECT {', '.join(outputs + flags)} FROM ({sql}) AS govdata_result"
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | dict):
+        return len(str(value))
+    return 8
+
+
+_DATA_ERRORS = ("Conversion Error", "Invalid Input Error", "Out of Range Error", "Constraint Error")
+_HINTS = re.compile(r"\s*(Did you mean|Candidate bindings|LINE \d+:).*", re.S)
+
+
+def engine_message(exc: Exception) -> str:
+    """DuckDB's message as one line, without the hints that name other tables or columns ("Did you mean
+    ...", candidate bindings), the echoed query, or (for conversion and input errors) the data values."""
+    text = _HINTS.sub("", str(exc).strip())
+    if text.startswith(_DATA_ERRORS):
+        text = re.sub(r"'(?:[^']|'')*'", "'…'", text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return " ".join(lines[:2])[:400] if lines else type(exc).__name__
 
 

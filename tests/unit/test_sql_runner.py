@@ -72,3 +72,46 @@ def test_values_are_json_safe(database: Path) -> None:
     result = QueryRunner(database).run_raw("SELECT 1.5::DECIMAL(4,2) AS d, DATE '2024-01-02' AS day, "
                                            "[1, 2] AS l, {'a': 1} AS s, 'x'::BLOB AS b")
     assert result.rows == [[1.5, "2024-01-02", [1, 2], {"a": 1}, "base64:eA=="]]
+
+
+# ---- issue 18: the runner bounds what it returns and what its errors say, without the guard ----
+
+def test_huge_text_is_cut_in_the_engine(database: Path) -> None:
+    runner = QueryRunner(database, RunnerLimits(max_cell_chars=100))
+    result = runner.run_raw("SELECT repeat('x', 100000000) AS big, id FROM people, generate_series(1, 4) LIMIT 8")
+    assert result.row_count == 8 and result.cut_columns == ["big"]
+    assert all(row[0] == "x" * 100 + "…" for row in result.rows)
+
+
+def test_oversized_nested_and_binary_values_are_not_shown(database: Path) -> None:
+    runner = QueryRunner(database, RunnerLimits(max_cell_chars=50))
+    result = runner.run_raw("SELECT [repeat('x', 1000)] AS l, {'a': repeat('y', 1000)} AS s, "
+                            "repeat('z', 1000)::BLOB AS b, [1, 2] AS small FROM people LIMIT 2")
+    assert result.cut_columns == ["l", "s", "b"]
+    assert result.rows[0][:3] == ["[value larger than 50 characters not shown]"] * 3
+    assert result.rows[0][3] == [1, 2]
+
+
+def test_result_larger_than_the_byte_limit_is_refused(database: Path) -> None:
+    runner = QueryRunner(database, RunnerLimits(max_result_bytes=100_000))
+    with pytest.raises(QueryFailed, match="larger than 100,000 bytes"):
+        runner.run_raw("SELECT repeat('x', 9000) FROM range(1000)")
+
+
+def test_values_python_cannot_hold_fail_as_one_line(database: Path) -> None:
+    with pytest.raises(QueryFailed, match=r"cannot be shown \(OverflowError\)"):
+        QueryRunner(database).run_raw("SELECT INTERVAL 100000000 YEAR AS forever")
+
+
+@pytest.mark.parametrize(("sql", "leak"), [
+    ("SELECT * FROM nosuch_table", "Did you mean"),
+    ("SELECT nme FROM people", "Candidate bindings"),
+    ("SELECT CAST(name || '@example.com' AS INT) FROM people", "p0@example.com"),
+    ("SELECT CAST('alice@example.com' AS INT)", "alice@example.com"),
+    ("SELECT 1 FROM people WHERE CAST(phone AS INTEGER) = 5", "555-0"),
+])
+def test_engine_messages_name_no_other_object_and_no_value(sql: str, leak: str, database: Path) -> None:
+    with pytest.raises(QueryFailed) as failed:
+        QueryRunner(database).run_raw(sql)
+    message = str(failed.value)
+    assert leak not in message and "\n" not in message and "LINE 1" not in message
