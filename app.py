@@ -151,7 +151,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
     def role_choices(role: str, lang: str, table: str = "", level: str = "") -> tuple[Any, Any]:
         """The workbench's tables and the search's access levels this role may use, labelled in `lang`."""
         try:
-            tables = [t.name for t in assistant.sql.context(role).tables]
+            tables = [t.name for t in assistant.sql_tables(role).tables]
         except GovDataError:
             tables = []
         levels = get_role(role, assistant.settings.roles_file).access_levels
@@ -237,7 +237,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
     # ---- SQL workbench ----
     def check(sql: str, lang: str, request: gr.Request) -> str:
         try:
-            verdict = assistant.sql.check(sql, role=_role(assistant, request))
+            verdict = assistant.sql_check(sql, role=_role(assistant, request), user=_user(request))
         except GovDataError as exc:
             return _error(exc, lang)
         return text("allowed" if verdict.allowed else "rejected", lang) + ": " + esc(verdict.reason)

@@ -44,7 +44,7 @@ CREATE TRIGGER IF NOT EXISTS receipts_no_update BEFORE UPDATE ON receipts
 CREATE TRIGGER IF NOT EXISTS receipts_no_delete BEFORE DELETE ON receipts
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay")
+ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay", "sql.check", "sql.tables")
 
 
 @dataclass

@@ -68,7 +68,7 @@ def _table_summary(table: Any) -> dict[str, Any]:
 @sql_app.command("tables")
 def sql_tables(role: RoleOpt = DEFAULT_ROLE, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """The approved tables the role may query, with their columns."""
-    context = services().sql.context(role, db=db)
+    context = services().sql_tables(role, db=db)
     if as_json:
         print_json([_table_summary(t) for t in context.tables])
         return
@@ -128,7 +128,7 @@ def sql_check(
     """Whether the guard lets SQL run for the role, and why; exit 0 either way (the verdict is the output)."""
     from assistant.sql.guard import transpile
 
-    verdict = services().sql.check(sql, role=role, db=db)
+    verdict = services().sql_check(sql, role=role, db=db)
     result = verdict.as_dict()
     if to and verdict.allowed:
         result["transpiled"] = transpile(verdict.sql, to)

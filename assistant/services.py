@@ -3,6 +3,7 @@
 import dataclasses
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,7 +29,8 @@ from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
 
 if TYPE_CHECKING:
     from assistant.routing import Route
-    from assistant.sql.generate import SqlAnswer
+    from assistant.sql.generate import SqlAnswer, SqlContext
+    from assistant.sql.guard import Verdict
     from assistant.sql.runner import SqlResult
     from assistant.sql.service import SqlService
 
@@ -164,25 +166,25 @@ class Services:
     def ask_stream(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None,
                    user: str | None = None, stream: bool = True) -> Iterator[str | Answer]:
         """Draft answer text while the model writes, then the checked Answer (with its receipt id)."""
-        _require(question)
-        masks = self.role(role).masks_pii
-        answer: Answer | None = None
-        for event in self.answerer().ask_stream(question, role, history or [], stream=stream):
-            if isinstance(event, Answer):
-                answer = event
-            else:
-                yield pii.mask_draft(event) if masks else event
-        if answer is None:
-            raise GovDataError("the answer stream ended without an answer")
-        shown = [answer.answer, *(c.quote for c in answer.citations)]
-        found = pii.mask_answer(answer) if masks else pii.count_pii(shown)
-        receipt = self.record(Receipt(
-            "ask", self.user(user), role, question, route="docs", chunk_ids=answer.retrieved_chunk_ids,
-            sources=sorted({c.source for c in answer.citations}), model=answer.model,
-            answer_hash=content_hash(answer.model_dump(exclude={"receipt_id"})), raw_values=not masks and found > 0,
-            settings=self._answer_settings(), outcome="answered" if answer.found else "not found"))
-        answer.receipt_id = receipt.id
-        yield answer
+        with self._receipt("ask", role, user, question=question, route="docs",
+                           settings=self._answer_settings()) as receipt:
+            _require(question)
+            masks = self.role(role).masks_pii
+            answer: Answer | None = None
+            for event in self.answerer().ask_stream(question, role, history or [], stream=stream):
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    yield pii.mask_draft(event) if masks else event
+            if answer is None:
+                raise GovDataError("the answer stream ended without an answer")
+            shown, found = self._shown(role, answer)
+            receipt.chunk_ids, receipt.model = answer.retrieved_chunk_ids, answer.model
+            receipt.sources = sorted({c.source for c in answer.citations})
+            receipt.answer_hash = content_hash(shown.model_dump(exclude={"receipt_id"}))
+            receipt.raw_values = not masks and found > 0
+            receipt.outcome = "answered" if answer.found else "not found"
+        yield shown.model_copy(update={"receipt_id": receipt.id})
 
     def filters(self, role: str, *, publisher: str | None = None, format: str | None = None,
                 language: str | None = None, since: str | None = None,
@@ -212,17 +214,15 @@ class Services:
     def search_passages(self, query: str, *, k: int, role: str, fusion: Fusion | None = None,
                         user: str | None = None) -> list["Passage"]:
         """Hybrid search over document passages, access-filtered inside both searches."""
-        _require(query)
-        ranked = self.retriever.retrieve(query, k=k, filters=self.filters(role), collection=PASSAGES, fusion=fusion)
-        masks = self.role(role).masks_pii
-        passages = [Passage.from_ranked(r) for r in ranked]
-        found = pii.count_pii([p.text for p in passages])
-        if masks and found:
-            passages = [dataclasses.replace(p, text=pii.mask_text(p.text)[0]) for p in passages]
-        self.record(Receipt("docs.search", self.user(user), role, query, route="docs",
-                            raw_values=not masks and found > 0,
-                            chunk_ids=[p.chunk_id for p in passages], sources=sorted({p.source for p in passages}),
-                            answer_hash=content_hash([p.chunk_id for p in passages])))
+        with self._receipt("docs.search", role, user, question=query, route="docs") as receipt:
+            _require(query)
+            ranked = self.retriever.retrieve(query, k=k, filters=self.filters(role), collection=PASSAGES,
+                                             fusion=fusion)
+            passages, found = self._shown(role, [Passage.from_ranked(r) for r in ranked])
+            receipt.raw_values = not self.role(role).masks_pii and found > 0
+            receipt.chunk_ids = [p.chunk_id for p in passages]
+            receipt.sources = sorted({p.source for p in passages})
+            receipt.answer_hash = content_hash(receipt.chunk_ids)
         return passages
 
     def search_datasets(self, query: str, *, k: int, role: str, publisher: str | None = None,
@@ -231,67 +231,74 @@ class Services:
                         user: str | None = None) -> list["DatasetResult"]:
         """Hybrid search over catalog records the role may see, with the user's filters inside the search;
         `access_level` narrows to one of the role's levels (a level the role may not see is an error)."""
-        _require(query)
-        filters = self.filters(role, publisher=publisher, format=format, language=language, since=since,
-                               access_level=access_level)
-        ranked = self.retriever.retrieve(query, k=k, filters=filters, collection=DATASETS, fusion=fusion)
-        results = [DatasetResult.from_ranked(r) for r in ranked]
-        if self.role(role).masks_pii:
-            results = [dataclasses.replace(r, description=pii.mask_text(r.description)[0]) for r in results]
-        self.record(Receipt("datasets.search", self.user(user), role, query, route="datasets",
-                            datasets={r.identifier: r.modified for r in results},
-                            sources=sorted({r.source for r in results}),
-                            answer_hash=content_hash([r.identifier for r in results]),
-                            settings={"publisher": publisher, "format": format, "language": language,
-                                      "since": since, "access_level": access_level, "k": k}))
+        settings = {"publisher": publisher, "format": format, "language": language, "since": since,
+                    "access_level": access_level, "k": k}
+        with self._receipt("datasets.search", role, user, question=query, route="datasets",
+                           settings=settings) as receipt:
+            _require(query)
+            filters = self.filters(role, publisher=publisher, format=format, language=language, since=since,
+                                   access_level=access_level)
+            ranked = self.retriever.retrieve(query, k=k, filters=filters, collection=DATASETS, fusion=fusion)
+            records = [DatasetResult.from_ranked(r) for r in ranked]
+            results, _ = self._shown(role, records)
+            receipt.datasets = {r.identifier: r.modified for r in records}
+            receipt.sources = sorted({r.source for r in records})
+            receipt.answer_hash = content_hash([r.identifier for r in records])
         return results
 
     def sql_ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None,
                 user: str | None = None) -> "SqlAnswer":
         """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt (a refusal too)."""
-        try:
+        with self._receipt("sql.ask", role, user, question=question, route="sql",
+                           settings=self._sql_settings(db)) as receipt:
             answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
-        except GovDataError as exc:
-            self.record(Receipt("sql.ask", self.user(user), role, question, route="sql",
-                                settings=self._sql_settings(db), outcome=f"refused: {exc}"))
-            raise
-        answer.rows, found = self._mask_rows(role, answer.rows)
-        if self.role(role).masks_pii:
-            answer.explanation = pii.mask_text(answer.explanation)[0]
-        receipt = self.record(Receipt(
-            "sql.ask", self.user(user), role, question, route="sql", datasets=dict(answer.dataset_versions),
-            sql=answer.sql, row_count=answer.row_count, model=self.settings.llm.model,
-            answer_hash=content_hash([answer.columns, answer.rows]),
-            raw_values=self._raw(role, list(answer.dataset_versions), found),
-            settings=self._sql_settings(db), outcome=f"error: {answer.error}" if answer.error else "ok"))
-        answer.receipt_id = receipt.id
-        return answer
+            shown, found = self._shown(role, answer)
+            receipt.datasets, receipt.sql = dict(answer.dataset_versions), answer.sql
+            receipt.row_count, receipt.model = answer.row_count, self.settings.llm.model
+            receipt.answer_hash = content_hash([shown.columns, shown.rows])
+            receipt.raw_values = self._raw(role, list(answer.dataset_versions), found)
+            receipt.outcome = f"error: {answer.error}" if answer.error else "ok"
+        return dataclasses.replace(shown, receipt_id=receipt.id)
 
     def sql_run(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None,
                 action: str = "sql.run") -> "SqlResult":
         """Guard and run SQL the user wrote; rejected and failed queries leave a receipt too."""
-        base = {"user": self.user(user), "role": role, "sql": sql, "route": "sql", "settings": self._sql_settings(db)}
-        try:
+        with self._receipt(action, role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
             result = self.sql.run(sql, role=role, db=db)
-        except GovDataError as exc:
-            self.record(Receipt(action, outcome=f"refused: {getattr(exc, 'reason', exc)}", **base))
-            raise
-        rows, found = self._mask_rows(role, result.rows)
-        result = dataclasses.replace(result, rows=rows)
-        receipt = self.record(Receipt(action, **{**base, "sql": result.sql}, datasets=result.dataset_versions,
-                                      row_count=result.row_count, raw_values=self._raw(role, result.tables, found),
-                                      answer_hash=content_hash([result.columns, result.rows])))
-        return dataclasses.replace(result, receipt_id=receipt.id)
+            shown, found = self._shown(role, result)
+            receipt.sql, receipt.datasets, receipt.row_count = result.sql, result.dataset_versions, result.row_count
+            receipt.raw_values = self._raw(role, result.tables, found)
+            receipt.answer_hash = content_hash([shown.columns, shown.rows])
+        return dataclasses.replace(shown, receipt_id=receipt.id)
+
+    def sql_check(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None) -> "Verdict":
+        """The guard's verdict on SQL for the role, with its reason; nothing runs. Leaves a receipt."""
+        with self._receipt("sql.check", role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
+            verdict = self.sql.check(sql, role=role, db=db)
+            receipt.outcome = "allowed" if verdict.allowed else f"rejected: {verdict.reason}"
+            if verdict.query is not None:
+                receipt.datasets = self.sql.versions(list(verdict.query.tables), db=db)
+        shown, _ = self._shown(role, dataclasses.replace(verdict, query=None))
+        return dataclasses.replace(shown, query=verdict.query)
+
+    def sql_tables(self, role: str, *, db: Path | None = None, user: str | None = None) -> "SqlContext":
+        """The approved tables the role may query, as the role may see them (samples masked). Leaves a receipt."""
+        with self._receipt("sql.tables", role, user, route="sql", settings=self._sql_settings(db)) as receipt:
+            context = self.sql.context(role, db=db)
+            tables, _ = self._shown(role, context.tables)
+            receipt.datasets = {t.name: t.version for t in context.tables}
+        return dataclasses.replace(context, tables=tables)
 
     def _sql_settings(self, db: Path | None) -> dict[str, Any]:
         limits = self.settings.sql
         return {"row_cap": limits.row_cap, "timeout_s": limits.timeout_s, "db": str(db) if db else None,
                 "temperature": self.settings.llm.temperature}
 
-    def _mask_rows(self, role: str, rows: list[list[Any]]) -> tuple[list[list[Any]], int]:
-        """Rows with personal data masked for roles that mask it, and how many values were personal data."""
-        masked, found = pii.mask_rows(rows)
-        return (masked if self.role(role).masks_pii else rows), found
+    def _shown(self, role: str, value: Any) -> tuple[Any, int]:
+        """What leaves Services for this role: a masked copy for roles that mask personal data, the value itself
+        otherwise; and how many personal-data values it holds (a steward's raw view is recorded)."""
+        masked, found = pii.mask_any(value)
+        return (masked if self.role(role).masks_pii else value), found
 
     def _raw(self, role: str, tables: list[str], pii_found: int) -> bool:
         """True when the role saw personal data unmasked: sensitive columns (policy allow) or detected
@@ -328,6 +335,45 @@ class Services:
     def record(self, receipt: Receipt) -> Receipt:
         receipt.interface = self.interface
         return self.audit.append(receipt)
+
+    @contextmanager
+    def _receipt(self, action: str, role: str, user: str | None, **fields: Any) -> Iterator[Receipt]:
+        """The receipt of one use case, written whatever happens inside: the outcome the use case set, or
+        `refused: ...` for a GovDataError, `abandoned` for a stream closed early, `failed: Type` for a bug.
+        Error text leaves masked for roles that mask personal data (the receipt keeps the steward's view)."""
+        receipt = Receipt(action, self.user(user), role, **fields)
+        try:
+            yield receipt
+        except GovDataError as exc:
+            receipt.outcome = f"refused: {getattr(exc, 'reason', exc)}"
+            _mask_error(exc, self._masks(role))
+            raise
+        except GeneratorExit:
+            receipt.outcome = "abandoned"
+            raise
+        except BaseException as exc:
+            receipt.outcome = f"failed: {type(exc).__name__}"
+            raise
+        finally:
+            self.record(receipt)
+
+    def _masks(self, role: str) -> bool:
+        """Whether the role masks personal data; an unknown role masks (it is refused anyway)."""
+        try:
+            return self.role(role).masks_pii
+        except GovDataError:
+            return True
+
+
+def _mask_error(exc: GovDataError, masks: bool) -> None:
+    """The error's message with personal data masked, in place, so every shell shows the masked text."""
+    if not masks:
+        return
+    text, found = pii.mask_text(str(exc))
+    if found:
+        exc.args = (text,)
+        if isinstance(getattr(exc, "reason", None), str):
+            exc.reason = pii.mask_text(exc.reason)[0]  # type: ignore[attr-defined]
 
 
 def _require(query: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
+from assistant import pii
 from assistant.config import Settings
 from assistant.errors import GovDataError
 from assistant.roles import get_role
@@ -73,6 +74,7 @@ class SqlService:
     def context(self, role: str, *, db: Path | None = None, dataset: str | None = None) -> SqlContext:
         """The tables a call may use: an ad-hoc database (all tables), or the registry filtered by role."""
         if db is not None:
+            self._refuse_own_files(db)
             database, tables = adhoc_database(db, self.settings.sql_path / "adhoc")
             approval = full_approval(tables)
         else:
@@ -90,6 +92,16 @@ class SqlService:
             approval = Approval.of([a for a in approval.tables.values() if a.name.lower() == dataset.lower()])
         return SqlContext(database, tables, approval)
 
+    def _refuse_own_files(self, db: Path) -> None:
+        """`--db` treats every table as approved and no column as sensitive, so it must never open the approved
+        database (or a hard link to it), the audit log or anything else under GOVDATA_HOME."""
+        path, home = db.expanduser().resolve(), self.settings.home.expanduser().resolve()
+        approved = self.registry.database
+        same = path.is_file() and approved.is_file() and path.samefile(approved)
+        if same or path == home or home in path.parents:
+            raise GovDataError(f"--db {db}: this is the assistant's own data under GOVDATA_HOME; query approved "
+                               "tables without --db so the role's access policy applies")
+
     def check(self, sql: str, *, role: str, db: Path | None = None) -> Verdict:
         return self.guard.check(sql, self.context(role, db=db).approval)
 
@@ -104,6 +116,8 @@ class SqlService:
         if not question.strip():
             raise GovDataError("QUESTION must not be empty")
         context = self.context(role, db=db, dataset=dataset)
+        if get_role(role, self.settings.roles_file).masks_pii:  # the model never sees values the role may not
+            context = replace(context, tables=pii.mask_any(context.tables)[0])
         examples = self.examples.all() if db is None else []
         return self.generator.ask(question, context, examples)
 

@@ -106,3 +106,48 @@ def test_prompts_to_a_remote_model_are_masked() -> None:
     messages = masked_messages([SystemMessage("rules"), HumanMessage("SSN 123-45-6789, phone (212) 555-0100")])
     assert messages[0].content == "rules"
     assert "123-45-6789" not in messages[1].content and "555-0100" not in messages[1].content
+
+
+# ---- issue 18: values an attacker reshapes, and values of every type ----
+
+@pytest.mark.parametrize("text", ["13800138000a", "x13800138000", "ID11010519491231002Xz", "ssn123-45-6789q",
+                                  "4111111111111111card"])
+def test_a_letter_glued_to_a_number_does_not_hide_it(text: str) -> None:
+    assert mask_text(text)[1] == 1, text
+
+
+def test_numbers_masked_by_check_digit_or_by_the_column_name() -> None:
+    from assistant.pii import mask_value
+
+    assert mask_value(13800138000) == (13800138000, 0)  # unhinted: could be an amount (GDP 19,485,393,853)
+    assert mask_value(19485393853.0) == (19485393853.0, 0)
+    assert mask_value(13800138000, "phone")[0] == "[PHONE ***8000]"
+    assert mask_value(2125550100.0, "phone")[0] == "[PHONE ***0100]"
+    assert mask_value(4111111111111111)[0] == "[CARD ***1111]"
+    assert mask_value(2024, "phone") == (2024, 0)  # short numbers are never phones
+    rows, found = mask_rows([[13800138000, 13800138000, "2125550100"]], ["手机号码", "population", "home_tel"])
+    assert rows == [["[PHONE ***8000]", 13800138000, "[PHONE ***0100]"]] and found == 2
+
+
+def test_nested_values_and_blobs_are_masked() -> None:
+    from assistant.pii import mask_value
+
+    value = {"contacts": ["a@example.org", {"mobile": 13800138000}], "wf@example.cn": 1}
+    masked, found = mask_value(value)
+    assert found == 3 and "example" not in str(masked) and "13800138000" not in str(masked)
+    assert mask_value(b"mail a@example.org")[0] == "[BLOB with personal data withheld]"
+    assert mask_value("base64:bWFpbCBhQGV4YW1wbGUub3Jn")[0] == "[BLOB with personal data withheld]"
+    assert mask_value("base64:cGxhaW4=") == ("base64:cGxhaW4=", 0)
+    assert mask_value((b"plain", 3)) == ((b"plain", 3), 0)
+
+
+def test_mask_any_returns_new_objects_and_leaves_the_original() -> None:
+    from assistant.pii import mask_any
+
+    answer = Answer(answer="call 13800138000", found=True, language="en", citations=[
+        Citation(n=1, source="s", title="wf@example.cn", chunk_id="c", quote="q")])
+    masked, found = mask_any(answer)
+    assert found == 2 and masked is not answer and answer.answer == "call 13800138000"
+    assert masked.citations[0].title == "[EMAIL]" and answer.citations[0].title == "wf@example.cn"
+    same, none = mask_any(Answer(answer="no data", found=False, language="en"))
+    assert none == 0 and same.answer == "no data"
