@@ -1,9 +1,13 @@
 """Tamper-evident audit receipts: an append-only SQLite log where each entry chains the hash of the one before.
 
 Every entry's hash covers its id, the previous entry's hash and its canonical JSON body, so an edited,
-deleted or reordered entry breaks the chain at that point. Truncating the tail leaves a valid chain, so the
-id and hash of the newest entry are also kept in a separate head file, written under the same lock; a
-steward can copy `govdata audit verify --json`'s head hash elsewhere as an outside witness.
+deleted or reordered entry breaks the chain at that point. The time, user and action columns are copies of
+the body for indexing; `verify` checks each against the hashed body, and filters read the body. Truncating
+the tail leaves a valid chain, so the id and hash of the newest entry are also kept in a head file, written
+under the same lock. Someone who can write the files can still truncate the log and rewrite the head file,
+or delete everything; three outside witnesses catch that: a secret key outside GOVDATA_HOME that signs the
+head (`GOVDATA_AUDIT__KEY_FILE`), a second append-only copy of every id and hash in another place
+(`GOVDATA_AUDIT__WITNESS_FILE`), and a head hash a steward wrote down earlier (`verify --expect-head`).
 
 Writers (app sessions, CLI runs, evaluations) serialise on a lock file, so concurrent processes never fork
 the chain or lose an entry. SQLite triggers refuse UPDATE and DELETE through SQL; anything that bypasses them
@@ -14,9 +18,11 @@ import contextlib
 import csv
 import fcntl
 import hashlib
+import hmac
 import io
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -24,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.config import Settings
 from assistant.errors import GovDataError
 
 GENESIS = "0" * 64
@@ -109,14 +116,56 @@ class Verification:
         return asdict(self)
 
 
-class AuditLog:
-    """The receipts under one folder: audit.sqlite, head.json and a lock file."""
+def sign(key: bytes, entry_id: int, entry_hash_: str) -> str:
+    """HMAC-SHA256 of a head (id and hash) under the steward's key."""
+    return hmac.new(key, f"{entry_id}\n{entry_hash_}".encode(), hashlib.sha256).hexdigest()
 
-    def __init__(self, folder: Path) -> None:
+
+def read_key(path: Path) -> bytes:
+    try:
+        key = path.expanduser().read_bytes().strip()
+    except OSError as exc:
+        raise GovDataError(f"audit key_file {path}: cannot read it ({exc.strerror})") from None
+    if len(key) < 32:
+        raise GovDataError(f"audit key_file {path}: the key must be at least 32 bytes (use `govdata audit keygen`)")
+    return key
+
+
+def write_key(path: Path) -> None:
+    """A new random key, readable only by its owner; an existing file is never overwritten."""
+    path = path.expanduser()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise GovDataError(f"{path} exists; a key is never overwritten") from None
+    except OSError as exc:
+        raise GovDataError(f"{path}: cannot create it ({exc.strerror})") from None
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+
+
+def open_log(settings: Settings) -> "AuditLog":
+    """The audit log of these settings, with its outside witnesses, which may not live under GOVDATA_HOME."""
+    home = settings.home.expanduser().resolve()
+    for name, path in (("key_file", settings.audit.key_file), ("witness_file", settings.audit.witness_file)):
+        if path is not None and home in path.expanduser().resolve().parents:
+            raise GovDataError(f"audit {name} {path}: it must lie outside GOVDATA_HOME, or whoever can rewrite the "
+                               "log can rewrite its witness too")
+    key = read_key(settings.audit.key_file) if settings.audit.key_file else None
+    return AuditLog(settings.audit_path, key=key, witness_file=settings.audit.witness_file)
+
+
+class AuditLog:
+    """The receipts under one folder: audit.sqlite, head.json and a lock file; optionally a key that signs the
+    head and a witness file elsewhere that receives every id and hash."""
+
+    def __init__(self, folder: Path, key: bytes | None = None, witness_file: Path | None = None) -> None:
         self.folder = folder
         self.database = folder / "audit.sqlite"
         self.head_file = folder / "head.json"
         self._lock_file = folder / "audit.lock"
+        self.key = key
+        self.witness_file = witness_file.expanduser() if witness_file else None
 
     def _connect(self) -> sqlite3.Connection:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -163,9 +212,35 @@ class AuditLog:
         return receipt
 
     def _write_head(self, entry_id: int, entry_hash_: str) -> None:
+        head = self._head(entry_id, entry_hash_)
         temporary = self.head_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"id": entry_id, "hash": entry_hash_}), encoding="utf-8")
+        temporary.write_text(json.dumps(head), encoding="utf-8")
         os.replace(temporary, self.head_file)
+        if self.witness_file is not None:
+            self._witness(head)
+
+    def _head(self, entry_id: int, entry_hash_: str) -> dict[str, Any]:
+        head: dict[str, Any] = {"id": entry_id, "hash": entry_hash_}
+        if self.key is not None:
+            head["signature"] = sign(self.key, entry_id, entry_hash_)
+        return head
+
+    def _witness(self, head: dict[str, Any]) -> None:
+        assert self.witness_file is not None
+        try:
+            self.witness_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.witness_file, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(head) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise GovDataError(f"audit witness_file {self.witness_file}: cannot append ({exc.strerror}); the "
+                               "receipt is in the log, the witness is behind") from None
+
+    def head(self) -> dict[str, Any]:
+        """The newest entry's id and hash (signed when a key is set), to copy somewhere outside."""
+        rows = self._rows(order="DESC", limit=1)
+        return self._head(rows[0][0], rows[0][3]) if rows else self._head(0, GENESIS)
 
     def _rows(self, where: str = "", params: tuple[Any, ...] = (), order: str = "ASC",
               limit: int | None = None) -> list[tuple[Any, ...]]:
@@ -190,15 +265,10 @@ class AuditLog:
              limit: int = 50) -> list[Receipt]:
         """Newest first, filtered by user, time (ISO date or datetime, inclusive) and action."""
         clauses, params = [], []
-        if user:
-            clauses.append("user = ?")
-            params.append(user)
-        if since:
-            clauses.append("time >= ?")
-            params.append(since)
-        if action:
-            clauses.append("action = ?")
-            params.append(action)
+        for key, value, test in (("user", user, "="), ("time", since, ">="), ("action", action, "=")):
+            if value:  # the hashed body, not the indexed copies, decides what a filter finds
+                clauses.append(f"json_extract(body, '$.{key}') {test} ?")
+                params.append(value)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return [self._receipt(r) for r in self._rows(where, tuple(params), "DESC", limit)]
 
@@ -208,20 +278,35 @@ class AuditLog:
             raise GovDataError(f"audit: no receipt {entry_id}")
         return self._receipt(rows[0])
 
-    def verify(self) -> Verification:
-        """Walk the chain from the first entry; name the first entry that is edited, missing or out of place."""
-        rows = self._rows()
+    def verify(self, expect_head: str | None = None) -> Verification:
+        """Walk the chain from the first entry; name the first entry that is edited, missing or out of place,
+        then check the head file (and its signature), the witness file and an expected head, where given."""
+        rows = self._columns()
         previous, expected_id = GENESIS, 1
-        for entry_id, body, prev_hash, stored_hash in rows:
-            problem = self._check_entry(entry_id, expected_id, previous, body, prev_hash, stored_hash)
+        for entry_id, entry_time, user, action, body, prev_hash, stored_hash in rows:
+            problem = (self._check_entry(entry_id, expected_id, previous, body, prev_hash, stored_hash)
+                       or _check_copies(entry_id, body, entry_time, user, action))
             if problem:
                 return Verification(False, len(rows), entry_id, stored_hash, entry_id, problem)
             previous, expected_id = stored_hash, entry_id + 1
         last_id = expected_id - 1
-        head_problem = self._check_head(rows)
-        if head_problem:
-            return Verification(False, len(rows), last_id, previous, last_id + 1 if rows else 1, head_problem)
+        hashes = {row[0]: row[6] for row in rows}
+        for check in (lambda: self._check_head(hashes), lambda: self._check_witness(hashes),
+                      lambda: _check_expected(hashes, expect_head)):
+            problem, bad_id = check()
+            if problem:
+                return Verification(False, len(rows), last_id, previous, bad_id, problem)
         return Verification(True, len(rows), last_id, previous)
+
+    def _columns(self) -> list[tuple[Any, ...]]:
+        if not self.database.is_file():
+            return []
+        connection = self._connect()
+        try:
+            return connection.execute(
+                "SELECT id, time, user, action, body, prev_hash, hash FROM receipts ORDER BY id").fetchall()
+        finally:
+            connection.close()
 
     @staticmethod
     def _check_entry(entry_id: int, expected_id: int, previous: str, body: str, prev_hash: str,
@@ -234,21 +319,44 @@ class AuditLog:
             return f"entry {entry_id} was edited (its hash does not match its content)"
         return ""
 
-    def _check_head(self, rows: list[tuple[Any, ...]]) -> str:
-        """The newest entry the head file names must still be there with the same hash (catches truncation)."""
+    def _check_head(self, hashes: dict[int, str]) -> tuple[str, int | None]:
+        """The newest entry the head file names must still be there with the same hash (catches truncation);
+        with a key, the head must carry the key's signature (catches a rewritten head)."""
         if not self.head_file.is_file():
-            return "the head file is missing although entries exist" if rows else ""
+            return ("the head file is missing although entries exist", max(hashes)) if hashes else ("", None)
         try:
             head = json.loads(self.head_file.read_text(encoding="utf-8"))
             head_id, head_hash = int(head["id"]), str(head["hash"])
         except (ValueError, KeyError, TypeError):
-            return f"{self.head_file}: unreadable head file"
-        hashes = {row[0]: row[3] for row in rows}
+            return f"{self.head_file}: unreadable head file", None
+        if self.key is not None and not hmac.compare_digest(str(head.get("signature", "")),
+                                                            sign(self.key, head_id, head_hash)):
+            return "the head file's signature does not match the audit key (the head was rewritten)", head_id
         if head_id not in hashes:
-            return f"entries after {len(rows)} were removed (the head names entry {head_id})"
+            return f"entries after {len(hashes)} were removed (the head names entry {head_id})", len(hashes) + 1
         if hashes[head_id] != head_hash:
-            return f"entry {head_id} differs from the head file's hash"
-        return ""
+            return f"entry {head_id} differs from the head file's hash", head_id
+        return "", None
+
+    def _check_witness(self, hashes: dict[int, str]) -> tuple[str, int | None]:
+        """Every id and hash the witness file received must still be in the chain, as it was."""
+        if self.witness_file is None:
+            return "", None
+        if not self.witness_file.is_file():
+            return (f"the witness file {self.witness_file} is missing", None) if hashes else ("", None)
+        for number, line in enumerate(self.witness_file.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                seen = json.loads(line)
+                seen_id, seen_hash = int(seen["id"]), str(seen["hash"])
+            except (ValueError, KeyError, TypeError):
+                return f"{self.witness_file}:{number}: unreadable witness line", None
+            if self.key is not None and not hmac.compare_digest(str(seen.get("signature", "")),
+                                                                sign(self.key, seen_id, seen_hash)):
+                return f"{self.witness_file}:{number}: the signature does not match the audit key", seen_id
+            if hashes.get(seen_id) != seen_hash:
+                what = "is missing" if seen_id not in hashes else "differs from what the witness saw"
+                return f"entry {seen_id} {what} ({self.witness_file}:{number})", seen_id
+        return "", None
 
     def export(self, fmt: str) -> str:
         """All receipts, oldest first, as JSON lines or CSV (list and dict fields as JSON text)."""
@@ -265,3 +373,27 @@ class AuditLog:
             writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
                              for k, v in r.items()})
         return out.getvalue()
+
+
+def _check_copies(entry_id: int, body: str, entry_time: str, user: str, action: str) -> str:
+    """The indexed columns must say what the hashed body says (an edited column hides a receipt from filters)."""
+    content = json.loads(body)
+    for name, stored in (("time", entry_time), ("user", user), ("action", action)):
+        if content.get(name) != stored:
+            return f"entry {entry_id} was edited (its {name} column differs from its hashed content)"
+    return ""
+
+
+def _check_expected(hashes: dict[int, str], expect_head: str | None) -> tuple[str, int | None]:
+    """An expected head, `HASH` or `ID:HASH` as `govdata audit head` printed it, must still be in the chain."""
+    if not expect_head:
+        return "", None
+    wanted_id, _, wanted_hash = expect_head.strip().rpartition(":")
+    if wanted_id and not wanted_id.isdigit():
+        raise GovDataError(f"--expect-head {expect_head!r}: expected HASH or ID:HASH")
+    found = [i for i, h in hashes.items() if h == wanted_hash]
+    if not found or (wanted_id and int(wanted_id) not in found):
+        where = f"entry {wanted_id} with hash" if wanted_id else "an entry with hash"
+        return f"{where} {wanted_hash[:16]}… is not in the log (removed or rewritten since)", \
+            int(wanted_id) if wanted_id else None
+    return "", None

@@ -66,17 +66,50 @@ def audit_show(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
-    """Recompute the hash chain; name the first edited, deleted or reordered entry (exit 1)."""
-    result = services().audit.verify()
+def audit_verify(
+    expect_head: Annotated[str | None, typer.Option(
+        "--expect-head", help="A head recorded earlier (HASH or ID:HASH from `audit head`) that must still be "
+                              "in the log.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute the hash chain; name the first edited, deleted or reordered entry (exit 1). Also checks the
+    head's signature and the witness file when they are configured."""
+    log = services().audit
+    result = log.verify(expect_head)
     if as_json:
-        print_json(result.as_dict())
+        print_json(result.as_dict() | {"head": log.head()})
     elif result.ok:
         typer.echo(f"ok: {result.entries} receipts, chain intact; head {result.head_id} {result.head_hash}")
     else:
         err(f"tampered: first bad entry {result.first_bad_id}: {result.problem}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head(as_json: JsonOpt = False) -> None:
+    """The newest receipt's id and hash (signed with GOVDATA_AUDIT__KEY_FILE when set): copy it somewhere the
+    log's writers cannot reach, and check it later with `audit verify --expect-head ID:HASH`."""
+    head = services().audit.head()
+    if as_json:
+        print_json(head)
+        return
+    typer.echo(f"{head['id']}:{head['hash']}" + (f"  signature {head['signature']}" if "signature" in head else ""))
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    path: Annotated[Path, typer.Argument(help="Where to write the key: outside GOVDATA_HOME, readable only by "
+                                              "the service account.")],
+) -> None:
+    """Write a new random key for signing the audit head (then set GOVDATA_AUDIT__KEY_FILE to it)."""
+    from assistant.audit import write_key
+
+    home = services().settings.home.expanduser().resolve()
+    if home in path.expanduser().resolve().parents:
+        raise GovDataError(f"{path}: the key must lie outside GOVDATA_HOME ({home})")
+    write_key(path)
+    err(f"wrote a new audit key to {path} (mode 600); set GOVDATA_AUDIT__KEY_FILE={path}")
 
 
 @audit_app.command("export")

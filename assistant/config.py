@@ -98,6 +98,15 @@ class SqlSettings(BaseModel):
     examples: int = Field(default=3, ge=0, le=10, description="Verified question/SQL pairs shown per question.")
 
 
+class AuditSettings(BaseModel):
+    """Outside witnesses for the audit log; both must lie outside GOVDATA_HOME (docs/security.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_file: Path | None = Field(default=None, description="Secret key that signs the head (govdata audit keygen).")
+    witness_file: Path | None = Field(default=None, description="Second place each receipt's id and hash is appended.")
+
+
 class Settings(BaseSettings):
     """All configuration; plain data, no clients are built here."""
 
@@ -113,6 +122,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     answer: AnswerSettings = AnswerSettings()
     sql: SqlSettings = SqlSettings()
+    audit: AuditSettings = AuditSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
     users_file: Path | None = Field(default=None, description="JSON web users -> role and password hash.")
     user: str | None = Field(default=None, description="Who CLI receipts name; default the OS account.")

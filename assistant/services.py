@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import pii
 from assistant.answer import Answerer
-from assistant.audit import AuditLog, Receipt, content_hash
+from assistant.audit import AuditLog, Receipt, content_hash, open_log
 from assistant.config import Settings
 from assistant.errors import GovDataError
 from assistant.llm.factory import build_chat_model
@@ -317,7 +317,7 @@ class Services:
 
     @property
     def audit(self) -> AuditLog:
-        return AuditLog(self.settings.audit_path)
+        return open_log(self.settings)
 
     def user(self, user: str | None) -> str:
         """Who is acting: the signed-in user, else GOVDATA_USER, else the operating-system account."""

@@ -179,3 +179,119 @@ def test_concurrent_processes_never_fork_the_chain(tmp_path: Path) -> None:
     for n in range(writers):
         sqls = {r.sql for r in log.recent(user=f"w{n}", limit=1000)}
         assert sqls == {f"SELECT {i}" for i in range(per_writer)}
+
+
+# ---- issue 18: the insider with write access to the files (each edit made by another process) ----
+
+_ATTACKER = """
+import json, sqlite3, sys
+database, head, statements = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+with sqlite3.connect(database) as connection:
+    connection.execute("DROP TRIGGER IF EXISTS receipts_no_update")
+    connection.execute("DROP TRIGGER IF EXISTS receipts_no_delete")
+    for sql in statements:
+        connection.execute(sql)
+    if head != "-":  # rewrite the head file to match what is left, as a careful attacker would
+        last = connection.execute("SELECT id, hash FROM receipts ORDER BY id DESC LIMIT 1").fetchone()
+        open(head, "w").write(json.dumps({"id": last[0], "hash": last[1]}))
+"""
+
+
+def _attack(log: AuditLog, *statements: str, rewrite_head: bool = False) -> None:
+    subprocess.run([sys.executable, "-c", _ATTACKER, str(log.database),
+                    str(log.head_file) if rewrite_head else "-", json.dumps(statements)], check=True)
+
+
+@pytest.mark.parametrize(("column", "value"), [("user", "mallory"), ("time", "2000-01-01T00:00:00.000+00:00"),
+                                               ("action", "sql.run")])
+def test_an_edited_indexed_column_is_named_and_filters_read_the_hash(tmp_path: Path, column: str,
+                                                                     value: str) -> None:
+    log = _log(tmp_path)
+    _attack(log, f"UPDATE receipts SET {column} = '{value}' WHERE id = 2")
+    result = log.verify()
+    assert not result.ok and result.first_bad_id == 2 and f"its {column} column differs" in result.problem
+    assert [r.id for r in log.recent(user="user1")] == [4, 2]  # still found by what was hashed
+    assert log.recent(user="mallory") == [] and log.recent(action="sql.run") == []
+    assert log.recent(since="2000-01-01", limit=100) != [] and 2 in [r.id for r in log.recent(limit=100)]
+
+
+def test_truncation_with_a_rewritten_head_needs_an_outside_witness(tmp_path: Path) -> None:
+    """Without a witness this passes (docs/security.md says so); each witness catches it on its own."""
+    key = b"k" * 32
+    witness = tmp_path / "elsewhere" / "witness.jsonl"
+    log = AuditLog(tmp_path / "audit", key=key, witness_file=witness)
+    for i in range(5):
+        log.append(Receipt("ask", "u", "citizen", f"q{i}"))
+    recorded = log.head()
+    _attack(log, "DELETE FROM receipts WHERE id >= 4", rewrite_head=True)
+    assert AuditLog(log.folder).verify().ok  # the limit: nothing outside the folder, nothing to compare
+    signed = AuditLog(log.folder, key=key).verify()
+    assert not signed.ok and "signature does not match" in signed.problem
+    witnessed = AuditLog(log.folder, witness_file=witness).verify()
+    assert not witnessed.ok and witnessed.first_bad_id == 4 and "entry 4 is missing" in witnessed.problem
+    expected = AuditLog(log.folder).verify(f"{recorded['id']}:{recorded['hash']}")
+    assert not expected.ok and "entry 5 with hash" in expected.problem
+
+
+def test_deleting_both_files_is_caught_by_the_witness_or_an_expected_head(tmp_path: Path) -> None:
+    witness = tmp_path / "elsewhere" / "witness.jsonl"
+    log = AuditLog(tmp_path / "audit", witness_file=witness)
+    log.append(Receipt("ask", "u", "citizen", "q"))
+    head = log.head()
+    log.database.unlink()
+    log.head_file.unlink()
+    assert AuditLog(log.folder).verify().ok  # "ok: 0 receipts" without a witness
+    assert not log.verify().ok and "entry 1 is missing" in log.verify().problem
+    assert not AuditLog(log.folder).verify(head["hash"]).ok
+
+
+def test_a_forged_head_signature_and_witness_line_are_named(tmp_path: Path) -> None:
+    key, witness = b"s" * 40, tmp_path / "w.jsonl"
+    log = AuditLog(tmp_path / "audit", key=key, witness_file=witness)
+    for i in range(3):
+        log.append(Receipt("ask", "u", "citizen", f"q{i}"))
+    assert log.verify().ok and log.head()["signature"] == json.loads(log.head_file.read_text())["signature"]
+    lines = witness.read_text().splitlines()
+    forged = json.loads(lines[1]) | {"hash": "f" * 64}
+    witness.write_text("\n".join([lines[0], json.dumps(forged), lines[2]]) + "\n")
+    result = log.verify()
+    assert not result.ok and "w.jsonl:2: the signature does not match" in result.problem
+
+
+def test_witness_and_key_must_lie_outside_home(tmp_path: Path) -> None:
+    from assistant.audit import open_log, write_key
+    from assistant.config import AuditSettings, Settings
+
+    home = tmp_path / "home"
+    write_key(tmp_path / "key")
+    inside = Settings(home=home, audit=AuditSettings(witness_file=home / "w.jsonl"))
+    with pytest.raises(GovDataError, match="outside GOVDATA_HOME"):
+        open_log(inside)
+    with pytest.raises(GovDataError, match="never overwritten"):
+        write_key(tmp_path / "key")
+    assert (tmp_path / "key").stat().st_mode & 0o777 == 0o600
+    log = open_log(Settings(home=home, audit=AuditSettings(key_file=tmp_path / "key")))
+    assert log.key is not None and len(log.key) == 64
+    (tmp_path / "short").write_text("abc")
+    with pytest.raises(GovDataError, match="at least 32 bytes"):
+        open_log(Settings(home=home, audit=AuditSettings(key_file=tmp_path / "short")))
+
+
+def test_cli_head_and_expect_head(tmp_path: Path) -> None:
+    env = {**__import__("os").environ, "GOVDATA_HOME": str(tmp_path / "home"), "GOVDATA_USER": "t"}
+    log = AuditLog(tmp_path / "home" / "audit")
+    for i in range(3):
+        log.append(Receipt("ask", "u", "citizen", f"q{i}"))
+
+    def govdata(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    head = govdata("audit", "head")
+    assert head.returncode == 0 and head.stdout.strip() == f"3:{log.head()['hash']}"
+    assert govdata("audit", "verify", "--expect-head", head.stdout.strip()).returncode == 0
+    _attack(log, "DELETE FROM receipts WHERE id = 3", rewrite_head=True)
+    failed = govdata("audit", "verify", "--expect-head", head.stdout.strip())
+    assert failed.returncode == 1 and "entry 3 with hash" in failed.stderr and "Traceback" not in failed.stderr
+    keygen = govdata("audit", "keygen", str(tmp_path / "home" / "key"))
+    assert keygen.returncode == 1 and "outside GOVDATA_HOME" in keygen.stderr
