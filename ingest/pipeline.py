@@ -179,8 +179,8 @@ class Pipeline:
                     summary.skipped += previous.items
                 return None
             loaded = load_source(path.resolve(), data, options, self.settings)
-        except (IngestError, OSError) as exc:
-            reason = str(exc) if isinstance(exc, IngestError) else f"{path}: cannot read: {exc.strerror or exc}"
+        except Exception as exc:  # whatever one file does, it is that file's error line, never the run's
+            reason = _failure(path, exc)
             with summary.lock:
                 summary.files_failed += 1
                 summary.failures.append(reason)
@@ -230,10 +230,10 @@ class Pipeline:
             count = len(prepared.changed)
             try:
                 self._write(prepared, vectors[offset : offset + count], summary)
-            except IngestError as exc:
+            except Exception as exc:
                 with summary.lock:
                     summary.files_failed += 1
-                    summary.failures.append(str(exc))
+                    summary.failures.append(_failure(Path(prepared.key), exc))
             offset += count
 
     def _write(self, prepared: "_Prepared", vectors: np.ndarray, summary: IngestSummary) -> None:
@@ -290,3 +290,13 @@ class Pipeline:
             self.manifest.remove_source(row.path)
             summary.files_removed += 1
             summary.removed += len(owned)
+
+
+def _failure(path: Path, exc: Exception) -> str:
+    """One line naming the file and what went wrong with it."""
+    if isinstance(exc, IngestError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{path}: cannot read: {exc.strerror or exc}"
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{path}: cannot load ({type(exc).__name__}{': ' + text if text else ''})"

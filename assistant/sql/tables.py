@@ -4,10 +4,14 @@ Runs on the steward's write connection, never on the query runner's. SQLite is r
 (DuckDB's sqlite extension downloads at run time and fails offline).
 """
 
+import codecs
 import hashlib
 import json
 import re
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +107,8 @@ def sniff_format(path: Path) -> str:
 
 def sources_for(path: Path, name: str | None) -> list[TableSource]:
     """The tables a file holds: one for CSV/Parquet/JSON, one per table of SQLite or datapackage resource."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise GovDataError(f"{path}: empty file (0 bytes); there is no table to approve")
     kind = sniff_format(path)
     if kind == "datapackage":
         return _datapackage_sources(path, name)
@@ -201,10 +207,11 @@ def load_table(con: duckdb.DuckDBPyConnection, source: TableSource, target: str)
     else:
         reader = {"csv": "read_csv(?, sample_size=-1)", "parquet": "read_parquet(?)",
                   "json": "read_json_auto(?)"}[source.format]
-        try:
-            con.execute(f"CREATE TEMP TABLE __govdata_stage AS SELECT * FROM {reader}", [str(source.path)])
-        except duckdb.Error as exc:
-            raise GovDataError(f"{source.path}: cannot read as {source.format}: {_one_line(exc)}") from None
+        with _utf8(source) as readable:
+            try:
+                con.execute(f"CREATE TEMP TABLE __govdata_stage AS SELECT * FROM {reader}", [str(readable)])
+            except duckdb.Error as exc:
+                raise GovDataError(f"{source.path}: cannot read as {source.format}: {_one_line(exc)}") from None
     described = con.execute("DESCRIBE __govdata_stage").fetchall()
     if not described:
         raise GovDataError(f"{source.path}: no columns found")
@@ -216,6 +223,34 @@ def load_table(con: duckdb.DuckDBPyConnection, source: TableSource, target: str)
     keys = {k.lower(): v for k, v in source.foreign_keys.items()}
     return [ColumnInfo(name, str(row[1]), label=label, joins=[keys[label.lower()]] if label.lower() in keys else [])
             for name, label, row in zip(names, labels, described, strict=True)]
+
+
+@contextmanager
+def _utf8(source: TableSource) -> Iterator[Path]:
+    """The source itself when it is UTF-8 (or not text); else a UTF-8 copy of a GB18030 or Big5 CSV, decoded
+    the way ingest decodes catalogs, so DuckDB never reads legacy Chinese encodings as garbage."""
+    if source.format != "csv" or _is_utf8(source.path):
+        yield source.path
+        return
+    from ingest.documents.readers import decode_text
+
+    text = decode_text(source.path.read_bytes(), source.path)
+    with tempfile.TemporaryDirectory(prefix="govdata-csv-") as folder:
+        copy = Path(folder) / source.path.name
+        copy.write_text(text, encoding="utf-8")
+        yield copy
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def reserved_words(con: duckdb.DuckDBPyConnection) -> frozenset[str]:

@@ -17,16 +17,46 @@ class RawDocument:
     text: str
 
 
+MAX_DOCX_EXPANDED = 50_000_000  # bytes a DOCX may unpack to
+MAX_DOCX_RATIO = 100  # unpacked / packed size; text XML packs 5-15x, a zip bomb far more
+_SAMPLE_BYTES = 65_536
+
+
 def decode_text(data: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM), else the common Chinese encodings; refuse binary data."""
+    """UTF-8 (with or without BOM), else GB18030 or Big5, whichever reads as more common Chinese characters
+    (Big5 bytes also decode as GB18030, into rare characters); refuse binary data."""
     if b"\x00" in data[:4096]:
         raise IngestError(path, "binary data where text was expected")
-    for encoding in ("utf-8-sig", "gb18030", "big5"):
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    readable = {}
+    for encoding in ("gb18030", "big5"):
         try:
-            return data.decode(encoding)
+            readable[encoding] = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise IngestError(path, "text is not UTF-8, GB18030 or Big5")
+    if not readable:
+        raise IngestError(path, "text is not UTF-8, GB18030 or Big5")
+    sample = data[:_SAMPLE_BYTES]
+    best = max(readable, key=lambda encoding: _common_characters(sample.decode(encoding, errors="ignore"), encoding))
+    return readable[best]
+
+
+def _common_characters(text: str, encoding: str) -> int:
+    """Characters of the everyday set of that encoding: GB2312 for simplified text, Big5's 常用字 for
+    traditional (lead bytes A4-C6)."""
+    count = 0
+    for char in text:
+        if not "\u4e00" <= char <= "\u9fff":
+            continue
+        try:
+            encoded = char.encode("gb2312" if encoding == "gb18030" else "big5")
+        except UnicodeEncodeError:
+            continue
+        count += encoding == "gb18030" or 0xA4 <= encoded[0] <= 0xC6
+    return count
 
 
 def _first_heading(text: str) -> str:
@@ -79,15 +109,35 @@ def read_pdf(data: bytes, path: Path) -> RawDocument:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError, PyPdfError
 
+    encrypted = IngestError(path, "encrypted PDF (a password or a cipher this reader lacks protects it); "
+                                  "ingest an unencrypted copy")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not _opens_without_password(reader):
+            raise encrypted
         pages = [page.extract_text() or "" for page in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise IngestError(path, f"not a readable PDF: {exc}") from None
+    except DependencyError:  # AES (and other ciphers) without the optional crypto library
+        raise encrypted from None
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError,
+            RecursionError) as exc:
+        raise IngestError(path, f"not a readable PDF: {_first_line(exc)}") from None
     return RawDocument(title=str(meta_title).strip() or path.stem, text="\n\n".join(pages))
+
+
+def _opens_without_password(reader: object) -> bool:
+    """Many published PDFs are encrypted with an empty user password (print/copy flags only)."""
+    try:
+        return bool(reader.decrypt(""))  # type: ignore[attr-defined]
+    except Exception:  # pypdf raises DependencyError, NotImplementedError, ... for ciphers it cannot do
+        return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def read_docx(data: bytes, path: Path) -> RawDocument:
@@ -96,10 +146,12 @@ def read_docx(data: bytes, path: Path) -> RawDocument:
 
     import docx
 
+    _check_docx_package(data, path)
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise IngestError(path, f"not a readable DOCX: {exc}") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError, TypeError, AttributeError) as exc:
+        # lxml's XMLSyntaxError is a SyntaxError: broken XML inside the package
+        raise IngestError(path, f"not a readable DOCX: {_first_line(exc)}") from None
     lines = []
     for paragraph in document.paragraphs:
         style = paragraph.style.name if paragraph.style is not None else ""
@@ -108,6 +160,31 @@ def read_docx(data: bytes, path: Path) -> RawDocument:
     text = "\n\n".join(lines)
     title = document.core_properties.title or _first_heading(text) or path.stem
     return RawDocument(title=title, text=text)
+
+
+def _check_docx_package(data: bytes, path: Path) -> None:
+    """Refuse a DOCX that unpacks too large or too far (a zip bomb), or whose XML declares a DTD or entities
+    (an entity bomb); Word never writes either."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            parts = package.infolist()
+            expanded = sum(part.file_size for part in parts)
+            if expanded > MAX_DOCX_EXPANDED or expanded > MAX_DOCX_RATIO * max(len(data), 1):
+                raise IngestError(path, f"DOCX unpacks to {expanded:,} bytes from {len(data):,} (limit "
+                                        f"{MAX_DOCX_EXPANDED:,} bytes, {MAX_DOCX_RATIO}x); refusing a possible "
+                                        "zip bomb")
+            for part in parts:
+                if part.filename.endswith((".xml", ".rels")) and _declares_entities(package.read(part)):
+                    raise IngestError(path, f"DOCX part {part.filename} declares a DTD or entities; refusing it")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, NotImplementedError) as exc:
+        raise IngestError(path, f"not a readable DOCX: {_first_line(exc)}") from None
+
+
+def _declares_entities(xml: bytes) -> bool:
+    return b"<!DOCTYPE" in xml or b"<!ENTITY" in xml
 
 
 _READERS = {

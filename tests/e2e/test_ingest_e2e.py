@@ -123,3 +123,20 @@ def test_store_built_with_another_model_is_refused(tmp_path: Path, corpus: Path)
     assert other.code == 1
     assert "use-multilingual-v3" in other.stderr and "all-minilm-l6-v2" in other.stderr
     assert len(other.stderr.strip().splitlines()) == 1 and other.stdout == ""
+
+
+def test_hostile_files_are_named_one_by_one_and_the_rest_lands(tmp_path: Path, corpus: Path) -> None:
+    """Issue 18: a broken, entity-bomb and zip-bomb DOCX, an AES-256 PDF and an empty CSV each get their own
+    error line; the Big5 catalog lands readable, and so does everything beside them."""
+    hostile = corpus / "hostile"
+    shutil.copytree(FIXTURES / "hostile", hostile, ignore=shutil.ignore_patterns("*.py"))
+    home = tmp_path / "home"
+    result = govdata(home, "ingest", str(corpus), "--json")
+    assert result.code == 1 and "internal failure" not in result.stderr and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    names = ("broken_xml.docx", "entity_bomb.docx", "ratio_bomb.docx", "encrypted_aes256.pdf", "empty.csv")
+    assert len(errors) == len(names) and all(sum(n in line for line in errors) == 1 for n in names), errors
+    summary = result.json()
+    assert summary["files_failed"] == 5 and summary["datasets"] == DATASETS_IN_FIXTURES + 6
+    found = govdata(home, "datasets", "search", "臺南市機車定檢站", "--k", "3", "--json").json()
+    assert "臺南市機車定檢站地址" in [r["title"] for r in found]

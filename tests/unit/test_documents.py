@@ -55,3 +55,61 @@ def test_binary_data_in_markdown_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"\x00\x01\x02 binary")
     with pytest.raises(IngestError, match="binary data"):
         read_document(path.read_bytes(), path)
+
+
+# ---- issue 18: hostile files are refused, each with one line naming it and why ----
+
+HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("broken_xml.docx", "broken_xml.docx: not a readable DOCX: Namespace prefix w on document is not defined"),
+    ("entity_bomb.docx", "entity_bomb.docx: DOCX part word/document.xml declares a DTD or entities; refusing it"),
+    ("ratio_bomb.docx", "ratio_bomb.docx: DOCX unpacks to 11,154,746 bytes from 60,470 (limit 50,000,000 bytes, "
+                        "100x); refusing a possible zip bomb"),
+    ("encrypted_aes256.pdf", "encrypted_aes256.pdf: encrypted PDF (a password or a cipher this reader lacks "
+                             "protects it); ingest an unencrypted copy"),
+])
+def test_hostile_documents_are_refused_with_one_line(name: str, message: str) -> None:
+    from assistant.errors import IngestError
+    from ingest.documents.readers import read_document
+
+    path = HOSTILE / name
+    with pytest.raises(IngestError) as refused:
+        read_document(path.read_bytes(), path)
+    assert str(refused.value).startswith(f"{path}: ") and message in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_big5_and_gbk_text_are_told_apart() -> None:
+    from ingest.documents.readers import decode_text
+
+    traditional = "臺南市機車定檢站地址,本資料集提供臺南市機車定檢站地址資訊。"
+    simplified = "政府信息公开申请的答复期限是多少？行政机关收到申请后应当及时登记。"
+    assert decode_text(traditional.encode("big5"), Path("x.csv")) == traditional
+    assert decode_text(simplified.encode("gb18030"), Path("x.csv")) == simplified
+    assert decode_text((HOSTILE / "big5_catalog.csv").read_bytes(), Path("x.csv")).startswith("臺南市公共管線圖資")
+
+
+def test_big5_catalog_titles_land_readable() -> None:
+    from assistant.config import Settings
+    from ingest.items import load_source
+    from ingest.options import OptionsResolver
+
+    path = HOSTILE / "big5_catalog.csv"
+    options = OptionsResolver(None).resolve(path, HOSTILE)
+    loaded = load_source(path, path.read_bytes(), options, Settings(home=Path("/nonexistent")))
+    titles = [item.payload["title"] for item in loaded.items]
+    assert titles[:2] == ["臺南市公共管線圖資", "臺南市登革熱病媒蚊密度調查"] and len(titles) == 6
+
+
+def test_legacy_encoded_and_empty_csv_as_approved_tables(tmp_path: Path) -> None:
+    from assistant.errors import GovDataError
+    from assistant.sql.registry import Registry
+
+    registry = Registry(tmp_path / "sql")
+    (table,), _ = registry.add(HOSTILE / "big5_catalog.csv", name="tainan")
+    assert table.row_count == 5 and "臺南市機車定檢站地址" in table.columns[0].samples
+    with pytest.raises(GovDataError, match=r"empty.csv: empty file \(0 bytes\); there is no table to approve"):
+        registry.add(HOSTILE / "empty.csv")
+    assert [t.name for t in registry.tables()] == ["tainan"]

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from ingest.manifest import Manifest, SourceRow
 
 
@@ -42,3 +44,39 @@ def test_content_store_migrates_a_store_without_token_column(tmp_path: Path) -> 
     store.upsert("passages", ["b"], ["new text"], [{"k": 1}])
     assert store.get("passages", ["a", "b"]) == {"a": ("old text", {}), "b": ("new text", {"k": 1})}
     assert store.generation("passages") == 1
+
+
+def test_an_unexpected_failure_in_one_file_is_that_files_error_line(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: a bug while loading one file (here a RuntimeError) never ends the run; the others land."""
+    import numpy as np
+
+    import ingest.pipeline as pipeline_module
+    from assistant.config import Settings
+    from ingest.manifest import Manifest
+    from ingest.pipeline import Pipeline
+
+    class Store:
+        def upsert(self, *args: object) -> None: ...
+        def delete(self, *args: object) -> None: ...
+
+    class Embeddings:
+        def embed_array(self, texts: list[str]) -> np.ndarray:
+            return np.zeros((len(texts), 4), dtype=np.float32)
+
+    real = pipeline_module.load_source
+
+    def flaky(path: Path, *args: object) -> object:
+        if path.name == "b.md":
+            raise RuntimeError("the reader tripped")
+        return real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline_module, "load_source", flaky)
+    for name in ("a.md", "b.md", "c.md"):
+        (tmp_path / name).write_text(f"# {name}\n\nSome text about {name}.\n", encoding="utf-8")
+    settings = Settings(home=tmp_path / "home")
+    manifest = Manifest(settings.manifest_path)
+    summary = Pipeline(settings, Store(), Embeddings, manifest).run([tmp_path])  # type: ignore[arg-type]
+    assert summary.failures == [f"{tmp_path / 'b.md'}: cannot load (RuntimeError: the reader tripped)"]
+    assert summary.documents == 2 and summary.files_failed == 1
+    assert {Path(row.path).name for row in manifest.sources()} == {"a.md", "c.md"}
