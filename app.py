@@ -1,8 +1,12 @@
 """The web app: `build_ui(build_assistant(Settings()))`. It lays out the UI and calls the assistant; every
 decision (access, routing, guard, answers, receipts) is made in assistant/, every escape in ui_render."""
 
+import atexit
+import os
+import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
@@ -30,8 +34,23 @@ CSS = (".dataset-card{border:1px solid #ddd;border-radius:8px;padding:8px 12px;m
        "#sql-code textarea{font-family:monospace}")
 
 
+CACHE_SWEEP = (600, 3600)  # every 10 minutes, Gradio deletes cached result files older than an hour
+
+
 def build_assistant(settings: Settings) -> Services:
     return Services(settings, interface="ui")
+
+
+def private_cache(assistant: Services) -> Path:
+    """Gradio's file cache (result CSVs and their copies) in a folder only this account can enter, under
+    GOVDATA_HOME, emptied at start and removed at exit: never world-readable files in the shared /tmp."""
+    folder = (assistant.settings.home / "ui-cache").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+    folder.chmod(0o700)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)  # read by each Gradio component when it is built
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def auth_for(assistant: Services) -> Any:
@@ -63,8 +82,9 @@ def _frame(columns: list[str], rows: list[list[Any]]) -> Any:
 
 
 def _csv_file(columns: list[str], rows: list[list[Any]]) -> str:
+    """The result as CSV in the private cache, readable only by this account (mkstemp's mode 600)."""
     with tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="govdata-result-", delete=False,
-                                     encoding="utf-8") as handle:
+                                     encoding="utf-8", dir=os.environ.get("GRADIO_TEMP_DIR")) as handle:
         _frame(columns, rows).to_csv(handle, index=False)
     return handle.name
 
@@ -146,6 +166,7 @@ class _Labels:
 def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired in one place)
     import gradio as gr
 
+    private_cache(assistant)
     labels = _Labels()
 
     def role_choices(role: str, lang: str, table: str = "", level: str = "") -> tuple[Any, Any]:
@@ -292,7 +313,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
             return text("audit_ok", lang, n=result.entries, head=f"{result.head_id} {result.head_hash[:16]}…")
         return text("audit_bad", lang, id=result.first_bad_id, problem=esc(result.problem))
 
-    with gr.Blocks(title="GovData Assistant") as ui:
+    with gr.Blocks(title="GovData Assistant", delete_cache=CACHE_SWEEP) as ui:
         lang, role_state, turns = gr.State("en"), gr.State("citizen"), gr.State([])
         labels.add(gr.Markdown(text("title"), elem_id="title"), "title", "value")
         with gr.Row(equal_height=True):

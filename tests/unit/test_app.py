@@ -60,3 +60,58 @@ def test_interface_language_follows_the_browser_and_every_text_has_both() -> Non
     assert language_of(None) == "en"
     assert all(en and zh for en, zh in TEXT.values())
     assert text("rows", "zh", n=3) == "3 行" and text("rows", "en", n=3) == "3 row(s)"
+
+
+# ---- issue 18 item 9: result files are private to the service account and do not outlive it ----
+
+_BUILD_AND_EXIT = """
+import sys
+from pathlib import Path
+from app import build_assistant, build_ui, _csv_file
+from assistant.config import Settings
+build_ui(build_assistant(Settings(home=Path(sys.argv[1]))))
+print(_csv_file(["a"], [[1]]))
+"""
+
+
+def test_result_csvs_live_in_a_private_cache_removed_at_exit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "home"
+    (home / "ui-cache").mkdir(parents=True)
+    (home / "ui-cache" / "stale.csv").write_text("left by a previous server")
+    done = subprocess.run([sys.executable, "-c", _BUILD_AND_EXIT, str(home)], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[2],
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    written = Path(done.stdout.strip().splitlines()[-1])
+    assert written.parent == (home / "ui-cache").resolve()
+    assert not (home / "ui-cache").exists()  # removed at exit, with the stale file from before
+
+
+def test_gradio_copies_of_result_csvs_are_not_readable_by_others(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+    from pathlib import Path
+
+    from gradio import processing_utils
+
+    from app import _csv_file, build_assistant, private_cache
+    from assistant.config import Settings
+
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    try:
+        folder = private_cache(build_assistant(Settings(home=tmp_path / "home")))
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        csv = Path(_csv_file(["phone"], [["[PHONE ***8000]"]]))
+        cached = Path(processing_utils.save_file_to_cache(csv, cache_dir=str(folder)))  # what Gradio serves
+        for path in (csv, cached):
+            assert folder in path.parents and stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+    finally:
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous
