@@ -159,7 +159,8 @@ class _Labels:
             if attribute == "label+routes":  # the route selector: its label and its choices
                 out.append(gr.update(label=value, choices=_route_choices(lang)))
             else:
-                out.append(gr.update(**{attribute: value}))
+                changes: dict[str, Any] = {attribute: value}
+                out.append(gr.update(**changes))
         return out
 
 

@@ -86,8 +86,9 @@ class KeywordIndexes:
         self._cache_dir.mkdir(parents=True, exist_ok=True)
         temporary = self._path(collection).with_suffix(".tmp")
         meta, arrays = _encode(index, generation)
+        members: dict[str, Any] = {"meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **arrays}
         with temporary.open("wb") as handle:
-            np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **arrays)
+            np.savez(handle, **members)
         temporary.replace(self._path(collection))
         (self._cache_dir / f"{collection}.pkl").unlink(missing_ok=True)  # the pickle cache of older versions
         return index
