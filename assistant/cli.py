@@ -59,10 +59,11 @@ def ingest(
         print_json(summary.as_dict())
     else:
         err(
-            f"files: {summary.files} ({summary.files_skipped} unchanged, {summary.files_failed} failed, "
-            f"{summary.files_removed} removed); datasets: {summary.datasets}; documents: {summary.documents}; "
-            f"items added {summary.added}, updated {summary.updated}, skipped {summary.skipped}, "
-            f"removed {summary.removed}"
+            f"files: {summary.files} ({summary.files_landed} landed, {summary.files_skipped} unchanged, "
+            f"{summary.files_failed} failed, {summary.files_removed} removed); datasets: {summary.datasets}; "
+            f"documents: {summary.documents}; items added {summary.added}, updated {summary.updated}, "
+            f"skipped {summary.skipped}, removed {summary.removed}; records failed {summary.records_failed}; "
+            f"values repaired {summary.repaired}"
         )
     if summary.failures:
         raise typer.Exit(1)
@@ -237,6 +238,8 @@ def main() -> None:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into exit code 130 and click returns it without a word
+            err("interrupted")
         if isinstance(code, int) and code:
             sys.exit(code)
     except GovDataError as exc:

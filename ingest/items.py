@@ -24,7 +24,8 @@ from ingest.textutil import detect_language
 from vectorstore.store import DATASETS, PASSAGES, Metadata
 
 # Bump when loaders or chunkers change what they produce, so unchanged files are re-read once.
-LOADER_VERSION = "4"
+LOADER_VERSION = "5"
+MAX_DESCRIPTION = 100_000  # characters of one record's description kept (a 5 MB description is cut)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class LoadedSource:
     items: list[Item]
     warnings: list[str] = field(default_factory=list)
     duplicates: int = 0
+    errors: list[str] = field(default_factory=list)  # records that could not be loaded (the rest did)
+    repaired: int = 0  # text values whose invalid characters were repaired
 
 
 def _hash(*parts: str) -> str:
@@ -99,31 +102,40 @@ def _unique(items: Iterable[Item]) -> tuple[list[Item], int]:
     return list(by_id.values()), total - len(by_id)
 
 
-def _load_datasets(path: Path, data: bytes, options: SourceOptions, settings: Settings,
-                   warnings: list[str]) -> list[Dataset] | None:
+def _load_datasets(path: Path, data: bytes, options: SourceOptions, settings: Settings, warnings: list[str],
+                   errors: list[str]) -> tuple[list[Dataset] | None, int]:
     detected = detect(path, data)
     default = options.access_level or settings.ingest.default_access_level
     catalog_options = options.catalog
     name = path.stem
     if detected.kind == "document":
-        return None
+        return None, 0
     if detected.kind == "dcat":
-        datasets = load_dcat(detected.payload, name, default, warnings)
+        datasets = load_dcat(detected.payload, name, default, warnings, errors)
     elif detected.kind == "ckan":
-        datasets = load_ckan(detected.payload, catalog_options, default, warnings)
+        datasets = load_ckan(detected.payload, catalog_options, default, warnings, errors)
     elif detected.kind == "datapackage":
         datasets = load_datapackage(detected.payload, name, default, warnings)
     else:
         header, rows = (rows_from_csv(detected.payload, catalog_options, str(path), warnings)
                         if detected.kind == "tabular-csv" else rows_from_json(detected.payload, str(path)))
-        datasets = load_tabular(header, rows, name, catalog_options, default, warnings, str(path))
+        datasets = load_tabular(header, rows, name, catalog_options, default, warnings, str(path), errors)
     if options.access_level:  # a folder/CLI level can only make records stricter, never looser
         datasets = [d.model_copy(update={"access_level": most_restrictive(d.access_level, options.access_level)})
                     for d in datasets]
-    return datasets
+    return [_capped(d, warnings) for d in datasets], detected.repaired
 
 
-def _chunks(path: Path, data: bytes, options: SourceOptions, settings: Settings) -> tuple[str, list[Chunk]]:
+def _capped(dataset: Dataset, warnings: list[str]) -> Dataset:
+    if len(dataset.description) <= MAX_DESCRIPTION:
+        return dataset
+    warnings.append(f"record {dataset.identifier}: description of {len(dataset.description):,} characters cut "
+                    f"to {MAX_DESCRIPTION:,}")
+    return dataset.model_copy(update={"description": dataset.description[:MAX_DESCRIPTION]})
+
+
+def _chunks(path: Path, data: bytes, options: SourceOptions,
+            settings: Settings) -> tuple[str, list[Chunk], bool]:
     document = read_document(data, path)
     source = str(path)
     level = options.access_level or settings.ingest.default_access_level
@@ -139,18 +151,21 @@ def _chunks(path: Path, data: bytes, options: SourceOptions, settings: Settings)
             heading_path=passage.heading_path, article=passage.article, chapter=passage.chapter,
             language=language, access_level=level, position=position,
         ))
-    return document.title, chunks
+    return document.title, chunks, document.repaired
 
 
 def load_source(path: Path, data: bytes, options: SourceOptions, settings: Settings) -> LoadedSource:
     """Read, parse and chunk one file entirely in memory; raises IngestError before anything is written."""
     warnings: list[str] = []
-    datasets = _load_datasets(path, data, options, settings, warnings)
+    errors: list[str] = []
+    datasets, repaired = _load_datasets(path, data, options, settings, warnings, errors)
     if datasets is not None:
+        if not datasets and errors:  # nothing loaded: the file fails as a whole, its last version stays
+            raise IngestError(path, f"no record could be loaded ({len(errors)} failed; first: {errors[0]})")
         items, duplicates = _unique(dataset_item(d, str(path)) for d in datasets)
-        return LoadedSource("catalog", path.stem, items, warnings, duplicates)
-    title, chunks = _chunks(path, data, options, settings)
+        return LoadedSource("catalog", path.stem, items, warnings, duplicates, errors, repaired)
+    title, chunks, document_repaired = _chunks(path, data, options, settings)
     if not chunks:
         raise IngestError(path, "document has no text to index")
     items, duplicates = _unique(chunk_item(c) for c in chunks)
-    return LoadedSource("document", title, items, warnings, duplicates)
+    return LoadedSource("document", title, items, warnings, duplicates, repaired=int(document_repaired))

@@ -39,12 +39,19 @@ class IngestSummary:
     updated: int = 0
     skipped: int = 0
     removed: int = 0
+    records_failed: int = 0  # records skipped with an error line while the rest of their file landed
+    repaired: int = 0  # text values whose invalid characters were repaired
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    @property
+    def files_landed(self) -> int:
+        return self.files - self.files_skipped - self.files_failed
+
     def as_dict(self) -> dict[str, object]:
-        return {key: value for key, value in self.__dict__.items() if key != "lock"}
+        values = {key: value for key, value in self.__dict__.items() if key != "lock"}
+        return values | {"files_landed": self.files_landed}
 
 
 _EMBED_BATCH = 512  # changed items gathered across files before one embedding call
@@ -187,6 +194,15 @@ class Pipeline:
             return None
         with summary.lock:
             summary.warnings.extend(f"{path}: {w}" for w in loaded.warnings)
+            summary.failures.extend(f"{path}: {e}" for e in loaded.errors)
+            summary.records_failed += len(loaded.errors)
+            summary.repaired += loaded.repaired
+            if loaded.repaired:
+                noun = "values" if path.suffix.lower() == ".json" else "lines" if loaded.kind == "catalog" else "parts"
+                summary.warnings.append(f"{path}: {loaded.repaired} {noun} had invalid characters, repaired")
+            if loaded.duplicates:
+                summary.warnings.append(f"{path}: {loaded.duplicates} records repeat an earlier record's "
+                                        "identifier in this file; the last one is kept")
         stored = self.manifest.stored_hashes((i.collection, i.item_id) for i in loaded.items)
         changed = [i for i in loaded.items if stored.get((i.collection, i.item_id)) != i.content_hash]
         return _Prepared(key, sha, loaded, stored, changed)
@@ -239,6 +255,12 @@ class Pipeline:
     def _write(self, prepared: "_Prepared", vectors: np.ndarray, summary: IngestSummary) -> None:
         key, loaded, stored, changed = prepared.key, prepared.loaded, prepared.stored, prepared.changed
         new_keys = {(i.collection, i.item_id) for i in loaded.items}
+        shared = self.manifest.owned_elsewhere(new_keys, key)
+        if shared:
+            first = min(item_id for _, item_id in shared)
+            with summary.lock:
+                summary.warnings.append(f"{key}: {len(shared)} identifiers also appear in other files (first: "
+                                        f"{first}); searches show the record ingested last")
         stale = set(self.manifest.items_of(key)) - new_keys
         orphaned = stale - self.manifest.owned_elsewhere(stale, key)
         try:

@@ -5,7 +5,7 @@ from typing import Any
 from assistant.access import NON_PUBLIC
 from assistant.models import Dataset
 
-from .common import access_level_or_strict, distribution, text, text_list
+from .common import RecordError, access_level_or_strict, distribution, load_records, text, text_list
 
 
 def _is_package(item: Any) -> bool:
@@ -66,8 +66,10 @@ def parse_package(package: dict[str, Any], options: dict[str, Any], default_acce
 
 
 def load_ckan(packages: list[dict[str, Any]], options: dict[str, Any], default_access: str,
-              warnings: list[str]) -> list[Dataset]:
-    return [
-        parse_package(package, options, default_access, warnings, f"package[{index}]")
-        for index, package in enumerate(packages)
-    ]
+              warnings: list[str], errors: list[str]) -> list[Dataset]:
+    def parse(index: int, package: dict[str, Any]) -> Dataset:
+        if not (text(package.get("title")) or text(package.get("name"))):
+            raise RecordError("no title or name")
+        return parse_package(package, options, default_access, warnings, f"record {index + 1}")
+
+    return load_records(packages, parse, errors)

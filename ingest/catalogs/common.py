@@ -2,11 +2,13 @@
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from pydantic import ValidationError
+
 from assistant.access import NON_PUBLIC, normalize_access_level
-from assistant.models import Distribution
+from assistant.models import Dataset, Distribution
 
 _EXT_FORMAT = re.compile(r"\.([A-Za-z0-9]{2,8})(?:[?#].*)?$")
 
@@ -71,3 +73,40 @@ def stable_identifier(catalog_name: str, *parts: str) -> str:
     """An identifier for records that have none: derived from content, so it survives re-ordering."""
     digest = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
     return f"{catalog_name}:{digest}"
+
+
+class RecordError(ValueError):
+    """One record that cannot become a Dataset; the message is the reason a person reads."""
+
+
+def load_records(records: Iterable[Any], parse: Callable[[int, dict[str, Any]], Dataset],
+                 errors: list[str]) -> list[Dataset]:
+    """Each record parsed on its own: one that fails becomes an error line `record N (identifier X): reason`
+    (N counts from 1) and the others still load."""
+    out = []
+    for index, record in enumerate(records):
+        try:
+            if not isinstance(record, dict):
+                raise RecordError(f"a {type(record).__name__} where a record object belongs")
+            out.append(parse(index, record))
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+            errors.append(f"record {index + 1} (identifier {_identifier_of(record)}): {_reason(exc)}")
+    return out
+
+
+def _identifier_of(record: Any) -> str:
+    if isinstance(record, dict):
+        for key in ("identifier", "id", "name", "@id"):
+            value = record.get(key)
+            if isinstance(value, str | int) and str(value).strip():
+                return str(value).strip()[:80]
+    return "none"
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid"))
+    text_ = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return text_ if isinstance(exc, RecordError) else f"{type(exc).__name__}: {text_}" if text_ else type(exc).__name__

@@ -4,13 +4,23 @@ from typing import Any
 
 from assistant.models import Dataset
 
-from .common import access_level_or_strict, distribution, stable_identifier, text, text_list
+from .common import (
+    RecordError,
+    access_level_or_strict,
+    distribution,
+    load_records,
+    stable_identifier,
+    text,
+    text_list,
+)
 
 
 def is_dcat(data: Any) -> bool:
     """A catalog object with a dataset list, or a bare list of records carrying DCAT-US keys."""
     if isinstance(data, dict):
         datasets = data.get("dataset")
+        if isinstance(datasets, dict):  # one record where a list belongs: read it as a list of one
+            datasets = [datasets]
         return isinstance(datasets, list) and (
             "conformsTo" in data or "dcat" in str(data.get("@type", "")).lower() or _looks_dcat(datasets)
         )
@@ -62,12 +72,16 @@ def parse_record(record: dict[str, Any], catalog_name: str, default_access: str,
     )
 
 
-def load_dcat(data: Any, catalog_name: str, default_access: str, warnings: list[str]) -> list[Dataset]:
+def load_dcat(data: Any, catalog_name: str, default_access: str, warnings: list[str],
+              errors: list[str]) -> list[Dataset]:
     records = data["dataset"] if isinstance(data, dict) else data
-    out = []
-    for index, record in enumerate(records):
-        if not isinstance(record, dict) or not text(record.get("title")):
-            warnings.append(f"dataset[{index}]: no title; skipped")
-            continue
-        out.append(parse_record(record, catalog_name, default_access, warnings, f"dataset[{index}]"))
-    return out
+    if isinstance(records, dict):
+        warnings.append("\"dataset\" is an object, not a list; read as one record")
+        records = [records]
+
+    def parse(index: int, record: dict[str, Any]) -> Dataset:
+        if not text(record.get("title")):
+            raise RecordError("no title")
+        return parse_record(record, catalog_name, default_access, warnings, f"record {index + 1}")
+
+    return load_records(records, parse, errors)

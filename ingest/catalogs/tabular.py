@@ -12,7 +12,15 @@ from typing import Any
 from assistant.errors import IngestError
 from assistant.models import Dataset
 
-from .common import access_level_or_strict, distribution, stable_identifier, text, text_list
+from .common import (
+    RecordError,
+    access_level_or_strict,
+    distribution,
+    load_records,
+    stable_identifier,
+    text,
+    text_list,
+)
 
 FIELDS = ("identifier", "title", "description", "publisher", "keywords", "fields", "modified", "url",
           "format", "license", "access_level", "themes", "spatial")
@@ -144,29 +152,28 @@ def rows_from_json(data: list[Any], path: str) -> tuple[list[str], list[dict[str
 
 
 def load_tabular(header: list[str], rows: list[dict[str, str]], catalog_name: str, options: dict[str, Any],
-                 default_access: str, warnings: list[str], path: str) -> list[Dataset]:
+                 default_access: str, warnings: list[str], path: str, errors: list[str]) -> list[Dataset]:
     mapping = options.get("columns") if isinstance(options.get("columns"), dict) else {}
     columns = resolve_columns(header, dict(mapping or {}), path)
     base_url = str(options.get("base_url", "")).rstrip("/")
-    out = []
-    for index, row in enumerate(rows):
-        out_row = _record(row, columns, catalog_name, options, base_url, default_access, warnings, index)
-        if out_row is not None:
-            out.append(out_row)
+
+    def parse(index: int, row: dict[str, Any]) -> Dataset:
+        return _record(row, columns, catalog_name, options, base_url, default_access, warnings, index)
+
+    out = load_records(rows, parse, errors)
     if not out:
-        raise IngestError(path, "no record with a title")
+        raise IngestError(path, "no record with a title" + (f" ({errors[0]})" if errors else ""))
     return out
 
 
 def _record(row: dict[str, str], columns: dict[str, str], catalog_name: str, options: dict[str, Any],
-            base_url: str, default_access: str, warnings: list[str], index: int) -> Dataset | None:
+            base_url: str, default_access: str, warnings: list[str], index: int) -> Dataset:
     def get(fld: str) -> str:
         return text(row.get(columns[fld], "")) if fld in columns else ""
 
     title = get("title")
     if not title:
-        warnings.append(f"row {index + 1}: empty title; skipped")
-        return None
+        raise RecordError("empty title")
     publisher = get("publisher") or text(options.get("publisher"))
     identifier = get("identifier")
     url = get("url")

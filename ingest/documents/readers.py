@@ -15,16 +15,26 @@ _FM_FIELD = r"^{}:\s*[\"']?(.+?)[\"']?\s*$"
 class RawDocument:
     title: str
     text: str
+    repaired: bool = False
 
 
 MAX_DOCX_EXPANDED = 50_000_000  # bytes a DOCX may unpack to
 MAX_DOCX_RATIO = 100  # unpacked / packed size; text XML packs 5-15x, a zip bomb far more
 _SAMPLE_BYTES = 65_536
+_UNICODE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+                 (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
 def decode_text(data: bytes, path: Path) -> str:
     """UTF-8 (with or without BOM), else GB18030 or Big5, whichever reads as more common Chinese characters
     (Big5 bytes also decode as GB18030, into rare characters); refuse binary data."""
+    for bom, encoding in _UNICODE_BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding)
+            except UnicodeDecodeError:
+                raise IngestError(path, f"text starts with a {encoding.upper()} byte-order mark but is not "
+                                        f"{encoding.upper()}") from None
     if b"\x00" in data[:4096]:
         raise IngestError(path, "binary data where text was expected")
     try:
@@ -194,8 +204,13 @@ _READERS = {
 
 
 def read_document(data: bytes, path: Path) -> RawDocument:
-    """Dispatch on the suffix; the reader checks the content and names what is wrong with it."""
+    """Dispatch on the suffix; the reader checks the content and names what is wrong with it. Title and text
+    are cleaned (ingest/clean.py); `repaired` says whether they needed it."""
+    from ingest.clean import clean_text
+
     document = _READERS[path.suffix.lower()](data, path)
-    if not document.text.strip():
+    title, title_repaired = clean_text(document.title)
+    text, text_repaired = clean_text(document.text)
+    if not text.strip():
         raise IngestError(path, "document has no text")
-    return document
+    return RawDocument(title=title, text=text, repaired=title_repaired or text_repaired)

@@ -140,3 +140,110 @@ def test_hostile_files_are_named_one_by_one_and_the_rest_lands(tmp_path: Path, c
     assert summary["files_failed"] == 5 and summary["datasets"] == DATASETS_IN_FIXTURES + 6
     found = govdata(home, "datasets", "search", "臺南市機車定檢站", "--k", "3", "--json").json()
     assert "臺南市機車定檢站地址" in [r["title"] for r in found]
+
+
+# ---- issue 11: the whole shared catalog set plus the fuzz corpus; interrupted runs resume ----
+
+SHARED_CATALOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "catalogs"
+FUZZ_FILES, FUZZ_FAILED, FUZZ_RECORD_ERRORS, FUZZ_REPAIRED, FUZZ_LANDED = 16, 5, 4, 3, 24  # test_fuzz_ingest.py
+
+
+def _raw_records(root: Path) -> tuple[int, int]:
+    """Files and records in the shared catalogs, counted without our loaders: JSON lists and DCAT `dataset`
+    lists, the rows of the (headerless) CSV lists, and README documents as files without records."""
+    import csv
+    import json
+
+    files = records = 0
+    for path in sorted(root.rglob("*")):
+        if path.suffix == ".md":  # the portals' README files: documents, no records
+            files += 1
+            continue
+        if path.suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            records += len(data["dataset"] if isinstance(data, dict) else data)
+        elif path.suffix == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                records += sum(1 for row in csv.reader(handle) if any(cell.strip() for cell in row))
+        else:
+            continue
+        files += 1
+    return files, records
+
+
+def test_shared_catalogs_and_the_fuzz_corpus_in_one_run(tmp_path: Path) -> None:
+    assert SHARED_CATALOGS.is_dir(), f"{SHARED_CATALOGS}: CI lays shared/ beside the clone; copy it there"
+    fuzz = tmp_path / "fuzz"
+    shutil.copytree(FIXTURES / "fuzz", fuzz)
+    shared_files, shared_records = _raw_records(SHARED_CATALOGS)
+    result = govdata(tmp_path / "home", "ingest", str(SHARED_CATALOGS), str(fuzz), "--json")
+    assert result.code == 1 and "internal failure" not in result.stderr and "Traceback" not in result.stderr
+    summary = result.json()
+    repeated = sum(int(w.split(": ")[1].split()[0]) for w in summary["warnings"]
+                   if w.startswith(str(SHARED_CATALOGS)) and "repeat an earlier record's identifier" in w)
+    assert summary["files"] == shared_files + FUZZ_FILES
+    assert summary["files_failed"] == FUZZ_FAILED and summary["files_landed"] == shared_files + FUZZ_FILES - 5
+    assert summary["records_failed"] == FUZZ_RECORD_ERRORS and summary["repaired"] >= FUZZ_REPAIRED
+    assert summary["datasets"] == shared_records - repeated + FUZZ_LANDED
+    assert summary["documents"] == 2  # the two README.md files
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == FUZZ_FAILED + FUZZ_RECORD_ERRORS
+    assert f"{fuzz / 'surrogates.data.json'}: 3 values had invalid characters, repaired" in summary["warnings"]
+
+
+def _catalogs(root: Path, files: int, per_file: int) -> None:
+    import json
+
+    root.mkdir()
+    for f in range(files):
+        records = [{"identifier": f"r-{f}-{n}", "title": f"Record {n} of catalog {f}", "accessLevel": "public",
+                    "description": f"Statistics series {n} published in catalog {f}"} for n in range(per_file)]
+        (root / f"c{f:03d}.data.json").write_text(json.dumps({"conformsTo": "x", "dataset": records}))
+
+
+def _committed(home: Path) -> int:
+    import sqlite3
+
+    if not (home / "manifest.sqlite").is_file():
+        return 0
+    try:
+        with sqlite3.connect(home / "manifest.sqlite", timeout=1) as connection:
+            return int(connection.execute("SELECT count(*) FROM sources").fetchone()[0])
+    except sqlite3.OperationalError:  # the table is not there yet
+        return 0
+
+
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGINT"])
+def test_an_interrupted_ingest_resumes_with_what_was_not_committed(tmp_path: Path, signal_name: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from .conftest import GOVDATA
+
+    files, per_file = 60, 25
+    corpus, home = tmp_path / "corpus", tmp_path / "home"
+    _catalogs(corpus, files, per_file)
+    env = {**os.environ, "GOVDATA_HOME": str(home), "OMP_WAIT_POLICY": "PASSIVE"}
+    process = subprocess.Popen([*GOVDATA, "ingest", str(corpus)], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while _committed(home) == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(getattr(signal, signal_name))
+    _, stderr = process.communicate(timeout=120)
+    committed = _committed(home)
+    assert 0 < committed < files, f"not interrupted halfway ({committed} of {files} committed)"
+    if signal_name == "SIGINT":
+        assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    else:
+        assert process.returncode == -signal.SIGKILL
+    again = govdata(home, "ingest", str(corpus), "--json")
+    assert again.code == 0, again.stderr
+    summary = again.json()
+    assert summary["files"] == files and summary["files_skipped"] == committed  # committed files are not redone
+    assert summary["files_landed"] == files - committed and summary["failures"] == []
+    ids = _ids(home)
+    assert sum(len(v) for k, v in ids.items() if k.startswith("datasets")) == files * per_file
+    assert govdata(home, "status", "--json").json()["datasets"] == files * per_file
