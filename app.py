@@ -24,6 +24,7 @@ from assistant.ui_render import (
     page_of,
     receipt_rows,
     sql_markdown,
+    uncertainty_markdown,
 )
 from assistant.ui_text import LANGUAGE_CHOICES, language_of, text
 from assistant.users import load_users, role_of, verify
@@ -287,8 +288,10 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         if answer.error:
             return answer.sql, f"{text('error', lang)}: {esc(answer.error)}", esc(answer.explanation), *_no_result()
         versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
+        doubt = uncertainty_markdown(answer, lang)
         return (answer.sql, text("allowed_run", lang, n=answer.row_count),
-                f"{esc(answer.explanation)}\n\n{text('datasets_used', lang)}: {esc(versions)}",
+                (f"{doubt}\n\n" if doubt else "")
+                + f"{esc(answer.explanation)}\n\n{text('datasets_used', lang)}: {esc(versions)}",
                 *_result_outputs(answer.columns, answer.rows, lang))
 
     def turn_page(result: dict[str, Any] | None, step: int, lang: str) -> tuple[Any, ...]:

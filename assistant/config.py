@@ -96,6 +96,14 @@ class SqlSettings(BaseModel):
     retries: int = Field(default=2, ge=0, le=5, description="Fix-ups after a rejected or failed query.")
     max_tables: int = Field(default=6, ge=1, le=50, description="Tables shown to the model per question.")
     examples: int = Field(default=3, ge=0, le=10, description="Verified question/SQL pairs shown per question.")
+    candidates: int = Field(default=1, ge=1, le=16,
+                            description="SQL candidates per question; more than 1 votes by result set.")
+    candidate_temperature: float = Field(default=0.7, ge=0.0, le=2.0,
+                                         description="Sampling temperature of the candidates after the first.")
+    candidate_budget_s: float = Field(default=60.0, gt=0, le=3600,
+                                      description="Seconds a question may spend on extra candidates.")
+    confidence_threshold: float = Field(default=0.6, ge=0.0, le=1.0,
+                                        description="Agreement below which the answer says candidates disagree.")
 
 
 class AuditSettings(BaseModel):

@@ -78,11 +78,22 @@ def sql_markdown(answer: Any, lang: str) -> str:
     if answer.error:
         return f"{esc(text('error', lang))}: {esc(answer.error)}"
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
-    parts = [f"```sql\n{answer.sql}\n```", esc(answer.explanation),
+    parts = [uncertainty_markdown(answer, lang), f"```sql\n{answer.sql}\n```", esc(answer.explanation),
              table_markdown(answer.columns, answer.rows),
              f"{esc(text('rows', lang, n=answer.row_count))} · {esc(text('datasets_used', lang))}: {esc(versions)}",
              esc(text("sql_more", lang))]
     return "\n\n".join(p for p in parts if p)
+
+
+def uncertainty_markdown(answer: Any, lang: str) -> str:
+    """When the SQL candidates disagreed: how much, and the other readings with their SQL and row counts."""
+    if not getattr(answer, "uncertain", False):
+        return ""
+    lines = [f"**{esc(text('uncertain', lang, pct=round(100 * (answer.confidence or 0))))}**"]
+    for alternative in answer.alternatives[:3]:
+        label = text("alternative", lang, votes=alternative["votes"], rows=alternative["row_count"])
+        lines.append(f"{esc(label)}:\n```sql\n{alternative['sql']}\n```")
+    return "\n\n".join(lines)
 
 
 def page_of(rows: list[list[Any]], page: int) -> tuple[int, list[list[Any]], int, int]:

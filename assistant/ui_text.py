@@ -53,6 +53,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "row_cap": (" (row cap reached)", "（已达行数上限）"),
     "allowed_run": ("allowed and run: {n} row(s)", "已通过检查并运行：{n} 行"),
     "datasets_used": ("Datasets", "所用数据集"),
+    "uncertain": ("The candidate queries disagreed: {pct}% of them gave this result. Check the SQL, or pick "
+                  "another reading below and rephrase the question.",
+                  "候选查询结果不一致：只有 {pct}% 得到这个结果。请核对 SQL，或参考下面的其他理解并换个问法。"),
+    "alternative": ("Other reading ({votes} vote(s), {rows} row(s))", "其他理解（{votes} 票，{rows} 行）"),
     "result": ("Result", "结果"),
     "page": ("Rows {first}–{last} of {total}", "第 {first}–{last} 行，共 {total} 行"),
     "prev": ("◀ Previous", "◀ 上一页"),

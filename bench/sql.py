@@ -2,6 +2,13 @@
 `create_sql_query_chain` with the same chat model, English and Chinese, on a Spider-format split.
 
     python bench/sql.py --split ../shared/data/text2sql/spider_dev_split --per-db 6 --out bench/results/sql.json
+    python bench/sql.py --per-db 0 --candidates 3 --systems govdata --out bench/results/sql-n3.json --resume
+
+`--per-db 0` takes the whole split. Every answered question is appended to OUT.partial.jsonl as it finishes,
+and `--resume` skips the ones already there, so a full-split run can span several sessions. The report gives
+EX with a 95% Wilson interval per system and language, for the whole run and for three parts: `tuned` (the 30
+questions the prompts were tuned on), `held_out` (a fixed fifth of the other questions, by a hash of their id,
+never to be looked at while tuning) and `rest`; per database; and the wrong answers by error class.
 
 Gold SQL runs on the SQLite file with Python's sqlite3. Ours runs through the guard on DuckDB (a copy of the
 SQLite data); LangChain's SQL runs on the SQLite file itself (its native engine), so it is not penalised for
@@ -9,7 +16,9 @@ dialect. Rows are compared as multisets, in order only when the gold SQL orders 
 """
 
 import argparse
+import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -56,6 +65,75 @@ def ours(services: Services, question: str, database: Path) -> tuple[list[Any] |
     return (None if answer.error else answer.rows), answer.sql
 
 
+# The questions of the first tuning sample (bench/results/sql.json at --per-db 3): seen while writing prompts.
+TUNED_RESULTS = Path(__file__).resolve().parent / "results" / "sql.json"
+
+
+def part_of(question_id: str, tuned: set[str]) -> str:
+    """tuned | held_out | rest: held_out is a fixed fifth of the untuned questions, never to be tuned on."""
+    if question_id in tuned:
+        return "tuned"
+    return "held_out" if int(hashlib.sha1(question_id.encode()).hexdigest(), 16) % 5 == 0 else "rest"
+
+
+def tuned_ids() -> set[str]:
+    if not TUNED_RESULTS.is_file():
+        return set()
+    return {item["id"] for item in json.loads(TUNED_RESULTS.read_text(encoding="utf-8")).get("per_item", [])}
+
+
+def wilson(correct: int, total: int, z: float = 1.96) -> list[float]:
+    """The 95% Wilson score interval of a proportion (honest at small n and near 0 or 1)."""
+    if total == 0:
+        return [0.0, 0.0]
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return [round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)]
+
+
+def error_class(item: dict[str, Any]) -> str:
+    """Why an answer was wrong, from the two SQL texts (a coarse, stated heuristic)."""
+    sql, gold = item["sql"].upper(), item["gold"].upper()
+    if not item.get("ran", True):
+        return "no query ran (guard or engine error)"
+    for word in ("INTERSECT", "EXCEPT", "UNION"):
+        if word in gold and word not in sql:
+            return f"set operation missing ({word})"
+    if gold.count("JOIN") != sql.count("JOIN"):
+        return "different joins"
+    if ("GROUP BY" in gold) != ("GROUP BY" in sql):
+        return "grouping differs"
+    if ("ORDER BY" in gold) != ("ORDER BY" in sql) or ("LIMIT" in gold) != ("LIMIT" in sql):
+        return "ordering or limit differs"
+    return "wrong values or filter"
+
+
+def summarize(per_item: list[dict[str, Any]]) -> dict[str, Any]:
+    """EX with intervals by system/language, by part, by database, and wrong answers by error class."""
+    def ex(items: list[dict[str, Any]]) -> dict[str, Any]:
+        right = sum(bool(i["correct"]) for i in items)
+        return {"n": len(items), "ex": round(right / len(items), 3) if items else None,
+                "ci95": wilson(right, len(items))}
+
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in per_item:
+        groups[f"{item['system']}/{item['language']}"].append(item)
+    report: dict[str, Any] = {}
+    for key, items in sorted(groups.items()):
+        parts = {part: ex([i for i in items if i["part"] == part]) for part in ("tuned", "held_out", "rest")}
+        databases = {db: ex([i for i in items if i["db"] == db]) for db in sorted({i["db"] for i in items})}
+        wrong = defaultdict(int)
+        for item in items:
+            if not item["correct"]:
+                wrong[error_class(item)] += 1
+        seconds = sorted(i["seconds"] for i in items)
+        report[key] = {**ex(items), "parts": parts, "databases": databases,
+                       "errors": dict(sorted(wrong.items(), key=lambda kv: -kv[1])),
+                       "median_seconds": seconds[len(seconds) // 2] if seconds else None}
+    return report
+
+
 _FENCE = re.compile(r"```(?:sql)?\s*(.*?)```", re.S)
 
 
@@ -91,43 +169,67 @@ class LangChainBaseline:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    settings = Settings(sql={"row_cap": 100_000})  # type: ignore[arg-type]
+    settings = Settings(sql={"row_cap": 100_000, "candidates": args.candidates})  # type: ignore[arg-type]
     services = Services(settings)
     systems = {"govdata": lambda q, d: ours(services, q, d)}
     if "langchain" in args.systems:
         systems["langchain"] = LangChainBaseline(services.chat_model)
     questions = load_questions(args.split, args.per_db, set(args.dbs.split(",")) if args.dbs else None)
+    tuned = tuned_ids()
+    if args.part:
+        questions = [q for q in questions if part_of(q["id"], tuned) in args.part.split(",")]
     gold = {row["id"]: _gold(args.split, row) for row in questions}
-    per_item, scores = [], defaultdict(list)
-    seconds: dict[str, list[float]] = defaultdict(list)
+    partial = args.out.with_suffix(".partial.jsonl") if args.out else None
+    per_item = _done(partial) if partial and args.resume else []
+    done = {(i["system"], i["language"], i["id"]) for i in per_item}
     # one system and language at a time, questions grouped by database: the model's prompt cache stays warm
     for name in args.systems.split(","):
         for language in args.languages.split(","):
             for n, row in enumerate(questions, 1):
+                if (name, language, row["id"]) in done:
+                    continue
                 database = _database(args.split, row)
                 question = row["question"] if language == "en" else row["question_zh"]
                 started = time.perf_counter()
                 rows, sql = systems[name](question, database)
-                seconds[name].append(time.perf_counter() - started)
+                seconds = time.perf_counter() - started
                 gold_rows, ordered = gold[row["id"]]
                 correct = rows is not None and rows_match(gold_rows, rows, ordered)
-                scores[(name, language)].append(correct)
                 per_item.append({"id": row["id"], "db": row["db_id"], "language": language, "system": name,
-                                 "correct": correct, "sql": sql, "seconds": round(seconds[name][-1], 2),
-                                 "question": question, "gold": row["gold_sql"]})
-                if args.out:
-                    with args.out.with_suffix(".partial.jsonl").open("a", encoding="utf-8") as log:
+                                 "correct": correct, "ran": rows is not None, "sql": sql,
+                                 "seconds": round(seconds, 2), "part": part_of(row["id"], tuned),
+                                 "question": question, "gold": row["gold_sql"], "candidates": args.candidates})
+                if partial:
+                    with partial.open("a", encoding="utf-8") as log:
                         log.write(json.dumps(per_item[-1], ensure_ascii=False) + "\n")
-                ex = sum(scores[(name, language)]) / n
-                print(f"[{name}/{language} {n}/{len(questions)}] {row['id']} EX so far {ex:.3f}",
-                      file=sys.stderr, flush=True)
+                print(f"[{name}/{language} {n}/{len(questions)}] {row['id']} {'ok' if correct else 'wrong'} "
+                      f"({seconds:.1f} s)", file=sys.stderr, flush=True)
+    wanted = {q["id"] for q in questions}
+    per_item = [i for i in per_item if i["id"] in wanted]
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "command": " ".join(sys.argv), "candidates": args.candidates,
         "questions": len(questions), "databases": sorted({q["db_id"] for q in questions}),
-        "ex": {f"{k[0]}/{k[1]}": round(sum(v) / len(v), 3) for k, v in scores.items()},
-        "seconds_per_question": {k: round(statistics.mean(v), 2) for k, v in seconds.items()},
+        "ex": {k: v["ex"] for k, v in summarize(per_item).items()},
+        "report": summarize(per_item),
+        "seconds_per_question": {name: round(statistics.mean([i["seconds"] for i in per_item
+                                                               if i["system"] == name]), 2)
+                                 for name in {i["system"] for i in per_item}},
         "per_item": per_item,
     }
+
+
+def _done(partial: Path) -> list[dict[str, Any]]:
+    """Answers an earlier run already wrote (a run killed mid-line leaves a broken last line: dropped)."""
+    if not partial.is_file():
+        return []
+    items = []
+    for line in partial.read_text(encoding="utf-8").splitlines():
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return items
 
 
 def _database(split: Path, row: dict[str, Any]) -> Path:
@@ -147,6 +249,9 @@ def main() -> None:
     parser.add_argument("--languages", default="en,zh")
     parser.add_argument("--systems", default="govdata,langchain")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--candidates", type=int, default=1, help="SQL candidates per question (voting).")
+    parser.add_argument("--resume", action="store_true", help="Skip questions already in OUT.partial.jsonl.")
+    parser.add_argument("--part", default="", help="Only these parts: tuned, held_out, rest (comma-separated).")
     args = parser.parse_args()
     report = run(args)
     summary = {k: v for k, v in report.items() if k != "per_item"}

@@ -64,6 +64,8 @@ class EmbeddedChatModel(BaseChatModel):
         }
         if kwargs.get("response_format"):
             request["response_format"] = kwargs["response_format"]
+        if kwargs.get("seed") is not None:  # repeatable sampling of SQL candidates
+            request["seed"] = kwargs["seed"]
         return request
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,

@@ -4,6 +4,7 @@
 Nothing here knows any particular database: the schema, sample values and value hints come from the tables.
 """
 
+import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -60,6 +61,10 @@ class SqlAnswer:
     masked_columns: list[str] = field(default_factory=list)
     tables_shown: list[str] = field(default_factory=list)
     receipt_id: int | None = None
+    candidates: int = 1  # SQL candidates written for the question
+    confidence: float | None = None  # share of candidates that agree with the answer's result; None for one
+    alternatives: list[dict[str, Any]] = field(default_factory=list)  # other results: {"sql", "row_count", "votes"}
+    uncertain: bool = False  # confidence below GOVDATA_SQL__CONFIDENCE_THRESHOLD
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,7 +72,8 @@ class SqlAnswer:
             "row_count": self.row_count, "truncated": self.truncated, "dataset_versions": self.dataset_versions,
             "question": self.question, "attempts": self.attempts, "error": self.error,
             "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
-            "receipt_id": self.receipt_id,
+            "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
+            "alternatives": self.alternatives, "uncertain": self.uncertain,
         }
 
 
@@ -100,6 +106,8 @@ class SqlGenerator:
         shots = self.pick_examples(question, examples, {t.name for t in visible})
         messages = self.messages(question, tables, hints, shots)
         answer = self._attempts(question, messages, context)
+        if self.settings.candidates > 1 and answer.error is None:
+            answer = self._vote(question, messages, context, answer, started + self.settings.candidate_budget_s)
         answer.tables_shown = [t.name for t in tables]
         answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         versions = {t.name: t.version for t in context.tables}
@@ -122,6 +130,37 @@ class SqlGenerator:
             messages = [*messages, AIMessage(reply), HumanMessage(load_prompt("sql_retry").render(error=error))]
         return answer
 
+    def _vote(self, question: str, messages: list[BaseMessage], context: SqlContext, first: SqlAnswer,
+              deadline: float) -> SqlAnswer:
+        """Execution-guided candidates: sample more SQL from the same prompt (llama.cpp reuses the prompt's
+        KV cache, so each costs a short generation), guard and run each, group them by result set and answer
+        with the largest group (ties go to the earliest, the greedy answer first). Agreement is the share of
+        the candidates written whose result is the chosen one."""
+        runner = QueryRunner(context.database, self.limits())
+        ran, written = [first], 1
+        for seed in range(1, self.settings.candidates):
+            if time.perf_counter() > deadline:
+                break
+            written += 1
+            parsed = parse_reply(self._invoke(messages, temperature=self.settings.candidate_temperature,
+                                              seed=seed)) or {}
+            candidate = SqlAnswer(question, str(parsed.get("sql") or "").strip(),
+                                  str(parsed.get("explanation") or "").strip(), attempts=first.attempts)
+            if self._try(candidate, context, runner) is None:
+                ran.append(candidate)
+        groups: dict[str, list[SqlAnswer]] = {}
+        for candidate in ran:
+            groups.setdefault(result_key(candidate), []).append(candidate)
+        ranked = sorted(groups.values(), key=lambda group: (-len(group), ran.index(group[0])))
+        chosen = ranked[0][0]
+        if written == 1:  # the budget allowed no second opinion: agreement is unknown, not perfect
+            return first
+        chosen.candidates, chosen.confidence = written, round(len(ranked[0]) / written, 3)
+        chosen.alternatives = [{"sql": group[0].sql, "row_count": group[0].row_count, "votes": len(group)}
+                               for group in ranked[1:]]
+        chosen.uncertain = chosen.confidence < self.settings.confidence_threshold
+        return chosen
+
     def _try(self, answer: SqlAnswer, context: SqlContext, runner: QueryRunner) -> str | None:
         """Guard and run the answer's SQL, filling in the result; the problem as text if it failed."""
         if not answer.sql:
@@ -137,8 +176,8 @@ class SqlGenerator:
         answer.error = None
         return None
 
-    def _invoke(self, messages: list[BaseMessage]) -> str:
-        kwargs: dict[str, Any] = {"max_tokens": 400}
+    def _invoke(self, messages: list[BaseMessage], **sampling: Any) -> str:
+        kwargs: dict[str, Any] = {"max_tokens": 400, **sampling}
         if (fmt := response_format(self.json_mode, SQL_SCHEMA, "sql")) is not None:
             kwargs["response_format"] = fmt
         return str(self.chat_model.invoke(messages, **kwargs).content)
@@ -202,6 +241,12 @@ def _with_join_partners(chosen: list[RegisteredTable], tables: list[RegisteredTa
                     chosen.append(partner)
                     names.add(partner.name)
     return chosen
+
+
+def result_key(answer: SqlAnswer) -> str:
+    """Candidates agree when their results hold the same rows, in any order (column names may differ)."""
+    rows = sorted(json.dumps(row, ensure_ascii=False, sort_keys=True, default=str) for row in answer.rows)
+    return json.dumps([len(answer.columns), rows], ensure_ascii=False)
 
 
 def fill_result(answer: SqlAnswer, result: SqlResult) -> None:

@@ -99,3 +99,16 @@ def test_eval_guard_cli(home: Path, tmp_path: Path) -> None:
     verdicts = [json.loads(line) for line in out.read_text().splitlines()]
     assert [v["allowed"] for v in verdicts] == [True, False, False, False]
     assert "lname is not available" in verdicts[2]["reason"] and "not an approved table" in verdicts[3]["reason"]
+
+
+def test_execution_guided_candidates_with_the_bundled_model(home: Path) -> None:
+    """Issue 12: three candidates from one prompt on the real llama.cpp model, grouped by result; the agreement
+    comes back as `confidence`, and the chosen answer is still right."""
+    result = govdata(home, "sql", "ask", "How many pets are there?", "--db", str(SQL / "pets_1.sqlite"), "--json",
+                     env={"GOVDATA_SQL__CANDIDATES": "3"})
+    assert result.code == 0, result.stderr
+    answer = result.json()
+    assert answer["rows"] == [[3]] and answer["candidates"] == 3  # type: ignore[index]
+    votes = 1 + sum(a["votes"] for a in answer["alternatives"])  # type: ignore[index]
+    assert 0 < answer["confidence"] <= 1 and votes <= 3  # type: ignore[index, operator]
+    assert answer["uncertain"] == (answer["confidence"] < 0.6)  # type: ignore[index, operator]

@@ -14,6 +14,7 @@ class ScriptedModel(BaseChatModel):
 
     replies: list[str]
     seen: list[list[BaseMessage]] = Field(default_factory=list)
+    sampling: list[dict[str, Any]] = Field(default_factory=list)  # the call options of each reply
 
     @property
     def _llm_type(self) -> str:
@@ -22,6 +23,7 @@ class ScriptedModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
         self.seen.append(messages)
+        self.sampling.append({k: v for k, v in kwargs.items() if k in ("temperature", "seed")})
         return ChatResult(generations=[ChatGeneration(message=AIMessage(self.replies.pop(0)))])
 
 

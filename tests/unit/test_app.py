@@ -115,3 +115,18 @@ def test_gradio_copies_of_result_csvs_are_not_readable_by_others(tmp_path) -> No
             os.environ.pop("GRADIO_TEMP_DIR", None)
         else:
             os.environ["GRADIO_TEMP_DIR"] = previous
+
+
+def test_disagreeing_candidates_are_shown_with_the_other_readings() -> None:
+    from assistant.sql.generate import SqlAnswer
+    from assistant.ui_render import sql_markdown, uncertainty_markdown
+
+    answer = SqlAnswer("q", "SELECT 1", "one", columns=["x"], rows=[[1]], row_count=1, candidates=5,
+                       confidence=0.4, uncertain=True,
+                       alternatives=[{"sql": "SELECT 2 <b>", "row_count": 3, "votes": 2}])
+    shown = sql_markdown(answer, "en")
+    assert "40% of them gave this result" in shown and "Other reading (2 vote(s), 3 row(s))" in shown
+    assert "SELECT 2 <b>" in shown  # inside a code block, rendered as code
+    assert "候选查询结果不一致" in uncertainty_markdown(answer, "zh")
+    sure = SqlAnswer("q", "SELECT 1", "one", candidates=5, confidence=0.8)
+    assert uncertainty_markdown(sure, "en") == ""

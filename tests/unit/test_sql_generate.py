@@ -144,3 +144,44 @@ def test_eval_guard_narrowing() -> None:
     assert not SqlGuard().check("SELECT z FROM b", narrow).allowed
     assert SqlGuard().check("SELECT x FROM a", narrow).allowed
     assert narrowed(approval, None, {"b": ["z"]}).tables["b"].denied == {"z"}
+
+
+# ---- issue 12: execution-guided candidates and the confidence the user sees ----
+
+COUNT = "SELECT count(*) AS n FROM permits"
+
+
+def test_one_candidate_keeps_the_old_behaviour(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply(COUNT)])
+    answer = service(tmp_path, model).ask("How many permits?", role="civil_servant")
+    assert answer.candidates == 1 and answer.confidence is None and answer.alternatives == []
+    assert model.sampling == [{}]  # greedy, as configured
+
+
+def test_candidates_agree_by_result_not_by_text(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply(COUNT), reply("SELECT count(permit_id) AS total FROM permits"),
+                                   reply("SELECT 1 AS one")])
+    answer = service(tmp_path, model, candidates=3).ask("How many permits?", role="civil_servant")
+    assert answer.rows == [[5]] and answer.candidates == 3 and answer.confidence == 0.667 and not answer.uncertain
+    assert answer.alternatives == [{"sql": "SELECT 1 AS one LIMIT 1000", "row_count": 1, "votes": 1}]
+    assert model.sampling[1:] == [{"temperature": 0.7, "seed": 1}, {"temperature": 0.7, "seed": 2}]
+    assert answer.as_dict()["confidence"] == 0.667 and "alternatives" in answer.as_dict()
+
+
+def test_the_largest_group_wins_over_the_greedy_answer(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT 1 AS one"), reply(COUNT), reply(COUNT)])
+    answer = service(tmp_path, model, candidates=3).ask("How many permits?", role="civil_servant")
+    assert answer.rows == [[5]] and answer.confidence == 0.667
+    assert [a["votes"] for a in answer.alternatives] == [1]
+
+
+def test_failed_candidates_lower_the_confidence_and_flag_it(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply(COUNT), reply("DROP TABLE permits"), reply("SELECT nope FROM permits")])
+    answer = service(tmp_path, model, candidates=3).ask("How many permits?", role="civil_servant")
+    assert answer.rows == [[5]] and answer.confidence == 0.333 and answer.uncertain and answer.alternatives == []
+
+
+def test_no_time_left_means_no_second_opinion(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply(COUNT), reply(COUNT)])
+    answer = service(tmp_path, model, candidates=2, candidate_budget_s=0.000001).ask("?", role="civil_servant")
+    assert answer.candidates == 1 and answer.confidence is None and len(model.replies) == 1
