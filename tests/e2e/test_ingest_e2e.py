@@ -144,7 +144,7 @@ def test_hostile_files_are_named_one_by_one_and_the_rest_lands(tmp_path: Path, c
 
 # ---- issue 11: the whole shared catalog set plus the fuzz corpus; interrupted runs resume ----
 
-SHARED_CATALOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "catalogs"
+SHARED_CATALOGS = (Path(__file__).resolve().parents[3] / "shared" / "data" / "catalogs").resolve()
 FUZZ_FILES, FUZZ_FAILED, FUZZ_RECORD_ERRORS, FUZZ_REPAIRED, FUZZ_LANDED = 16, 5, 4, 3, 24  # test_fuzz_ingest.py
 
 
