@@ -21,6 +21,7 @@ from assistant.answer import parse_reply, response_format
 from assistant.config import SqlSettings
 from assistant.sql.examples import VerifiedExample
 from assistant.sql.guard import Approval, SqlGuard
+from assistant.sql.patterns import set_operation_hint
 from assistant.sql.registry import RegisteredTable
 from assistant.sql.runner import QueryFailed, QueryRunner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.tables import quote, snake_name
@@ -36,6 +37,8 @@ _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.&'\-]*|[\u3400-\u9fff]+")
 _QUOTED = re.compile(r"['\"‘’“”「」『』]([^'\"‘’“”「」『』]{1,60})['\"‘’“”「」『』]")
 _MAX_HINTS = 3
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
+_UNRESOLVED = re.compile(r"cannot resolve|not an approved table|is not available to this role|not found in FROM"
+                         r"|does not exist|could not be resolved")
 _LANGUAGES = {"zh": "Chinese (简体中文)", "en": "English"}
 _MAX_CANDIDATES = 400
 _RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
@@ -106,6 +109,11 @@ class SqlGenerator:
         shots = self.pick_examples(question, examples, {t.name for t in visible})
         messages = self.messages(question, tables, hints, shots)
         answer = self._attempts(question, messages, context)
+        if answer.error and _UNRESOLVED.search(answer.error):  # every attempt reached for what is not there
+            closest = ", ".join(self.closest(question, visible))
+            answer.error = (f"cannot be answered from these tables (closest: {closest}): the question needs a "
+                            f"table or column they do not have, or one not available to your role (last "
+                            f"attempt: {answer.error})")
         if self.settings.candidates > 1 and answer.error is None:
             answer = self._vote(question, messages, context, answer, started + self.settings.candidate_budget_s)
         answer.tables_shown = [t.name for t in tables]
@@ -190,8 +198,10 @@ class SqlGenerator:
             turns.append(AIMessage(load_prompt(f"sql_example_{n}_assistant").render()))
         examples = "".join(f"\nVerified example:\nQuestion: {s.question}\nSQL: {s.sql}\n" for s in shots)
         language = _LANGUAGES.get(detect_language(question), "English")
+        pattern = set_operation_hint(question) if self.settings.pattern_hints else ""
         user = load_prompt("sql_user").render(schema=render_schema(tables), examples=examples,
-                                              hints=render_hints(hints), question=question, language=language)
+                                              hints=render_hints(hints) + (f"\n{pattern}\n" if pattern else ""),
+                                              question=question, language=language)
         return [*turns, HumanMessage(user)]
 
     def link_tables(self, question: str, tables: list[RegisteredTable]) -> list[RegisteredTable]:
@@ -208,6 +218,16 @@ class SqlGenerator:
         best = float(scores[ranked[0]])
         chosen = [tables[i] for i in ranked[:limit] if float(scores[i]) >= best * _RELATIVE_SCORE]
         return _with_join_partners(chosen, tables, limit)
+
+    def closest(self, question: str, tables: list[RegisteredTable], count: int = 3) -> list[str]:
+        """The names of the tables nearest the question (word overlap, plus embeddings when available)."""
+        if not tables:
+            return []
+        scores = _overlap_scores(question, [table_document(t) for t in tables])
+        if self.embed is not None:
+            vectors = self.embed([question, *[table_document(t) for t in tables]])
+            scores = scores + vectors[1:] @ vectors[0]
+        return [tables[i].name for i in np.argsort(-scores, kind="stable")[:count]]
 
     def pick_examples(self, question: str, examples: Sequence[VerifiedExample],
                       visible: set[str]) -> list[VerifiedExample]:

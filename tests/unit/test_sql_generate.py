@@ -185,3 +185,43 @@ def test_no_time_left_means_no_second_opinion(tmp_path: Path) -> None:
     model = ScriptedModel(replies=[reply(COUNT), reply(COUNT)])
     answer = service(tmp_path, model, candidates=2, candidate_budget_s=0.000001).ask("?", role="civil_servant")
     assert answer.candidates == 1 and answer.confidence is None and len(model.replies) == 1
+
+
+def test_a_question_the_tables_cannot_answer_says_so_with_the_closest_tables(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT salary FROM permits")] * 3)
+    answer = service(tmp_path, model).ask("What is the average salary of permit inspectors?", role="civil_servant")
+    assert answer.rows == [] and answer.error is not None
+    assert answer.error.startswith("cannot be answered from these tables (closest: permits")
+    assert "not available to your role" in answer.error and "cannot resolve" in answer.error
+
+
+def test_an_engine_error_is_not_mistaken_for_missing_data(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE fee > 'abc'")] * 3)
+    answer = service(tmp_path, model).ask("?", role="civil_servant")
+    assert answer.error is not None and answer.error.startswith("DuckDB error")
+
+
+@pytest.mark.parametrize(("question", "hinted"), [
+    ("Which students have both a cat and a dog?", True),
+    ("Show names of stadiums except those with a concert in 2014.", True),
+    ("Which teachers have not been arranged to teach courses?", True),
+    ("有猫又有狗的学生名字是什么？", True),
+    ("哪些商店没有员工？", True),
+    ("How many singers are there?", False),
+    ("Show the name and age of every singer.", False),
+    ("歌手的总数是多少？", False),
+])
+def test_set_question_cues(question: str, hinted: bool) -> None:
+    from assistant.sql.patterns import HINT, set_operation_hint
+
+    assert (set_operation_hint(question) == HINT) is hinted
+
+
+def test_pattern_hints_reach_the_prompt_only_when_switched_on(tmp_path: Path) -> None:
+    from assistant.sql.patterns import HINT
+
+    for enabled in (False, True):
+        model = ScriptedModel(replies=[reply(COUNT)])
+        service(tmp_path / str(enabled), model, pattern_hints=enabled).ask(
+            "Which permits are both street and building permits?", role="civil_servant")
+        assert (HINT in str(model.seen[0][-1].content)) is enabled
