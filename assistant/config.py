@@ -93,6 +93,12 @@ class SqlSettings(BaseModel):
                                 description="Longest value shown per cell; longer text is cut, in the engine.")
     max_result_bytes: int = Field(default=8_000_000, ge=1024, le=1_000_000_000,
                                   description="Largest result a query may return; a larger one is refused.")
+    max_estimated_rows: int = Field(default=1_000_000_000, ge=0, le=10**15,
+                                    description="Most rows the planner may expect at any step; 0 turns it off.")
+    max_concurrent: int = Field(default=4, ge=1, le=256, description="Queries running at once in one process.")
+    max_concurrent_per_role: int = Field(default=3, ge=1, le=256, description="Queries one role may run at once.")
+    max_concurrent_per_user: int = Field(default=2, ge=1, le=256, description="Queries one user may run at once.")
+    queue_wait_s: float = Field(default=5.0, ge=0, le=600, description="How long a query waits for a free slot.")
     retries: int = Field(default=2, ge=0, le=5, description="Fix-ups after a rejected or failed query.")
     max_tables: int = Field(default=6, ge=1, le=50, description="Tables shown to the model per question.")
     examples: int = Field(default=3, ge=0, le=10, description="Verified question/SQL pairs shown per question.")

@@ -29,6 +29,7 @@ from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
 
 if TYPE_CHECKING:
     from assistant.routing import Route
+    from assistant.sql.gate import QueryGate
     from assistant.sql.generate import SqlAnswer, SqlContext
     from assistant.sql.guard import Verdict
     from assistant.sql.runner import SqlResult
@@ -73,6 +74,7 @@ class Services:
         self._retriever: Retriever | None = None
         self._chat_model: BaseChatModel | None = None
         self._sql: Any = None
+        self._gate: Any = None
 
     @property
     def embeddings(self) -> GovDataEmbeddings:
@@ -141,6 +143,17 @@ class Services:
 
             self._sql = SqlService(self.settings, lambda: self.chat_model, embed, self.ingest)
         return self._sql
+
+    @property
+    def gate(self) -> "QueryGate":
+        """One gate per Services, so every session of the web app shares the caps."""
+        if self._gate is None:
+            from assistant.sql.gate import QueryGate
+
+            limits = self.settings.sql
+            self._gate = QueryGate(limits.max_concurrent, limits.max_concurrent_per_role,
+                                   limits.max_concurrent_per_user, limits.queue_wait_s)
+        return self._gate
 
     def route(self, question: str, previous: str | None = None) -> "Route":
         """Documents, datasets or SQL for a question: cue-word rules, the previous turn's route for a
@@ -251,7 +264,8 @@ class Services:
         """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt (a refusal too)."""
         with self._receipt("sql.ask", role, user, question=question, route="sql",
                            settings=self._sql_settings(db)) as receipt:
-            answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
+            with self.gate.slot(receipt.user, role):
+                answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
             shown, found = self._shown(role, answer)
             receipt.datasets, receipt.sql = dict(answer.dataset_versions), answer.sql
             receipt.row_count, receipt.model = answer.row_count, self.settings.llm.model
@@ -264,7 +278,8 @@ class Services:
                 action: str = "sql.run") -> "SqlResult":
         """Guard and run SQL the user wrote; rejected and failed queries leave a receipt too."""
         with self._receipt(action, role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
-            result = self.sql.run(sql, role=role, db=db)
+            with self.gate.slot(receipt.user, role):
+                result = self.sql.run(sql, role=role, db=db)
             shown, found = self._shown(role, result)
             receipt.sql, receipt.datasets, receipt.row_count = result.sql, result.dataset_versions, result.row_count
             receipt.raw_values = self._raw(role, result.tables, found)

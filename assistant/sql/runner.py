@@ -11,6 +11,8 @@ are fetched. Engine messages are scrubbed of data values and of names the query 
 
 import base64
 import datetime as dt
+import json
+import math
 import re
 import threading
 import time
@@ -62,11 +64,13 @@ class RunnerLimits:
     threads: int = 2
     max_cell_chars: int = 10_000
     max_result_bytes: int = 8_000_000
+    max_estimated_rows: int = 1_000_000_000  # 0: no cost check
 
     @classmethod
     def of(cls, settings: SqlSettings) -> "RunnerLimits":
         return cls(timeout_s=settings.timeout_s, row_cap=settings.row_cap, memory_limit=settings.memory_limit,
-                   max_cell_chars=settings.max_cell_chars, max_result_bytes=settings.max_result_bytes)
+                   max_cell_chars=settings.max_cell_chars, max_result_bytes=settings.max_result_bytes,
+                   max_estimated_rows=settings.max_estimated_rows)
 
 
 def locked_connection(database: Path, limits: RunnerLimits) -> duckdb.DuckDBPyConnection:
@@ -95,6 +99,9 @@ class QueryRunner:
         timer = threading.Timer(self.limits.timeout_s, con.interrupt)
         timer.start()
         try:
+            plan = _plan(con, query.sql) if query.tables or self.limits.max_estimated_rows else None
+            if plan is not None:
+                check_plan(plan, query.tables, self.limits.max_estimated_rows)
             fetched = _Fetch(con, self.limits, started + self.limits.timeout_s, set(query.masked_outputs))
             fetched.run(query.sql)
         finally:
@@ -109,9 +116,85 @@ class QueryRunner:
             cut_columns=[columns[i] for i in sorted(fetched.cut)],
         )
 
-    def run_raw(self, sql: str) -> SqlResult:
-        """Run SQL on the locked connection with no guard: only for tests that prove the walls hold alone."""
-        return self.run(GuardedQuery(sql, ()))
+    def run_raw(self, sql: str, tables: tuple[str, ...] = ()) -> SqlResult:
+        """Run SQL on the locked connection with no guard: only for tests that prove the walls hold alone.
+        `tables` are the tables the plan may read (none named: the plan's table check is off)."""
+        return self.run(GuardedQuery(sql, tables))
+
+
+# Operators that multiply their inputs and that DuckDB's JSON plan leaves without an estimate.
+_PRODUCTS = frozenset({"CROSS_PRODUCT", "NESTED_LOOP_JOIN", "BLOCKWISE_NL_JOIN", "PIECEWISE_MERGE_JOIN",
+                       "POSITIONAL_SCAN"})
+ALLOWED_PLAN_FUNCTIONS = frozenset({"UNNEST"})  # table functions a plan may run (the guard allows unnest only)
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    """What a plan will do, as far as the planner knows: the most rows at any step, tables, table functions."""
+
+    estimated_rows: int
+    tables: frozenset[str]
+    functions: frozenset[str]
+
+
+def _plan(con: duckdb.DuckDBPyConnection, sql: str) -> PlanFacts | None:
+    try:
+        rows = con.execute("EXPLAIN (FORMAT JSON) " + sql).fetchall()
+    except duckdb.Error:
+        return None  # the run itself reports the error, scrubbed
+    return plan_facts(json.loads(rows[0][1]))
+
+
+def plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
+    """Walk DuckDB's JSON plan: a step's rows are the planner's estimate, or for a cross product or nested-loop
+    join (which carry none) the product of its inputs."""
+    tables: set[str] = set()
+    functions: set[str] = set()
+    peak = 0
+
+    def rows_of(node: dict[str, Any]) -> int:
+        nonlocal peak
+        info = node.get("extra_info") or {}
+        children = [rows_of(child) for child in node.get("children") or []]
+        if "Table" in info:
+            tables.add(str(info["Table"]).split(".")[-1].strip('"').lower())
+        if "Function" in info:
+            functions.add(str(info["Function"]).upper())
+        estimate = str(info.get("Estimated Cardinality", "")).strip()
+        if estimate.isdigit():
+            rows = int(estimate)
+        elif node.get("name") in _PRODUCTS and children:
+            rows = math.prod(max(c, 1) for c in children)
+        else:
+            rows = max(children, default=1)
+        peak = max(peak, rows)
+        return rows
+
+    for root in plan:
+        rows_of(root)
+    return PlanFacts(peak, frozenset(tables), frozenset(functions))
+
+
+def check_plan(plan: PlanFacts, approved: tuple[str, ...], max_rows: int) -> None:
+    """The runner's own wall on the engine's plan: only the approved tables and table functions, and no step the
+    planner expects to produce more than `max_rows` rows."""
+    if approved:
+        outside = sorted(plan.tables - {t.lower() for t in approved})
+        if outside:
+            raise QueryFailed("the query's plan reads a table this query was not approved for; refused")
+    unknown = sorted(plan.functions - ALLOWED_PLAN_FUNCTIONS)
+    if unknown:
+        raise QueryFailed(f"the query's plan runs table function {unknown[0].lower()}(), which is not allowed")
+    if max_rows and plan.estimated_rows > max_rows:
+        raise QueryFailed(f"this query would combine about {_about(plan.estimated_rows)} rows at one step "
+                          f"(the limit is {_about(max_rows)}); add a join condition or a filter")
+
+
+def _about(count: int) -> str:
+    for size, word in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
+        if count >= size:
+            return f"{count / size:.3g} {word}"
+    return f"{count:,}"
 
 
 class _Fetch:
@@ -216,6 +299,8 @@ def engine_message(exc: Exception) -> str:
     """DuckDB's message as one line, without the hints that name other tables or columns ("Did you mean
     ...", candidate bindings), the echoed query, or (for conversion and input errors) the data values."""
     text = _HINTS.sub("", str(exc).strip())
+    if text.startswith("Out of Memory Error"):
+        return "the query needs more memory than the limit allows; select fewer rows or columns, or aggregate"
     if text.startswith(_DATA_ERRORS):
         text = re.sub(r"'(?:[^']|'')*'", "'…'", text)
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -239,6 +239,25 @@ DENY: list[tuple[str, str]] = [
     # deep nesting is refused with a reason, never a RecursionError
     ("SELECT " + "(" * 3000 + "1" + ")" * 3000, "nests brackets more than"),
     ("SELECT " + "[" * 200 + "1" + "]" * 200, "nests brackets more than"),
+    # issue 14: what a plan cannot see is bounded statically
+    ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+     "no condition that stops"),
+    ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE true) SELECT n FROM r",
+     "no condition that stops"),
+    ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT r.n + 1 FROM r, cities) SELECT n FROM r",
+     "no condition that stops"),
+    ("SELECT repeat('x', 1000000000) FROM cities LIMIT 1", "repeat() must be a whole number up to 10,000"),
+    ("SELECT repeat(city, pop) FROM cities", "repeat() must be a whole number"),
+    ("SELECT repeat([1], 100000) AS l", "repeat()"),
+    ("SELECT lpad(city, 50000000, 'x') FROM cities", "lpad()"),
+    ("SELECT rpad(city, pop::INTEGER, 'x') FROM cities", "rpad()"),
+    ("SELECT list_resize([1], 100000000) AS l", "list_resize()"),
+    ("SELECT array_resize([1], 100000000) AS l", "array_resize()"),
+    ("SELECT range(0, 1000000000) AS l", "more than 100,000 values"),
+    ("SELECT unnest(range(1000000000)) AS x", "more than 100,000 values"),
+    ("SELECT generate_series(1, pop) FROM cities", "whole-number constants"),
+    ("SELECT count(*) FROM (SELECT unnest(generate_series(1, 10000000, 1)) AS x) t", "more than 100,000"),
+    ("SELECT name FROM people WHERE id IN (" + ", ".join(str(n) for n in range(1001)) + ")", "IN list has 1,001"),
     # empty and garbage
     ("", "empty"),
     ("   \n\t ", "empty"),
@@ -341,4 +360,11 @@ ALLOW: list[str] = [
     "SELECT histogram(city) FROM people",
     "SELECT count(*) FROM people JOIN cities USING (city)",
     "SELECT " + "(" * 40 + "1" + ")" * 40 + " AS deep",
+    # issue 14: bounded forms stay allowed
+    "SELECT repeat('-', 20) AS bar",
+    "SELECT lpad(city, 12, ' ') AS c FROM cities",
+    "SELECT unnest(range(1, 13)) AS month",
+    "SELECT unnest(generate_series(2000, 2024, 1)) AS year",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT n FROM r",
+    "SELECT name FROM people WHERE id IN (" + ", ".join(str(n) for n in range(1000)) + ")",
 ]

@@ -45,9 +45,9 @@ def test_runner_alone_refuses(sql: str, database: Path) -> None:
 
 
 def test_timeout_interrupts_and_connection_is_reusable(database: Path) -> None:
-    runner = QueryRunner(database, RunnerLimits(timeout_s=0.5))
+    runner = QueryRunner(database, RunnerLimits(timeout_s=0.5, max_estimated_rows=0))  # the timer alone
     with pytest.raises(QueryFailed, match="longer than 0.5 s"):
-        runner.run_raw("SELECT count(*) FROM range(100000000000) a")
+        runner.run_raw("SELECT count(*) FROM people a, people b, people c, people d, people e, people f")
     assert runner.run_raw("SELECT 1").rows == [[1]]
 
 
@@ -78,7 +78,8 @@ def test_values_are_json_safe(database: Path) -> None:
 
 def test_huge_text_is_cut_in_the_engine(database: Path) -> None:
     runner = QueryRunner(database, RunnerLimits(max_cell_chars=100))
-    result = runner.run_raw("SELECT repeat('x', 100000000) AS big, id FROM people, generate_series(1, 4) LIMIT 8")
+    result = runner.run_raw("SELECT repeat('x', 100000000) AS big, id FROM people, (VALUES (1), (2), (3), (4)) v(i) "
+                            "LIMIT 8")
     assert result.row_count == 8 and result.cut_columns == ["big"]
     assert all(row[0] == "x" * 100 + "…" for row in result.rows)
 
@@ -95,7 +96,7 @@ def test_oversized_nested_and_binary_values_are_not_shown(database: Path) -> Non
 def test_result_larger_than_the_byte_limit_is_refused(database: Path) -> None:
     runner = QueryRunner(database, RunnerLimits(max_result_bytes=100_000))
     with pytest.raises(QueryFailed, match="larger than 100,000 bytes"):
-        runner.run_raw("SELECT repeat('x', 9000) FROM range(1000)")
+        runner.run_raw("SELECT repeat('x', 9000) FROM people a, people b")
 
 
 def test_values_python_cannot_hold_fail_as_one_line(database: Path) -> None:
@@ -115,3 +116,43 @@ def test_engine_messages_name_no_other_object_and_no_value(sql: str, leak: str, 
         QueryRunner(database).run_raw(sql)
     message = str(failed.value)
     assert leak not in message and "\n" not in message and "LINE 1" not in message
+
+
+
+# ---- issue 14: the runner reads the engine's plan before it runs anything ----
+
+def test_a_plan_that_multiplies_rows_is_refused_before_it_runs(database: Path) -> None:
+    runner = QueryRunner(database, RunnerLimits(max_estimated_rows=10_000))
+    with pytest.raises(QueryFailed, match=r"would combine about 125,000 rows at one step \(the limit is 10,000\); "
+                                          "add a join condition"):
+        runner.run_raw("SELECT count(*) FROM people a, people b, people c", ("people",))
+    assert runner.run_raw("SELECT count(*) FROM people a JOIN people b ON a.id = b.id", ("people",)).rows == [[50]]
+
+
+def test_the_plan_may_read_only_the_approved_tables(database: Path) -> None:
+    con = duckdb.connect(str(database))
+    con.execute("CREATE TABLE secret AS SELECT 42 AS x")
+    con.close()
+    runner = QueryRunner(database)
+    for sql in ("SELECT * FROM query_table('secret')",
+                "SELECT count(*) FROM people, LATERAL histogram('secret', 'x') h",
+                "SELECT id FROM people WHERE id IN (SELECT x FROM secret)"):
+        with pytest.raises(QueryFailed, match="not approved for"):
+            runner.run_raw(sql, ("people",))
+    assert runner.run_raw("SELECT count(*) FROM people", ("people",)).rows == [[50]]
+
+
+@pytest.mark.parametrize("sql", ["SELECT * FROM range(5)", "SELECT * FROM generate_series(1, 3)",
+                                 "SELECT * FROM json_each('[1]')", "SELECT * FROM test_all_types()"])
+def test_the_plan_may_run_no_table_function_but_unnest(sql: str, database: Path) -> None:
+    runner = QueryRunner(database)
+    with pytest.raises(QueryFailed, match="table function"):
+        runner.run_raw(sql)
+    assert runner.run_raw("SELECT x FROM unnest([1, 2]) t(x)").rows == [[1], [2]]
+
+
+def test_memory_beyond_the_limit_is_stopped_and_the_process_goes_on(database: Path) -> None:
+    runner = QueryRunner(database, RunnerLimits(memory_limit="64MB", max_estimated_rows=0))
+    with pytest.raises(QueryFailed, match="more memory than the limit"):
+        runner.run_raw("SELECT string_agg(repeat('x', 1000), ',') FROM people a, people b, people c, people d")
+    assert runner.run_raw("SELECT count(*) FROM people").rows == [[50]]

@@ -1,0 +1,56 @@
+"""Fair sharing of the SQL engine inside one process (the web app, an API server): caps on the queries running at
+once per user, per role and in total, and a short queue; a query that finds no slot in time is told "busy" in
+one line instead of piling up behind the others.
+"""
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from assistant.errors import GovDataError
+
+
+class Busy(GovDataError):
+    """No slot freed up within the wait; the message says which cap was full."""
+
+
+class QueryGate:
+    def __init__(self, total: int, per_role: int, per_user: int, wait_s: float) -> None:
+        self.wait_s = wait_s
+        self._limits = {"user": per_user, "role": per_role, "server": total}
+        self._total = threading.BoundedSemaphore(total)
+        self._lock = threading.Lock()
+        self._groups: dict[tuple[str, str], threading.BoundedSemaphore] = {}
+        self.running: dict[str, int] = defaultdict(int)  # by user, for tests and status
+
+    def _semaphore(self, kind: str, name: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            key = (kind, name)
+            if key not in self._groups:
+                self._groups[key] = threading.BoundedSemaphore(self._limits[kind])
+            return self._groups[key]
+
+    @contextmanager
+    def slot(self, user: str, role: str) -> Iterator[None]:
+        """Hold one slot of each cap (user, then role, then server) while the query runs."""
+        deadline = time.monotonic() + self.wait_s
+        with ExitStack() as held:
+            for kind, semaphore in (("user", self._semaphore("user", user)), ("role", self._semaphore("role", role)),
+                                    ("server", self._total)):
+                if not semaphore.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    raise Busy(_busy(kind, self._limits[kind], role))
+                held.callback(semaphore.release)
+            with self._lock:
+                self.running[user] += 1
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self.running[user] -= 1
+
+
+def _busy(kind: str, limit: int, role: str) -> str:
+    who = {"user": "you already have", "role": f"the role {role} already has", "server": "the server already has"}
+    return f"busy: {who[kind]} {limit} queries running; try again in a moment"

@@ -1,0 +1,109 @@
+"""Issue 14: what a query costs is decided before it runs, on tables made here (not the fixtures' schemas):
+the engine's plan for products and joins, static bounds for what a plan cannot see, and fair sharing."""
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from assistant.config import Settings, SqlSettings
+from assistant.errors import GovDataError
+from assistant.services import Services
+from assistant.sql.gate import Busy, QueryGate
+
+
+@pytest.fixture
+def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
+    monkeypatch.setenv("GOVDATA_USER", "tester")
+    source = tmp_path / "tables"
+    source.mkdir()
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT range AS id, 'city ' || range AS name, (range * 37) % 100000 AS population "
+                f"FROM range(4079)) TO '{source / 'city.parquet'}' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT range AS id FROM range(20)) TO '{source / 'tiny.parquet'}' (FORMAT parquet)")
+    wide = ", ".join(f"range % {n + 2} AS c{n}" for n in range(60))
+    con.execute(f"COPY (SELECT range AS id, {wide} FROM range(1000)) TO '{source / 'wide.parquet'}' (FORMAT parquet)")
+    svc = Services(Settings(home=tmp_path / "home", sql=SqlSettings(max_concurrent_per_user=1, queue_wait_s=0.2)))
+    for name in ("city", "tiny", "wide"):
+        svc.sql.registry.add(source / f"{name}.parquet")
+    return svc
+
+
+@pytest.mark.parametrize(("sql", "reason"), [
+    ("SELECT count(*) FROM city a, city b, city c", "would combine about 67.9 billion rows at one step"),
+    ("SELECT count(*) FROM tiny a, tiny b, tiny c, tiny d, tiny e, tiny f, tiny g, tiny h",
+     "would combine about 25.6 billion rows"),
+    ("SELECT count(*) FROM city a JOIN city b ON a.population > b.population JOIN city c ON true",
+     "would combine about"),
+    ("SELECT count(*) FROM wide a, wide b, wide c, wide d", "would combine about 1 trillion rows"),
+    ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+     "no condition that stops"),
+    ("SELECT repeat('x', 1000000000) FROM city LIMIT 1", "repeat() must be a whole number up to 10,000"),
+    ("SELECT co.name, g.i FROM city AS co, LATERAL generate_series(1, co.population) AS g(i)",
+     "range()/generate_series() needs whole-number constants"),
+    ("SELECT co.name FROM city AS co, LATERAL (SELECT unnest(range(co.population)) AS i) AS g",
+     "whole-number constants"),
+])
+def test_expensive_queries_are_refused_before_they_run(services: Services, sql: str, reason: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(GovDataError) as refused:
+        services.sql_run(sql, role="citizen")
+    assert reason in str(refused.value), str(refused.value)
+    assert time.perf_counter() - started < 2  # refused from the plan or the tree, never after running
+    receipt = services.audit.recent(limit=1)[0]
+    assert receipt.action == "sql.run" and receipt.outcome.startswith("refused: ")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT a.name, b.name FROM city a JOIN city b ON a.id = b.id + 1 WHERE a.population > 50000",
+    "SELECT c7, count(*) AS n, avg(c59) FROM wide GROUP BY c7 ORDER BY n DESC",
+    "SELECT t.id, c.name FROM tiny t, city c WHERE c.id = t.id",
+    "SELECT count(*) FROM tiny a, tiny b, tiny c",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 12) SELECT n FROM r",
+])
+def test_legitimate_queries_on_the_same_tables_still_run(services: Services, sql: str) -> None:
+    assert services.sql_run(sql, role="citizen").row_count >= 1
+
+
+def test_the_gate_caps_each_user_role_and_the_server() -> None:
+    gate = QueryGate(total=2, per_role=2, per_user=1, wait_s=0.05)
+    with gate.slot("ana", "citizen"):
+        with pytest.raises(Busy, match="busy: you already have 1 queries running"):
+            with gate.slot("ana", "citizen"):
+                pass
+        with gate.slot("bo", "citizen"):
+            assert gate.running == {"ana": 1, "bo": 1}
+            with pytest.raises(Busy, match="the role citizen already has 2"):
+                with gate.slot("cy", "citizen"):
+                    pass
+            with pytest.raises(Busy, match="the server already has 2"):
+                with gate.slot("dee", "civil_servant"):
+                    pass
+    with gate.slot("ana", "citizen"):  # everything released
+        assert gate.running["ana"] == 1
+
+
+def test_a_waiting_query_gets_the_slot_when_it_frees(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    release, entered = threading.Event(), threading.Event()
+    original = type(services.sql).run
+
+    def slow_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(5)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(services.sql), "run", slow_run)
+    first = threading.Thread(target=services.sql_run, args=("SELECT count(*) FROM tiny",),
+                             kwargs={"role": "citizen", "user": "ana"})
+    first.start()
+    assert entered.wait(5)
+    with pytest.raises(Busy, match="busy: you already have 1"):  # the same user, within 0.2 s
+        services.sql_run("SELECT count(*) FROM tiny", role="citizen", user="ana")
+    threading.Timer(0.05, release.set).start()
+    assert services.sql_run("SELECT count(*) FROM tiny", role="citizen", user="bo").rows == [[20]]
+    first.join(5)
+    outcomes = [r.outcome for r in services.audit.recent(limit=3)]
+    assert sorted(o.split(":")[0] for o in outcomes) == ["ok", "ok", "refused"]
