@@ -98,6 +98,8 @@ class SqlSettings(BaseModel):
     max_concurrent: int = Field(default=4, ge=1, le=256, description="Queries running at once in one process.")
     max_concurrent_per_role: int = Field(default=3, ge=1, le=256, description="Queries one role may run at once.")
     max_concurrent_per_user: int = Field(default=2, ge=1, le=256, description="Queries one user may run at once.")
+    max_queries_per_user_per_minute: int = Field(default=300, ge=0, le=100_000,
+                                                 description="Average query rate per user (bursts of 20); 0: off.")
     queue_wait_s: float = Field(default=5.0, ge=0, le=600, description="How long a query waits for a free slot.")
     retries: int = Field(default=2, ge=0, le=5, description="Fix-ups after a rejected or failed query.")
     max_tables: int = Field(default=6, ge=1, le=50, description="Tables shown to the model per question.")

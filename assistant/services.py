@@ -152,7 +152,8 @@ class Services:
 
             limits = self.settings.sql
             self._gate = QueryGate(limits.max_concurrent, limits.max_concurrent_per_role,
-                                   limits.max_concurrent_per_user, limits.queue_wait_s)
+                                   limits.max_concurrent_per_user, limits.queue_wait_s,
+                                   limits.max_queries_per_user_per_minute)
         return self._gate
 
     def route(self, question: str, previous: str | None = None) -> "Route":

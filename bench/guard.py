@@ -18,14 +18,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assistant.sql.adhoc import adhoc_database  # noqa: E402
 from assistant.sql.guard import SqlGuard  # noqa: E402
 from assistant.sql.registry import full_approval  # noqa: E402
-from assistant.sql.runner import QueryFailed, QueryRunner  # noqa: E402
+from assistant.sql.runner import (  # noqa: E402
+    QueryFailed,
+    QueryRunner,
+    RunnerLimits,
+    _plan,
+    locked_connection,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", type=Path, default=Path("../shared/data/text2sql/spider_dev_split"))
     args = parser.parse_args()
-    guard, reasons, failed_runs = SqlGuard(row_cap=100_000), Counter(), 0
+    guard, reasons, failed_runs, cost_refused = SqlGuard(row_cap=100_000), Counter(), 0, 0
+    estimates: list[int] = []
+    plan_ms: list[float] = []
     rows = [json.loads(line) for line in (args.split / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
     unique = list(dict.fromkeys((r["db_id"], r["gold_sql"]) for r in rows))
     with tempfile.TemporaryDirectory() as cache:
@@ -37,16 +45,41 @@ def main() -> None:
                 sqlite_text = "write text in single quotes" in verdict.reason
                 reasons["SQLite double-quoted text (not valid in DuckDB)" if sqlite_text else verdict.reason[:90]] += 1
                 continue
+            estimates.append(_timed_plan(database, verdict.query.sql, plan_ms))
             try:
                 QueryRunner(database).run(verdict.query)
-            except QueryFailed:
+            except QueryFailed as exc:
                 failed_runs += 1
+                cost_refused += "would combine about" in str(exc)
     allowed = len(unique) - sum(reasons.values())
     valid = len(unique) - reasons["SQLite double-quoted text (not valid in DuckDB)"]
     print(json.dumps({"queries": len(unique), "allowed": allowed, "allowed_rate": round(allowed / len(unique), 3),
                       "allowed_rate_of_duckdb_valid": round(allowed / valid, 3),
-                      "allowed_but_failed_on_duckdb": failed_runs, "rejections": reasons.most_common()},
+                      "allowed_but_failed_on_duckdb": failed_runs, "rejections": reasons.most_common(),
+                      "refused_by_cost_check": cost_refused,
+                      "max_estimated_rows": RunnerLimits().max_estimated_rows,
+                      "largest_estimate_of_a_gold_query": max(estimates, default=0),
+                      "cost_check_ms_p50_p95": [_quantile(plan_ms, 0.5), _quantile(plan_ms, 0.95)]},
                      indent=2))
+
+
+def _timed_plan(database: Path, sql: str, times: list[float]) -> int:
+    """The plan's estimated peak rows for one query, and how long reading the plan took (the check's cost)."""
+    import time
+
+    con = locked_connection(database, RunnerLimits())
+    try:
+        started = time.perf_counter()
+        facts = _plan(con, sql)
+        times.append((time.perf_counter() - started) * 1000)
+    finally:
+        con.close()
+    return facts.estimated_rows if facts else 0
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else 0.0
 
 
 if __name__ == "__main__":

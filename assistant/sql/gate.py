@@ -16,9 +16,30 @@ class Busy(GovDataError):
     """No slot freed up within the wait; the message says which cap was full."""
 
 
+class _Bucket:
+    """A token bucket: `rate` queries a second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst, self.tokens, self.stamp = rate, burst, float(burst), time.monotonic()
+
+    def wait_time(self) -> float:
+        """Seconds until a token is free (0: take it now); called under the gate's lock."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
 class QueryGate:
-    def __init__(self, total: int, per_role: int, per_user: int, wait_s: float) -> None:
+    def __init__(self, total: int, per_role: int, per_user: int, wait_s: float, per_user_per_minute: int = 0,
+                 burst: int = 20) -> None:
         self.wait_s = wait_s
+        self._rate = per_user_per_minute / 60
+        self._burst = burst
+        self._buckets: dict[str, _Bucket] = {}
         self._limits = {"user": per_user, "role": per_role, "server": total}
         self._total = threading.BoundedSemaphore(total)
         self._lock = threading.Lock()
@@ -32,10 +53,25 @@ class QueryGate:
                 self._groups[key] = threading.BoundedSemaphore(self._limits[kind])
             return self._groups[key]
 
+    def _pace(self, user: str, deadline: float) -> None:
+        """Wait for the user's next token (a client sending queries in a tight loop is slowed to the rate)."""
+        if not self._rate:
+            return
+        while True:
+            with self._lock:
+                bucket = self._buckets.setdefault(user, _Bucket(self._rate, self._burst))
+                pause = bucket.wait_time()
+            if pause == 0:
+                return
+            if time.monotonic() + pause > deadline:
+                raise Busy(f"busy: you sent more than {round(self._rate * 60)} queries a minute; wait a moment")
+            time.sleep(pause)
+
     @contextmanager
     def slot(self, user: str, role: str) -> Iterator[None]:
-        """Hold one slot of each cap (user, then role, then server) while the query runs."""
+        """Pace the user, then hold one slot of each cap (user, role, server) while the query runs."""
         deadline = time.monotonic() + self.wait_s
+        self._pace(user, deadline)
         with ExitStack() as held:
             for kind, semaphore in (("user", self._semaphore("user", user)), ("role", self._semaphore("role", role)),
                                     ("server", self._total)):

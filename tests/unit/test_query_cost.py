@@ -107,3 +107,21 @@ def test_a_waiting_query_gets_the_slot_when_it_frees(services: Services, monkeyp
     first.join(5)
     outcomes = [r.outcome for r in services.audit.recent(limit=3)]
     assert sorted(o.split(":")[0] for o in outcomes) == ["ok", "ok", "refused"]
+
+
+def test_a_tight_loop_is_slowed_to_the_per_user_rate() -> None:
+    gate = QueryGate(total=4, per_role=4, per_user=4, wait_s=0.0, per_user_per_minute=60, burst=2)
+    for _ in range(2):  # the burst
+        with gate.slot("loop", "citizen"):
+            pass
+    with pytest.raises(Busy, match="more than 60 queries a minute"):
+        with gate.slot("loop", "citizen"):
+            pass
+    with gate.slot("someone-else", "citizen"):  # one user's pace is not another's
+        pass
+    patient = QueryGate(total=4, per_role=4, per_user=4, wait_s=2.0, per_user_per_minute=600, burst=1)
+    started = time.perf_counter()
+    for _ in range(3):
+        with patient.slot("loop", "citizen"):
+            pass
+    assert 0.15 < time.perf_counter() - started < 1.5  # waited ~0.1 s per extra query instead of failing
