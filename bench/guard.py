@@ -34,6 +34,7 @@ def main() -> None:
     guard, reasons, failed_runs, cost_refused = SqlGuard(row_cap=100_000), Counter(), 0, 0
     estimates: list[int] = []
     plan_ms: list[float] = []
+    q_errors: list[float] = []  # max(estimated/actual, actual/estimated) result rows: 1 is exact
     rows = [json.loads(line) for line in (args.split / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
     unique = list(dict.fromkeys((r["db_id"], r["gold_sql"]) for r in rows))
     with tempfile.TemporaryDirectory() as cache:
@@ -45,9 +46,12 @@ def main() -> None:
                 sqlite_text = "write text in single quotes" in verdict.reason
                 reasons["SQLite double-quoted text (not valid in DuckDB)" if sqlite_text else verdict.reason[:90]] += 1
                 continue
-            estimates.append(_timed_plan(database, verdict.query.sql, plan_ms))
+            peak, expected = _timed_plan(database, verdict.query.sql, plan_ms)
+            estimates.append(peak)
             try:
-                QueryRunner(database).run(verdict.query)
+                actual = QueryRunner(database).run(verdict.query).row_count
+                q_errors.append(max(expected, 1) / max(actual, 1) if expected >= actual else
+                                max(actual, 1) / max(expected, 1))
             except QueryFailed as exc:
                 failed_runs += 1
                 cost_refused += "would combine about" in str(exc)
@@ -59,12 +63,15 @@ def main() -> None:
                       "refused_by_cost_check": cost_refused,
                       "max_estimated_rows": RunnerLimits().max_estimated_rows,
                       "largest_estimate_of_a_gold_query": max(estimates, default=0),
-                      "cost_check_ms_p50_p95": [_quantile(plan_ms, 0.5), _quantile(plan_ms, 0.95)]},
+                      "cost_check_ms_p50_p95": [_quantile(plan_ms, 0.5), _quantile(plan_ms, 0.95)],
+                      "result_estimate_q_error_p50_p95_max": [_quantile(q_errors, 0.5), _quantile(q_errors, 0.95),
+                                                              round(max(q_errors, default=0), 1)]},
                      indent=2))
 
 
-def _timed_plan(database: Path, sql: str, times: list[float]) -> int:
-    """The plan's estimated peak rows for one query, and how long reading the plan took (the check's cost)."""
+def _timed_plan(database: Path, sql: str, times: list[float]) -> tuple[int, int]:
+    """The plan's estimated peak and result rows for one query; how long reading the plan took (the check's
+    cost) goes to `times`."""
     import time
 
     con = locked_connection(database, RunnerLimits())
@@ -74,7 +81,7 @@ def _timed_plan(database: Path, sql: str, times: list[float]) -> int:
         times.append((time.perf_counter() - started) * 1000)
     finally:
         con.close()
-    return facts.estimated_rows if facts else 0
+    return (facts.estimated_rows, facts.result_rows) if facts else (0, 0)
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -135,6 +135,7 @@ class PlanFacts:
     estimated_rows: int
     tables: frozenset[str]
     functions: frozenset[str]
+    result_rows: int = 0  # the estimate at the plan's root: the rows it expects to return
 
 
 def _plan(con: duckdb.DuckDBPyConnection, sql: str) -> PlanFacts | None:
@@ -170,9 +171,8 @@ def plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
         peak = max(peak, rows)
         return rows
 
-    for root in plan:
-        rows_of(root)
-    return PlanFacts(peak, frozenset(tables), frozenset(functions))
+    result = [rows_of(root) for root in plan]
+    return PlanFacts(peak, frozenset(tables), frozenset(functions), max(result, default=0))
 
 
 def check_plan(plan: PlanFacts, approved: tuple[str, ...], max_rows: int) -> None:
