@@ -30,7 +30,6 @@ from assistant.ui_text import LANGUAGE_CHOICES, language_of, text
 from assistant.users import load_users, role_of, verify
 
 ROUTES = ("auto", "docs", "datasets", "sql")
-STEWARD = "data_steward"
 CSS = (".dataset-card{border:1px solid #ddd;border-radius:8px;padding:8px 12px;margin:6px 0}"
        "#sql-code textarea{font-family:monospace}")
 
@@ -184,7 +183,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
     def who(request: gr.Request) -> tuple[Any, ...]:
         role = _role(assistant, request)
         lang = language_of(request.headers.get("accept-language") if request.headers else None)
-        return (lang, lang, role, *role_choices(role, lang), gr.update(visible=role == STEWARD))
+        return (lang, lang, role, *role_choices(role, lang), gr.update(visible=assistant.allowed(role, "audit.read")))
 
     def switch_language(lang: str, table: str, level: str, request: gr.Request) -> tuple[Any, Any]:
         return role_choices(_role(assistant, request), lang, table or "", level or "")
@@ -301,7 +300,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
 
     # ---- Audit ----
     def receipts(user: str, since: str, lang: str, request: gr.Request) -> tuple[Any, str]:
-        if _role(assistant, request) != STEWARD:
+        if not assistant.allowed(_role(assistant, request), "audit.read"):
             return None, text("audit_only", lang)
         try:
             found = assistant.audit.recent(user=user or None, since=since or None, limit=200)
@@ -310,7 +309,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         return _frame(RECEIPT_COLUMNS, receipt_rows(found)), ""
 
     def verify_chain(lang: str, request: gr.Request) -> str:
-        if _role(assistant, request) != STEWARD:
+        if not assistant.allowed(_role(assistant, request), "audit.read"):
             return text("audit_only", lang)
         result = assistant.audit.verify()
         if result.ok:

@@ -39,10 +39,11 @@ def datasets_add(
     describe: Annotated[Path | None, typer.Option(
         "--describe", help='JSON {"title", "description", "columns": {"col": {"description", "unit", '
                            '"sensitive"}}}.')] = None,
+    role: Annotated[str, typer.Option("--role", help="Who approves: a role with tables.approve.")] = "data_steward",
     as_json: JsonOpt = False,
 ) -> None:
     """Register a file as approved table(s) for SQL questions, and index them for dataset search."""
-    result = services().sql.add(path, name=name, access_level=access_level, describe=describe)
+    result = services().add_tables(path, name=name, access_level=access_level, describe=describe, role=role)
     if as_json:
         print_json({"tables": [_table_summary(t) for t in result.tables], "indexed": result.indexed,
                     "unchanged": result.unchanged})
@@ -164,10 +165,11 @@ def sql_run(
 def sql_learn(
     question: Annotated[str, typer.Argument(help="The question, as an analyst would ask it.")],
     sql: Annotated[str, typer.Argument(help="The steward-verified SQL that answers it.")],
+    role: Annotated[str, typer.Option("--role", help="Who verifies: a role with sql.learn.")] = "data_steward",
     as_json: JsonOpt = False,
 ) -> None:
     """Store a verified question -> SQL pair; it must pass the guard and run. Used as a few-shot example."""
-    example = services().sql.learn(question, sql)
+    example = services().learn(question, sql, role=role)
     if as_json:
         print_json(dataclasses.asdict(example))
         return

@@ -12,6 +12,10 @@ from assistant.errors import GovDataError
 DEFAULT_ROLE = "citizen"
 SENSITIVE_POLICIES = ("deny", "mask", "allow")
 PII_POLICIES = ("mask", "raw")
+# Named actions beyond reading (datasette's named-permission style), with the words a refusal uses.
+ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables for SQL questions",
+           "sql.learn": "store verified question/SQL examples"}
+_LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 
 @dataclass(frozen=True)
@@ -23,10 +27,19 @@ class Role:
     access_levels: tuple[str, ...]
     sensitive_columns: str = "deny"
     pii: str = "mask"
+    actions: tuple[str, ...] = ()
 
     @property
     def masks_pii(self) -> bool:
         return self.pii != "raw"
+
+    def allowed(self, action: str) -> bool:
+        """Whether the role may take a named action (ACTIONS)."""
+        return action in self.actions
+
+    def require(self, action: str) -> None:
+        if not self.allowed(action):
+            raise GovDataError(f"role {self.name!r} may not {ACTIONS.get(action, action)}")
 
 
 def config_text(path: Path | None, bundled: str) -> str:
@@ -43,7 +56,7 @@ def load_roles(path: Path | None = None) -> dict[str, Role]:
     try:
         raw = json.loads(source)
         roles = {name: Role(name, tuple(spec["access_levels"]), str(spec.get("sensitive_columns", "deny")),
-                            str(spec.get("pii", "mask"))) for name, spec in raw.items()}
+                            str(spec.get("pii", "mask")), _actions(name, spec)) for name, spec in raw.items()}
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise GovDataError(f"roles file {path or 'assistant/roles.json'} is malformed: {exc}") from None
     for role in roles.values():
@@ -54,7 +67,20 @@ def load_roles(path: Path | None = None) -> dict[str, Role]:
             raise GovDataError(f"role {role.name!r}: sensitive_columns must be one of {', '.join(SENSITIVE_POLICIES)}")
         if role.pii not in PII_POLICIES:
             raise GovDataError(f"role {role.name!r}: pii must be one of {', '.join(PII_POLICIES)}")
+        unknown_actions = sorted(set(role.actions) - set(ACTIONS))
+        if unknown_actions:
+            raise GovDataError(f"role {role.name!r} names unknown action(s) {unknown_actions}; known: "
+                               f"{', '.join(ACTIONS)}")
     return roles
+
+
+def _actions(name: str, spec: dict[str, object]) -> tuple[str, ...]:
+    if "actions" in spec:
+        actions = spec["actions"]
+        if not isinstance(actions, list):
+            raise TypeError(f"role {name!r}: actions must be a list")
+        return tuple(str(a) for a in actions)
+    return tuple(ACTIONS) if name == _LEGACY_STEWARD else ()
 
 
 def get_role(role: str, path: Path | None = None) -> Role:

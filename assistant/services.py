@@ -29,11 +29,12 @@ from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
 
 if TYPE_CHECKING:
     from assistant.routing import Route
+    from assistant.sql.examples import VerifiedExample
     from assistant.sql.gate import QueryGate
     from assistant.sql.generate import SqlAnswer, SqlContext
     from assistant.sql.guard import Verdict
     from assistant.sql.runner import SqlResult
-    from assistant.sql.service import SqlService
+    from assistant.sql.service import AddResult, SqlService
 
 CATALOG_KINDS = ("dcat-us", "ckan", "tabular", "datapackage")
 _BUNDLED_DIMENSIONS = {"use-multilingual-v3": 512, "all-minilm-l6-v2": 384}
@@ -304,6 +305,33 @@ class Services:
             tables, _ = self._shown(role, context.tables)
             receipt.datasets = {t.name: t.version for t in context.tables}
         return dataclasses.replace(context, tables=tables)
+
+    def add_tables(self, path: Path, *, name: str | None = None, access_level: str | None = None,
+                   describe: Path | None = None, role: str, user: str | None = None) -> "AddResult":
+        """Approve PATH's tables for SQL questions (a steward's action, `tables.approve`); leaves a receipt."""
+        with self._receipt("datasets.add", role, user, question=str(path), route="sql",
+                           settings={"name": name, "access_level": access_level,
+                                     "describe": str(describe) if describe else None}) as receipt:
+            self.role(role).require("tables.approve")
+            result = self.sql.add(path, name=name, access_level=access_level, describe=describe)
+            receipt.datasets = {t.name: t.version for t in result.tables}
+            receipt.outcome = "unchanged" if result.unchanged else "ok"
+        return result
+
+    def learn(self, question: str, sql: str, *, role: str, user: str | None = None) -> "VerifiedExample":
+        """Store a verified question/SQL pair (`sql.learn`) after it passes the guard and runs; leaves a receipt."""
+        with self._receipt("sql.learn", role, user, question=question, sql=sql, route="sql") as receipt:
+            self.role(role).require("sql.learn")
+            example = self.sql.learn(question, sql)
+            receipt.datasets = self.sql.versions(list(example.tables))
+        return example
+
+    def allowed(self, role: str, action: str) -> bool:
+        """Whether the role may take a named action (audit.read, tables.approve, sql.learn); unknown roles may not."""
+        try:
+            return self.role(role).allowed(action)
+        except GovDataError:
+            return False
 
     def _sql_settings(self, db: Path | None) -> dict[str, Any]:
         limits = self.settings.sql

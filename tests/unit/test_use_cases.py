@@ -1,0 +1,96 @@
+"""Every use case of Services checks what the role may do and leaves a receipt (issue 13's first slice; the
+steward actions are issue 16's item 4). Retrieval and generation are scripted here: this is control flow;
+the real stack is in tests/e2e."""
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.config import Settings
+from assistant.errors import GovDataError
+from assistant.models import Answer
+from assistant.services import Services
+from vectorstore.retriever import Ranked
+from vectorstore.store import Hit
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
+
+
+class _Retriever:
+    def retrieve(self, *args: Any, **kwargs: Any) -> list[Ranked]:
+        record = {"identifier": "x", "title": "T", "source": "s", "access_level": "public"}
+        return [Ranked(Hit("x", "text", 0.9, record), 0.9, 0.9, 0.9)]
+
+
+class _Answerer:
+    def ask_stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield Answer(answer="a", found=False, language="en")
+
+
+class _Generator:
+    def ask(self, question: str, context: Any, examples: Any) -> Any:
+        from assistant.sql.generate import SqlAnswer
+
+        return SqlAnswer(question, "SELECT 1", "one")
+
+
+@pytest.fixture
+def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
+    monkeypatch.setenv("GOVDATA_USER", "tester")
+    shutil.copy(FIXTURES / "permits.csv", tmp_path / "permits.csv")
+    svc = Services(Settings(home=tmp_path / "home"))
+    monkeypatch.setattr(svc, "ingest", lambda paths, **kwargs: type("Summary", (), {"added": 1, "updated": 0})())
+    monkeypatch.setattr(svc, "answerer", lambda: _Answerer())
+    svc._retriever = _Retriever()  # type: ignore[assignment]
+    monkeypatch.setattr(type(svc.sql), "generator", property(lambda self: _Generator()))
+    svc.add_tables(tmp_path / "permits.csv", access_level="public", role="data_steward")
+    return svc
+
+
+USE_CASES: list[tuple[str, Callable[[Services, str], Any]]] = [
+    ("ask", lambda s, role: s.ask("q", role=role)),
+    ("docs.search", lambda s, role: s.search_passages("q", k=1, role=role)),
+    ("datasets.search", lambda s, role: s.search_datasets("q", k=1, role=role)),
+    ("sql.ask", lambda s, role: s.sql_ask("how many permits?", role=role)),
+    ("sql.run", lambda s, role: s.sql_run("SELECT count(*) FROM permits", role=role)),
+    ("sql.check", lambda s, role: s.sql_check("SELECT count(*) FROM permits", role=role)),
+    ("sql.tables", lambda s, role: s.sql_tables(role)),
+    ("datasets.add", lambda s, role: s.add_tables(FIXTURES / "permits.csv", name="permits2", role=role)),
+    ("sql.learn", lambda s, role: s.learn("how many permits?", "SELECT count(*) FROM permits", role=role)),
+]
+STEWARD_ONLY = {"datasets.add", "sql.learn"}
+
+
+@pytest.mark.parametrize(("action", "call"), USE_CASES, ids=[a for a, _ in USE_CASES])
+@pytest.mark.parametrize("role", ["citizen", "data_steward"])
+def test_every_use_case_checks_the_role_and_leaves_a_receipt(services: Services, action: str,
+                                                             call: Callable[[Services, str], Any], role: str) -> None:
+    before = services.audit.verify().entries
+    if action in STEWARD_ONLY and role != "data_steward":
+        with pytest.raises(GovDataError, match=f"role '{role}' may not"):
+            call(services, role)
+    else:
+        call(services, role)
+    receipt = services.audit.recent(limit=1)[0]
+    assert services.audit.verify().entries == before + 1
+    assert receipt.action == action and receipt.role == role and receipt.user == "tester"
+    refused = action in STEWARD_ONLY and role != "data_steward"
+    assert receipt.outcome.startswith("refused: role") == refused, receipt.outcome
+
+
+def test_named_actions_come_from_the_roles_file(tmp_path: Path) -> None:
+    from assistant.roles import load_roles
+
+    roles = tmp_path / "roles.json"
+    roles.write_text('{"auditor": {"access_levels": ["public"], "actions": ["audit.read"]},'
+                     ' "data_steward": {"access_levels": ["public"]}}')
+    loaded = load_roles(roles)
+    assert loaded["auditor"].allowed("audit.read") and not loaded["auditor"].allowed("tables.approve")
+    assert loaded["data_steward"].allowed("tables.approve")  # a file from before actions keeps the steward's rights
+    bad = tmp_path / "bad-roles.json"  # load_roles caches by path
+    bad.write_text('{"x": {"access_levels": ["public"], "actions": ["drop.everything"]}}')
+    with pytest.raises(GovDataError, match="unknown action"):
+        load_roles(bad)
