@@ -210,23 +210,25 @@ class SqlGenerator:
         limit = self.settings.max_tables
         if len(tables) <= limit:
             return tables
-        scores = _overlap_scores(question, [table_document(t) for t in tables])
-        if self.embed is not None:
-            vectors = self.embed([question, *[table_document(t) for t in tables]])
-            scores = scores + vectors[1:] @ vectors[0]
+        scores = self._relevance(question, [table_document(t) for t in tables])
         ranked = np.argsort(-scores)
         best = float(scores[ranked[0]])
         chosen = [tables[i] for i in ranked[:limit] if float(scores[i]) >= best * _RELATIVE_SCORE]
         return _with_join_partners(chosen, tables, limit)
 
+    def _relevance(self, question: str, documents: list[str]) -> np.ndarray:
+        """Word overlap with each document, plus embedding similarity when an embedder is set."""
+        scores = _overlap_scores(question, documents)
+        if self.embed is not None:
+            vectors = self.embed([question, *documents])
+            scores = scores + vectors[1:] @ vectors[0]
+        return scores
+
     def closest(self, question: str, tables: list[RegisteredTable], count: int = 3) -> list[str]:
         """The names of the tables nearest the question (word overlap, plus embeddings when available)."""
         if not tables:
             return []
-        scores = _overlap_scores(question, [table_document(t) for t in tables])
-        if self.embed is not None:
-            vectors = self.embed([question, *[table_document(t) for t in tables]])
-            scores = scores + vectors[1:] @ vectors[0]
+        scores = self._relevance(question, [table_document(t) for t in tables])
         return [tables[i].name for i in np.argsort(-scores, kind="stable")[:count]]
 
     def pick_examples(self, question: str, examples: Sequence[VerifiedExample],
@@ -234,10 +236,7 @@ class SqlGenerator:
         usable = [e for e in examples if set(e.tables) <= visible]
         if not usable or self.settings.examples == 0:
             return []
-        scores = _overlap_scores(question, [e.question for e in usable])
-        if self.embed is not None:
-            vectors = self.embed([question, *[e.question for e in usable]])
-            scores = scores + vectors[1:] @ vectors[0]
+        scores = self._relevance(question, [e.question for e in usable])
         return [usable[i] for i in np.argsort(-scores)[: self.settings.examples]]
 
 
