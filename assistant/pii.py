@@ -199,8 +199,7 @@ def _mask_blob_text(value: str) -> tuple[str, int]:
         raw = base64.b64decode(value[len(_BASE64):], validate=True)
     except (binascii.Error, ValueError):
         return mask_text(value)
-    masked, count = _mask_blob(raw, value)
-    return masked, count
+    return _mask_blob(raw, value)
 
 
 def _mask_blob(raw: bytes, original: Any) -> tuple[Any, int]:

@@ -215,8 +215,6 @@ class _Fetch:
             raise self._timeout() from None
         except duckdb.Error as exc:
             raise QueryFailed(engine_message(exc)) from None
-        except QueryFailed:
-            raise
         except (ArithmeticError, ValueError, TypeError, UnicodeError, MemoryError) as exc:
             raise QueryFailed(f"a value in the result cannot be shown ({type(exc).__name__}); "
                               "cast that column to VARCHAR") from None
