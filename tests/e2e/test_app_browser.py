@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect  # retrying assertions: the page updates its parts one by one
 
 from .conftest import FIXTURES, govdata
 
@@ -86,7 +87,7 @@ def tab_names(page: object) -> list[str]:
 def test_citizen_finds_a_dataset_by_a_chinese_description_and_opens_it_in_the_workbench(browser: object,
                                                                                        server: str) -> None:
     page = sign_in(browser, server, "citizen", "citizen-demo")
-    assert "role: citizen" in page.locator("#whoami").inner_text()
+    expect(page.locator("#whoami")).to_contain_text("role: citizen")
     assert tab_names(page) == ["Ask", "Find datasets", "SQL workbench"]  # no Audit tab for citizens
     page.get_by_role("tab", name="Find datasets").click()
     page.locator("#dataset-level input").click()
@@ -126,7 +127,7 @@ def test_citizen_asks_a_policy_question_routed_to_documents_and_sees_a_citation(
 def test_route_override_answers_from_the_catalog_in_a_chinese_interface(browser: object, server: str) -> None:
     page = sign_in(browser, server, "citizen", "citizen-demo", locale="zh-CN")
     assert tab_names(page) == ["问答", "找数据", "SQL 工作台"]
-    assert "角色：citizen" in page.locator("#whoami").inner_text()
+    expect(page.locator("#whoami")).to_contain_text("角色：citizen")
     page.get_by_label("数据目录").check()
     page.locator("#ask-message textarea").fill("城市空气质量")
     page.locator("#ask-send").click()
@@ -135,7 +136,7 @@ def test_route_override_answers_from_the_catalog_in_a_chinese_interface(browser:
     assert "由您选择" in chat.inner_text() and "Permits issued" not in chat.inner_text()
     page.locator("#language").get_by_text("English").click()
     page.get_by_role("tab", name="Find datasets").wait_for(timeout=10_000)
-    assert "role: citizen" in page.locator("#whoami").inner_text()
+    expect(page.locator("#whoami")).to_contain_text("role: citizen", timeout=10_000)  # re-rendered after the tabs
     page.get_by_role("tab", name="Find datasets").click()
     page.locator("#dataset-level input").click()
     assert [o.inner_text().split("\n")[-1] for o in page.get_by_role("option").all()] == ["(any)", "public"]
@@ -148,7 +149,7 @@ def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, serve
     code.fill("SELECT kind, count(*) AS n FROM permits GROUP BY kind ORDER BY n DESC, kind")
     page.locator("#sql-run").click()
     page.locator("#sql-verdict").get_by_text("3 row(s)").wait_for(timeout=30_000)
-    assert "building" in page.locator("#sql-table").inner_text()
+    expect(page.locator("#sql-table")).to_contain_text("building")
     page.locator("#sql-chart-bar").wait_for(state="visible", timeout=30_000)  # categories + counts: a bar chart
     assert page.locator("#sql-x input").input_value() == "kind" and page.locator("#sql-y input").input_value() == "n"
     with page.expect_download() as download:
@@ -172,7 +173,7 @@ def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, serve
     code.fill("SELECT count(*) AS n FROM permits")
     page.locator("#sql-run").click()
     page.locator("#sql-verdict").get_by_text("1 row(s)").wait_for(timeout=30_000)
-    assert "5" in page.locator("#sql-table").inner_text()  # the DROP changed nothing
+    expect(page.locator("#sql-table")).to_contain_text("5")  # the DROP changed nothing
 
 
 def test_steward_reads_receipts_and_verifies_the_chain(browser: object, server: str) -> None:
@@ -184,7 +185,8 @@ def test_steward_reads_receipts_and_verifies_the_chain(browser: object, server: 
     page.get_by_role("tab", name="Audit").click()
     table = page.locator("#audit-table")
     table.get_by_text("DELETE FROM permits").filter(visible=True).first.wait_for(timeout=30_000)
-    assert "refused" in table.inner_text() and "steward" in table.inner_text()
+    expect(table).to_contain_text("refused")
+    expect(table).to_contain_text("steward")
     page.locator("#audit-verify").click()
     page.locator("#audit-status").get_by_text("Chain intact").wait_for(timeout=30_000)
     shot(page, "audit.png")
@@ -201,8 +203,8 @@ def test_two_sessions_at_once_keep_their_own_results(browser: object, server: st
     second.locator("#sql-run").click()
     first.locator("#sql-verdict").get_by_text("3 row(s)").wait_for(timeout=30_000)
     second.locator("#sql-verdict").get_by_text("2 row(s)").wait_for(timeout=30_000)
-    assert "Guangzhou" in first.locator("#sql-table").inner_text()
-    assert "Wang Fang" in second.locator("#sql-table").inner_text()  # the steward sees names unmasked
+    expect(first.locator("#sql-table")).to_contain_text("Guangzhou")
+    expect(second.locator("#sql-table")).to_contain_text("Wang Fang")  # the steward sees names unmasked
     assert "Wang Fang" not in first.locator("#sql-table").inner_text()
-    assert "role: civil_servant" in first.locator("#whoami").inner_text()
-    assert "role: data_steward" in second.locator("#whoami").inner_text()
+    expect(first.locator("#whoami")).to_contain_text("role: civil_servant")
+    expect(second.locator("#whoami")).to_contain_text("role: data_steward")
