@@ -112,6 +112,11 @@ def _show_answer(answer: Any) -> None:
     _show_rows(answer.columns, answer.rows, answer.truncated)
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
     typer.echo(f"datasets: {versions}")
+    if answer.uncertain:
+        err(f"uncertain: {round(100 * (answer.confidence or 0))}% of {answer.candidates} candidate queries gave "
+            f"this result; {len(answer.alternatives)} other reading(s) in --json")
+    if answer.notice:
+        err(f"note: {answer.notice}")
 
 
 def _show_rows(columns: list[str], rows: list[list[Any]], truncated: bool) -> None:

@@ -86,10 +86,12 @@ def sql_markdown(answer: Any, lang: str) -> str:
 
 
 def uncertainty_markdown(answer: Any, lang: str) -> str:
-    """When the SQL candidates disagreed: how much, and the other readings with their SQL and row counts."""
+    """When the SQL candidates disagreed: how much, and the other readings with their SQL and row counts; and
+    when an empty result is about data the role may not use, that note."""
+    lines = [f"**{esc(text('withheld', lang))}**"] if getattr(answer, "notice", None) else []
     if not getattr(answer, "uncertain", False):
-        return ""
-    lines = [f"**{esc(text('uncertain', lang, pct=round(100 * (answer.confidence or 0))))}**"]
+        return "\n\n".join(lines)
+    lines.append(f"**{esc(text('uncertain', lang, pct=round(100 * (answer.confidence or 0))))}**")
     for alternative in answer.alternatives[:3]:
         label = text("alternative", lang, votes=alternative["votes"], rows=alternative["row_count"])
         lines.append(f"{esc(label)}:\n```sql\n{alternative['sql']}\n```")

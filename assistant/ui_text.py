@@ -56,6 +56,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "uncertain": ("The candidate queries disagreed: {pct}% of them gave this result. Check the SQL, or pick "
                   "another reading below and rephrase the question.",
                   "候选查询结果不一致：只有 {pct}% 得到这个结果。请核对 SQL，或参考下面的其他理解并换个问法。"),
+    "withheld": ("No rows from the tables you may use: the data this question is about is not available to your "
+                 "role. A data steward can grant access.",
+                 "您可用的表中没有结果：这个问题涉及的数据不对您的角色开放，可向数据管理员申请权限。"),
     "alternative": ("Other reading ({votes} vote(s), {rows} row(s))", "其他理解（{votes} 票，{rows} 行）"),
     "result": ("Result", "结果"),
     "page": ("Rows {first}–{last} of {total}", "第 {first}–{last} 行，共 {total} 行"),

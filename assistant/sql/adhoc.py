@@ -22,7 +22,7 @@ from assistant.sql.tables import (
     unique_names,
 )
 
-_CACHE_FORMAT = "3"
+_CACHE_FORMAT = "4"  # bump when what a table records changes (4: examples, ranges)
 
 
 def adhoc_database(path: Path, cache_root: Path) -> tuple[Path, list[RegisteredTable]]:

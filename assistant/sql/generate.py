@@ -25,6 +25,7 @@ from assistant.sql.patterns import set_operation_hint
 from assistant.sql.registry import RegisteredTable
 from assistant.sql.runner import QueryFailed, QueryRunner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.tables import quote, snake_name
+from assistant.sql.values import ValueIndex
 from ingest.textutil import detect_language
 from prompts import load_prompt
 
@@ -44,6 +45,8 @@ _MAX_CANDIDATES = 400
 _RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
 
 Embed = Callable[[list[str]], np.ndarray]
+NOT_AVAILABLE = ("not available to your role: the question is about data this role may not query (ask a data "
+                 "steward for access); the closest tables you may use: {closest}")
 
 
 @dataclass
@@ -68,6 +71,7 @@ class SqlAnswer:
     confidence: float | None = None  # share of candidates that agree with the answer's result; None for one
     alternatives: list[dict[str, Any]] = field(default_factory=list)  # other results: {"sql", "row_count", "votes"}
     uncertain: bool = False  # confidence below GOVDATA_SQL__CONFIDENCE_THRESHOLD
+    notice: str | None = None  # something the user should know about a result that ran, e.g. withheld data
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +80,7 @@ class SqlAnswer:
             "question": self.question, "attempts": self.attempts, "error": self.error,
             "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
             "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
-            "alternatives": self.alternatives, "uncertain": self.uncertain,
+            "alternatives": self.alternatives, "uncertain": self.uncertain, "notice": self.notice,
         }
 
 
@@ -87,6 +91,10 @@ class SqlContext:
     database: Path
     tables: list[RegisteredTable]
     approval: Approval
+    withheld: tuple[str, ...] = ()  # descriptions of tables and columns the role may not use, for scoring only
+
+
+_WITHHELD_MARGIN = 0.1  # a withheld table or column must beat the visible ones by this to be named the reason
 
 
 class SqlGenerator:
@@ -96,6 +104,7 @@ class SqlGenerator:
         self.settings = settings
         self.json_mode = json_mode
         self.embed = embed
+        self.values = ValueIndex(embed) if embed is not None else None
         self.guard = SqlGuard(row_cap=settings.row_cap, max_chars=settings.max_chars)
 
     def limits(self) -> RunnerLimits:
@@ -105,15 +114,20 @@ class SqlGenerator:
         started = time.perf_counter()
         visible = [_without_denied(t, context.approval) for t in context.tables if context.approval.table(t.name)]
         tables = self.link_tables(question, visible)
-        hints = value_hints(question, tables, context, self.limits())
+        hints = value_hints(question, tables, context, self.limits(), self.values)
         shots = self.pick_examples(question, examples, {t.name for t in visible})
         messages = self.messages(question, tables, hints, shots)
         answer = self._attempts(question, messages, context)
+        withheld = self._needs_withheld(question, visible, context.withheld)
         if answer.error and _UNRESOLVED.search(answer.error):  # every attempt reached for what is not there
             closest = ", ".join(self.closest(question, visible))
-            answer.error = (f"cannot be answered from these tables (closest: {closest}): the question needs a "
+            answer.error = (NOT_AVAILABLE.format(closest=closest) if withheld else
+                            f"cannot be answered from these tables (closest: {closest}): the question needs a "
                             f"table or column they do not have, or one not available to your role (last "
                             f"attempt: {answer.error})")
+        elif answer.error is None and answer.row_count == 0 and withheld:
+            answer.notice = ("0 rows from the tables you may use; the data this question is about is not "
+                             "available to your role")
         if self.settings.candidates > 1 and answer.error is None:
             answer = self._vote(question, messages, context, answer, started + self.settings.candidate_budget_s)
         answer.tables_shown = [t.name for t in tables]
@@ -224,6 +238,15 @@ class SqlGenerator:
             scores = scores + vectors[1:] @ vectors[0]
         return scores
 
+    def _needs_withheld(self, question: str, visible: list[RegisteredTable], withheld: tuple[str, ...]) -> bool:
+        """Whether the question is about data the role may not use: a withheld table or column fits it clearly
+        better than every table the role sees. Their names are never shown, only that they exist."""
+        if not withheld:
+            return False
+        scores = self._relevance(question, [*(table_document(t) for t in visible), *withheld])
+        best_visible = float(scores[: len(visible)].max()) if visible else 0.0
+        return float(scores[len(visible):].max()) > best_visible + _WITHHELD_MARGIN
+
     def closest(self, question: str, tables: list[RegisteredTable], count: int = 3) -> list[str]:
         """The names of the tables nearest the question (word overlap, plus embeddings when available)."""
         if not tables:
@@ -314,6 +337,10 @@ def _render_table(table: RegisteredTable) -> str:
         values = [] if column.sensitive else column.samples
         if values:
             notes.append("values: " + ", ".join(_sql_literal(v) for v in values[:12]))
+        elif column.examples and not column.sensitive:
+            notes.append("e.g. " + ", ".join(_sql_literal(v) for v in column.examples))
+        if column.range and not column.sensitive:
+            notes.append(f"range: {_one_line(column.range[0])} .. {_one_line(column.range[1])}")
         if column.numeric_text:
             notes.append(f"numbers stored as text: TRY_CAST({column.name} AS DOUBLE) to compute or compare")
         if column.joins:
@@ -336,10 +363,16 @@ def _sql_literal(value: str) -> str:
     return "'" + _one_line(value).replace("'", "''")[:60] + "'"
 
 
-def value_hints(question: str, tables: list[RegisteredTable], context: SqlContext,
-                limits: RunnerLimits) -> dict[tuple[str, str], list[str]]:
-    """Values of text columns that the question spells out (case-insensitively), e.g. brooklyn -> 'BROOKLYN'.
-    Only columns the role may use unmasked are searched."""
+def value_hints(question: str, tables: list[RegisteredTable], context: SqlContext, limits: RunnerLimits,
+                index: ValueIndex | None = None) -> dict[tuple[str, str], list[str]]:
+    """Values of text columns that the question spells out (case-insensitively, brooklyn -> 'BROOKLYN'), then,
+    with an index, values it names in another language (猫 -> 'cat'). Only columns the role may use unmasked
+    are searched."""
+
+    def readable(table: str, column: str) -> bool:
+        access = context.approval.table(table)
+        return access is not None and column not in access.masked and column not in access.denied
+
     candidates = _phrases(question)
     if not candidates:
         return {}
@@ -347,15 +380,15 @@ def value_hints(question: str, tables: list[RegisteredTable], context: SqlContex
     con = locked_connection(context.database, limits)
     try:
         for table in tables:
-            access = context.approval.table(table.name)
-            if access is None:
-                continue
             for column in table.columns:
-                if column.type != "VARCHAR" or column.name in access.masked or column.name in access.denied:
-                    continue
-                found = _matching_values(con, table.name, column.name, candidates)
-                if found:
-                    hints[(table.name, column.name)] = found
+                if column.type == "VARCHAR" and readable(table.name, column.name):
+                    found = _matching_values(con, table.name, column.name, candidates)
+                    if found:
+                        hints[(table.name, column.name)] = found
+        if index is not None:
+            for key, values in index.hints(question, tables, readable, con, str(context.database)).items():
+                merged = list(dict.fromkeys([*hints.get(key, []), *values]))
+                hints[key] = merged[: _MAX_HINTS + 2]
     finally:
         con.close()
     return hints

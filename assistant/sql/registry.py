@@ -7,6 +7,7 @@ tables and the registry as they were. Ad-hoc databases (`--db`) are copied once 
 import fcntl
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,9 @@ from assistant.sql.tables import ColumnInfo, TableSource, file_digest, load_tabl
 REGISTRY_VERSION = 1
 _SAMPLE_DISTINCT_MAX = 30
 _SAMPLES_KEPT = 12
+_EXAMPLES_KEPT = 3
+_RANGED = re.compile(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DOUBLE|FLOAT|REAL|DECIMAL\(\d+,\d+\)|DATE"
+                     r"|TIMESTAMP( WITH TIME ZONE)?", re.I)
 
 
 @dataclass
@@ -226,19 +230,34 @@ def _describe_columns(columns: list[ColumnInfo], *notes: dict[str, dict[str, Any
 
 
 def _add_samples(con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnInfo]) -> None:
-    """Up to a dozen values of low-cardinality text columns, so generated SQL uses real spellings."""
+    """What the model needs to write real comparisons: every value of a low-cardinality text column (up to a
+    dozen), a few examples of any other text column, and the range of number and date columns. Sensitive
+    columns show no values at all."""
     for column in columns:
-        if column.type != "VARCHAR":
-            continue
-        column.numeric_text = _mostly_numbers(con, table, column.name)
+        if column.type == "VARCHAR":
+            column.numeric_text = _mostly_numbers(con, table, column.name)
         if column.sensitive:
             continue
-        values = con.execute(
-            f"SELECT DISTINCT {quote(column.name)} FROM {quote(table)} WHERE {quote(column.name)} IS NOT NULL "
-            f"LIMIT {_SAMPLE_DISTINCT_MAX + 1}"
-        ).fetchall()
-        if len(values) <= _SAMPLE_DISTINCT_MAX:
-            column.samples = sorted(str(v[0]) for v in values)[:_SAMPLES_KEPT]
+        if column.type == "VARCHAR":
+            values = con.execute(
+                f"SELECT DISTINCT {quote(column.name)} FROM {quote(table)} WHERE {quote(column.name)} IS NOT NULL "
+                f"LIMIT {_SAMPLE_DISTINCT_MAX + 1}"
+            ).fetchall()
+            shown = sorted(str(v[0]) for v in values)
+            if len(values) <= _SAMPLE_DISTINCT_MAX:
+                column.samples = shown[:_SAMPLES_KEPT]
+            else:
+                column.examples = [v[:40] for v in shown[:_EXAMPLES_KEPT]]
+        elif _RANGED.fullmatch(column.type):
+            low, high = con.execute(
+                f"SELECT min({quote(column.name)}), max({quote(column.name)}) FROM {quote(table)}").fetchone() or (
+                None, None)
+            if low is not None and high is not None:
+                column.range = [_short(low), _short(high)]
+
+
+def _short(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _mostly_numbers(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:

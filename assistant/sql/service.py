@@ -15,7 +15,7 @@ from assistant.errors import GovDataError
 from assistant.roles import get_role
 from assistant.sql.adhoc import adhoc_database
 from assistant.sql.examples import ExampleStore, VerifiedExample
-from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator
+from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
 from assistant.sql.registry import RegisteredTable, Registry, atomic_write, full_approval
 from assistant.sql.runner import QueryRunner, RunnerLimits, SqlResult
@@ -73,14 +73,17 @@ class SqlService:
 
     def context(self, role: str, *, db: Path | None = None, dataset: str | None = None) -> SqlContext:
         """The tables a call may use: an ad-hoc database (all tables), or the registry filtered by role."""
+        withheld: tuple[str, ...] = ()
         if db is not None:
             self._refuse_own_files(db)
             database, tables = adhoc_database(db, self.settings.sql_path / "adhoc")
             approval = full_approval(tables)
         else:
             record = get_role(role, self.settings.roles_file)
-            tables = [t for t in self.registry.tables() if t.access_level in record.access_levels]
+            every = self.registry.tables()
+            tables = [t for t in every if t.access_level in record.access_levels]
             approval = self.registry.approval(record.access_levels, record.sensitive_columns, tables)
+            withheld = withheld_documents(every, approval)
             database = self.registry.database
             if not tables:
                 raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
@@ -90,7 +93,7 @@ class SqlService:
             if not tables:
                 raise GovDataError(f"--dataset {dataset}: no approved table of that name for this role")
             approval = Approval.of([a for a in approval.tables.values() if a.name.lower() == dataset.lower()])
-        return SqlContext(database, tables, approval)
+        return SqlContext(database, tables, approval, withheld)
 
     def _refuse_own_files(self, db: Path) -> None:
         """`--db` treats every table as approved and no column as sensitive, so it must never open the approved
@@ -143,6 +146,19 @@ class SqlService:
             raise GovDataError(f"SQL rejected: {rejected.reason}") from None
         QueryRunner(context.database, self.limits()).run(query)
         return self.examples.add(question, sql, query.tables)
+
+
+def withheld_documents(tables: list[RegisteredTable], approval: Approval) -> tuple[str, ...]:
+    """What the role may not use, as text to score questions against: whole tables of other access levels and
+    denied columns of its own tables. Never shown to the model or the user."""
+    out = []
+    for table in tables:
+        access = approval.table(table.name)
+        if access is None:
+            out.append(table_document(table))
+            continue
+        out.extend(f"{table.name} {c.name} {c.label} {c.description}" for c in table.columns if c.name in access.denied)
+    return tuple(out)
 
 
 def _dcat_record(table: RegisteredTable) -> dict[str, Any]:

@@ -37,6 +37,8 @@ class ColumnInfo:
     samples: list[str] = field(default_factory=list)
     joins: list[str] = field(default_factory=list)  # "table.column" this column refers to
     numeric_text: bool = False  # text column whose values are (almost all) numbers
+    examples: list[str] = field(default_factory=list)  # a few values of a column with too many to list
+    range: list[str] = field(default_factory=list)  # [min, max] of a number or date column
 
 
 @dataclass

@@ -33,3 +33,20 @@ def test_any_local_sentence_transformers_folder_loads(tmp_path: Path) -> None:
     assert embeddings.embed_array(["open data"]).shape == (1, 384)
     info = model_info(Settings(embedding=settings))
     assert (info.model_id, info.dimension) == ("sentence-transformers:my-model", 384)
+
+
+def test_default_model_finds_english_values_named_in_a_chinese_question(tmp_path: Path) -> None:
+    import duckdb
+
+    from assistant.sql.registry import RegisteredTable
+    from assistant.sql.tables import ColumnInfo
+    from assistant.sql.values import ValueIndex
+
+    embeddings = build_embeddings(EmbeddingSettings())
+    con = duckdb.connect()
+    con.execute("CREATE TABLE pets AS SELECT * FROM (VALUES ('cat', 'United Kingdom'), ('dog', 'France'), "
+                "('hamster', 'United States'), ('parrot', 'Germany')) v(kind, country)")
+    pets = RegisteredTable("pets", "", "", "", "csv", "public", "v1", 4,
+                           [ColumnInfo("kind", "VARCHAR"), ColumnInfo("country", "VARCHAR")])
+    hints = ValueIndex(embeddings.embed_array).hints("有猫又有狗的英国学生是谁？", [pets], lambda t, c: True, con, "db")
+    assert hints == {("pets", "kind"): ["cat", "dog"], ("pets", "country"): ["United Kingdom"]}

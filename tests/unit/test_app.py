@@ -130,3 +130,12 @@ def test_disagreeing_candidates_are_shown_with_the_other_readings() -> None:
     assert "候选查询结果不一致" in uncertainty_markdown(answer, "zh")
     sure = SqlAnswer("q", "SELECT 1", "one", candidates=5, confidence=0.8)
     assert uncertainty_markdown(sure, "en") == ""
+
+
+def test_an_empty_result_about_withheld_data_says_so_in_both_languages() -> None:
+    from assistant.sql.generate import SqlAnswer
+    from assistant.ui_render import sql_markdown, uncertainty_markdown
+
+    answer = SqlAnswer("q", "SELECT 1 WHERE false", "none", columns=["x"], notice="withheld")
+    assert "not available to your role" in sql_markdown(answer, "en")
+    assert "不对您的角色开放" in uncertainty_markdown(answer, "zh")

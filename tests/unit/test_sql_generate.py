@@ -61,7 +61,7 @@ def test_role_sees_only_its_tables_and_no_denied_columns(tmp_path: Path) -> None
     answer = svc.ask("How many permits?", role="citizen")
     prompt = str(model.seen[0][-1].content)
     assert "TABLE city_air" in prompt and "permits" not in prompt.split("Question:")[0]
-    assert answer.error and "not an approved table" in answer.error
+    assert answer.error and answer.error.startswith("not available to your role")
     model.replies = [reply("SELECT kind FROM permits LIMIT 1")]
     svc.ask("Which kinds of permits were issued to Wang Fang?", role="civil_servant")
     prompt = str(model.seen[-1][-1].content)
@@ -193,6 +193,44 @@ def test_a_question_the_tables_cannot_answer_says_so_with_the_closest_tables(tmp
     assert answer.rows == [] and answer.error is not None
     assert answer.error.startswith("cannot be answered from these tables (closest: permits")
     assert "not available to your role" in answer.error and "cannot resolve" in answer.error
+
+
+def test_a_question_about_a_table_the_role_may_not_see_says_not_available(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT sum(fee) FROM permits")] * 3)
+    answer = service(tmp_path, model).ask("What fees were paid for building permits issued?", role="citizen")
+    assert answer.rows == [] and answer.error is not None
+    assert answer.error.startswith("not available to your role")
+    assert "closest tables you may use: city_air" in answer.error
+    assert "permits" not in answer.error.split("query")[0]  # the withheld table is not named
+
+
+def test_zero_rows_on_a_question_about_withheld_data_carry_a_notice(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT city FROM city_air WHERE year = 1900")])
+    answer = service(tmp_path, model).ask("Which building permits were issued, and their fees?", role="citizen")
+    assert answer.error is None and answer.row_count == 0
+    assert answer.notice is not None and "not available to your role" in answer.notice
+    assert answer.as_dict()["notice"] == answer.notice
+
+
+def test_questions_about_visible_data_get_no_notice(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT city FROM city_air WHERE year = 1900")])
+    answer = service(tmp_path, model).ask("Which city had the worst air (PM2.5) in 1900?", role="citizen")
+    assert answer.row_count == 0 and answer.notice is None
+    steward = ScriptedModel(replies=[reply("SELECT permit_id FROM permits WHERE fee < 0")])
+    assert service(tmp_path / "s", steward).ask("Which permits paid fees?", role="data_steward").notice is None
+
+
+def test_withheld_documents_are_other_levels_tables_and_denied_columns(tmp_path: Path) -> None:
+    from assistant.sql.service import withheld_documents
+
+    svc = service(tmp_path, ScriptedModel(replies=[]))
+    tables = svc.registry.tables()
+    citizen = svc.registry.approval(("public",), "deny", tables)
+    assert [d.split()[0] for d in withheld_documents(tables, citizen)] == ["permits"]
+    servant = svc.registry.approval(("public", "restricted public"), "deny", tables)
+    assert withheld_documents(tables, servant) == ("permits applicant_name Applicant Name person who applied",
+                                                   "permits phone Phone applicant phone")
+    assert withheld_documents(tables, svc.registry.approval(("public", "restricted public"), "mask", tables)) == ()
 
 
 def test_an_engine_error_is_not_mistaken_for_missing_data(tmp_path: Path) -> None:

@@ -43,6 +43,24 @@ def test_csv_with_describe_file(registry: Registry) -> None:
     assert rows(registry, 'SELECT count(*) FROM permits WHERE "城市" = \'北京\'') == [(3,)]
 
 
+def test_columns_record_ranges_and_examples_but_never_for_sensitive_ones(registry: Registry, tmp_path: Path) -> None:
+    csv = tmp_path / "people.csv"
+    csv.write_text("id,name,secret,born,score\n" + "".join(
+        f"{i},person {i:02d},s{i},2020-01-{i + 1:02d},{i * 1.5}\n" for i in range(31)), encoding="utf-8")
+    describe = tmp_path / "people.describe.json"
+    describe.write_text(json.dumps({"columns": {"secret": {"sensitive": True}, "score": {"sensitive": True}}}))
+    [table], _ = registry.add(csv, describe=describe)
+    by_name = {c.name: c for c in table.columns}
+    assert by_name["id"].range == ["0", "30"] and by_name["born"].range == ["2020-01-01", "2020-01-31"]
+    assert by_name["name"].samples == [] and by_name["name"].examples == ["person 00", "person 01", "person 02"]
+    assert by_name["secret"].examples == [] and by_name["score"].range == []  # sensitive: no values at all
+    from assistant.sql.generate import render_schema
+
+    schema = render_schema([table])
+    assert "id BIGINT  -- range: 0 .. 30" in schema and "e.g. 'person 00', 'person 01'" in schema
+    assert "s1" not in schema and "45" not in schema
+
+
 def test_datapackage_keeps_field_descriptions_units_and_publisher(registry: Registry) -> None:
     [table], _ = registry.add(FIXTURES / "datapackage" / "datapackage.json")
     assert table.name == "city_air" and table.publisher == "Fixture Environment Bureau"
