@@ -16,7 +16,6 @@ the chain or lose an entry. SQLite triggers refuse UPDATE and DELETE through SQL
 
 import contextlib
 import csv
-import fcntl
 import hashlib
 import hmac
 import io
@@ -24,7 +23,6 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import GovDataError
+from assistant.files import atomic_write, file_lock
 
 GENESIS = "0" * 64
 _SCHEMA = """
@@ -175,15 +174,8 @@ class AuditLog:
         connection.executescript(_SCHEMA)
         return connection
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_file, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return file_lock(self._lock_file)
 
     def append(self, receipt: Receipt) -> Receipt:
         """Write one receipt at the end of the chain; returns it with id, time and hashes filled in."""
@@ -214,9 +206,7 @@ class AuditLog:
 
     def _write_head(self, entry_id: int, entry_hash_: str) -> None:
         head = self._head(entry_id, entry_hash_)
-        temporary = self.head_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(head), encoding="utf-8")
-        os.replace(temporary, self.head_file)
+        atomic_write(self.head_file, json.dumps(head))
         if self.witness_file is not None:
             self._witness(head)
 

@@ -122,7 +122,7 @@ def audit_export(
     if out is None:
         typer.echo(text, nl=False)
         return
-    from assistant.sql.registry import atomic_write
+    from assistant.files import atomic_write
 
     atomic_write(out, text)
     err(f"wrote {text.count(chr(10)) - (fmt == 'csv')} receipts to {out}")

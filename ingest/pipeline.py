@@ -4,12 +4,11 @@ Per file, everything that can fail on bad input (reading, parsing, chunking, emb
 before the store is touched, so a broken file changes nothing that was there before.
 """
 
-import fcntl
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import GovDataError, IngestError
+from assistant.files import file_lock
 from ingest.detect import is_supported
 from ingest.items import LOADER_VERSION, Item, LoadedSource, load_source
 from ingest.manifest import ItemKey, Manifest, SourceRow
@@ -96,16 +96,9 @@ class _Writer:
             self._executor.shutdown(wait=True)
 
 
-@contextmanager
-def exclusive_lock(home: Path) -> Iterator[None]:
+def exclusive_lock(home: Path) -> AbstractContextManager[None]:
     """One writer at a time per GOVDATA_HOME; a second ingest waits for the first."""
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / "ingest.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(home / "ingest.lock")
 
 
 def discover(roots: list[Path], resolver: OptionsResolver) -> Iterator[tuple[Path, Path]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 
 from assistant.errors import GovDataError
-from assistant.sql.registry import Describe, RegisteredTable, atomic_write, load_source
+from assistant.files import atomic_write
+from assistant.sql.registry import Describe, RegisteredTable, load_source
 from assistant.sql.tables import (
     TABULAR_SUFFIXES,
     ColumnInfo,

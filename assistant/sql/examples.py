@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.errors import GovDataError
-from assistant.sql.registry import atomic_write
+from assistant.files import atomic_write
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,9 @@
 tables and the registry as they were. Ad-hoc databases (`--db`) are copied once into a cached DuckDB file.
 """
 
-import fcntl
 import json
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +16,7 @@ import duckdb
 
 from assistant.access import normalize_access_level
 from assistant.errors import GovDataError
+from assistant.files import atomic_write, file_lock
 from assistant.sql.guard import Approval, TableAccess
 from assistant.sql.tables import ColumnInfo, TableSource, file_digest, load_table, quote, sources_for
 
@@ -50,9 +47,6 @@ class RegisteredTable:
     def from_dict(cls, raw: dict[str, Any]) -> "RegisteredTable":
         columns = [ColumnInfo(**c) for c in raw.get("columns", [])]
         return cls(**{**raw, "columns": columns})
-
-    def column(self, name: str) -> ColumnInfo | None:
-        return next((c for c in self.columns if c.name == name.lower()), None)
 
 
 @dataclass
@@ -101,9 +95,6 @@ class Registry:
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise GovDataError(f"{self.registry_file} is damaged ({exc}); restore it or remove {self.root}") from None
 
-    def table(self, name: str) -> RegisteredTable | None:
-        return next((t for t in self.tables() if t.name == name.lower()), None)
-
     def add(self, path: Path, *, name: str | None = None, access_level: str | None = None,
             describe: Path | None = None) -> tuple[list[RegisteredTable], bool]:
         """Load PATH as approved table(s), replacing same-named ones; True when all were already current."""
@@ -132,18 +123,6 @@ class Registry:
             found.append(table)
         return found if self.database.is_file() else None
 
-    def remove(self, name: str) -> None:
-        with self._locked():
-            tables = self.tables()
-            if not any(t.name == name.lower() for t in tables):
-                raise GovDataError(f"no approved table named {name!r}")
-            con = duckdb.connect(str(self.database))
-            try:
-                con.execute(f"DROP TABLE IF EXISTS {quote(name.lower())}")
-            finally:
-                con.close()
-            self._write_registry([t for t in tables if t.name != name.lower()])
-
     def _load(self, sources: list[TableSource], notes: Describe, level: str,
               extra: list[Path]) -> list[RegisteredTable]:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -167,12 +146,8 @@ class Registry:
         payload = {"version": REGISTRY_VERSION, "tables": [asdict(t) for t in sorted(tables, key=lambda t: t.name)]}
         atomic_write(self.registry_file, json.dumps(payload, ensure_ascii=False, indent=1))
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
+    def _locked(self) -> AbstractContextManager[None]:
+        return file_lock(self.root / ".lock")
 
     def approval(self, levels: tuple[str, ...], sensitive: str,
                  tables: list[RegisteredTable] | None = None) -> Approval:
@@ -266,18 +241,6 @@ def _mostly_numbers(con: duckdb.DuckDBPyConnection, table: str, column: str) -> 
         f"SELECT count(TRY_CAST({quote(column)} AS DOUBLE)), count({quote(column)}) FROM {quote(table)}"
     ).fetchone() or (0, 0)
     return bool(present) and numeric >= 0.95 * present
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _first(exc: Exception) -> str:

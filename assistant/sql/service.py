@@ -12,12 +12,13 @@ from langchain_core.language_models import BaseChatModel
 from assistant import pii
 from assistant.config import Settings
 from assistant.errors import GovDataError
+from assistant.files import atomic_write
 from assistant.roles import get_role
 from assistant.sql.adhoc import adhoc_database
 from assistant.sql.examples import ExampleStore, VerifiedExample
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
-from assistant.sql.registry import RegisteredTable, Registry, atomic_write, full_approval
+from assistant.sql.registry import RegisteredTable, Registry, full_approval
 from assistant.sql.runner import QueryRunner, RunnerLimits, SqlResult
 
 DATASET_PREFIX = "govdata-sql:"
