@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.errors import GovDataError
+from assistant.errors import FieldError, GovDataError
 from assistant.models import Answer
 from assistant.roles import get_role
 from assistant.services import Services
@@ -26,7 +26,7 @@ from assistant.ui_render import (
     sql_markdown,
     uncertainty_markdown,
 )
-from assistant.ui_text import LANGUAGE_CHOICES, language_of, text
+from assistant.ui_text import LANGUAGE_CHOICES, TEXT, language_of, text
 from assistant.users import load_users, role_of, verify
 
 ROUTES = ("auto", "docs", "datasets", "sql")
@@ -68,6 +68,9 @@ def _role(assistant: Services, request: Any) -> str:
 
 
 def _error(exc: Exception, lang: str) -> str:
+    """An error as the page says it: a field error names the form field by its label."""
+    if isinstance(exc, FieldError):
+        return f"{text('error', lang)}: {esc(exc.named(text(exc.field, lang) if exc.field in TEXT else exc.field))}"
     return f"{text('error', lang)}: {esc(exc)}"
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.errors import GovDataError
+from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write, file_lock
 
 GENESIS = "0" * 64
@@ -355,7 +355,7 @@ class AuditLog:
         if fmt == "jsonl":
             return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in receipts)
         if fmt != "csv":
-            raise GovDataError(f"--format {fmt}: expected jsonl or csv")
+            raise FieldError("format", "expected jsonl or csv", fmt)
         out = io.StringIO()
         fields = ["id", "time", *(f for f in Receipt.__dataclass_fields__ if f not in ("id", "time"))]
         writer = csv.DictWriter(out, fieldnames=fields)
@@ -381,7 +381,7 @@ def _check_expected(hashes: dict[int, str], expect_head: str | None) -> tuple[st
         return "", None
     wanted_id, _, wanted_hash = expect_head.strip().rpartition(":")
     if wanted_id and not wanted_id.isdigit():
-        raise GovDataError(f"--expect-head {expect_head!r}: expected HASH or ID:HASH")
+        raise FieldError("expect_head", "expected HASH or ID:HASH", repr(expect_head))
     found = [i for i, h in hashes.items() if h == wanted_hash]
     if not found or (wanted_id and int(wanted_id) not in found):
         where = f"entry {wanted_id} with hash" if wanted_id else "an entry with hash"

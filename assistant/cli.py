@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.cli_common import JsonOpt, RoleOpt, err, print_json, state
+from assistant.cli_common import JsonOpt, RoleOpt, err, error_text, print_json, state
 from assistant.cli_common import services as build_services
 from assistant.config import Settings
 from assistant.errors import GovDataError
@@ -245,7 +245,7 @@ def main() -> None:
     except GovDataError as exc:
         if state["debug"]:
             raise
-        err(f"error: {exc}")
+        err(f"error: {error_text(exc)}")
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

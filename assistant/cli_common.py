@@ -7,12 +7,22 @@ import typer
 from pydantic import ValidationError
 
 from assistant.config import Settings
-from assistant.errors import GovDataError
+from assistant.errors import FieldError, GovDataError
 
 state: dict[str, Any] = {"debug": False}
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 RoleOpt = Annotated[str, typer.Option("--role", help="citizen | civil_servant | data_steward.")]
+
+
+_FLAGS = {"dialect": "--to"}  # fields whose flag is not simply --field-name
+
+
+def error_text(exc: Exception) -> str:
+    """An error as the command line says it: a field error names the flag the user typed."""
+    if isinstance(exc, FieldError):
+        return exc.named(_FLAGS.get(exc.field, "--" + exc.field.replace("_", "-")))
+    return str(exc)
 
 
 def err(message: str) -> None:

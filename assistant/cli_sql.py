@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.cli_common import JsonOpt, RoleOpt, err, print_json, services
+from assistant.cli_common import JsonOpt, RoleOpt, err, error_text, print_json, services
 from assistant.errors import GovDataError
 from assistant.roles import DEFAULT_ROLE
 
@@ -217,7 +217,7 @@ def _answer_line(svc: Any, row: dict[str, Any], file: Path) -> dict[str, Any]:
     try:
         answer = svc.sql_ask(str(row["question"]), role=DEFAULT_ROLE, db=_resolve_db(str(row["db"]), file))
     except GovDataError as exc:
-        return {"id": row["id"], "sql": "", "columns": [], "rows": [], "error": str(exc)}
+        return {"id": row["id"], "sql": "", "columns": [], "rows": [], "error": error_text(exc)}
     return {"id": row["id"], "sql": answer.sql, "columns": answer.columns, "rows": answer.rows,
             "error": answer.error, "explanation": answer.explanation, "attempts": answer.attempts,
             "elapsed_ms": answer.elapsed_ms}

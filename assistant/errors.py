@@ -20,3 +20,17 @@ class IngestError(GovDataError):
 
 class StoreMismatchError(GovDataError):
     """The store on disk was built with a different embedding model than the settings select."""
+
+
+class FieldError(GovDataError):
+    """Bad input in one named field (`db`, `since`, `access_level`, ...). The core names the field; each shell
+    names it its own way (the CLI as a flag, the web app as a form label) with `named`."""
+
+    def __init__(self, field: str, problem: str, value: object | None = None) -> None:
+        self.field = field
+        self.problem = problem
+        self.value = value
+        super().__init__(self.named(field))
+
+    def named(self, name: str) -> str:
+        return f"{name} {self.value}: {self.problem}" if self.value is not None else f"{name}: {self.problem}"

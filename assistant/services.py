@@ -15,7 +15,7 @@ from assistant import pii
 from assistant.answer import Answerer
 from assistant.audit import AuditLog, Receipt, content_hash, open_log
 from assistant.config import Settings
-from assistant.errors import GovDataError
+from assistant.errors import FieldError, GovDataError
 from assistant.llm.factory import build_chat_model
 from assistant.models import Answer
 from assistant.roles import Role, allowed_levels, get_role
@@ -212,9 +212,9 @@ class Services:
             try:
                 wanted = normalize_access_level(access_level)
             except ValueError as exc:
-                raise GovDataError(f"--access-level: {exc}") from None
+                raise FieldError("access_level", str(exc)) from None
             if wanted not in levels:
-                raise GovDataError(f"--access-level {access_level}: role {role!r} may not see that level")
+                raise FieldError("access_level", f"role {role!r} may not see that level", access_level)
             levels = (wanted,)
         publishers: tuple[str, ...] = ()
         if publisher:
@@ -432,7 +432,7 @@ def parse_since(value: str) -> int:
         year, month, day = int(parts[0]), int(parts[1]) if len(parts) > 1 else 1, int(parts[2]) if len(parts) > 2 else 1
         date(year, month, day)
     except (ValueError, IndexError):
-        raise GovDataError(f"--since {value!r}: expected YYYY, YYYY-MM or YYYY-MM-DD") from None
+        raise FieldError("since", "expected YYYY, YYYY-MM or YYYY-MM-DD", repr(value)) from None
     return year * 10000 + month * 100 + day
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from assistant.errors import GovDataError
+from assistant.errors import FieldError
 from assistant.files import atomic_write
 from assistant.sql.registry import Describe, RegisteredTable, load_source
 from assistant.sql.tables import (
@@ -30,7 +30,7 @@ def adhoc_database(path: Path, cache_root: Path) -> tuple[Path, list[RegisteredT
     """The DuckDB file to query and the tables it holds."""
     path = path.expanduser().resolve()
     if not path.exists():
-        raise GovDataError(f"--db {path}: no such file or folder")
+        raise FieldError("db", "no such file or folder", path)
     if path.is_file() and sniff_format(path) == "duckdb":
         return path, _describe_duckdb(path, path.name)
     sources = _folder_sources(path) if path.is_dir() else _file_sources(path)
@@ -45,7 +45,7 @@ def adhoc_database(path: Path, cache_root: Path) -> tuple[Path, list[RegisteredT
 
 def _file_sources(path: Path) -> list[TableSource]:
     if sniff_format(path) != "sqlite":
-        raise GovDataError(f"--db {path}: expected a SQLite file, a DuckDB file or a folder of CSV/Parquet")
+        raise FieldError("db", "expected a SQLite file, a DuckDB file or a folder of CSV/Parquet", path)
     return sources_for(path, None)
 
 
@@ -56,7 +56,7 @@ def _folder_sources(path: Path) -> list[TableSource]:
         sqlite = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".sqlite", ".db"))
         if len(sqlite) == 1:
             return sources_for(sqlite[0], None)
-        raise GovDataError(f"--db {path}: the folder holds no CSV or Parquet files")
+        raise FieldError("db", "the folder holds no CSV or Parquet files", path)
     names = unique_names([p.stem for p in files])
     return [TableSource(name, p, sniff_format(p), title=p.stem, version_parts=[p]) for name, p in zip(names, files,
                                                                                                       strict=True)]

@@ -18,7 +18,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
-from assistant.errors import GovDataError
+from assistant.errors import FieldError, GovDataError
 
 DIALECT = "duckdb"
 MAX_SQL_CHARS = 20_000
@@ -634,7 +634,7 @@ def transpile(sql: str, dialect: str) -> str:
     try:
         return sqlglot.transpile(sql, read=DIALECT, write=dialect)[0]
     except (SqlglotError, ValueError) as exc:
-        raise GovDataError(f"--to {dialect}: {_first_line(exc)}") from None
+        raise FieldError("dialect", _first_line(exc), dialect) from None
 
 
 def _check_round_trip(text: str) -> None:

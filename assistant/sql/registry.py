@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from assistant.access import normalize_access_level
-from assistant.errors import GovDataError
+from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write, file_lock
 from assistant.sql.guard import Approval, TableAccess
 from assistant.sql.tables import ColumnInfo, TableSource, file_digest, load_table, quote, sources_for
@@ -66,14 +66,14 @@ def read_describe(path: Path) -> Describe:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GovDataError(f"--describe {path}: {exc}") from None
+        raise FieldError("describe", str(exc), path) from None
     if not isinstance(raw, dict):
-        raise GovDataError(f"--describe {path}: expected a JSON object")
+        raise FieldError("describe", "expected a JSON object", path)
     columns = raw.get("columns", {})
     if isinstance(raw.get("fields"), list):
         columns = {str(f.get("name")): f for f in raw["fields"] if isinstance(f, dict)}
     if not isinstance(columns, dict) or not all(isinstance(v, dict) for v in columns.values()):
-        raise GovDataError(f"--describe {path}: \"columns\" must map column names to objects")
+        raise FieldError("describe", "\"columns\" must map column names to objects", path)
     return Describe(str(raw.get("title", "")), str(raw.get("description", "")), str(raw.get("publisher", "")),
                     str(raw.get("access_level", raw.get("accessLevel", ""))), columns)
 
@@ -191,7 +191,7 @@ def _access_level(value: str) -> str:
     try:
         return normalize_access_level(value)
     except ValueError as exc:
-        raise GovDataError(f"--access-level: {exc}") from None
+        raise FieldError("access_level", str(exc)) from None
 
 
 def _describe_columns(columns: list[ColumnInfo], *notes: dict[str, dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import pii
 from assistant.config import Settings
-from assistant.errors import GovDataError
+from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write
 from assistant.roles import get_role
 from assistant.sql.adhoc import adhoc_database
@@ -92,7 +92,7 @@ class SqlService:
         if dataset is not None:
             tables = [t for t in tables if t.name == dataset.lower()]
             if not tables:
-                raise GovDataError(f"--dataset {dataset}: no approved table of that name for this role")
+                raise FieldError("dataset", "no approved table of that name for this role", dataset)
             approval = Approval.of([a for a in approval.tables.values() if a.name.lower() == dataset.lower()])
         return SqlContext(database, tables, approval, withheld)
 
@@ -103,8 +103,8 @@ class SqlService:
         approved = self.registry.database
         same = path.is_file() and approved.is_file() and path.samefile(approved)
         if same or path == home or home in path.parents:
-            raise GovDataError(f"--db {db}: this is the assistant's own data under GOVDATA_HOME; query approved "
-                               "tables without --db so the role's access policy applies")
+            raise FieldError("db", "this is the assistant's own data under GOVDATA_HOME; query the approved "
+                             "tables without an ad-hoc database so the role's access policy applies", db)
 
     def check(self, sql: str, *, role: str, db: Path | None = None) -> Verdict:
         return self.guard.check(sql, self.context(role, db=db).approval)

@@ -88,7 +88,7 @@ def file_digest(paths: list[Path]) -> str:
 def sniff_format(path: Path) -> str:
     """csv | parquet | json | sqlite | datapackage | duckdb, by content first and suffix second."""
     if path.is_dir():
-        raise GovDataError(f"{path}: is a folder; name a file (or use --db for a folder of CSV/Parquet)")
+        raise GovDataError(f"{path}: is a folder; name a file (a folder of CSV/Parquet can be queried ad hoc)")
     if not path.is_file():
         raise GovDataError(f"no such file: {path}")
     head = path.open("rb").read(64)
@@ -117,7 +117,7 @@ def sources_for(path: Path, name: str | None) -> list[TableSource]:
     if kind == "sqlite":
         return _sqlite_sources(path, name)
     if kind == "duckdb":
-        raise GovDataError(f"{path}: a DuckDB file can be queried with --db, not registered with datasets add")
+        raise GovDataError(f"{path}: a DuckDB file can be queried ad hoc, not registered as approved tables")
     return [TableSource(snake_name(name or path.stem), path, kind, title=name or path.stem, version_parts=[path])]
 
 

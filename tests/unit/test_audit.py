@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.audit import GENESIS, AuditLog, Receipt, content_hash, entry_hash
+from assistant.cli_common import error_text
 from assistant.errors import GovDataError
 
 
@@ -155,8 +156,9 @@ def test_export_jsonl_and_csv(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(log.export("csv"))))
     assert list(rows[0])[:5] == ["id", "time", "action", "user", "role"]
     assert [r["id"] for r in rows] == ["1", "2"] and json.loads(rows[0]["chunk_ids"]) == ["c0"]
-    with pytest.raises(GovDataError, match="--format xml"):
+    with pytest.raises(GovDataError, match="format xml") as raised:
         log.export("xml")
+    assert error_text(raised.value).startswith("--format xml")
 
 
 _WRITER = """

@@ -200,4 +200,4 @@ def test_db_cannot_name_the_approved_database_or_the_audit_log(services: Service
     for db in (services.sql.registry.database, home / "audit" / "audit.sqlite", link, home):
         with pytest.raises(GovDataError, match="GOVDATA_HOME"):
             services.sql_run("SELECT ssn FROM people", role="citizen", db=db)
-    assert all(r.outcome.startswith("refused: --db") for r in services.audit.recent(limit=4))
+    assert all(r.outcome.startswith("refused: db ") for r in services.audit.recent(limit=4))

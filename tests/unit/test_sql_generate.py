@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 
+from assistant.cli_common import error_text
 from assistant.config import Settings, SqlSettings
 from assistant.errors import GovDataError
 from assistant.sql.evalguard import narrowed
@@ -105,8 +106,9 @@ def test_dataset_option_limits_the_tables(tmp_path: Path) -> None:
     svc = service(tmp_path, model)
     context = svc.context("civil_servant", dataset="city_air")
     assert [t.name for t in context.tables] == ["city_air"] and list(context.approval.tables) == ["city_air"]
-    with pytest.raises(GovDataError, match="--dataset permits"):
+    with pytest.raises(GovDataError, match="dataset permits") as raised:
         svc.context("citizen", dataset="permits")
+    assert error_text(raised.value).startswith("--dataset permits")
 
 
 def test_learn_checks_runs_and_stores_examples_then_shows_them(tmp_path: Path) -> None:
