@@ -303,18 +303,20 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
 
     # ---- Audit ----
     def receipts(user: str, since: str, lang: str, request: gr.Request) -> tuple[Any, str]:
-        if not assistant.allowed(_role(assistant, request), "audit.read"):
-            return None, text("audit_only", lang)
+        role = _role(assistant, request)
         try:
-            found = assistant.audit.recent(user=user or None, since=since or None, limit=200)
-        except GovDataError as exc:
-            return None, _error(exc, lang)
+            found = assistant.audit_receipts(role=role, user=_user(request), of_user=user or None,
+                                             since=since or None, limit=200)
+        except GovDataError as exc:  # a refusal is on the log too
+            return None, text("audit_only", lang) if not assistant.allowed(role, "audit.read") else _error(exc, lang)
         return _frame(RECEIPT_COLUMNS, receipt_rows(found)), ""
 
     def verify_chain(lang: str, request: gr.Request) -> str:
-        if not assistant.allowed(_role(assistant, request), "audit.read"):
-            return text("audit_only", lang)
-        result = assistant.audit.verify()
+        role = _role(assistant, request)
+        try:
+            result, _ = assistant.audit_verify(role=role, user=_user(request))
+        except GovDataError as exc:
+            return text("audit_only", lang) if not assistant.allowed(role, "audit.read") else _error(exc, lang)
         if result.ok:
             return text("audit_ok", lang, n=result.entries, head=f"{result.head_id} {result.head_hash[:16]}…")
         return text("audit_bad", lang, id=result.first_bad_id, problem=esc(result.problem))

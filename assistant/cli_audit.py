@@ -8,6 +8,9 @@ import typer
 from assistant.cli_common import JsonOpt, err, print_json, services
 from assistant.errors import GovDataError
 
+ReaderRole = Annotated[str, typer.Option("--role", help="Who reads the log: a role with audit.read.")]
+READER = "data_steward"
+
 audit_app = typer.Typer(help="Audit receipts: who asked what, from which sources and data versions.",
                         no_args_is_help=True)
 
@@ -29,12 +32,13 @@ def audit_list(
     since: Annotated[str | None, typer.Option("--since", help="On or after YYYY-MM-DD[THH:MM] (UTC).")] = None,
     action: Annotated[str | None, typer.Option("--action", help="ask, datasets.search, sql.ask, sql.run, ...")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100000, help="Most receipts, newest first.")] = 50,
+    role: ReaderRole = READER,
     as_json: JsonOpt = False,
 ) -> None:
     """Recent receipts, newest first."""
     if since:
         _check_since(since)
-    receipts = services().audit.recent(user=user, since=since, action=action, limit=limit)
+    receipts = services().audit_receipts(role=role, of_user=user, since=since, action=action, limit=limit)
     if as_json:
         print_json([r.as_dict() for r in receipts])
         return
@@ -54,10 +58,11 @@ def _check_since(value: str) -> None:
 @audit_app.command("show")
 def audit_show(
     receipt_id: Annotated[int, typer.Argument(metavar="ID", help="Receipt number.")],
+    role: ReaderRole = READER,
     as_json: JsonOpt = False,
 ) -> None:
     """One receipt in full."""
-    receipt = services().audit.get(receipt_id)
+    receipt = services().audit_receipt(receipt_id, role=role)
     if as_json:
         print_json(receipt.as_dict())
         return
@@ -70,14 +75,14 @@ def audit_verify(
     expect_head: Annotated[str | None, typer.Option(
         "--expect-head", help="A head recorded earlier (HASH or ID:HASH from `audit head`) that must still be "
                               "in the log.")] = None,
+    role: ReaderRole = READER,
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute the hash chain; name the first edited, deleted or reordered entry (exit 1). Also checks the
     head's signature and the witness file when they are configured."""
-    log = services().audit
-    result = log.verify(expect_head)
+    result, head = services().audit_verify(role=role, expect_head=expect_head)
     if as_json:
-        print_json(result.as_dict() | {"head": log.head()})
+        print_json(result.as_dict() | {"head": head})
     elif result.ok:
         typer.echo(f"ok: {result.entries} receipts, chain intact; head {result.head_id} {result.head_hash}")
     else:
@@ -90,7 +95,7 @@ def audit_verify(
 def audit_head(as_json: JsonOpt = False) -> None:
     """The newest receipt's id and hash (signed with GOVDATA_AUDIT__KEY_FILE when set): copy it somewhere the
     log's writers cannot reach, and check it later with `audit verify --expect-head ID:HASH`."""
-    head = services().audit.head()
+    head = services().audit_head()
     if as_json:
         print_json(head)
         return
@@ -116,9 +121,10 @@ def audit_keygen(
 def audit_export(
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    role: ReaderRole = READER,
 ) -> None:
     """Every receipt, oldest first, with its hashes (for an archive or a spreadsheet)."""
-    text = services().audit.export(fmt)
+    text = services().audit_export(fmt, role=role)
     if out is None:
         typer.echo(text, nl=False)
         return
@@ -131,33 +137,12 @@ def audit_export(
 @audit_app.command("replay")
 def audit_replay(
     receipt_id: Annotated[int, typer.Argument(metavar="ID", help="Receipt of a sql.ask or sql.run.")],
+    role: ReaderRole = READER,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-run a receipt's SQL as its role when every dataset is still at the recorded version, and say
     whether the result is the same; exit 1 if a version changed or the result differs."""
-    from assistant.audit import content_hash
-
-    svc = services()
-    receipt = svc.audit.get(receipt_id)
-    if not receipt.action.startswith("sql.") or not receipt.sql:
-        raise GovDataError(f"audit replay {receipt_id}: a {receipt.action} receipt has no SQL to replay")
-    if receipt.outcome != "ok":
-        raise GovDataError(f"audit replay {receipt_id}: the recorded query did not run ({receipt.outcome})")
-    db = receipt.settings.get("db")
-    db_path = Path(db) if db else None
-    current = svc.sql.versions(list(receipt.datasets), db=db_path)
-    changed = {name: {"recorded": old, "now": current.get(name, "")} for name, old in receipt.datasets.items()
-               if current.get(name) != old}
-    report: dict[str, Any] = {"id": receipt_id, "sql": receipt.sql, "changed": changed}
-    if changed:
-        report["status"] = "version_changed"
-    else:
-        cap = receipt.settings.get("row_cap")
-        replayer = services(sql_row_cap=int(cap)) if cap else svc
-        result = replayer.sql_run(receipt.sql, role=receipt.role, db=db_path, action="sql.replay")
-        same = content_hash([result.columns, result.rows]) == receipt.answer_hash
-        report |= {"status": "same" if same else "different", "row_count": result.row_count,
-                   "recorded_row_count": receipt.row_count, "replay_receipt_id": result.receipt_id}
+    report = services().audit_replay(receipt_id, role=role)
     _show_replay(report, as_json)
     if report["status"] != "same":
         raise typer.Exit(1)

@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import pii
 from assistant.answer import Answerer
-from assistant.audit import AuditLog, Receipt, content_hash, open_log
+from assistant.audit import AuditLog, Receipt, Verification, content_hash, open_log
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
 from assistant.llm.factory import build_chat_model
@@ -322,9 +322,70 @@ class Services:
         """Store a verified question/SQL pair (`sql.learn`) after it passes the guard and runs; leaves a receipt."""
         with self._receipt("sql.learn", role, user, question=question, sql=sql, route="sql") as receipt:
             self.role(role).require("sql.learn")
-            example = self.sql.learn(question, sql)
+            example = self.sql.learn(question, sql, role)
             receipt.datasets = self.sql.versions(list(example.tables))
         return example
+
+    def audit_receipts(self, *, role: str, user: str | None = None, of_user: str | None = None,
+                       since: str | None = None, action: str | None = None, limit: int = 50) -> list[Receipt]:
+        """Receipts newest first, filtered by user, time and action (`audit.read`)."""
+        self._may_read_audit(role, user, f"list user={of_user} since={since} action={action}")
+        return self.audit.recent(user=of_user, since=since, action=action, limit=limit)
+
+    def audit_receipt(self, receipt_id: int, *, role: str, user: str | None = None) -> Receipt:
+        """One receipt in full (`audit.read`)."""
+        self._may_read_audit(role, user, f"show {receipt_id}")
+        return self.audit.get(receipt_id)
+
+    def audit_export(self, fmt: str, *, role: str, user: str | None = None) -> str:
+        """Every receipt, oldest first, as jsonl or csv (`audit.read`)."""
+        self._may_read_audit(role, user, f"export {fmt}")
+        return self.audit.export(fmt)
+
+    def audit_verify(self, *, role: str, user: str | None = None,
+                     expect_head: str | None = None) -> tuple[Verification, dict[str, Any]]:
+        """The chain checked from the first entry, and the head it ended at (`audit.read`)."""
+        self._may_read_audit(role, user, "verify")
+        log = self.audit
+        return log.verify(expect_head), log.head()
+
+    def _may_read_audit(self, role: str, user: str | None, what: str) -> None:
+        """`audit.read` or a refusal on the log. Allowed reads leave no receipt: reading must not move the head
+        that a witness compares, and the readers are the stewards whose own actions are on the log."""
+        try:
+            self.role(role).require("audit.read")
+        except GovDataError as exc:
+            self.record(Receipt("audit.read", self.user(user), role, question=what, outcome=f"refused: {exc}"))
+            raise
+
+    def audit_head(self) -> dict[str, Any]:
+        """The newest receipt's id and hash (signed when a key is set). Meant to be published, so anyone may
+        read it, and reading it leaves no receipt (one would move the head it just printed)."""
+        return self.audit.head()
+
+    def audit_replay(self, receipt_id: int, *, role: str, user: str | None = None) -> dict[str, Any]:
+        """Re-run a receipt's SQL as its recorded role when every dataset is still at the recorded version
+        (`audit.read`, then a `sql.replay` receipt); the report says same, different or version_changed."""
+        self._may_read_audit(role, user, f"replay {receipt_id}")
+        recorded = self.audit.get(receipt_id)
+        if not recorded.action.startswith("sql.") or not recorded.sql:
+            raise GovDataError(f"audit replay {receipt_id}: a {recorded.action} receipt has no SQL to replay")
+        if recorded.outcome != "ok":
+            raise GovDataError(f"audit replay {receipt_id}: the recorded query did not run ({recorded.outcome})")
+        db = Path(recorded.settings["db"]) if recorded.settings.get("db") else None
+        current = self.sql.versions(list(recorded.datasets), db=db)
+        changed = {name: {"recorded": old, "now": current.get(name, "")} for name, old in recorded.datasets.items()
+                   if current.get(name) != old}
+        report: dict[str, Any] = {"id": receipt_id, "sql": recorded.sql, "changed": changed}
+        if changed:
+            return report | {"status": "version_changed"}
+        cap = recorded.settings.get("row_cap")
+        replayer = self if not cap else Services(self.settings.model_copy(update={
+            "sql": self.settings.sql.model_copy(update={"row_cap": int(cap)})}), self.interface)
+        result = replayer.sql_run(recorded.sql, role=recorded.role, user=user, db=db, action="sql.replay")
+        same = content_hash([result.columns, result.rows]) == recorded.answer_hash
+        return report | {"status": "same" if same else "different", "row_count": result.row_count,
+                         "recorded_row_count": recorded.row_count, "replay_receipt_id": result.receipt_id}
 
     def allowed(self, role: str, action: str) -> bool:
         """Whether the role may take a named action (audit.read, tables.approve, sql.learn); unknown roles may not."""
@@ -416,6 +477,9 @@ def _mask_error(exc: GovDataError, masks: bool) -> None:
     text, found = pii.mask_text(str(exc))
     if found:
         exc.args = (text,)
+        if isinstance(exc, FieldError):  # the shells rebuild its message from these parts
+            exc.problem = pii.mask_text(exc.problem)[0]
+            exc.value = None if exc.value is None else pii.mask_text(str(exc.value))[0]
         if isinstance(getattr(exc, "reason", None), str):
             exc.reason = pii.mask_text(exc.reason)[0]  # type: ignore[attr-defined]
 

@@ -41,7 +41,7 @@ def _denied_map(value: Any) -> dict[str, set[str]]:
 
 def guard_line(sql_service: Any, row: dict[str, Any], db: Path) -> dict[str, Any]:
     try:
-        context = sql_service.context("data_steward", db=db)
+        context = sql_service.adhoc_context(db)
         approval = narrowed(context.approval, row.get("approved_tables"), row.get("denied_columns"))
     except GovDataError as exc:
         return {"id": row["id"], "allowed": False, "reason": f"cannot load database: {exc}"}

@@ -73,28 +73,33 @@ class SqlService:
         return path
 
     def context(self, role: str, *, db: Path | None = None, dataset: str | None = None) -> SqlContext:
-        """The tables a call may use: an ad-hoc database (all tables), or the registry filtered by role."""
-        withheld: tuple[str, ...] = ()
-        if db is not None:
-            self._refuse_own_files(db)
-            database, tables = adhoc_database(db, self.settings.sql_path / "adhoc")
-            approval = full_approval(tables)
-        else:
-            record = get_role(role, self.settings.roles_file)
-            every = self.registry.tables()
-            tables = [t for t in every if t.access_level in record.access_levels]
-            approval = self.registry.approval(record.access_levels, record.sensitive_columns, tables)
-            withheld = withheld_documents(every, approval)
-            database = self.registry.database
-            if not tables:
-                raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
-                                   "`govdata datasets add`")
-        if dataset is not None:
-            tables = [t for t in tables if t.name == dataset.lower()]
-            if not tables:
-                raise FieldError("dataset", "no approved table of that name for this role", dataset)
-            approval = Approval.of([a for a in approval.tables.values() if a.name.lower() == dataset.lower()])
-        return SqlContext(database, tables, approval, withheld)
+        """The tables a call may use: an ad-hoc database (all tables), or the registry filtered by role;
+        `dataset` narrows either to one table."""
+        context = self.adhoc_context(db) if db is not None else self.role_context(role)
+        if dataset is None:
+            return context
+        tables = [t for t in context.tables if t.name == dataset.lower()]
+        if not tables:
+            raise FieldError("dataset", "no approved table of that name for this role", dataset)
+        approval = Approval.of([a for a in context.approval.tables.values() if a.name.lower() == dataset.lower()])
+        return replace(context, tables=tables, approval=approval)
+
+    def role_context(self, role: str) -> SqlContext:
+        """The approved tables of the role's access levels, its sensitive-column policy, and what it may not use."""
+        record = get_role(role, self.settings.roles_file)
+        every = self.registry.tables()
+        tables = [t for t in every if t.access_level in record.access_levels]
+        if not tables:
+            raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
+                               "`govdata datasets add`")
+        approval = self.registry.approval(record.access_levels, record.sensitive_columns, tables)
+        return SqlContext(self.registry.database, tables, approval, withheld_documents(every, approval))
+
+    def adhoc_context(self, db: Path) -> SqlContext:
+        """An ad-hoc database (a file or folder the caller names): every table approved, whatever the role."""
+        self._refuse_own_files(db)
+        database, tables = adhoc_database(db, self.settings.sql_path / "adhoc")
+        return SqlContext(database, tables, full_approval(tables))
 
     def _refuse_own_files(self, db: Path) -> None:
         """`--db` treats every table as approved and no column as sensitive, so it must never open the approved
@@ -127,7 +132,7 @@ class SqlService:
 
     def versions(self, tables: list[str], *, db: Path | None = None) -> dict[str, str]:
         """The version of each named table (registry, or the ad-hoc database's content hash)."""
-        known = self.context("data_steward", db=db).tables if db is not None else self.registry.tables()
+        known = self.adhoc_context(db).tables if db is not None else self.registry.tables()
         versions = {t.name: t.version for t in known}
         return {name: versions.get(name, "") for name in tables}
 
@@ -136,11 +141,11 @@ class SqlService:
         wanted = {name.lower() for name in tables}
         return any(c.sensitive for t in self.registry.tables() if t.name in wanted for c in t.columns)
 
-    def learn(self, question: str, sql: str) -> VerifiedExample:
-        """Store a steward-approved pair after it passes the guard and runs on the approved tables."""
+    def learn(self, question: str, sql: str, role: str) -> VerifiedExample:
+        """Store a pair verified by ROLE after it passes the guard and runs on the tables that role may query."""
         if not question.strip():
             raise GovDataError("QUESTION must not be empty")
-        context = self.context("data_steward")
+        context = self.context(role)
         try:
             query = self.guard.guard(sql, context.approval)
         except SqlRejected as rejected:

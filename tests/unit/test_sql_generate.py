@@ -115,9 +115,11 @@ def test_learn_checks_runs_and_stores_examples_then_shows_them(tmp_path: Path) -
     model = ScriptedModel(replies=[reply("SELECT count(*) FROM city_air")])
     svc = service(tmp_path, model)
     with pytest.raises(GovDataError, match="SQL rejected"):
-        svc.learn("bad", "DELETE FROM city_air")
-    svc.learn("Average PM2.5 per city?", "SELECT city, avg(pm2_5) FROM city_air GROUP BY city")
-    svc.learn("Fees by kind?", "SELECT kind, sum(fee) FROM permits GROUP BY kind")
+        svc.learn("bad", "DELETE FROM city_air", "data_steward")
+    with pytest.raises(GovDataError, match="SQL rejected"):  # verified on the tables the verifier may query
+        svc.learn("Fees by kind?", "SELECT kind, sum(fee) FROM permits GROUP BY kind", "citizen")
+    svc.learn("Average PM2.5 per city?", "SELECT city, avg(pm2_5) FROM city_air GROUP BY city", "data_steward")
+    svc.learn("Fees by kind?", "SELECT kind, sum(fee) FROM permits GROUP BY kind", "data_steward")
     assert [e.tables for e in svc.examples.all()] == [("city_air",), ("permits",)]
     svc.ask("Mean PM2.5 of each city?", role="citizen")
     prompt = str(model.seen[0][-1].content)

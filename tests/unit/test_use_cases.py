@@ -4,6 +4,7 @@ the real stack is in tests/e2e."""
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,30 @@ def test_every_use_case_checks_the_role_and_leaves_a_receipt(services: Services,
     assert receipt.action == action and receipt.role == role and receipt.user == "tester"
     refused = action in STEWARD_ONLY and role != "data_steward"
     assert receipt.outcome.startswith("refused: role") == refused, receipt.outcome
+
+
+AUDIT_READS: list[tuple[str, Callable[[Services, str], Any]]] = [
+    ("list", lambda s, role: s.audit_receipts(role=role)),
+    ("show", lambda s, role: s.audit_receipt(1, role=role)),
+    ("export", lambda s, role: s.audit_export("jsonl", role=role)),
+    ("verify", lambda s, role: s.audit_verify(role=role)),
+    ("replay", lambda s, role: s.audit_replay(1, role=role)),
+]
+
+
+@pytest.mark.parametrize(("what", "call"), AUDIT_READS, ids=[w for w, _ in AUDIT_READS])
+def test_reading_the_audit_log_needs_audit_read_and_a_refusal_is_on_it(services: Services, what: str,
+                                                                       call: Callable[[Services, str], Any]) -> None:
+    before = services.audit.verify().entries
+    with pytest.raises(GovDataError, match="role 'citizen' may not"):
+        call(services, "citizen")
+    refused = services.audit.recent(limit=1)[0]
+    assert (refused.action, refused.role, refused.user) == ("audit.read", "citizen", "tester")
+    assert refused.outcome.startswith("refused: role") and what in refused.question
+    assert services.audit.verify().entries == before + 1
+    with pytest.raises(GovDataError) if what == "replay" else nullcontext():  # receipt 1 is the datasets.add
+        call(services, "data_steward")
+    assert services.audit.verify().entries == before + 1  # an allowed read does not move the head
 
 
 def test_named_actions_come_from_the_roles_file(tmp_path: Path) -> None:
