@@ -12,7 +12,8 @@ from typing import Any
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
 from assistant.models import Answer
-from assistant.roles import get_role
+from assistant.policy.roles import get_role
+from assistant.policy.users import load_users, role_of, verify
 from assistant.services import Services
 from assistant.ui_render import (
     RECEIPT_COLUMNS,
@@ -27,7 +28,6 @@ from assistant.ui_render import (
     uncertainty_markdown,
 )
 from assistant.ui_text import LANGUAGE_CHOICES, TEXT, language_of, text
-from assistant.users import load_users, role_of, verify
 
 ROUTES = ("auto", "docs", "datasets", "sql")
 CSS = (".dataset-card{border:1px solid #ddd;border-radius:8px;padding:8px 12px;margin:6px 0}"

@@ -17,7 +17,7 @@ from assistant.cli_common import services as build_services
 from assistant.config import Settings
 from assistant.errors import GovDataError
 from assistant.offline import enforce_offline
-from assistant.roles import DEFAULT_ROLE
+from assistant.policy.roles import DEFAULT_ROLE
 
 app = typer.Typer(help="GovData Assistant: find datasets, ask policy questions, query approved data.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -42,7 +42,7 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest catalogs (DCAT data.json, CKAN JSON, CSV lists, datapackage.json) and documents."""
-    from assistant.access import normalize_access_level
+    from assistant.policy.access import normalize_access_level
 
     if access_level is not None:
         try:

@@ -11,7 +11,7 @@ import typer
 
 from assistant.cli_common import JsonOpt, RoleOpt, err, error_text, print_json, services
 from assistant.errors import GovDataError
-from assistant.roles import DEFAULT_ROLE
+from assistant.policy.roles import DEFAULT_ROLE
 
 sql_app = typer.Typer(help="Ask questions of approved tables; check and run SQL through the guard.",
                       no_args_is_help=True)

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant import pii
 from assistant.answer import Answerer
 from assistant.audit import AuditLog, Receipt, Verification, content_hash, open_log
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
 from assistant.llm.factory import build_chat_model
 from assistant.models import Answer
-from assistant.roles import Role, allowed_levels, get_role
+from assistant.policy import pii
+from assistant.policy.roles import Role, allowed_levels, get_role
 from ingest.manifest import Manifest
 from ingest.pipeline import IngestSummary, Pipeline
 from vectorstore.embeddings import GovDataEmbeddings, build_embeddings
@@ -207,7 +207,7 @@ class Services:
         """The role's access levels plus the user's filters; a publisher matches names case-insensitively."""
         levels = allowed_levels(role, self.settings.roles_file)
         if access_level:
-            from assistant.access import normalize_access_level
+            from assistant.policy.access import normalize_access_level
 
             try:
                 wanted = normalize_access_level(access_level)

@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.audit import AuditLog, Receipt  # noqa: E402
-from assistant.pii import mask_rows  # noqa: E402
+from assistant.policy.pii import mask_rows  # noqa: E402
 
 _WRITER = """
 import sys

@@ -8,10 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.access import most_restrictive
 from assistant.config import Settings
 from assistant.errors import IngestError
 from assistant.models import Chunk, Dataset
+from assistant.policy.access import most_restrictive
 from ingest.catalogs.ckan import load_ckan
 from ingest.catalogs.datapackage import load_datapackage
 from ingest.catalogs.dcat import load_dcat

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.access import ACCESS_LEVELS
 from assistant.errors import GovDataError, StoreMismatchError
 from assistant.offline import enforce_offline
+from assistant.policy.access import ACCESS_LEVELS
 from vectorstore.content import ContentStore
 from vectorstore.embeddings import GovDataEmbeddings
 

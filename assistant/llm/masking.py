@@ -8,7 +8,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
-from assistant.pii import mask_text
+from assistant.policy.pii import mask_text
 
 
 def masked_messages(messages: list[BaseMessage]) -> list[BaseMessage]:

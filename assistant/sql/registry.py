@@ -14,9 +14,9 @@ from typing import Any
 
 import duckdb
 
-from assistant.access import normalize_access_level
 from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write, file_lock
+from assistant.policy.access import normalize_access_level
 from assistant.sql.guard import Approval, TableAccess
 from assistant.sql.tables import ColumnInfo, TableSource, file_digest, load_table, quote, sources_for
 

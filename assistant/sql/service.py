@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
-from assistant import pii
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write
-from assistant.roles import get_role
+from assistant.policy import pii
+from assistant.policy.roles import get_role
 from assistant.sql.adhoc import adhoc_database
 from assistant.sql.examples import ExampleStore, VerifiedExample
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, table_document

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from assistant.access import NON_PUBLIC, normalize_access_level
 from assistant.models import Dataset, Distribution
+from assistant.policy.access import NON_PUBLIC, normalize_access_level
 
 _EXT_FORMAT = re.compile(r"\.([A-Za-z0-9]{2,8})(?:[?#].*)?$")
 

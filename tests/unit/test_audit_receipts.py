@@ -100,7 +100,7 @@ def test_personal_data_in_results_is_masked_unless_the_role_sees_it_raw(home: Pa
 
 
 def test_roles_file_rejects_an_unknown_pii_policy(tmp_path: Path) -> None:
-    from assistant.roles import get_role
+    from assistant.policy.roles import get_role
 
     path = tmp_path / "roles.json"
     path.write_text(json.dumps({"x": {"access_levels": ["public"], "pii": "show"}}))

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.access import most_restrictive, normalize_access_level
 from assistant.config import Settings
 from assistant.errors import GovDataError, IngestError
-from assistant.roles import allowed_levels
+from assistant.policy.access import most_restrictive, normalize_access_level
+from assistant.policy.roles import allowed_levels
 from ingest.options import OptionsResolver
 
 

@@ -5,7 +5,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.llm.masking import masked_messages
 from assistant.models import Answer, Citation
-from assistant.pii import find_pii, luhn_valid, mask_answer, mask_draft, mask_rows, mask_text, resident_id_valid
+from assistant.policy.pii import find_pii, luhn_valid, mask_answer, mask_draft, mask_rows, mask_text, resident_id_valid
 
 
 def _with_check(first17: str) -> str:
@@ -117,7 +117,7 @@ def test_a_letter_glued_to_a_number_does_not_hide_it(text: str) -> None:
 
 
 def test_numbers_masked_by_check_digit_or_by_the_column_name() -> None:
-    from assistant.pii import mask_value
+    from assistant.policy.pii import mask_value
 
     assert mask_value(13800138000) == (13800138000, 0)  # unhinted: could be an amount (GDP 19,485,393,853)
     assert mask_value(19485393853.0) == (19485393853.0, 0)
@@ -130,7 +130,7 @@ def test_numbers_masked_by_check_digit_or_by_the_column_name() -> None:
 
 
 def test_nested_values_and_blobs_are_masked() -> None:
-    from assistant.pii import mask_value
+    from assistant.policy.pii import mask_value
 
     value = {"contacts": ["a@example.org", {"mobile": 13800138000}], "wf@example.cn": 1}
     masked, found = mask_value(value)
@@ -142,7 +142,7 @@ def test_nested_values_and_blobs_are_masked() -> None:
 
 
 def test_mask_any_returns_new_objects_and_leaves_the_original() -> None:
-    from assistant.pii import mask_any
+    from assistant.policy.pii import mask_any
 
     answer = Answer(answer="call 13800138000", found=True, language="en", citations=[
         Citation(n=1, source="s", title="wf@example.cn", chunk_id="c", quote="q")])

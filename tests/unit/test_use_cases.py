@@ -107,7 +107,7 @@ def test_reading_the_audit_log_needs_audit_read_and_a_refusal_is_on_it(services:
 
 
 def test_named_actions_come_from_the_roles_file(tmp_path: Path) -> None:
-    from assistant.roles import load_roles
+    from assistant.policy.roles import load_roles
 
     roles = tmp_path / "roles.json"
     roles.write_text('{"auditor": {"access_levels": ["public"], "actions": ["audit.read"]},'

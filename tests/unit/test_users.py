@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import GovDataError
-from assistant.roles import load_roles
-from assistant.users import hash_password, load_users, role_of, verify
+from assistant.policy.roles import load_roles
+from assistant.policy.users import hash_password, load_users, role_of, verify
 
 
 def test_bundled_demo_users_sign_in_with_their_documented_passwords() -> None:

@@ -6,8 +6,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from assistant.access import ACCESS_LEVELS
 from assistant.errors import GovDataError
+from assistant.policy.access import ACCESS_LEVELS
 
 DEFAULT_ROLE = "citizen"
 SENSITIVE_POLICIES = ("deny", "mask", "allow")
@@ -43,10 +43,10 @@ class Role:
 
 
 def config_text(path: Path | None, bundled: str) -> str:
-    """The text of a JSON config file: the given path, else the copy bundled in the assistant package."""
+    """The text of a JSON config file: the given path, else the copy bundled in this package."""
     if path:
         return path.read_text(encoding="utf-8")
-    return resources.files("assistant").joinpath(bundled).read_text(encoding="utf-8")
+    return resources.files("assistant.policy").joinpath(bundled).read_text(encoding="utf-8")
 
 
 @cache
@@ -58,7 +58,7 @@ def load_roles(path: Path | None = None) -> dict[str, Role]:
         roles = {name: Role(name, tuple(spec["access_levels"]), str(spec.get("sensitive_columns", "deny")),
                             str(spec.get("pii", "mask")), _actions(name, spec)) for name, spec in raw.items()}
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-        raise GovDataError(f"roles file {path or 'assistant/roles.json'} is malformed: {exc}") from None
+        raise GovDataError(f"roles file {path or 'assistant/policy/roles.json'} is malformed: {exc}") from None
     for role in roles.values():
         unknown = set(role.access_levels) - set(ACCESS_LEVELS)
         if unknown:

@@ -1,6 +1,6 @@
 """Web sign-in: users from a JSON file (bundled demo users, or GOVDATA_USERS_FILE), each mapped to a role.
 
-Passwords are stored as PBKDF2-SHA256 hashes with a per-user salt; `python -m assistant.users NAME ROLE` prints
+Passwords are stored as PBKDF2-SHA256 hashes with a per-user salt; `python -m assistant.policy.users NAME ROLE` prints
 an entry for a new user.
 """
 
@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from assistant.errors import GovDataError
-from assistant.roles import config_text
+from assistant.policy.roles import config_text
 
 _ITERATIONS = 120_000
 
@@ -41,7 +41,7 @@ def load_users(path: Path | None = None) -> dict[str, User]:
         return {name: User(name, str(spec["role"]), str(spec["salt"]), str(spec["password_hash"]))
                 for name, spec in raw.items()}
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-        raise GovDataError(f"users file {path or 'assistant/users.json'} is malformed: {exc}") from None
+        raise GovDataError(f"users file {path or 'assistant/policy/users.json'} is malformed: {exc}") from None
 
 
 def verify(users: dict[str, User], name: str, password: str) -> bool:
