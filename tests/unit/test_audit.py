@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.audit import GENESIS, AuditLog, Receipt, content_hash, entry_hash
-from assistant.cli_common import error_text
+from assistant.cli.common import error_text
 from assistant.errors import GovDataError
 
 

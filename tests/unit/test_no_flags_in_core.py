@@ -1,5 +1,6 @@
 """The core names fields, never command-line flags: a message from assistant/, ingest/ or vectorstore/ reaches the
-web app and other programs too, where `--since` means nothing. The shells (cli*.py) turn fields into flags."""
+web app and other programs too, where `--since` means nothing. The command-line shell (assistant/cli/) turns
+fields into flags."""
 
 import ast
 import re
@@ -7,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli_common import error_text
+from assistant.cli.common import error_text
 from assistant.errors import FieldError
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
-SHELLS = re.compile(r"cli(_\w+)?\.py$")
+SHELL = ROOT / "assistant" / "cli"
 
 
 def core_modules() -> list[Path]:
     files = [p for folder in ("assistant", "ingest", "vectorstore") for p in (ROOT / folder).rglob("*.py")]
-    return sorted(p for p in files if not SHELLS.search(p.name))
+    return sorted(p for p in files if SHELL not in p.parents)
 
 
 def flags_in_error_messages(path: Path, root: Path = ROOT) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 
-from assistant.cli_common import error_text
+from assistant.cli.common import error_text
 from assistant.config import Settings, SqlSettings
 from assistant.errors import GovDataError
 from assistant.sql.evalguard import narrowed

@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from assistant.cli_common import error_text
+from assistant.cli.common import error_text
 from assistant.sql.guard import Approval, SqlGuard, TableAccess
 from tests.unit.sql_guard_cases import ALLOW, DENY
 

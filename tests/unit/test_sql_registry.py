@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assistant.cli_common import error_text
+from assistant.cli.common import error_text
 from assistant.errors import GovDataError
 from assistant.sql.adhoc import adhoc_database
 from assistant.sql.registry import Registry

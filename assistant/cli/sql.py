@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.cli_common import JsonOpt, RoleOpt, err, error_text, print_json, services
+from assistant.cli.common import JsonOpt, RoleOpt, err, error_text, print_json, services
 from assistant.errors import GovDataError
 from assistant.policy.roles import DEFAULT_ROLE
 

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.cli_common import JsonOpt, RoleOpt, err, error_text, print_json, state
-from assistant.cli_common import services as build_services
+from assistant.cli.common import JsonOpt, RoleOpt, err, error_text, print_json, state
+from assistant.cli.common import services as build_services
 from assistant.config import Settings
 from assistant.errors import GovDataError
 from assistant.offline import enforce_offline
@@ -267,10 +267,8 @@ def main() -> None:
         sys.exit(1)
 
 
-from assistant import cli_audit, cli_sql  # noqa: E402  (register the sql, datasets add, eval sql/guard, audit commands)
+from assistant.cli import audit as audit_commands  # noqa: E402  (the audit commands)
+from assistant.cli import sql as sql_commands  # noqa: E402  (sql, datasets add, eval sql/guard)
 
-cli_sql.register(app, datasets_app, eval_app)
-cli_audit.register(app)
-
-if __name__ == "__main__":
-    main()
+sql_commands.register(app, datasets_app, eval_app)
+audit_commands.register(app)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.cli_common import JsonOpt, err, print_json, services
+from assistant.cli.common import JsonOpt, err, print_json, services
 from assistant.errors import GovDataError
 
 ReaderRole = Annotated[str, typer.Option("--role", help="Who reads the log: a role with audit.read.")]

@@ -1,0 +1,5 @@
+"""`python -m assistant.cli ...` runs `govdata`."""
+
+from assistant.cli.main import main
+
+main()
