@@ -1,6 +1,12 @@
 """Typed records that flow from ingest to the store and back to users."""
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from vectorstore.retriever import Ranked
 
 
 class Distribution(BaseModel):
@@ -106,3 +112,56 @@ class Answer(BaseModel):
     model: str = ""
     retrieved_chunk_ids: list[str] = Field(default_factory=list)
     receipt_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A search result for `govdata docs search`."""
+
+    source: str
+    title: str
+    chunk_id: str
+    text: str
+    score: float
+    heading_path: str
+    article: str
+    access_level: str
+
+    @classmethod
+    def from_ranked(cls, ranked: "Ranked") -> "Passage":
+        meta, hit = ranked.hit.payload, ranked.hit
+        return cls(
+            source=str(meta.get("source", "")), title=str(meta.get("title", "")), chunk_id=hit.item_id,
+            text=hit.document, score=round(ranked.score, 6), heading_path=str(meta.get("heading_path", "")),
+            article=str(meta.get("article", "")), access_level=str(meta.get("access_level", "")),
+        )
+
+
+@dataclass(frozen=True)
+class DatasetResult:
+    """A search result for `govdata datasets search`: identifier and title exactly as in the catalog."""
+
+    identifier: str
+    title: str
+    publisher: str
+    access_level: str
+    description: str
+    url: str
+    formats: list[str]
+    modified: str
+    score: float
+    source: str
+    keywords: list[str]
+    catalog: str
+
+    @classmethod
+    def from_ranked(cls, ranked: "Ranked") -> "DatasetResult":
+        record = ranked.hit.payload
+        return cls(
+            identifier=str(record.get("identifier", ranked.hit.item_id)), title=str(record.get("title", "")),
+            publisher=str(record.get("publisher", "")), access_level=str(record.get("access_level", "")),
+            description=str(record.get("description", "")), url=str(record.get("url", "")),
+            formats=list(record.get("formats", [])), modified=str(record.get("modified", "")),
+            score=round(ranked.score, 6), source=str(record.get("source", "")),
+            keywords=list(record.get("keywords", [])), catalog=str(record.get("catalog", "")),
+        )

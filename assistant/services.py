@@ -4,8 +4,7 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from assistant.audit import AuditLog, Receipt, Verification, content_hash, open_
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
 from assistant.llm.factory import build_chat_model
-from assistant.models import Answer
+from assistant.models import Answer, DatasetResult, Passage
 from assistant.policy import pii
 from assistant.policy.roles import Role, allowed_levels, get_role
 from ingest.manifest import Manifest
@@ -74,7 +73,7 @@ class Services:
         self._store: ChromaStore | None = None
         self._retriever: Retriever | None = None
         self._chat_model: BaseChatModel | None = None
-        self._sql: Any = None
+        self._sql: SqlService | None = None
         self._gate: Any = None
 
     @property
@@ -223,7 +222,7 @@ class Services:
             publishers = tuple(p for p in known if wanted in p.lower()) or (publisher,)
         return SearchFilters(
             access_levels=tuple(levels), publishers=publishers,
-            format=format, language=language, modified_from=parse_since(since) if since else None,
+            format=format, language=language, modified_from=since_day(since) if since else None,
         )
 
     def search_passages(self, query: str, *, k: int, role: str, fusion: Fusion | None = None,
@@ -330,7 +329,8 @@ class Services:
                        since: str | None = None, action: str | None = None, limit: int = 50) -> list[Receipt]:
         """Receipts newest first, filtered by user, time and action (`audit.read`)."""
         self._may_read_audit(role, user, f"list user={of_user} since={since} action={action}")
-        return self.audit.recent(user=of_user, since=since, action=action, limit=limit)
+        start = parse_since(since).isoformat() if since else None
+        return self.audit.recent(user=of_user, since=start, action=action, limit=limit)
 
     def audit_receipt(self, receipt_id: int, *, role: str, user: str | None = None) -> Receipt:
         """One receipt in full (`audit.read`)."""
@@ -489,65 +489,24 @@ def _require(query: str) -> None:
         raise GovDataError("QUERY must not be empty")
 
 
-def parse_since(value: str) -> int:
-    """YYYYMMDD of a YYYY, YYYY-MM or YYYY-MM-DD date."""
-    parts = value.strip().split("-")
+def parse_since(value: str) -> datetime:
+    """The start of a YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] time: the one reading of `since`, for
+    catalog filters and audit receipts alike."""
+    text = value.strip()
+    parts = text.split("-")
     try:
+        if "T" in text or " " in text:
+            moment = datetime.fromisoformat(text)  # receipts keep UTC: a zoned time is converted to it
+            return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
         year, month, day = int(parts[0]), int(parts[1]) if len(parts) > 1 else 1, int(parts[2]) if len(parts) > 2 else 1
-        date(year, month, day)
+        if len(parts) > 3 or len(parts[0]) != 4:
+            raise ValueError(text)
+        return datetime(year, month, day)
     except (ValueError, IndexError):
-        raise FieldError("since", "expected YYYY, YYYY-MM or YYYY-MM-DD", repr(value)) from None
-    return year * 10000 + month * 100 + day
+        raise FieldError("since", "expected YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM", repr(value)) from None
 
 
-@dataclass(frozen=True)
-class Passage:
-    """A search result for `govdata docs search`."""
-
-    source: str
-    title: str
-    chunk_id: str
-    text: str
-    score: float
-    heading_path: str
-    article: str
-    access_level: str
-
-    @classmethod
-    def from_ranked(cls, ranked: Ranked) -> "Passage":
-        meta, hit = ranked.hit.payload, ranked.hit
-        return cls(
-            source=str(meta.get("source", "")), title=str(meta.get("title", "")), chunk_id=hit.item_id,
-            text=hit.document, score=round(ranked.score, 6), heading_path=str(meta.get("heading_path", "")),
-            article=str(meta.get("article", "")), access_level=str(meta.get("access_level", "")),
-        )
-
-
-@dataclass(frozen=True)
-class DatasetResult:
-    """A search result for `govdata datasets search`: identifier and title exactly as in the catalog."""
-
-    identifier: str
-    title: str
-    publisher: str
-    access_level: str
-    description: str
-    url: str
-    formats: list[str]
-    modified: str
-    score: float
-    source: str
-    keywords: list[str]
-    catalog: str
-
-    @classmethod
-    def from_ranked(cls, ranked: Ranked) -> "DatasetResult":
-        record = ranked.hit.payload
-        return cls(
-            identifier=str(record.get("identifier", ranked.hit.item_id)), title=str(record.get("title", "")),
-            publisher=str(record.get("publisher", "")), access_level=str(record.get("access_level", "")),
-            description=str(record.get("description", "")), url=str(record.get("url", "")),
-            formats=list(record.get("formats", [])), modified=str(record.get("modified", "")),
-            score=round(ranked.score, 6), source=str(record.get("source", "")),
-            keywords=list(record.get("keywords", [])), catalog=str(record.get("catalog", "")),
-        )
+def since_day(value: str) -> int:
+    """YYYYMMDD of `since`, as catalog records store their modified date."""
+    start = parse_since(value)
+    return start.year * 10000 + start.month * 100 + start.day

@@ -119,3 +119,27 @@ def test_named_actions_come_from_the_roles_file(tmp_path: Path) -> None:
     bad.write_text('{"x": {"access_levels": ["public"], "actions": ["drop.everything"]}}')
     with pytest.raises(GovDataError, match="unknown action"):
         load_roles(bad)
+
+
+@pytest.mark.parametrize(("value", "day"), [("2026", 20260101), ("2026-11", 20261101), ("2026-11-05", 20261105),
+                                            ("2026-11-05T10:00", 20261105), ("2026-11-05T01:00+08:00", 20261104)])
+def test_one_reading_of_since_for_catalogs_and_receipts(value: str, day: int) -> None:
+    from assistant.services import since_day
+
+    assert since_day(value) == day
+
+
+@pytest.mark.parametrize("value", ["x", "2026-13", "26", "2026-01-01-01", "2026-02-30"])
+def test_a_bad_since_names_the_field(value: str) -> None:
+    from assistant.cli.common import error_text
+    from assistant.errors import FieldError
+    from assistant.services import parse_since
+
+    with pytest.raises(FieldError) as raised:
+        parse_since(value)
+    assert raised.value.field == "since" and error_text(raised.value).startswith(f"--since {value!r}: expected")
+
+
+def test_audit_receipts_since_filters_by_utc_time(services: Services) -> None:
+    assert len(services.audit_receipts(role="data_steward", since="2000")) == 1  # the datasets.add
+    assert services.audit_receipts(role="data_steward", since="2999-01-01T00:00+08:00") == []
