@@ -99,12 +99,12 @@ _WITHHELD_MARGIN = 0.1  # a withheld table or column must beat the visible ones 
 
 class SqlGenerator:
     def __init__(self, chat_model: BaseChatModel, settings: SqlSettings, json_mode: str,
-                 embed: Embed | None = None) -> None:
+                 embed: Embed | None = None, values: ValueIndex | None = None) -> None:
         self.chat_model = chat_model
         self.settings = settings
         self.json_mode = json_mode
         self.embed = embed
-        self.values = ValueIndex(embed) if embed is not None else None
+        self.values = values if values is not None else (ValueIndex(embed) if embed is not None else None)
         self.guard = SqlGuard(row_cap=settings.row_cap, max_chars=settings.max_chars)
 
     def limits(self) -> RunnerLimits:

@@ -20,6 +20,7 @@ from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, table_do
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
 from assistant.sql.registry import RegisteredTable, Registry, full_approval
 from assistant.sql.runner import QueryRunner, RunnerLimits, SqlResult
+from assistant.sql.values import ValueIndex
 
 DATASET_PREFIX = "govdata-sql:"
 
@@ -49,8 +50,11 @@ class SqlService:
     @property
     def generator(self) -> SqlGenerator:
         if self._generator is None:
+            embedding = self.settings.embedding
+            values = ValueIndex(self._embed, self.settings.sql_path / "values",
+                                model=f"{embedding.model}:{embedding.path or ''}")
             self._generator = SqlGenerator(self._chat_model(), self.settings.sql, self.settings.llm.json_mode,
-                                           self._embed)
+                                           self._embed, values)
         return self._generator
 
     def limits(self) -> RunnerLimits:

@@ -2,15 +2,21 @@
 and an English question meets Chinese values, by meaning rather than spelling.
 
 The distinct values of the text columns the role may read unmasked are embedded once per table version (the
-bundled multilingual encoder puts 猫 and 'cat' at cosine ~0.94, unrelated pairs under ~0.6) and kept in memory.
+bundled multilingual encoder puts 猫 and 'cat' at cosine ~0.94, unrelated pairs under ~0.6), kept in memory and,
+given a folder, on disk, so a command-line call does not embed them again. Only the values of the script the
+question does not use are embedded: an English question on an English-only table costs nothing.
 The question is cut into short pieces (1-4 CJK characters, 1-3 Latin words); a value is a hint when one piece
 of the other script is closer to it than `MIN_SIMILARITY` and clearly closer to it than to the next value.
 Same-script values are left to the exact-spelling hints, so this never fuzzes an English word into another.
 """
 
+import hashlib
+import json
 import re
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -35,11 +41,14 @@ every list give find number name names count total average""".split())
 
 
 class ValueIndex:
-    """Embedded distinct values per (database, table, version, column), least recently used dropped first."""
+    """Embedded distinct values per (database, table, version, column, script), least recently used dropped
+    first; with `folder`, also saved there (named by a hash of that key and the embedding model)."""
 
-    def __init__(self, embed: Embed) -> None:
+    def __init__(self, embed: Embed, folder: Path | None = None, model: str = "") -> None:
         self.embed = embed
-        self._columns: OrderedDict[tuple[str, str, str, str], tuple[list[str], np.ndarray]] = OrderedDict()
+        self.folder = folder
+        self.model = model
+        self._columns: OrderedDict[tuple[str, ...], tuple[list[str], np.ndarray]] = OrderedDict()
 
     def hints(self, question: str, tables: list[RegisteredTable], readable: Callable[[str, str], bool],
               con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str, str], list[str]]:
@@ -48,29 +57,60 @@ class ValueIndex:
         if not pieces:
             return {}
         vectors = self.embed(pieces)
+        scripts = {_is_cjk(p) for p in pieces}  # a CJK piece looks for non-CJK values, and the other way round
         out: dict[tuple[str, str], list[str]] = {}
         for table in tables:
             for column in table.columns:
                 if column.type != "VARCHAR" or column.numeric_text or not readable(table.name, column.name):
                     continue
-                values, embedded = self._values(con, database, table, column.name)
-                found = _matches(pieces, vectors, values, embedded)
-                if found:
-                    out[(table.name, column.name)] = found
+                for cjk_values in (not script for script in scripts):
+                    values, embedded = self._values(con, database, table, column.name, cjk_values)
+                    found = _matches(pieces, vectors, values, embedded)
+                    if found:
+                        out[(table.name, column.name)] = list(dict.fromkeys([*out.get((table.name, column.name),
+                                                                                        []), *found]))
         return out
 
-    def _values(self, con: duckdb.DuckDBPyConnection, database: str, table: RegisteredTable,
-                column: str) -> tuple[list[str], np.ndarray]:
-        key = (database, table.name, table.version, column)
+    def _values(self, con: duckdb.DuckDBPyConnection, database: str, table: RegisteredTable, column: str,
+                cjk: bool) -> tuple[list[str], np.ndarray]:
+        key = (database, table.name, table.version, column, "cjk" if cjk else "other")
         if key in self._columns:
             self._columns.move_to_end(key)
             return self._columns[key]
-        values = distinct_values(con, table.name, column)
-        embedded = self.embed(values) if values else np.zeros((0, 0), dtype=np.float32)
-        self._columns[key] = (values, embedded)
+        loaded = self._load(key)
+        if loaded is None:
+            values = [v for v in distinct_values(con, table.name, column) if _is_cjk(v) == cjk]
+            loaded = values, (self.embed(values) if values else np.zeros((0, 0), dtype=np.float32))
+            self._save(key, *loaded)
+        self._columns[key] = loaded
         if len(self._columns) > _CACHED_COLUMNS:
             self._columns.popitem(last=False)
-        return values, embedded
+        return loaded
+
+    def _file(self, key: tuple[str, ...]) -> Path | None:
+        if self.folder is None:
+            return None
+        digest = hashlib.sha256(json.dumps([*key, self.model]).encode()).hexdigest()[:32]
+        return self.folder / f"{digest}.npz"
+
+    def _load(self, key: tuple[str, ...]) -> tuple[list[str], np.ndarray] | None:
+        path = self._file(key)
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                return [str(v) for v in saved["values"]], saved["vectors"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # a damaged cache file is rebuilt, not trusted
+            return None
+
+    def _save(self, key: tuple[str, ...], values: list[str], vectors: np.ndarray) -> None:
+        path = self._file(key)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".partial.npz")
+        np.savez(temporary, values=np.asarray(values, dtype=str), vectors=vectors)
+        temporary.replace(path)
 
 
 def distinct_values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[str]:

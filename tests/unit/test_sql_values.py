@@ -89,3 +89,29 @@ def test_columns_with_too_many_distinct_values_are_not_indexed(tmp_path: Path) -
     assert distinct_values(con, "t", "n") == []
     con.execute("CREATE TABLE s AS SELECT * FROM (VALUES ('  a '), ('a'), (NULL), ('')) v(n)")
     assert distinct_values(con, "s", "n") == ["a"]
+
+
+def test_an_english_question_embeds_only_chinese_values(tmp_path: Path) -> None:
+    con, pets = table(tmp_path)
+    encoder = FakeEncoder()
+    ValueIndex(encoder).hints("Which pets live in Beijing?", [pets], everything, con, "db")
+    assert [value for call in encoder.calls[1:] for value in call] == ["北京"]
+
+
+def test_embedded_values_are_kept_on_disk_for_the_next_process(tmp_path: Path) -> None:
+    con, pets = table(tmp_path)
+    first = FakeEncoder()
+    assert ValueIndex(first, tmp_path / "values", "m1").hints("狗", [pets], everything, con, "db")
+    assert len(first.calls) == 4
+    again = FakeEncoder()
+    assert ValueIndex(again, tmp_path / "values", "m1").hints("狗", [pets], everything, con, "db") == {
+        ("pets", "kind"): ["dog"]}
+    assert again.calls == [["狗"]]  # only the question's pieces
+    other_model = FakeEncoder()
+    ValueIndex(other_model, tmp_path / "values", "m2").hints("狗", [pets], everything, con, "db")
+    assert len(other_model.calls) == 4  # vectors of another model are never reused
+    for n, saved in enumerate((tmp_path / "values").iterdir()):
+        saved.write_bytes(b"damaged" if n % 2 else saved.read_bytes()[:40])  # garbage, or a cut-off zip
+    damaged = FakeEncoder()
+    assert ValueIndex(damaged, tmp_path / "values", "m1").hints("狗", [pets], everything, con, "db")
+    assert len(damaged.calls) == 4  # rebuilt, not trusted
