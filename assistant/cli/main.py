@@ -227,7 +227,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 7860,
 ) -> None:
     """Start the web app."""
-    from app import build_assistant, launch
+    from assistant.ui.layout import build_assistant, launch
 
     launch(build_assistant(Settings()), host, port)
 

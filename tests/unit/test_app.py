@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from assistant.models import Answer, Citation
-from assistant.ui_render import (
+from assistant.ui.render import (
     PAGE_ROWS,
     answer_markdown,
     approved_tables,
@@ -12,7 +12,7 @@ from assistant.ui_render import (
     page_of,
     table_markdown,
 )
-from assistant.ui_text import TEXT, language_of, text
+from assistant.ui.text import TEXT, language_of, text
 
 
 def _result(identifier: str, title: str = "<b>T</b>", url: str = "https://x.gov/a") -> SimpleNamespace:
@@ -67,10 +67,11 @@ def test_interface_language_follows_the_browser_and_every_text_has_both() -> Non
 _BUILD_AND_EXIT = """
 import sys
 from pathlib import Path
-from app import build_assistant, build_ui, _csv_file
+from app import build_assistant, build_ui
 from assistant.config import Settings
+from assistant.ui.workbench import csv_file
 build_ui(build_assistant(Settings(home=Path(sys.argv[1]))))
-print(_csv_file(["a"], [[1]]))
+print(csv_file(["a"], [[1]]))
 """
 
 
@@ -99,14 +100,16 @@ def test_gradio_copies_of_result_csvs_are_not_readable_by_others(tmp_path) -> No
 
     from gradio import processing_utils
 
-    from app import _csv_file, build_assistant, private_cache
+    from app import build_assistant
     from assistant.config import Settings
+    from assistant.ui.layout import private_cache
+    from assistant.ui.workbench import csv_file
 
     previous = os.environ.get("GRADIO_TEMP_DIR")
     try:
         folder = private_cache(build_assistant(Settings(home=tmp_path / "home")))
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-        csv = Path(_csv_file(["phone"], [["[PHONE ***8000]"]]))
+        csv = Path(csv_file(["phone"], [["[PHONE ***8000]"]]))
         cached = Path(processing_utils.save_file_to_cache(csv, cache_dir=str(folder)))  # what Gradio serves
         for path in (csv, cached):
             assert folder in path.parents and stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
@@ -119,7 +122,7 @@ def test_gradio_copies_of_result_csvs_are_not_readable_by_others(tmp_path) -> No
 
 def test_disagreeing_candidates_are_shown_with_the_other_readings() -> None:
     from assistant.sql.generate import SqlAnswer
-    from assistant.ui_render import sql_markdown, uncertainty_markdown
+    from assistant.ui.render import sql_markdown, uncertainty_markdown
 
     answer = SqlAnswer("q", "SELECT 1", "one", columns=["x"], rows=[[1]], row_count=1, candidates=5,
                        confidence=0.4, uncertain=True,
@@ -134,7 +137,7 @@ def test_disagreeing_candidates_are_shown_with_the_other_readings() -> None:
 
 def test_an_empty_result_about_withheld_data_says_so_in_both_languages() -> None:
     from assistant.sql.generate import SqlAnswer
-    from assistant.ui_render import sql_markdown, uncertainty_markdown
+    from assistant.ui.render import sql_markdown, uncertainty_markdown
 
     answer = SqlAnswer("q", "SELECT 1 WHERE false", "none", columns=["x"], notice="withheld")
     assert "not available to your role" in sql_markdown(answer, "en")

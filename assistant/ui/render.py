@@ -3,7 +3,7 @@
 import html
 from typing import Any
 
-from assistant.ui_text import text
+from assistant.ui.text import text
 
 PAGE_ROWS = 25
 SQL_PREFIX = "govdata-sql:"

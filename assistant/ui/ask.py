@@ -1,0 +1,62 @@
+"""The Ask tab: route a message (or take the route the user chose), then stream the reply."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from assistant.errors import GovDataError
+from assistant.models import Answer
+from assistant.services import Services
+from assistant.ui.common import Caller, error_markdown
+from assistant.ui.render import answer_markdown, datasets_markdown, esc, sql_markdown
+from assistant.ui.text import text
+
+ROUTES = ("auto", "docs", "datasets", "sql")
+
+Chat = list[dict[str, Any]]
+
+
+def route_choices(lang: str) -> list[tuple[str, str]]:
+    return [(text(f"route_{r}", lang), r) for r in ROUTES]
+
+
+def ask(assistant: Services, caller: Caller, message: str, history: Chat, route_choice: str, lang: str,
+        turns: list[list[str]]) -> Iterator[tuple[Chat, str, list[list[str]]]]:
+    """Route, then stream the reply; `turns` keeps plain [question, answer, route] for follow-ups."""
+    if not message.strip():
+        yield history, "", turns
+        return
+    turn = [*history, {"role": "user", "content": message}]
+    try:
+        if route_choice in ("docs", "datasets", "sql"):
+            route, reason = route_choice, text("route_chosen", lang)
+        else:
+            chosen = assistant.route(message, previous=turns[-1][2] if turns else None)
+            route, reason = chosen.name, chosen.reason
+        header = text("routed", lang, route=text(f"route_{route}", lang), reason=esc(reason))
+        working = text({"docs": "searching_docs", "datasets": "searching_catalog"}.get(route, "writing_sql"), lang)
+        yield [*turn, {"role": "assistant", "content": f"{header}\n\n{working}"}], "", turns
+        for reply in routed_reply(assistant, caller, route, message, turns, lang):
+            yield [*turn, {"role": "assistant", "content": f"{header}\n\n{reply}"}], "", turns
+    except GovDataError as exc:
+        yield [*turn, {"role": "assistant", "content": error_markdown(exc, lang)}], "", turns
+
+
+def routed_reply(assistant: Services, caller: Caller, route: str, message: str, turns: list[list[str]],
+                 lang: str) -> Iterator[str]:
+    """The reply of one route, as Markdown; a document answer streams its tokens first."""
+    if route == "datasets":
+        results = assistant.search_datasets(message, k=5, role=caller.role, user=caller.user)
+        turns.append([message, "; ".join(r.title for r in results), route])
+        yield datasets_markdown(results, lang)
+    elif route == "sql":
+        answer = assistant.sql_ask(message, role=caller.role, user=caller.user)
+        turns.append([message, answer.explanation, route])
+        yield sql_markdown(answer, lang)
+    else:
+        pairs = [(q, a) for q, a, _ in turns]
+        for event in assistant.ask_stream(message, role=caller.role, history=pairs, user=caller.user):
+            if isinstance(event, Answer):
+                turns.append([message, event.answer, route])
+                yield answer_markdown(event)
+            else:
+                yield esc(event) + " ▌"

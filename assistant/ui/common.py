@@ -1,0 +1,36 @@
+"""What every tab's handlers share: who is calling, how an error reads on the page, and result frames."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.errors import FieldError
+from assistant.policy.users import load_users, role_of
+from assistant.services import Services
+from assistant.ui.render import esc
+from assistant.ui.text import TEXT, text
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in user and the role the users file gives them (never anything the browser sends)."""
+
+    user: str
+    role: str
+
+
+def caller_of(assistant: Services, request: Any) -> Caller:
+    name = getattr(request, "username", None)
+    return Caller(name or "local", role_of(load_users(assistant.settings.users_file), name))
+
+
+def error_markdown(exc: Exception, lang: str) -> str:
+    """An error as the page says it: a field error names the form field by its label."""
+    if isinstance(exc, FieldError):
+        return f"{text('error', lang)}: {esc(exc.named(text(exc.field, lang) if exc.field in TEXT else exc.field))}"
+    return f"{text('error', lang)}: {esc(exc)}"
+
+
+def frame(columns: list[str], rows: list[list[Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)

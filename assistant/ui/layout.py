@@ -1,0 +1,222 @@
+"""The page: components, their labels in both languages, and the events wired to each tab's handlers. The
+wrappers here only turn a Gradio request into the caller; everything else happens in the handlers."""
+
+import atexit
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant.config import Settings
+from assistant.policy.users import load_users, verify
+from assistant.services import Services
+from assistant.ui import ask as ask_tab
+from assistant.ui import audit as audit_tab
+from assistant.ui import datasets as datasets_tab
+from assistant.ui import session, workbench
+from assistant.ui.ask import route_choices
+from assistant.ui.common import caller_of
+from assistant.ui.text import LANGUAGE_CHOICES, text
+
+CSS = (".dataset-card{border:1px solid #ddd;border-radius:8px;padding:8px 12px;margin:6px 0}"
+       "#sql-code textarea{font-family:monospace}")
+CACHE_SWEEP = (600, 3600)  # every 10 minutes, Gradio deletes cached result files older than an hour
+
+
+def private_cache(assistant: Services) -> Path:
+    """Gradio's file cache (result CSVs and their copies) in a folder only this account can enter, under
+    GOVDATA_HOME, emptied at start and removed at exit: never world-readable files in the shared /tmp."""
+    folder = (assistant.settings.home / "ui-cache").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+    folder.chmod(0o700)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)  # read by each Gradio component when it is built
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+class Labels:
+    """Components whose text follows the language switch: (component, key, attribute)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Any, str, str]] = []
+
+    def add(self, component: Any, key: str, attribute: str = "label") -> Any:
+        self.items.append((component, key, attribute))
+        return component
+
+    def updates(self, lang: str) -> list[Any]:
+        out = []
+        for _component, key, attribute in self.items:
+            value = text(key, lang)
+            if attribute == "label+routes":  # the route selector: its label and its choices
+                out.append(gr.update(label=value, choices=route_choices(lang)))
+            else:
+                changes: dict[str, Any] = {attribute: value}
+                out.append(gr.update(**changes))
+        return out
+
+
+def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired in one place)
+    private_cache(assistant)
+    labels = Labels()
+
+    def who(request: gr.Request) -> tuple[Any, ...]:
+        accept = request.headers.get("accept-language") if request.headers else None
+        return session.who(assistant, caller_of(assistant, request), accept)
+
+    def switch_language(lang: str, table: str, level: str, request: gr.Request) -> tuple[Any, Any]:
+        return session.role_choices(assistant, caller_of(assistant, request).role, lang, table or "", level or "")
+
+    def whoami(lang: str, role: str, request: gr.Request) -> str:
+        return session.whoami(caller_of(assistant, request), lang, role)
+
+    def relabel(lang: str) -> list[Any]:
+        return labels.updates(lang)
+
+    def ask(message: str, history: list[dict[str, Any]], route_choice: str, lang: str, turns: list[list[str]],
+            request: gr.Request) -> Iterator[tuple[list[dict[str, Any]], str, list[list[str]]]]:
+        yield from ask_tab.ask(assistant, caller_of(assistant, request), message, history, route_choice, lang, turns)
+
+    def find(query: str, publisher: str, fmt: str, since: str, level: str, lang: str,
+             request: gr.Request) -> tuple[str, Any, Any]:
+        return datasets_tab.find(assistant, caller_of(assistant, request), query, publisher, fmt, since, level, lang)
+
+    def check(sql: str, lang: str, request: gr.Request) -> str:
+        return workbench.check(assistant, caller_of(assistant, request), sql, lang)
+
+    def run(sql: str, lang: str, request: gr.Request) -> tuple[Any, ...]:
+        return workbench.run(assistant, caller_of(assistant, request), sql, lang)
+
+    def generate(question: str, dataset: str, lang: str, request: gr.Request,
+                 progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008  (Gradio's idiom)
+        progress(0.1, desc=text("writing_sql", lang))
+        return workbench.generate(assistant, caller_of(assistant, request), question, dataset, lang)
+
+    def receipts(user: str, since: str, lang: str, request: gr.Request) -> tuple[Any, str]:
+        return audit_tab.receipts(assistant, caller_of(assistant, request), user, since, lang)
+
+    def verify_chain(lang: str, request: gr.Request) -> str:
+        return audit_tab.verify_chain(assistant, caller_of(assistant, request), lang)
+
+    with gr.Blocks(title="GovData Assistant", delete_cache=CACHE_SWEEP) as ui:
+        lang, role_state, turns = gr.State("en"), gr.State("citizen"), gr.State([])
+        labels.add(gr.Markdown(text("title"), elem_id="title"), "title", "value")
+        with gr.Row(equal_height=True):
+            whoami_box = gr.Markdown(elem_id="whoami")
+            language = labels.add(gr.Radio(LANGUAGE_CHOICES, value="en", label=text("language"), show_label=False,
+                                           container=False, elem_id="language", scale=0, min_width=220), "language")
+        with gr.Tabs(selected="ask") as tabs:
+            with gr.Tab(text("tab_ask"), id="ask", elem_id="tab-ask") as tab_ask:
+                chat = labels.add(gr.Chatbot(label=text("chat"), elem_id="ask-chat", height=440), "chat")
+                route = gr.Radio(route_choices("en"), value="auto", label=text("route"), elem_id="ask-route")
+                labels.add(route, "route", "label+routes")
+                message = labels.add(gr.Textbox(label=text("ask_message"), elem_id="ask-message"), "ask_message")
+                ask_button = labels.add(gr.Button(text("ask_send"), variant="primary", elem_id="ask-send"),
+                                        "ask_send", "value")
+            with gr.Tab(text("tab_datasets"), id="datasets", elem_id="tab-datasets") as tab_datasets:
+                query = labels.add(gr.Textbox(label=text("dataset_query"), elem_id="dataset-query"), "dataset_query")
+                with gr.Row():
+                    publisher = labels.add(gr.Textbox(label=text("publisher")), "publisher")
+                    fmt = labels.add(gr.Textbox(label=text("format")), "format")
+                    since = labels.add(gr.Textbox(label=text("since")), "since")
+                    level = labels.add(gr.Dropdown(label=text("access_level"), choices=[], elem_id="dataset-level"),
+                                       "access_level")
+                search_button = labels.add(gr.Button(text("search"), elem_id="dataset-search"), "search", "value")
+                cards = gr.HTML(elem_id="dataset-results")
+                with gr.Row():
+                    pick = labels.add(gr.Dropdown(label=text("approved_pick"), choices=[], visible=False,
+                                                  elem_id="dataset-pick"), "approved_pick")
+                    open_button = labels.add(gr.Button(text("query_dataset"), visible=False,
+                                                       elem_id="dataset-open"), "query_dataset", "value")
+            with gr.Tab(text("tab_sql"), id="sql", elem_id="tab-sql") as tab_sql:
+                with gr.Row():
+                    question = labels.add(gr.Textbox(label=text("question"), elem_id="sql-question", scale=4),
+                                          "question")
+                    dataset = labels.add(gr.Dropdown(label=text("dataset"), choices=[], scale=1,
+                                                     elem_id="sql-dataset"), "dataset")
+                generate_button = labels.add(gr.Button(text("generate"), elem_id="sql-generate"), "generate", "value")
+                sql = labels.add(gr.Textbox(label=text("sql_code"), lines=4, elem_id="sql-code"), "sql_code")
+                with gr.Row():
+                    check_button = labels.add(gr.Button(text("check"), elem_id="sql-check"), "check", "value")
+                    run_button = labels.add(gr.Button(text("run"), variant="primary", elem_id="sql-run"),
+                                            "run", "value")
+                verdict = gr.Markdown(elem_id="sql-verdict")
+                explanation = gr.Markdown(elem_id="sql-explanation")
+                result_state = gr.State(None)
+                table = labels.add(gr.Dataframe(label=text("result"), elem_id="sql-table", interactive=False,
+                                                max_height=500), "result")
+                with gr.Row():
+                    prev_button = labels.add(gr.Button(text("prev"), size="sm", elem_id="sql-prev"), "prev", "value")
+                    page_label = gr.Markdown(elem_id="sql-page")
+                    next_button = labels.add(gr.Button(text("next"), size="sm", elem_id="sql-next"), "next", "value")
+                with gr.Row():
+                    chart_kind = labels.add(gr.Radio(["bar", "line", "scatter", "none"], value="none",
+                                                     label=text("chart"), elem_id="sql-chart-kind"), "chart")
+                    x_axis = labels.add(gr.Dropdown(label=text("x"), choices=[], elem_id="sql-x"), "x")
+                    y_axis = labels.add(gr.Dropdown(label=text("y"), choices=[], elem_id="sql-y"), "y")
+                bar = gr.BarPlot(visible=False, elem_id="sql-chart-bar")
+                line = gr.LinePlot(visible=False, elem_id="sql-chart-line")
+                scatter = gr.ScatterPlot(visible=False, elem_id="sql-chart-scatter")
+                csv = labels.add(gr.File(label=text("csv"), elem_id="sql-csv"), "csv")
+            with gr.Tab(text("tab_audit"), id="audit", elem_id="tab-audit", visible=False) as tab_audit:
+                with gr.Row():
+                    audit_user = labels.add(gr.Textbox(label=text("audit_user"), elem_id="audit-user"), "audit_user")
+                    audit_since = labels.add(gr.Textbox(label=text("audit_since"), elem_id="audit-since"),
+                                             "audit_since")
+                with gr.Row():
+                    refresh = labels.add(gr.Button(text("audit_refresh"), elem_id="audit-refresh"),
+                                         "audit_refresh", "value")
+                    verify_button = labels.add(gr.Button(text("audit_verify"), elem_id="audit-verify"),
+                                               "audit_verify", "value")
+                audit_status = gr.Markdown(elem_id="audit-status")
+                audit_table = gr.Dataframe(elem_id="audit-table", interactive=False, max_height=600, wrap=True)
+        for tab, key in ((tab_ask, "tab_ask"), (tab_datasets, "tab_datasets"), (tab_sql, "tab_sql"),
+                         (tab_audit, "tab_audit")):
+            labels.add(tab, key)
+
+        labelled = [component for component, _, _ in labels.items]
+        ui.load(who, None, [lang, language, role_state, dataset, level, tab_audit]).then(
+            whoami, [lang, role_state], whoami_box).then(relabel, lang, labelled)
+        language.input(lambda value: value, language, lang).then(relabel, lang, labelled).then(
+            whoami, [lang, role_state], whoami_box).then(switch_language, [lang, dataset, level], [dataset, level])
+        for trigger in (ask_button.click, message.submit):
+            trigger(ask, [message, chat, route, lang, turns], [chat, message, turns])
+        chat.clear(lambda: [], None, turns)  # a cleared conversation starts without context
+        for trigger in (search_button.click, query.submit):
+            trigger(find, [query, publisher, fmt, since, level, lang], [cards, pick, open_button])
+        open_button.click(datasets_tab.open_in_workbench, pick, [tabs, dataset])
+        check_button.click(check, [sql, lang], verdict)
+        chart_outputs = [bar, line, scatter]
+        result_outputs = [result_state, table, page_label, chart_kind, x_axis, y_axis, *chart_outputs, csv]
+        run_button.click(run, [sql, lang], [verdict, *result_outputs])
+        generate_button.click(generate, [question, dataset, lang], [sql, verdict, explanation, *result_outputs])
+        paged = [result_state, table, page_label]
+        prev_button.click(lambda r, g: workbench.turn_page(r, -1, g), [result_state, lang], paged)
+        next_button.click(lambda r, g: workbench.turn_page(r, 1, g), [result_state, lang], paged)
+        for control in (chart_kind, x_axis, y_axis):
+            control.input(workbench.charts, [result_state, chart_kind, x_axis, y_axis], chart_outputs)
+        refresh.click(receipts, [audit_user, audit_since, lang], [audit_table, audit_status])
+        verify_button.click(verify_chain, lang, audit_status)
+        tab_audit.select(receipts, [audit_user, audit_since, lang], [audit_table, audit_status])
+    return ui
+
+
+def build_assistant(settings: Settings) -> Services:
+    """The use cases the web app calls; its receipts say `interface: ui`."""
+    return Services(settings, interface="ui")
+
+
+def auth_for(assistant: Services) -> Any:
+    """The sign-in check Gradio calls with (username, password)."""
+    users = load_users(assistant.settings.users_file)
+    return lambda name, password: verify(users, name, password)
+
+
+def launch(assistant: Services, host: str, port: int) -> None:
+    build_ui(assistant).queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, show_error=False, auth=auth_for(assistant), css=CSS,
+        auth_message="GovData Assistant — demo users are listed in the README.")

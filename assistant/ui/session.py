@@ -1,0 +1,34 @@
+"""Sign-in and language: the caller's role decides the choices each tab offers."""
+
+from typing import Any
+
+import gradio as gr
+
+from assistant.errors import GovDataError
+from assistant.policy.roles import get_role
+from assistant.services import Services
+from assistant.ui.common import Caller
+from assistant.ui.render import esc
+from assistant.ui.text import language_of, text
+
+
+def role_choices(assistant: Services, role: str, lang: str, table: str = "", level: str = "") -> tuple[Any, Any]:
+    """The workbench's tables and the search's access levels this role may use, labelled in `lang`."""
+    try:
+        tables = [t.name for t in assistant.sql_tables(role).tables]
+    except GovDataError:
+        tables = []
+    levels = get_role(role, assistant.settings.roles_file).access_levels
+    return (gr.update(choices=[(text("all", lang), ""), *tables], value=table if table in tables else ""),
+            gr.update(choices=[(text("any", lang), ""), *levels], value=level if level in levels else ""))
+
+
+def who(assistant: Services, caller: Caller, accept_language: str | None) -> tuple[Any, ...]:
+    """On page load: the language (from the browser), the role, its choices, and whether the Audit tab shows."""
+    lang = language_of(accept_language)
+    return (lang, lang, caller.role, *role_choices(assistant, caller.role, lang),
+            gr.update(visible=assistant.allowed(caller.role, "audit.read")))
+
+
+def whoami(caller: Caller, lang: str, role: str) -> str:
+    return text("signed_in", lang, user=esc(caller.user), role=esc(role))

@@ -1,0 +1,78 @@
+"""Each web tab's handlers, called as Gradio calls them but without a browser: the caller and plain values in,
+what the page shows out. Services is real (DuckDB, the audit log); retrieval and generation are scripted as in
+test_use_cases. The browser tests in tests/e2e drive the same handlers through the page."""
+
+from typing import Any
+
+from assistant.services import Services
+from assistant.ui import ask as ask_tab
+from assistant.ui import audit as audit_tab
+from assistant.ui import datasets as datasets_tab
+from assistant.ui import session, workbench
+from assistant.ui.common import Caller
+from assistant.ui.text import text
+from tests.unit.test_use_cases import services  # noqa: F401  (the fixture)
+
+CITIZEN, STEWARD = Caller("ana", "citizen"), Caller("sam", "data_steward")
+
+
+def last_receipt(svc: Services) -> Any:
+    return svc.audit.recent(limit=1)[0]
+
+
+def test_page_load_follows_the_browser_language_and_the_role(services: Services) -> None:  # noqa: F811
+    lang, radio, role, tables, levels, audit = session.who(services, CITIZEN, "zh-CN,zh;q=0.9")
+    assert (lang, radio, role) == ("zh", "zh", "citizen") and audit["visible"] is False
+    assert tables["choices"] == [(text("all", "zh"), ""), "permits"]
+    assert levels["choices"] == [(text("any", "zh"), ""), "public"]
+    assert session.who(services, STEWARD, "en-US")[-1]["visible"] is True
+    assert session.whoami(Caller("<b>x</b>", "citizen"), "en", "citizen").startswith("Signed in as **&lt;b&gt;")
+
+
+def test_ask_streams_the_routed_reply_and_keeps_the_turn(services: Services) -> None:  # noqa: F811
+    turns: list[list[str]] = []
+    shown = list(ask_tab.ask(services, CITIZEN, "how many permits?", [], "sql", "en", turns))
+    assert [m["role"] for m in shown[-1][0]] == ["user", "assistant"]
+    reply = shown[-1][0][-1]["content"]
+    assert reply.startswith(f"Route: **{text('route_sql', 'en')}** ({text('route_chosen', 'en')})")
+    assert "SELECT 1" in reply and shown[-1][1] == ""
+    assert turns == [["how many permits?", "one", "sql"]]
+    assert (last_receipt(services).action, last_receipt(services).user) == ("sql.ask", "ana")
+    found = list(ask_tab.ask(services, CITIZEN, "permits data", [], "datasets", "en", turns))[-1][0][-1]["content"]
+    assert "T" in found and turns[-1][2] == "datasets"
+    assert list(ask_tab.ask(services, CITIZEN, "  ", [{"role": "user", "content": "x"}], "auto", "en", turns)) == [
+        ([{"role": "user", "content": "x"}], "", turns)]
+
+
+def test_ask_shows_a_refusal_as_an_error_line(services: Services) -> None:  # noqa: F811
+    shown = list(ask_tab.ask(services, Caller("eve", "no_such_role"), "q", [], "docs", "en", []))
+    assert shown[-1][0][-1]["content"].startswith(f"{text('error', 'en')}: unknown role")
+
+
+def test_find_shows_cards_and_names_a_bad_field_by_its_label(services: Services) -> None:  # noqa: F811
+    cards, pick, open_button = datasets_tab.find(services, CITIZEN, "permits", "", "", "", "", "en")
+    assert "T" in cards and open_button["visible"] is False
+    error, _, _ = datasets_tab.find(services, CITIZEN, "permits", "", "", "soon", "", "en")
+    assert error.startswith(f"{text('error', 'en')}: {text('since', 'en')} &#x27;soon&#x27;: expected")
+    assert "--since" not in error
+
+
+def test_workbench_runs_checks_refuses_and_pages(services: Services) -> None:  # noqa: F811
+    note, state, page, label, kind, *_rest, csv = workbench.run(services, STEWARD, "SELECT kind FROM permits", "en")
+    assert note == "5 row(s)" and len(state["rows"]) == 5 and label == "Rows 1–5 of 5" and csv.endswith(".csv")
+    assert last_receipt(services).action == "sql.run" and last_receipt(services).user == "sam"
+    refused = workbench.run(services, CITIZEN, "DROP TABLE permits", "en")
+    assert refused[0].startswith("rejected: ") and refused[1] is None
+    assert workbench.check(services, CITIZEN, "SELECT 1 AS one FROM permits", "en").startswith("allowed")
+    assert workbench.turn_page(state, 1, "en")[2] == "Rows 1–5 of 5"  # one page: turning stays on it
+    sql, verdict, explanation, *_ = workbench.generate(services, CITIZEN, "one?", "", "en")
+    assert (sql, verdict) == ("SELECT 1", "allowed and run: 0 row(s)") and "one" in explanation
+
+
+def test_audit_tab_reads_for_stewards_and_says_no_to_others(services: Services) -> None:  # noqa: F811
+    table, status = audit_tab.receipts(services, STEWARD, "", "", "en")
+    assert status == "" and list(table["action"]) == ["datasets.add"]
+    assert audit_tab.receipts(services, CITIZEN, "", "", "en") == (None, text("audit_only", "en"))
+    assert last_receipt(services).outcome.startswith("refused: role 'citizen'")  # the refusal is on the log
+    assert audit_tab.verify_chain(services, STEWARD, "zh").startswith("哈希链完整：共 2 条记录")
+    assert audit_tab.verify_chain(services, CITIZEN, "en") == text("audit_only", "en")
