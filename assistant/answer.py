@@ -5,7 +5,6 @@ Whether to answer is decided from retrieval scores, not by the model: probing sh
 never says "not found" on its own.
 """
 
-import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -15,6 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from assistant.config import AnswerSettings
 from assistant.llm.factory import model_id
+from assistant.llm.replies import parse_reply, response_format
 from assistant.models import Answer, Citation
 from ingest.textutil import detect_language
 from prompts import load_prompt
@@ -35,16 +35,6 @@ _PASSAGE_CHARS = 600
 Retrieve = Callable[[str, str], list[Ranked]]
 
 
-def response_format(mode: str, schema: dict[str, Any] = ANSWER_SCHEMA, name: str = "answer") -> dict[str, Any] | None:
-    """How to ask for JSON: llama.cpp (embedded or its server) takes a schema inside json_object; OpenAI and
-    vLLM take json_schema."""
-    if mode == "json_object_schema":
-        return {"type": "json_object", "schema": schema}
-    if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
-    return None
-
-
 def _source_name(payload: dict[str, Any]) -> str:
     """How a passage is named to the model and to the user: title and article (when it has one)."""
     return " ".join(p for p in (payload.get("title", ""), payload.get("article", "")) if p)
@@ -58,18 +48,6 @@ def render_passages(ranked: Sequence[Ranked]) -> str:
         text = item.hit.document[:_PASSAGE_CHARS].replace("</passage", "</ passage")
         blocks.append(f'<passage n="{n}" source="{source.replace(chr(34), "")}">\n{text}\n</passage>')
     return "\n".join(blocks)
-
-
-def parse_reply(text: str) -> dict[str, Any] | None:
-    """The JSON object in a model reply (tolerating code fences or prose around it)."""
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        return None
-    try:
-        value = json.loads(text[start : end + 1], strict=False)  # small models put raw newlines in strings
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 _ANSWER_START = re.compile(r'"answer"\s*:\s*"')
@@ -176,7 +154,7 @@ class Answerer:
             yield self._not_found(ranked, base)
             return
         kwargs: dict[str, Any] = {}
-        if (fmt := response_format(self.json_mode)) is not None:
+        if (fmt := response_format(self.json_mode, ANSWER_SCHEMA, "answer")) is not None:
             kwargs["response_format"] = fmt
         messages = self.messages(standalone, ranked, language)
         if stream:

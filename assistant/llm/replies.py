@@ -1,0 +1,27 @@
+"""JSON replies from a chat model, for every caller that wants one (cited answers, SQL): how to ask for it in
+each server's dialect, and how to read it back from text with fences or prose around it."""
+
+import json
+from typing import Any
+
+
+def response_format(mode: str, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """How to ask for JSON: llama.cpp (embedded or its server) takes a schema inside json_object; OpenAI and
+    vLLM take json_schema."""
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": schema}
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
+    return None
+
+
+def parse_reply(text: str) -> dict[str, Any] | None:
+    """The JSON object in a model reply (tolerating code fences or prose around it)."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        value = json.loads(text[start : end + 1], strict=False)  # small models put raw newlines in strings
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
