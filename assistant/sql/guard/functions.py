@@ -1,0 +1,45 @@
+"""Functions: an explicit allowlist of table functions and a denylist of functions that read files, the
+system or the engine's state."""
+
+from sqlglot import exp
+
+from assistant.sql.guard.model import SqlRejected
+
+# The only table functions a query may use as a source (FROM, JOIN, LATERAL, subqueries): an explicit allowlist,
+# because DuckDB's table functions and table macros reach catalogs, files and other tables (query_table,
+# histogram, summary, sniff_csv, json_each over any text, truncate_duckdb_logs, ...).
+ALLOWED_TABLE_FUNCTIONS = frozenset({"unnest"})
+
+
+# Functions that reach outside the approved tables (files, network, settings, catalogs) or change state.
+DENIED_FUNCTIONS = frozenset({
+    "read_csv", "read_csv_auto", "read_parquet", "parquet_scan", "parquet_metadata", "parquet_schema",
+    "read_json", "read_json_auto", "read_json_objects", "read_json_objects_auto", "read_ndjson",
+    "read_ndjson_auto", "read_ndjson_objects", "read_text", "read_blob", "read_xlsx", "glob", "query",
+    "query_table", "sqlite_scan", "sqlite_attach", "postgres_scan", "postgres_attach", "mysql_scan",
+    "getenv", "current_setting", "set_config", "nextval", "currval", "setval", "checkpoint", "force_checkpoint",
+    "iceberg_scan", "delta_scan", "st_read", "load_extension", "install_extension", "columns", "http_get",
+    "http_post", "which_secret", "enable_profiling", "pg_read_file", "pg_ls_dir", "lo_import", "lo_export",
+    "current_schemas", "sql_auto_complete", "json_execute_serialized_sql", "json_serialize_sql",
+    "json_deserialize_sql", "test_all_types", "range_table", "pragma", "readcsv", "readparquet",
+    # error() raises its argument as the engine's message: a side channel for any value
+    "error", "truncate_duckdb_logs", "sniff_csv", "summary", "repeat_row", "histogram_values",
+})
+
+
+DENIED_PREFIXES = ("read_", "duckdb_", "pragma_", "sqlite_", "postgres_", "mysql_", "parquet_", "iceberg_",
+                   "delta_", "http", "pg_", "icu_", "st_read", "json_execute", "test_")
+
+
+def function_name(node: exp.Func) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    return node.sql_name().lower()
+
+
+def _check_function(node: exp.Func) -> None:
+    names = {function_name(node), node.key.lower()}
+    for name in names:
+        if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
+            raise SqlRejected(f"function {name}() is not allowed: it reaches outside the approved tables, changes "
+                              "state or leaks values through errors", node)
