@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from assistant.errors import GovDataError
+from ingest.catalogs.datapackage import package_license, package_publisher, resources, schema_fields
 
 TABULAR_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".json": "json",
                     ".jsonl": "json", ".ndjson": "json", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
@@ -165,40 +166,26 @@ def _datapackage_sources(path: Path, name: str | None) -> list[TableSource]:
         package = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise GovDataError(f"{path}: not valid JSON: {exc}") from None
-    resources = [r for r in package.get("resources", []) if isinstance(r, dict) and isinstance(r.get("path"), str)]
-    if not resources:
+    if not isinstance(package, dict):
+        raise GovDataError(f"{path}: a datapackage must be a JSON object")
+    listed = [r for r in resources(package) if isinstance(r.get("path"), str)]
+    if not listed:
         raise GovDataError(f"{path}: the datapackage lists no resources with a path")
     out = []
-    for index, resource in enumerate(resources):
+    for index, resource in enumerate(listed):
         file = (path.parent / resource["path"]).resolve()
         if not file.is_relative_to(path.parent.resolve()) or not file.is_file():
             raise GovDataError(f"{path}: resources[{index}].path {resource['path']!r} is not a file beside it")
         table = resource.get("name") or file.stem
-        fields = {str(f.get("name")): f for f in resource.get("schema", {}).get("fields", []) if isinstance(f, dict)}
+        fields = {str(f["name"]): f for f in schema_fields(resource)}
         out.append(TableSource(
-            name=snake_name(f"{name}_{table}" if name and len(resources) > 1 else name or table), path=file,
+            name=snake_name(f"{name}_{table}" if name and len(listed) > 1 else name or table), path=file,
             format=sniff_format(file), title=resource.get("title") or package.get("title") or table,
             description=resource.get("description") or package.get("description", ""),
-            publisher=_publisher(package), license=_license(package), fields=fields, version_parts=[path, file],
+            publisher=package_publisher(package), license=package_license(package), fields=fields,
+            version_parts=[path, file],
         ))
     return out
-
-
-def _publisher(package: dict[str, Any]) -> str:
-    for key in ("publisher", "sources", "contributors"):
-        value = package.get(key)
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            return str(value[0].get("title") or value[0].get("name") or "")
-        if isinstance(value, str):
-            return value
-    return ""
-
-
-def _license(package: dict[str, Any]) -> str:
-    licenses = package.get("licenses")
-    if isinstance(licenses, list) and licenses and isinstance(licenses[0], dict):
-        return str(licenses[0].get("name") or licenses[0].get("title") or "")
-    return ""
 
 
 def load_table(con: duckdb.DuckDBPyConnection, source: TableSource, target: str) -> list[ColumnInfo]:

@@ -1,4 +1,6 @@
-"""Frictionless datapackage.json: one Dataset per package, with its schema's field names."""
+"""Frictionless datapackage.json: the one reading of a package's metadata (title, publisher, license,
+resources and their schema fields), used for its catalog record (one Dataset per package) and when its
+resources are approved as SQL tables (`assistant/sql/tables.py`)."""
 
 from typing import Any
 
@@ -16,25 +18,42 @@ def is_datapackage(data: Any) -> bool:
     )
 
 
-def _fields(resources: list[Any]) -> tuple[str, ...]:
+def resources(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in data.get("resources", []) if isinstance(r, dict)]
+
+
+def schema_fields(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resource's schema fields that have a name."""
+    schema = resource.get("schema")
+    fields = schema.get("fields", []) if isinstance(schema, dict) else []
+    return [f for f in fields if isinstance(f, dict) and f.get("name")] if isinstance(fields, list) else []
+
+
+def package_publisher(data: dict[str, Any]) -> str:
+    return text(data.get("publisher")) or text(data.get("contributors")) or text(data.get("sources"))
+
+
+def package_license(data: dict[str, Any]) -> str:
+    return text(data.get("licenses"))
+
+
+def _fields(items: list[dict[str, Any]]) -> tuple[str, ...]:
     names: dict[str, None] = {}
-    for resource in resources:
-        schema = resource.get("schema") if isinstance(resource, dict) else None
-        for fld in (schema or {}).get("fields", []) if isinstance(schema, dict) else []:
-            if isinstance(fld, dict) and fld.get("name"):
-                label = text(fld["name"])
-                if fld.get("description"):
-                    label += f" ({text(fld['description'])})"
-                names.setdefault(label, None)
+    for resource in items:
+        for fld in schema_fields(resource):
+            label = text(fld["name"])
+            if fld.get("description"):
+                label += f" ({text(fld['description'])})"
+            names.setdefault(label, None)
     return tuple(names)
 
 
 def load_datapackage(data: dict[str, Any], catalog_name: str, default_access: str,
                      warnings: list[str]) -> list[Dataset]:
-    resources = [r for r in data.get("resources", []) if isinstance(r, dict)]
+    listed = resources(data)
     title = text(data.get("title")) or text(data.get("name"))
     identifier = text(data.get("id")) or text(data.get("name"))
-    publisher = text(data.get("publisher")) or text(data.get("contributors")) or text(data.get("sources"))
+    publisher = package_publisher(data)
     return [
         Dataset(
             identifier=identifier or stable_identifier(catalog_name, title),
@@ -48,11 +67,11 @@ def load_datapackage(data: dict[str, Any], catalog_name: str, default_access: st
             distributions=tuple(
                 distribution(r.get("format", ""), r.get("path", ""), r.get("title") or r.get("name", ""),
                              r.get("mediatype", ""))
-                for r in resources
+                for r in listed
             ),
-            license=text(data.get("licenses")),
+            license=package_license(data),
             landing_page=text(data.get("homepage")),
-            fields=_fields(resources),
+            fields=_fields(listed),
             catalog="datapackage",
         )
     ]

@@ -180,3 +180,20 @@ def test_sqlite_join_key_takes_its_targets_numeric_type(registry: Registry, tmp_
     assert {c.name: c.type for c in child.columns} == {"pid": "BIGINT", "label": "VARCHAR"}
     assert child.columns[0].joins == ["parent.id"]
     assert rows(registry, "SELECT count(*) FROM child JOIN parent ON child.pid = parent.id") == [(3,)]
+
+
+def test_a_datapackage_reads_the_same_for_its_catalog_record_and_its_tables(registry: Registry,
+                                                                           tmp_path: Path) -> None:
+    from ingest.catalogs.datapackage import load_datapackage
+
+    folder = tmp_path / "pkg"
+    shutil.copytree(FIXTURES / "datapackage", folder)
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    package.pop("sources")
+    package["contributors"] = [{"title": "Bureau A"}, {"name": "Bureau B"}]
+    package["licenses"] = "ODC-BY"
+    (folder / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+    [record] = load_datapackage(package, "pkg", "public", [])
+    [table], _ = registry.add(folder / "datapackage.json")
+    assert record.publisher == table.publisher == "Bureau A; Bureau B"
+    assert record.license == table.license == "ODC-BY"
