@@ -23,6 +23,20 @@ class EmbeddingSettings(BaseModel):
     threads: int = Field(default=2, ge=1, le=64)
 
 
+class ChromaServerSettings(BaseModel):
+    """Where vectors live: the embedded store under GOVDATA_HOME (default), or a Chroma server (`chroma run`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str | None = Field(default=None, description="A Chroma server, e.g. http://10.0.0.5:8000; unset: embedded.")
+    token_env: str | None = Field(default=None, description="Environment variable holding the server's token.")
+    header: str = Field(default="Authorization", description="The header the token is sent in (Bearer TOKEN for "
+                                                           "Authorization, the bare token otherwise).")
+    tenant: str = Field(default="default_tenant", description="Chroma tenant on the server.")
+    database: str = Field(default="default_database", description="Chroma database on the server (one per "
+                                                                  "GovData deployment sharing the server).")
+
+
 class ChunkSettings(BaseModel):
     """How documents are cut into passages."""
 
@@ -134,6 +148,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".govdata"), description="State folder: store, manifest, models.")
     embedding: EmbeddingSettings = EmbeddingSettings()
+    chroma: ChromaServerSettings = ChromaServerSettings()
     chunk: ChunkSettings = ChunkSettings()
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from vectorstore.embeddings import GovDataEmbeddings, build_embeddings
 from vectorstore.filters import SearchFilters
 from vectorstore.keyword import KeywordIndexes
 from vectorstore.retriever import Fusion, Ranked, Retriever
-from vectorstore.store import DATASETS, PASSAGES, ChromaStore, ModelInfo
+from vectorstore.store import DATASETS, PASSAGES, ChromaServer, ChromaStore, ModelInfo
 
 if TYPE_CHECKING:
     from assistant.routing import Route
@@ -63,6 +64,20 @@ def model_info(settings: Settings) -> ModelInfo:
     return ModelInfo(f"sentence-transformers:{path.name}", _local_model_dimension(path))
 
 
+def chroma_server(settings: Settings) -> ChromaServer | None:
+    """The Chroma server the settings name (token read from its environment variable), or None: embedded."""
+    chroma = settings.chroma
+    if not chroma.url:
+        return None
+    headers = {}
+    if chroma.token_env:
+        token = os.environ.get(chroma.token_env)
+        if not token:
+            raise GovDataError(f"GOVDATA_CHROMA__TOKEN_ENV names {chroma.token_env}, which is not set")
+        headers[chroma.header] = f"Bearer {token}" if chroma.header.lower() == "authorization" else token
+    return ChromaServer(chroma.url, headers, chroma.tenant, chroma.database)
+
+
 class Services:
     """Lazily built parts for one settings object: the embedding model loads only when needed."""
 
@@ -85,7 +100,8 @@ class Services:
     @property
     def store(self) -> ChromaStore:
         if self._store is None:
-            self._store = ChromaStore(self.settings.chroma_path, model_info(self.settings), lambda: self.embeddings)
+            self._store = ChromaStore(self.settings.chroma_path, model_info(self.settings), lambda: self.embeddings,
+                                      chroma_server(self.settings))
         return self._store
 
     def ingest(self, paths: list[Path], *, access_level: str | None = None, prune: bool = False,

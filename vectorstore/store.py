@@ -5,9 +5,10 @@ own adapter too, so Chroma never falls back to its default (which downloads a mo
 """
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -75,6 +76,48 @@ def partition_name(collection: str, level: str) -> str:
     return f"{collection}__{level.replace(' ', '_').replace('-', '_')}"
 
 
+@dataclass(frozen=True)
+class ChromaServer:
+    """A Chroma server (`chroma run`): its URL, an optional token header, and the tenant and database to use."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    tenant: str = "default_tenant"
+    database: str = "default_database"
+
+    def client(self) -> Any:
+        """An HttpClient that has answered a heartbeat; a server that does not is one clear error naming it."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise GovDataError(f"GOVDATA_CHROMA__URL {self.url!r}: expected http://HOST:PORT or https://HOST:PORT")
+        try:
+            client = chromadb.HttpClient(
+                host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https", headers=self.headers, tenant=self.tenant, database=self.database,
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+            client.heartbeat()
+        except Exception as exc:  # noqa: BLE001  (any failure to reach it is the same answer for the user)
+            raise GovDataError(f"the Chroma server at {self.url} is not reachable: {_one_line(exc)}") from None
+        return client
+
+
+def _embedded_client(path: Path) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False,
+                                                                             allow_reset=False))
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 class ChromaStore:
     """A persistent Chroma client under one folder (vectors + filter metadata) and a content table beside it
     (texts + full records); refuses stores built with another embedding model.
@@ -85,32 +128,28 @@ class ChromaStore:
     query ~3 ms.
     """
 
-    def __init__(self, path: Path, model: ModelInfo, load_embeddings: Callable[[], GovDataEmbeddings]) -> None:
+    def __init__(self, path: Path, model: ModelInfo, load_embeddings: Callable[[], GovDataEmbeddings],
+                 server: "ChromaServer | None" = None) -> None:
         enforce_offline()
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
         path.mkdir(parents=True, exist_ok=True)
         self.model = model
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        )
+        self._client = server.client() if server is not None else _embedded_client(path)
         self._function = _adapter(model, load_embeddings)
-        self._refuse_legacy_layout(path)
+        self._refuse_legacy_layout(server.url if server is not None else str(path))
         self._collections = {
             (name, level): self._open(partition_name(name, level)) for name in COLLECTIONS for level in ACCESS_LEVELS
         }
         self.max_batch = int(self._client.get_max_batch_size())
         self.contents = ContentStore(path / "contents.sqlite")
 
-    def _refuse_legacy_layout(self, path: Path) -> None:
+    def _refuse_legacy_layout(self, where: str) -> None:
         """Stores from before access-level partitions keep everything in unpartitioned collections; opening
         one would look empty while its manifest says all is ingested, so say so instead."""
         names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
         legacy = sorted(names & set(COLLECTIONS))
         if legacy:
             raise StoreMismatchError(
-                f"the store at {path} uses an older layout (collections {legacy}); ingest again into a new "
+                f"the store at {where} uses an older layout (collections {legacy}); ingest again into a new "
                 "GOVDATA_HOME"
             )
 

@@ -35,6 +35,11 @@ def _vector(axis: int, tilt: float = 0.0) -> np.ndarray:
 @pytest.fixture
 def retriever(tmp_path: Path) -> Retriever:
     store = ChromaStore(tmp_path / "chroma", ModelInfo("fixed", DIM), FixedEmbeddings)  # type: ignore[arg-type]
+    return filled_retriever(store, tmp_path)
+
+
+def filled_retriever(store: ChromaStore, tmp_path: Path) -> Retriever:
+    """Five records of three access levels in STORE (embedded here, a Chroma server in the contract suite)."""
     records = [
         ("secret-1", "non-public", "Labor Office", "Mine safety inspections, internal", _vector(0)),
         ("restricted-1", "restricted public", "Labor Office", "Mine safety inspections, partners", _vector(0, 0.1)),
