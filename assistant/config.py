@@ -74,6 +74,7 @@ class LlmSettings(BaseModel):
     model_sha256: str | None = None
     base_url: str | None = None
     api_key_env: str = Field(default="GOVDATA_LLM_API_KEY", description="Name of the env variable with the key.")
+    retries: int = Field(default=1, ge=0, le=10, description="Retries of a failed model-server request.")
     json_mode: Literal["json_object_schema", "json_schema", "none"] = "json_object_schema"
     n_ctx: int = Field(default=4096, ge=512, le=32768)
     n_threads: int = Field(default=2, ge=1, le=64)

@@ -217,6 +217,12 @@ def auth_for(assistant: Services) -> Any:
 
 
 def launch(assistant: Services, host: str, port: int) -> None:
+    """Check the servers the settings name (Chroma, the model server) before serving: one clear error line at
+    start, not a broken page later."""
+    if assistant.settings.chroma.url:
+        assistant.store  # noqa: B018  (connects, or raises naming the URL)
+    if assistant.settings.llm.provider == "openai":
+        assistant.chat_model  # noqa: B018
     build_ui(assistant).queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, show_error=False, auth=auth_for(assistant), css=CSS,
         auth_message="GovData Assistant — demo users are listed in the README.")

@@ -19,3 +19,44 @@ def test_model_file_hash_is_checked(tmp_path: Path) -> None:
         check_model_file(path, "0" * 64)
     with pytest.raises(GovDataError, match="no such file"):
         check_model_file(tmp_path / "missing.gguf", good)
+
+
+def test_a_model_server_that_is_down_is_one_line_naming_its_url() -> None:
+    import socket
+
+    from assistant.config import LlmSettings
+    from assistant.errors import GovDataError
+    from assistant.llm.factory import build_chat_model
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nobody listens there
+    url = f"http://127.0.0.1:{port}/v1"
+    with pytest.raises(GovDataError, match=f"model server at {url} is not reachable"):
+        build_chat_model(LlmSettings(provider="openai", base_url=url), "unused")
+
+
+def test_a_model_server_that_refuses_the_key_says_which_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from assistant.config import LlmSettings
+    from assistant.errors import GovDataError
+    from assistant.llm.factory import build_chat_model
+
+    class Refusing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(401)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/v1"
+        with pytest.raises(GovDataError, match="refused the API key \\(GOVDATA_LLM_API_KEY\\): HTTP 401"):
+            build_chat_model(LlmSettings(provider="openai", base_url=url), "unused")
+    finally:
+        server.shutdown()
