@@ -60,9 +60,22 @@ class Labels:
         return out
 
 
+def queues(assistant: Services) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two queues: model work (answers, SQL writing) and fast work (searches, SQL runs, the audit tab), so a
+    search never waits behind a slow answer. The embedded model answers one question at a time anyway; a model
+    server takes more. SQL runs are further capped per user by the query gate."""
+    model_workers = 2 if assistant.settings.llm.provider == "embedded" else 8
+    return ({"concurrency_id": "model", "concurrency_limit": model_workers},
+            {"concurrency_id": "fast", "concurrency_limit": FAST_WORKERS})
+
+
+FAST_WORKERS = 16
+
+
 def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired in one place)
     private_cache(assistant)
     labels = Labels()
+    model_queue, fast_queue = queues(assistant)
 
     def who(request: gr.Request) -> tuple[Any, ...]:
         accept = request.headers.get("accept-language") if request.headers else None
@@ -184,24 +197,25 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         language.input(lambda value: value, language, lang).then(relabel, lang, labelled).then(
             whoami, [lang, role_state], whoami_box).then(switch_language, [lang, dataset, level], [dataset, level])
         for trigger in (ask_button.click, message.submit):
-            trigger(ask, [message, chat, route, lang, turns], [chat, message, turns])
+            trigger(ask, [message, chat, route, lang, turns], [chat, message, turns], **model_queue)
         chat.clear(lambda: [], None, turns)  # a cleared conversation starts without context
         for trigger in (search_button.click, query.submit):
-            trigger(find, [query, publisher, fmt, since, level, lang], [cards, pick, open_button])
+            trigger(find, [query, publisher, fmt, since, level, lang], [cards, pick, open_button], **fast_queue)
         open_button.click(datasets_tab.open_in_workbench, pick, [tabs, dataset])
-        check_button.click(check, [sql, lang], verdict)
+        check_button.click(check, [sql, lang], verdict, **fast_queue)
         chart_outputs = [bar, line, scatter]
         result_outputs = [result_state, table, page_label, chart_kind, x_axis, y_axis, *chart_outputs, csv]
-        run_button.click(run, [sql, lang], [verdict, *result_outputs])
-        generate_button.click(generate, [question, dataset, lang], [sql, verdict, explanation, *result_outputs])
+        run_button.click(run, [sql, lang], [verdict, *result_outputs], **fast_queue)
+        generate_button.click(generate, [question, dataset, lang], [sql, verdict, explanation, *result_outputs],
+                              **model_queue)
         paged = [result_state, table, page_label]
         prev_button.click(lambda r, g: workbench.turn_page(r, -1, g), [result_state, lang], paged)
         next_button.click(lambda r, g: workbench.turn_page(r, 1, g), [result_state, lang], paged)
         for control in (chart_kind, x_axis, y_axis):
             control.input(workbench.charts, [result_state, chart_kind, x_axis, y_axis], chart_outputs)
-        refresh.click(receipts, [audit_user, audit_since, lang], [audit_table, audit_status])
-        verify_button.click(verify_chain, lang, audit_status)
-        tab_audit.select(receipts, [audit_user, audit_since, lang], [audit_table, audit_status])
+        refresh.click(receipts, [audit_user, audit_since, lang], [audit_table, audit_status], **fast_queue)
+        verify_button.click(verify_chain, lang, audit_status, **fast_queue)
+        tab_audit.select(receipts, [audit_user, audit_since, lang], [audit_table, audit_status], **fast_queue)
     return ui
 
 

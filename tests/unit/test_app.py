@@ -142,3 +142,18 @@ def test_an_empty_result_about_withheld_data_says_so_in_both_languages() -> None
     answer = SqlAnswer("q", "SELECT 1 WHERE false", "none", columns=["x"], notice="withheld")
     assert "not available to your role" in sql_markdown(answer, "en")
     assert "不对您的角色开放" in uncertainty_markdown(answer, "zh")
+
+
+def test_searches_and_sql_runs_never_queue_behind_model_answers(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app import build_assistant, build_ui
+    from assistant.config import Settings
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "restored-after"))  # build_ui points it elsewhere
+    blocks = build_ui(build_assistant(Settings(home=tmp_path / "home")))
+    queues = {}
+    for function in blocks.fns.values():
+        name = getattr(function.fn, "__name__", "")
+        queues.setdefault(name, set()).add((function.concurrency_id, function.concurrency_limit))
+    assert queues["ask"] == queues["generate"] == {("model", 2)}
+    for fast in ("find", "run", "check", "receipts", "verify_chain"):
+        assert queues[fast] == {("fast", 16)}, fast
