@@ -213,7 +213,8 @@ class SqlGenerator:
         examples = "".join(f"\nVerified example:\nQuestion: {s.question}\nSQL: {s.sql}\n" for s in shots)
         language = _LANGUAGES.get(detect_language(question), "English")
         pattern = set_operation_hint(question) if self.settings.pattern_hints else ""
-        user = load_prompt("sql_user").render(schema=render_schema(tables), examples=examples,
+        schema = render_schema(tables, self.settings.value_ranges)
+        user = load_prompt("sql_user").render(schema=schema, examples=examples,
                                               hints=render_hints(hints) + (f"\n{pattern}\n" if pattern else ""),
                                               question=question, language=language)
         return [*turns, HumanMessage(user)]
@@ -313,10 +314,10 @@ def _overlap_scores(question: str, documents: list[str]) -> np.ndarray:
     return np.asarray(scores, dtype=np.float32)
 
 
-def render_schema(tables: list[RegisteredTable]) -> str:
+def render_schema(tables: list[RegisteredTable], ranges: bool = True) -> str:
     """Compact DDL-like text: columns with types, descriptions, units and sample values. It depends only on
     the tables, so consecutive questions share the prompt prefix and llama.cpp reuses its cache."""
-    return "\n".join(_render_table(t) for t in tables)
+    return "\n".join(_render_table(t, ranges) for t in tables)
 
 
 def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
@@ -327,7 +328,7 @@ def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
     return "\nValues in the data that the question mentions:\n" + "\n".join(lines) + "\n"
 
 
-def _render_table(table: RegisteredTable) -> str:
+def _render_table(table: RegisteredTable, ranges: bool = True) -> str:
     about = f"  -- {_one_line(table.title)}" if table.title and table.title.lower() != table.name else ""
     lines = [f"TABLE {table.name} (rows: {table.row_count}){about}"]
     for column in table.columns:
@@ -337,9 +338,9 @@ def _render_table(table: RegisteredTable) -> str:
         values = [] if column.sensitive else column.samples
         if values:
             notes.append("values: " + ", ".join(_sql_literal(v) for v in values[:12]))
-        elif column.examples and not column.sensitive:
+        elif ranges and column.examples and not column.sensitive:
             notes.append("e.g. " + ", ".join(_sql_literal(v) for v in column.examples))
-        if column.range and not column.sensitive:
+        if ranges and column.range and not column.sensitive:
             notes.append(f"range: {_one_line(column.range[0])} .. {_one_line(column.range[1])}")
         if column.numeric_text:
             notes.append(f"numbers stored as text: TRY_CAST({column.name} AS DOUBLE) to compute or compare")

@@ -197,3 +197,13 @@ def test_a_datapackage_reads_the_same_for_its_catalog_record_and_its_tables(regi
     [table], _ = registry.add(folder / "datapackage.json")
     assert record.publisher == table.publisher == "Bureau A; Bureau B"
     assert record.license == table.license == "ODC-BY"
+
+
+def test_ranges_and_examples_can_be_left_out_of_the_prompt(registry: Registry, tmp_path: Path) -> None:
+    from assistant.sql.generate import render_schema
+
+    csv = tmp_path / "t.csv"
+    csv.write_text("id,name\n" + "".join(f"{i},n{i:02d}\n" for i in range(31)), encoding="utf-8")
+    [table], _ = registry.add(csv)
+    assert "range: 0 .. 30" in render_schema([table]) and "e.g." in render_schema([table])
+    assert "range:" not in render_schema([table], ranges=False) and "e.g." not in render_schema([table], ranges=False)
