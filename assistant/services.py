@@ -313,6 +313,18 @@ class Services:
         shown, _ = self._shown(role, dataclasses.replace(verdict, query=None))
         return dataclasses.replace(shown, query=verdict.query)
 
+    def eval_guard_line(self, row: dict[str, Any], db: Path, *, role: str,
+                        user: str | None = None) -> dict[str, Any]:
+        """One line of `eval guard`: the verdict on row["sql"] over an ad-hoc database whose approval the row
+        may only narrow (approved_tables, denied_columns). Nothing runs; leaves a `sql.check` receipt."""
+        from assistant.sql.evalguard import guard_line
+
+        sql = str(row.get("sql", ""))
+        with self._receipt("sql.check", role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
+            record = guard_line(self.sql, row, db)
+            receipt.outcome = "allowed" if record["allowed"] else f"rejected: {record['reason']}"
+        return record
+
     def sql_tables(self, role: str, *, db: Path | None = None, user: str | None = None) -> "SqlContext":
         """The approved tables the role may query, as the role may see them (samples masked). Leaves a receipt."""
         with self._receipt("sql.tables", role, user, route="sql", settings=self._sql_settings(db)) as receipt:

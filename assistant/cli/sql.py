@@ -229,14 +229,12 @@ def eval_guard(
     out: Annotated[Path, typer.Option("--out", help='Where to write {"id", "allowed", "reason"}.')],
 ) -> None:
     """Run the guard over many statements (no model, nothing executed)."""
-    from assistant.sql.evalguard import guard_line
-
     rows = _read_lines(file, ("id", "db", "sql"))
-    svc = services()
+    svc = services(interface="eval")
     allowed = 0
     with _Output(out) as write:
         for row in rows:
-            record = guard_line(svc.sql, row, _resolve_db(str(row["db"]), file))
+            record = svc.eval_guard_line(row, _resolve_db(str(row["db"]), file), role=DEFAULT_ROLE)
             allowed += bool(record["allowed"])
             write(record)
     err(f"wrote {len(rows)} verdicts to {out}: {allowed} allowed, {len(rows) - allowed} rejected")

@@ -59,6 +59,8 @@ USE_CASES: list[tuple[str, Callable[[Services, str], Any]]] = [
     ("sql.run", lambda s, role: s.sql_run("SELECT count(*) FROM permits", role=role)),
     ("sql.check", lambda s, role: s.sql_check("SELECT count(*) FROM permits", role=role)),
     ("sql.tables", lambda s, role: s.sql_tables(role)),
+    ("sql.check", lambda s, role: s.eval_guard_line({"id": 1, "sql": "SELECT count(*) FROM pets"},
+                                                    FIXTURES / "pets_1.sqlite", role=role)),
     ("datasets.add", lambda s, role: s.add_tables(FIXTURES / "permits.csv", name="permits2", role=role)),
     ("sql.learn", lambda s, role: s.learn("how many permits?", "SELECT count(*) FROM permits", role=role)),
 ]
