@@ -5,7 +5,6 @@ from typing import Any
 import gradio as gr
 
 from assistant.errors import GovDataError
-from assistant.policy.roles import get_role
 from assistant.services import Services
 from assistant.ui.common import Caller
 from assistant.ui.render import esc
@@ -18,7 +17,7 @@ def role_choices(assistant: Services, role: str, lang: str, table: str = "", lev
         tables = [t.name for t in assistant.sql_tables(role).tables]
     except GovDataError:
         tables = []
-    levels = get_role(role, assistant.settings.roles_file).access_levels
+    levels = assistant.role(role).access_levels
     return (gr.update(choices=[(text("all", lang), ""), *tables], value=table if table in tables else ""),
             gr.update(choices=[(text("any", lang), ""), *levels], value=level if level in levels else ""))
 
