@@ -125,7 +125,7 @@ class SqlSettings(BaseModel):
                                          description="Sampling temperature of the candidates after the first.")
     candidate_budget_s: float = Field(default=60.0, gt=0, le=3600,
                                       description="Seconds a question may spend on extra candidates.")
-    value_ranges: bool = Field(default=True, description="Show min..max of number and date columns and a few "
+    value_ranges: bool = Field(default=False, description="Show min..max of number and date columns and a few "
                                                          "examples of many-valued text columns in the prompt.")
     pattern_hints: bool = Field(default=False,
                                 description="Add a hint line for set-question cues (both ... and, but not, 没有).")

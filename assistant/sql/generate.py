@@ -314,7 +314,7 @@ def _overlap_scores(question: str, documents: list[str]) -> np.ndarray:
     return np.asarray(scores, dtype=np.float32)
 
 
-def render_schema(tables: list[RegisteredTable], ranges: bool = True) -> str:
+def render_schema(tables: list[RegisteredTable], ranges: bool = False) -> str:
     """Compact DDL-like text: columns with types, descriptions, units and sample values. It depends only on
     the tables, so consecutive questions share the prompt prefix and llama.cpp reuses its cache."""
     return "\n".join(_render_table(t, ranges) for t in tables)
@@ -328,7 +328,7 @@ def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
     return "\nValues in the data that the question mentions:\n" + "\n".join(lines) + "\n"
 
 
-def _render_table(table: RegisteredTable, ranges: bool = True) -> str:
+def _render_table(table: RegisteredTable, ranges: bool = False) -> str:
     about = f"  -- {_one_line(table.title)}" if table.title and table.title.lower() != table.name else ""
     lines = [f"TABLE {table.name} (rows: {table.row_count}){about}"]
     for column in table.columns:

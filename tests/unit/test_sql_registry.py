@@ -58,7 +58,7 @@ def test_columns_record_ranges_and_examples_but_never_for_sensitive_ones(registr
     assert by_name["secret"].examples == [] and by_name["score"].range == []  # sensitive: no values at all
     from assistant.sql.generate import render_schema
 
-    schema = render_schema([table])
+    schema = render_schema([table], ranges=True)
     assert "id BIGINT  -- range: 0 .. 30" in schema and "e.g. 'person 00', 'person 01'" in schema
     assert "s1" not in schema and "45" not in schema
 
@@ -205,5 +205,5 @@ def test_ranges_and_examples_can_be_left_out_of_the_prompt(registry: Registry, t
     csv = tmp_path / "t.csv"
     csv.write_text("id,name\n" + "".join(f"{i},n{i:02d}\n" for i in range(31)), encoding="utf-8")
     [table], _ = registry.add(csv)
-    assert "range: 0 .. 30" in render_schema([table]) and "e.g." in render_schema([table])
-    assert "range:" not in render_schema([table], ranges=False) and "e.g." not in render_schema([table], ranges=False)
+    assert "range: 0 .. 30" in render_schema([table], ranges=True) and "e.g." in render_schema([table], ranges=True)
+    assert "range:" not in render_schema([table]) and "e.g." not in render_schema([table])  # off by default
