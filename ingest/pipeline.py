@@ -76,10 +76,12 @@ class _Writer:
         self._pipeline, self._summary = pipeline, summary
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govdata-writer")
         self._in_flight: Future[None] | None = None
+        self._stop = threading.Event()
 
     def submit(self, batch: list[_Prepared], vectors: np.ndarray) -> None:
         self.wait()
-        self._in_flight = self._executor.submit(self._pipeline.write_batch, batch, vectors, self._summary)
+        self._in_flight = self._executor.submit(self._pipeline.write_batch, batch, vectors, self._summary,
+                                                self._stop)
 
     def wait(self) -> None:
         if self._in_flight is not None:
@@ -89,7 +91,9 @@ class _Writer:
     def __enter__(self) -> "_Writer":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is not None:  # interrupted or failed: finish the file being written, start no other
+            self._stop.set()
         try:
             self.wait()
         finally:
@@ -233,9 +237,14 @@ class Pipeline:
         self._flush(first, writer, summary)
         self._flush(second, writer, summary)
 
-    def write_batch(self, batch: list["_Prepared"], vectors: np.ndarray, summary: IngestSummary) -> None:
+    def write_batch(self, batch: list["_Prepared"], vectors: np.ndarray, summary: IngestSummary,
+                    stop: threading.Event | None = None) -> None:
+        """Store each file of the batch on its own (all or none); after `stop` is set, no further file starts
+        (an interrupted run stops after the file in hand, and the next run redoes the rest)."""
         offset = 0
         for prepared in batch:
+            if stop is not None and stop.is_set():
+                return
             count = len(prepared.changed)
             try:
                 self._write(prepared, vectors[offset : offset + count], summary)

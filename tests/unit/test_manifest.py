@@ -80,3 +80,33 @@ def test_an_unexpected_failure_in_one_file_is_that_files_error_line(tmp_path: Pa
     assert summary.failures == [f"{tmp_path / 'b.md'}: cannot load (RuntimeError: the reader tripped)"]
     assert summary.documents == 2 and summary.files_failed == 1
     assert {Path(row.path).name for row in manifest.sources()} == {"a.md", "c.md"}
+
+
+def test_an_interrupted_run_starts_no_further_file_of_the_batch_in_hand() -> None:
+    import threading
+
+    import numpy as np
+
+    from ingest.pipeline import IngestSummary, _Writer
+
+    started, release = threading.Event(), threading.Event()
+    written: list[str] = []
+
+    class SlowPipeline:
+        def write_batch(self, batch: list[str], vectors: object, summary: object, stop: threading.Event) -> None:
+            for name in batch:
+                if stop.is_set():
+                    return
+                written.append(name)
+                started.set()
+                release.wait(5)
+
+    try:
+        with _Writer(SlowPipeline(), IngestSummary()) as writer:  # type: ignore[arg-type]
+            writer.submit(["a", "b", "c"], np.zeros((0, 1)))  # type: ignore[list-item]
+            started.wait(5)
+            threading.Timer(0.2, release.set).start()
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert written == ["a"]  # the file in hand finished; b and c were left for the next run
