@@ -118,14 +118,15 @@ class SqlGenerator:
         shots = self.pick_examples(question, examples, {t.name for t in visible})
         messages = self.messages(question, tables, hints, shots)
         answer = self._attempts(question, messages, context)
-        withheld = self._needs_withheld(question, visible, context.withheld)
         if answer.error and _UNRESOLVED.search(answer.error):  # every attempt reached for what is not there
             closest = ", ".join(self.closest(question, visible))
+            withheld = self._needs_withheld(question, visible, context.withheld)
             answer.error = (NOT_AVAILABLE.format(closest=closest) if withheld else
                             f"cannot be answered from these tables (closest: {closest}): the question needs a "
                             f"table or column they do not have, or one not available to your role (last "
                             f"attempt: {answer.error})")
-        elif answer.error is None and answer.row_count == 0 and withheld:
+        elif answer.error is None and answer.row_count == 0 and self._needs_withheld(question, visible,
+                                                                                      context.withheld):
             answer.notice = ("0 rows from the tables you may use; the data this question is about is not "
                              "available to your role")
         if self.settings.candidates > 1 and answer.error is None:
