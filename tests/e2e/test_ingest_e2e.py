@@ -226,8 +226,10 @@ def test_an_interrupted_ingest_resumes_with_what_was_not_committed(tmp_path: Pat
     corpus, home = tmp_path / "corpus", tmp_path / "home"
     _catalogs(corpus, files, per_file)
     env = {**os.environ, "GOVDATA_HOME": str(home), "OMP_WAIT_POLICY": "PASSIVE"}
+    # a shell that starts the tests in the background ignores SIGINT, and children inherit that: undo it
     process = subprocess.Popen([*GOVDATA, "ingest", str(corpus)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     deadline = time.monotonic() + 300
     while _committed(home) == 0 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
