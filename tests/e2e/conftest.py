@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -9,6 +10,13 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on at 127.0.0.1, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 GOVDATA = [sys.executable, "-m", "assistant.cli"]
 
 

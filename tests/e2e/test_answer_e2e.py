@@ -13,7 +13,7 @@ import pytest
 from assistant.config import LlmSettings, Settings
 from assistant.services import Services
 
-from .conftest import FIXTURES, govdata
+from .conftest import FIXTURES, free_port, govdata
 
 pytestmark = pytest.mark.e2e
 
@@ -71,16 +71,10 @@ def test_ask_cli_json_contract(home: Path) -> None:
         assert {"n", "source", "title", "chunk_id", "quote"} <= set(citation)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_openai_compatible_path_against_local_llama_server(home: Path, services: Services) -> None:
     model_file = services.settings.models_dir / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     assert services.chat_model is not None  # assembles and verifies the bundled file if no test did yet
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "local-qwen"],

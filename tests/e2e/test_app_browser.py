@@ -11,19 +11,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect  # retrying assertions: the page updates its parts one by one
 
-from .conftest import FIXTURES, govdata
+from .conftest import FIXTURES, free_port, govdata
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = os.environ.get("GOVDATA_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert govdata(home, "datasets", "add", str(sql / "permits.csv"), "--describe", str(sql / "permits.describe.json"),
                    "--access-level", "restricted public").code == 0
     assert govdata(home, "datasets", "add", str(sql / "datapackage" / "datapackage.json")).code == 0
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GOVDATA_HOME": str(home), "OMP_WAIT_POLICY": "PASSIVE"}
     process = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -2,7 +2,6 @@
 (access partitions, filters, fusion, re-partitioning, the keyword cache) with `GOVDATA_CHROMA__URL` pointing
 at `chroma run` on 127.0.0.1, started once per session. Each test gets its own database on the server."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -30,18 +29,14 @@ from tests.unit.test_retrieval import (  # noqa: F401  (collected here again, wi
 from vectorstore.retriever import Retriever
 from vectorstore.store import DATASETS, ChromaServer, ChromaStore, ModelInfo
 
+from .conftest import free_port
+
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
     process = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
                                 "--host", "127.0.0.1", "--port", str(port)],
@@ -99,7 +94,7 @@ def test_the_model_check_holds_on_the_server(chroma_url: str, tmp_path: Path) ->
 
 
 def test_a_server_that_is_down_is_one_error_naming_its_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("GOVDATA_CHROMA__URL", url)
     with pytest.raises(GovDataError, match=f"Chroma server at {url}"):
         Services(Settings(home=tmp_path)).store  # noqa: B018
