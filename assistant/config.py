@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     users_file: Path | None = Field(default=None, description="JSON web users -> role and password hash.")
     user: str | None = Field(default=None, description="Who CLI receipts name; default the OS account.")
 
+    def with_row_cap(self, row_cap: int) -> "Settings":
+        """The same settings with another SQL row cap (evaluations, and replaying a receipt at its own cap)."""
+        return self.model_copy(update={"sql": self.sql.model_copy(update={"row_cap": row_cap})})
+
     @property
     def chroma_path(self) -> Path:
         return self.home / "chroma"

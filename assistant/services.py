@@ -408,8 +408,7 @@ class Services:
         if changed:
             return report | {"status": "version_changed"}
         cap = recorded.settings.get("row_cap")
-        replayer = self if not cap else Services(self.settings.model_copy(update={
-            "sql": self.settings.sql.model_copy(update={"row_cap": int(cap)})}), self.interface)
+        replayer = Services(self.settings.with_row_cap(int(cap)), self.interface) if cap else self
         result = replayer.sql_run(recorded.sql, role=recorded.role, user=user, db=db, action="sql.replay")
         same = content_hash([result.columns, result.rows]) == recorded.answer_hash
         return report | {"status": "same" if same else "different", "row_count": result.row_count,

@@ -37,7 +37,7 @@ def services(sql_row_cap: int | None = None, interface: str = "cli") -> Any:
     try:
         settings = Settings()
         if sql_row_cap is not None:
-            settings = settings.model_copy(update={"sql": settings.sql.model_copy(update={"row_cap": sql_row_cap})})
+            settings = settings.with_row_cap(sql_row_cap)
         return Services(settings, interface)
     except ValidationError as exc:
         first = exc.errors()[0]
