@@ -1,7 +1,9 @@
-"""The SQL guard, in two styles: a parametrised allow/deny list and fixture files of SQL -> verdict.
-Allowed queries are also executed on a real DuckDB to prove the rewritten SQL is valid and limited."""
+"""The SQL guard, driven by fixture files of SQL -> verdict, one per rule module (sqlglot's optimizer style):
+tests/fixtures/sql/guard/RULE.sql holds the cases that rule refuses, allow.sql the queries every rule lets
+through. Allowed queries are also executed on a real DuckDB to prove the rewritten SQL is valid and limited."""
 
 import re
+import traceback
 from pathlib import Path
 
 import duckdb
@@ -10,10 +12,10 @@ import sqlglot
 from sqlglot import exp
 
 from assistant.cli.common import error_text
-from assistant.sql.guard import Approval, SqlGuard, TableAccess
-from tests.unit.sql_guard_cases import ALLOW, DENY
+from assistant.sql.guard import Approval, SqlGuard, SqlRejected, TableAccess
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql" / "guard_cases.sql"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql" / "guard"
+RULES = ("text", "parse", "statements", "bounds", "sources", "columns", "limits")
 CAP = 50
 
 PEOPLE = {"id": "INTEGER", "name": "VARCHAR", "city": "VARCHAR", "phone": "VARCHAR", "ssn": "VARCHAR",
@@ -44,23 +46,47 @@ def database() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def fixture_cases() -> list[tuple[str, str, str]]:
-    """(expect, reason fragment, sql) from the fixture file."""
-    text = FIXTURES.read_text(encoding="utf-8")
-    parts = re.split(r"^-- expect: (allow|deny)(.*)$", text, flags=re.M)
-    return [(parts[i], parts[i + 1].strip(), parts[i + 2].strip()) for i in range(1, len(parts), 3)]
+def read_cases(path: Path) -> list[tuple[str, str, str]]:
+    """(expect, reason fragment, sql) from one fixture file; \\uXXXX in the SQL stands for that character."""
+    parts = re.split(r"^-- expect: (allow|deny)(.*)$", path.read_text(encoding="utf-8"), flags=re.M)
+    return [(parts[i], parts[i + 1].strip(), unescape(parts[i + 2].strip())) for i in range(1, len(parts), 3)]
 
 
-def test_there_are_at_least_150_cases() -> None:
-    assert len(DENY) + len(ALLOW) + len(fixture_cases()) >= 150
-    assert len({sql for sql, _ in DENY}) == len(DENY), "duplicate deny cases"
+def unescape(sql: str) -> str:
+    return re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), sql)
 
 
-@pytest.mark.parametrize(("sql", "reason"), DENY, ids=[f"deny{n:03d}" for n in range(len(DENY))])
-def test_denied(sql: str, reason: str) -> None:
+DENY = [(rule, sql, reason) for rule in RULES for _, reason, sql in read_cases(FIXTURES / f"{rule}.sql")]
+ALLOW = [sql for _, _, sql in read_cases(FIXTURES / "allow.sql")]
+
+
+def refusing_rule(sql: str) -> str:
+    """The rule module whose check refused `sql` (the step of SqlGuard._guard that raised)."""
+    try:
+        GUARD.guard(sql, APPROVAL)
+    except SqlRejected as rejected:
+        frames = traceback.extract_tb(rejected.__traceback__)
+        steps = [i for i, frame in enumerate(frames) if frame.name == "_guard"]
+        return Path(frames[steps[0] + 1].filename).stem if steps and steps[0] + 1 < len(frames) else "guard"
+    return "none"
+
+
+def test_fixture_files_hold_only_their_kind_and_enough_cases() -> None:
+    assert sorted(path.stem for path in FIXTURES.glob("*.sql")) == sorted((*RULES, "allow"))
+    for rule in RULES:
+        assert {expect for expect, _, _ in read_cases(FIXTURES / f"{rule}.sql")} == {"deny"}, rule
+    assert {expect for expect, _, _ in read_cases(FIXTURES / "allow.sql")} == {"allow"}
+    assert len(DENY) + len(ALLOW) >= 350
+    assert len({sql for _, sql, _ in DENY}) == len(DENY), "duplicate deny cases"
+
+
+@pytest.mark.parametrize(("rule", "sql", "reason"), DENY,
+                         ids=[f"{rule}{n:03d}" for n, (rule, _, _) in enumerate(DENY)])
+def test_denied_by_its_rule(rule: str, sql: str, reason: str) -> None:
     verdict = GUARD.check(sql, APPROVAL)
     assert not verdict.allowed, f"let through: {verdict.sql}"
     assert reason.lower() in verdict.reason.lower(), verdict.reason
+    assert refusing_rule(sql) == rule, f"refused by another rule: {verdict.reason}"
 
 
 @pytest.mark.parametrize("sql", ALLOW, ids=[f"allow{n:03d}" for n in range(len(ALLOW))])
@@ -70,18 +96,6 @@ def test_allowed_and_runs_limited(sql: str, database: duckdb.DuckDBPyConnection)
     assert_safe_rewrite(verdict.sql)
     rows = database.execute(verdict.sql).fetchall()
     assert len(rows) <= CAP
-
-
-@pytest.mark.parametrize(("expect", "reason", "sql"), fixture_cases(),
-                         ids=[f"fixture{n:02d}" for n in range(len(fixture_cases()))])
-def test_fixture_file(expect: str, reason: str, sql: str, database: duckdb.DuckDBPyConnection) -> None:
-    verdict = GUARD.check(sql, APPROVAL)
-    assert verdict.allowed == (expect == "allow"), verdict.reason
-    if expect == "deny":
-        assert reason.lower() in verdict.reason.lower(), verdict.reason
-    else:
-        assert_safe_rewrite(verdict.sql)
-        database.execute(verdict.sql).fetchall()
 
 
 def assert_safe_rewrite(sql: str) -> None:
@@ -118,7 +132,7 @@ def test_role_without_tables_is_denied_everything() -> None:
 
 
 def test_rejections_are_one_readable_line() -> None:
-    for sql, _ in DENY:
+    for _, sql, _ in DENY:
         reason = GUARD.check(sql, APPROVAL).reason
         assert reason and "\n" not in reason and "Traceback" not in reason
 

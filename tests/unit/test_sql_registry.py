@@ -112,7 +112,7 @@ def test_failed_add_keeps_existing_tables_and_registry(registry: Registry) -> No
 @pytest.mark.parametrize(("path", "kwargs", "message"), [
     ("missing.csv", {}, "no such file"),
     ("datapackage", {}, "is a folder"),
-    ("guard_cases.sql", {}, "unsupported table format .sql"),
+    ("guard/allow.sql", {}, "unsupported table format .sql"),
     ("permits.csv", {"access_level": "secretish"}, "--access-level"),
     ("permits.csv", {"describe": "broken.describe.json"}, "--describe"),
 ])
