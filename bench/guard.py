@@ -15,7 +15,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.sql.adhoc import adhoc_database  # noqa: E402
 from assistant.sql.guard import SqlGuard  # noqa: E402
 from assistant.sql.registry import full_approval  # noqa: E402
 from assistant.sql.runner import (  # noqa: E402
@@ -25,6 +24,7 @@ from assistant.sql.runner import (  # noqa: E402
     _plan,
     locked_connection,
 )
+from ingest.tables import adhoc_database  # noqa: E402
 
 
 def main() -> None:

@@ -22,10 +22,9 @@ from assistant.llm.replies import parse_reply, response_format
 from assistant.sql.examples import VerifiedExample
 from assistant.sql.guard import Approval, SqlGuard
 from assistant.sql.patterns import set_operation_hint
-from assistant.sql.registry import RegisteredTable
 from assistant.sql.runner import QueryFailed, QueryRunner, RunnerLimits, SqlResult, locked_connection
-from assistant.sql.tables import quote, snake_name
 from assistant.sql.values import ValueIndex
+from ingest.tables import RegisteredTable, quote, snake_name
 from ingest.textutil import detect_language
 from prompts import load_prompt
 

@@ -14,13 +14,13 @@ from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write
 from assistant.policy import pii
 from assistant.policy.roles import get_role
-from assistant.sql.adhoc import adhoc_database
 from assistant.sql.examples import ExampleStore, VerifiedExample
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
-from assistant.sql.registry import RegisteredTable, Registry, full_approval
+from assistant.sql.registry import Registry, full_approval
 from assistant.sql.runner import QueryRunner, RunnerLimits, SqlResult
 from assistant.sql.values import ValueIndex
+from ingest.tables import RegisteredTable, adhoc_database
 
 DATASET_PREFIX = "govdata-sql:"
 

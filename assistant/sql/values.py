@@ -21,8 +21,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from assistant.sql.registry import RegisteredTable
-from assistant.sql.tables import quote
+from ingest.tables import RegisteredTable, quote
 
 Embed = Callable[[list[str]], np.ndarray]
 

@@ -1,6 +1,6 @@
 """Frictionless datapackage.json: the one reading of a package's metadata (title, publisher, license,
 resources and their schema fields), used for its catalog record (one Dataset per package) and when its
-resources are approved as SQL tables (`assistant/sql/tables.py`)."""
+resources are approved as SQL tables (`ingest/tables/`)."""
 
 from typing import Any
 

@@ -38,9 +38,8 @@ def test_any_local_sentence_transformers_folder_loads(tmp_path: Path) -> None:
 def test_default_model_finds_english_values_named_in_a_chinese_question(tmp_path: Path) -> None:
     import duckdb
 
-    from assistant.sql.registry import RegisteredTable
-    from assistant.sql.tables import ColumnInfo
     from assistant.sql.values import ValueIndex
+    from ingest.tables import ColumnInfo, RegisteredTable
 
     embeddings = build_embeddings(EmbeddingSettings())
     con = duckdb.connect()

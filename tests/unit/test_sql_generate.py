@@ -127,8 +127,7 @@ def test_learn_checks_runs_and_stores_examples_then_shows_them(tmp_path: Path) -
 
 
 def test_link_tables_keeps_relevant_ones_when_there_are_many() -> None:
-    from assistant.sql.registry import RegisteredTable
-    from assistant.sql.tables import ColumnInfo
+    from ingest.tables import ColumnInfo, RegisteredTable
 
     def table(name: str, *columns: str) -> RegisteredTable:
         return RegisteredTable(name, name, "", "", "csv", "public", "v", 1, [ColumnInfo(c, "VARCHAR") for c in columns])

@@ -11,9 +11,8 @@ import pytest
 
 from assistant.cli.common import error_text
 from assistant.errors import GovDataError
-from assistant.sql.adhoc import adhoc_database
 from assistant.sql.registry import Registry
-from assistant.sql.tables import snake_name, unique_names
+from ingest.tables import adhoc_database, snake_name, unique_names
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from assistant.sql.registry import RegisteredTable
-from assistant.sql.tables import ColumnInfo
 from assistant.sql.values import ValueIndex, distinct_values, question_pieces
+from ingest.tables import ColumnInfo, RegisteredTable
 
 # words that mean the same thing share a direction; everything else gets its own pseudo-random one
 SAME = {"猫": "cat", "狗": "dog", "英国": "United Kingdom", "建筑": "building", "北京": "Beijing"}

@@ -12,16 +12,10 @@ import duckdb
 
 from assistant.errors import FieldError
 from assistant.files import atomic_write
-from assistant.sql.registry import Describe, RegisteredTable, load_source
-from assistant.sql.tables import (
-    TABULAR_SUFFIXES,
-    ColumnInfo,
-    TableSource,
-    file_digest,
-    sniff_format,
-    sources_for,
-    unique_names,
-)
+from ingest.tables.load import load_source
+from ingest.tables.model import ColumnInfo, Describe, RegisteredTable, TableSource
+from ingest.tables.names import unique_names
+from ingest.tables.sources import TABULAR_SUFFIXES, file_digest, sniff_format, sources_for
 
 _CACHE_FORMAT = "4"  # bump when what a table records changes (4: examples, ranges)
 

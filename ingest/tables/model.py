@@ -1,0 +1,91 @@
+"""What an approved table is: its columns, the source it is loaded from, what a steward says about it, and the
+record the registry keeps."""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import FieldError
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    type: str
+    label: str = ""
+    description: str = ""
+    unit: str = ""
+    sensitive: bool = False
+    samples: list[str] = field(default_factory=list)
+    joins: list[str] = field(default_factory=list)  # "table.column" this column refers to
+    numeric_text: bool = False  # text column whose values are (almost all) numbers
+    examples: list[str] = field(default_factory=list)  # a few values of a column with too many to list
+    range: list[str] = field(default_factory=list)  # [min, max] of a number or date column
+
+
+@dataclass
+class TableSource:
+    """One table to load: where its rows come from and what is known about it before loading."""
+
+    name: str
+    path: Path
+    format: str  # csv | parquet | json | sqlite-table
+    title: str = ""
+    description: str = ""
+    publisher: str = ""
+    license: str = ""
+    sqlite_table: str = ""
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # original name -> description/unit/type
+    foreign_keys: dict[str, str] = field(default_factory=dict)  # original column -> "table.column" (loaded names)
+    version_parts: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class RegisteredTable:
+    name: str
+    title: str
+    description: str
+    source: str
+    format: str
+    access_level: str
+    version: str
+    row_count: int
+    columns: list[ColumnInfo]
+    publisher: str = ""
+    license: str = ""
+    registered_at: str = ""
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "RegisteredTable":
+        columns = [ColumnInfo(**c) for c in raw.get("columns", [])]
+        return cls(**{**raw, "columns": columns})
+
+
+@dataclass
+class Describe:
+    """What a steward says about a table: titles, descriptions, units and which columns are sensitive."""
+
+    title: str = ""
+    description: str = ""
+    publisher: str = ""
+    access_level: str = ""
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def read_describe(path: Path) -> Describe:
+    """A JSON file {"title", "description", "columns": {"col": {"description", "unit", "sensitive"}}}
+    or a Frictionless table schema {"fields": [...]}."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FieldError("describe", str(exc), path) from None
+    if not isinstance(raw, dict):
+        raise FieldError("describe", "expected a JSON object", path)
+    columns = raw.get("columns", {})
+    if isinstance(raw.get("fields"), list):
+        columns = {str(f.get("name")): f for f in raw["fields"] if isinstance(f, dict)}
+    if not isinstance(columns, dict) or not all(isinstance(v, dict) for v in columns.values()):
+        raise FieldError("describe", "\"columns\" must map column names to objects", path)
+    return Describe(str(raw.get("title", "")), str(raw.get("description", "")), str(raw.get("publisher", "")),
+                    str(raw.get("access_level", raw.get("accessLevel", ""))), columns)
