@@ -1,8 +1,7 @@
-"""Factories that build the store, pipeline and searches from Settings; the CLI and UI are shells over these."""
+"""Services: every use case (check the role's action, call the core, mask, leave a receipt). The CLI, the web app
+and the evaluations are shells over these; the parts are built lazily by `assistant/factories.py`."""
 
 import dataclasses
-import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from assistant.answer import Answerer
 from assistant.audit import AuditLog, Receipt, Verification, content_hash, open_log
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
+from assistant.factories import build_gate, build_retriever, build_sql_service, build_store
 from assistant.llm.factory import build_chat_model
 from assistant.models import Answer, DatasetResult, Passage
 from assistant.policy import pii
@@ -23,9 +23,8 @@ from ingest.manifest import Manifest
 from ingest.pipeline import IngestSummary, Pipeline
 from vectorstore.embeddings import GovDataEmbeddings, build_embeddings
 from vectorstore.filters import SearchFilters
-from vectorstore.keyword import KeywordIndexes
 from vectorstore.retriever import Fusion, Ranked, Retriever
-from vectorstore.store import DATASETS, PASSAGES, ChromaServer, ChromaStore, ModelInfo
+from vectorstore.store import DATASETS, PASSAGES, ChromaStore
 
 if TYPE_CHECKING:
     from assistant.routing import Route
@@ -37,45 +36,6 @@ if TYPE_CHECKING:
     from assistant.sql.service import AddResult, SqlService
 
 CATALOG_KINDS = ("dcat-us", "ckan", "tabular", "datapackage")
-_BUNDLED_DIMENSIONS = {"use-multilingual-v3": 512, "all-minilm-l6-v2": 384}
-
-
-def _local_model_dimension(path: Path) -> int:
-    """Output size of a sentence-transformers folder, read from its config files (no model load)."""
-    for candidate in sorted(path.glob("*_Dense/config.json"), reverse=True):
-        return int(json.loads(candidate.read_text())["out_features"])
-    pooling = path / "1_Pooling" / "config.json"
-    if pooling.is_file():
-        return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-    config = path / "config.json"
-    if config.is_file():
-        return int(json.loads(config.read_text())["hidden_size"])
-    raise GovDataError(f"cannot tell the embedding size of {path}: no 1_Pooling/config.json or config.json")
-
-
-def model_info(settings: Settings) -> ModelInfo:
-    """The embedding model the settings select, without loading it."""
-    model = settings.embedding.model
-    if model in _BUNDLED_DIMENSIONS:
-        return ModelInfo(model, _BUNDLED_DIMENSIONS[model])
-    if settings.embedding.path is None:
-        raise GovDataError("GOVDATA_EMBEDDING__PATH must name a local model folder for model=sentence-transformers")
-    path = settings.embedding.path.expanduser().resolve()
-    return ModelInfo(f"sentence-transformers:{path.name}", _local_model_dimension(path))
-
-
-def chroma_server(settings: Settings) -> ChromaServer | None:
-    """The Chroma server the settings name (token read from its environment variable), or None: embedded."""
-    chroma = settings.chroma
-    if not chroma.url:
-        return None
-    headers = {}
-    if chroma.token_env:
-        token = os.environ.get(chroma.token_env)
-        if not token:
-            raise GovDataError(f"GOVDATA_CHROMA__TOKEN_ENV names {chroma.token_env}, which is not set")
-        headers[chroma.header] = f"Bearer {token}" if chroma.header.lower() == "authorization" else token
-    return ChromaServer(chroma.url, headers, chroma.tenant, chroma.database)
 
 
 class Services:
@@ -100,8 +60,7 @@ class Services:
     @property
     def store(self) -> ChromaStore:
         if self._store is None:
-            self._store = ChromaStore(self.settings.chroma_path, model_info(self.settings), lambda: self.embeddings,
-                                      chroma_server(self.settings))
+            self._store = build_store(self.settings, lambda: self.embeddings)
         return self._store
 
     def ingest(self, paths: list[Path], *, access_level: str | None = None, prune: bool = False,
@@ -136,10 +95,7 @@ class Services:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            keywords = KeywordIndexes(self.store.contents, self.settings.home / "bm25")
-            retrieval = self.settings.retrieval
-            self._retriever = Retriever(self.store, self.embeddings, keywords, retrieval.fusion,
-                                        retrieval.keyword_weight, retrieval.candidates)
+            self._retriever = build_retriever(self.settings, self.store, self.embeddings)
         return self._retriever
 
     @property
@@ -152,24 +108,15 @@ class Services:
     def sql(self) -> "SqlService":
         """Approved tables, the SQL guard and runner, and question -> SQL for this settings object."""
         if self._sql is None:
-            from assistant.sql.service import SqlService
-
-            def embed(texts: list[str]) -> Any:
-                return self.embeddings.embed_array(texts)
-
-            self._sql = SqlService(self.settings, lambda: self.chat_model, embed, self.ingest)
+            self._sql = build_sql_service(self.settings, lambda: self.chat_model, lambda: self.embeddings,
+                                          self.ingest)
         return self._sql
 
     @property
     def gate(self) -> "QueryGate":
         """One gate per Services, so every session of the web app shares the caps."""
         if self._gate is None:
-            from assistant.sql.gate import QueryGate
-
-            limits = self.settings.sql
-            self._gate = QueryGate(limits.max_concurrent, limits.max_concurrent_per_role,
-                                   limits.max_concurrent_per_user, limits.queue_wait_s,
-                                   limits.max_queries_per_user_per_minute)
+            self._gate = build_gate(self.settings)
         return self._gate
 
     def route(self, question: str, previous: str | None = None) -> "Route":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assistant.config import EmbeddingSettings, Settings
-from assistant.services import model_info
+from assistant.factories import model_info
 from vectorstore.embeddings import build_embeddings
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,8 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import GovDataError
-from assistant.services import Services, chroma_server
+from assistant.factories import chroma_server
+from assistant.services import Services
 from tests.unit.test_retrieval import (  # noqa: F401  (collected here again, with the server-backed fixture)
     DIM,
     FixedEmbeddings,
