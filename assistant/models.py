@@ -90,6 +90,8 @@ class Chunk(BaseModel):
 class Citation(BaseModel):
     """A retrieved passage an answer relies on; `n` matches the [n] markers in the answer."""
 
+    model_config = ConfigDict(frozen=True)
+
     n: int
     source: str
     title: str
@@ -100,7 +102,10 @@ class Citation(BaseModel):
 
 
 class Answer(BaseModel):
-    """A grounded answer: every citation points at a passage that was retrieved for this question."""
+    """A grounded answer: every citation points at a passage that was retrieved for this question. Frozen:
+    masking and receipts make new copies (`model_copy`), never change an answer another caller holds."""
+
+    model_config = ConfigDict(frozen=True)
 
     answer: str
     found: bool

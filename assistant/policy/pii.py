@@ -261,12 +261,3 @@ def mask_draft(draft: str) -> str:
 
 def count_pii(texts: list[str]) -> int:
     return sum(len(find_pii(t)) for t in texts)
-
-
-def mask_answer(answer: Any) -> int:
-    """Mask the answer text and every citation's quoted passage in place; returns how many values."""
-    answer.answer, total = mask_text(answer.answer)
-    for citation in answer.citations:
-        citation.quote, count = mask_text(citation.quote)
-        total += count
-    return total

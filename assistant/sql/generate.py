@@ -48,9 +48,10 @@ NOT_AVAILABLE = ("not available to your role: the question is about data this ro
                  "steward for access); the closest tables you may use: {closest}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SqlAnswer:
-    """What `govdata sql ask` returns; `error` is set (and rows empty) when no attempt ran."""
+    """What `govdata sql ask` returns; `error` is set (and rows empty) when no attempt ran. Frozen: each step
+    (an attempt, its result, the vote, masking) makes a new one with `dataclasses.replace`."""
 
     question: str
     sql: str
@@ -116,39 +117,47 @@ class SqlGenerator:
         hints = value_hints(question, tables, context, self.limits(), self.values)
         shots = self.pick_examples(question, examples, {t.name for t in visible})
         messages = self.messages(question, tables, hints, shots)
-        answer = self._attempts(question, messages, context)
-        if answer.error and _UNRESOLVED.search(answer.error):  # every attempt reached for what is not there
-            closest = ", ".join(self.closest(question, visible))
-            withheld = self._needs_withheld(question, visible, context.withheld)
-            answer.error = (NOT_AVAILABLE.format(closest=closest) if withheld else
-                            f"cannot be answered from these tables (closest: {closest}): the question needs a "
-                            f"table or column they do not have, or one not available to your role (last "
-                            f"attempt: {answer.error})")
-        elif answer.error is None and answer.row_count == 0 and self._needs_withheld(question, visible,
-                                                                                      context.withheld):
-            answer.notice = ("0 rows from the tables you may use; the data this question is about is not "
-                             "available to your role")
+        answer = self._explain_failure(question, visible, context, self._attempts(question, messages, context))
         if self.settings.candidates > 1 and answer.error is None:
             answer = self._vote(question, messages, context, answer, started + self.settings.candidate_budget_s)
-        answer.tables_shown = [t.name for t in tables]
-        answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         versions = {t.name: t.version for t in context.tables}
-        answer.dataset_versions = {name: versions[name] for name in answer.dataset_versions if name in versions}
-        return answer
+        return replace(answer, tables_shown=[t.name for t in tables],
+                       elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+                       dataset_versions={name: versions[name] for name in answer.dataset_versions if name in versions})
+
+    def _explain_failure(self, question: str, visible: list[RegisteredTable], context: SqlContext,
+                         answer: SqlAnswer) -> SqlAnswer:
+        """Say why a question failed (or found 0 rows) when the schema cannot answer it: the closest tables, and
+        "not available to your role" when withheld data fits it better. One relevance computation for both."""
+        unresolved = bool(answer.error and _UNRESOLVED.search(answer.error))  # every attempt reached for what is absent
+        if not unresolved and not (answer.error is None and answer.row_count == 0 and context.withheld):
+            return answer
+        documents = [*(table_document(t) for t in visible), *context.withheld]
+        scores = self._relevance(question, documents) if documents else np.zeros(0)
+        shown = scores[: len(visible)]
+        best_visible = float(shown.max()) if visible else 0.0
+        withheld = bool(context.withheld) and float(scores[len(visible):].max()) > best_visible + _WITHHELD_MARGIN
+        if not unresolved:
+            return replace(answer, notice="0 rows from the tables you may use; the data this question is about is "
+                                          "not available to your role") if withheld else answer
+        closest = ", ".join(visible[i].name for i in np.argsort(-shown, kind="stable")[:3])
+        return replace(answer, error=NOT_AVAILABLE.format(closest=closest) if withheld else (
+            f"cannot be answered from these tables (closest: {closest}): the question needs a table or column "
+            f"they do not have, or one not available to your role (last attempt: {answer.error})"))
 
     def _attempts(self, question: str, messages: list[BaseMessage], context: SqlContext) -> SqlAnswer:
         runner = QueryRunner(context.database, self.limits())
         answer = SqlAnswer(question, "", "")
         for attempt in range(1 + self.settings.retries):
-            answer.attempts = attempt + 1
             reply = self._invoke(messages)
             parsed = parse_reply(reply) or {}
-            answer.sql = str(parsed.get("sql") or "").strip()
-            answer.explanation = str(parsed.get("explanation") or "").strip()
-            error = self._try(answer, context, runner)
-            if error is None:
-                return answer
-            answer.error = error
+            answer = SqlAnswer(question, str(parsed.get("sql") or "").strip(),
+                               str(parsed.get("explanation") or "").strip(), attempts=attempt + 1)
+            outcome = self._try(answer, context, runner)
+            if isinstance(outcome, SqlAnswer):
+                return outcome
+            error = outcome
+            answer = replace(answer, error=error)
             messages = [*messages, AIMessage(reply), HumanMessage(load_prompt("sql_retry").render(error=error))]
         return answer
 
@@ -168,8 +177,9 @@ class SqlGenerator:
                                               seed=seed)) or {}
             candidate = SqlAnswer(question, str(parsed.get("sql") or "").strip(),
                                   str(parsed.get("explanation") or "").strip(), attempts=first.attempts)
-            if self._try(candidate, context, runner) is None:
-                ran.append(candidate)
+            outcome = self._try(candidate, context, runner)
+            if isinstance(outcome, SqlAnswer):
+                ran.append(outcome)
         groups: dict[str, list[SqlAnswer]] = {}
         for candidate in ran:
             groups.setdefault(result_key(candidate), []).append(candidate)
@@ -177,14 +187,14 @@ class SqlGenerator:
         chosen = ranked[0][0]
         if written == 1:  # the budget allowed no second opinion: agreement is unknown, not perfect
             return first
-        chosen.candidates, chosen.confidence = written, round(len(ranked[0]) / written, 3)
-        chosen.alternatives = [{"sql": group[0].sql, "row_count": group[0].row_count, "votes": len(group)}
-                               for group in ranked[1:]]
-        chosen.uncertain = chosen.confidence < self.settings.confidence_threshold
-        return chosen
+        confidence = round(len(ranked[0]) / written, 3)
+        alternatives = [{"sql": group[0].sql, "row_count": group[0].row_count, "votes": len(group)}
+                        for group in ranked[1:]]
+        return replace(chosen, candidates=written, confidence=confidence, alternatives=alternatives,
+                       uncertain=confidence < self.settings.confidence_threshold)
 
-    def _try(self, answer: SqlAnswer, context: SqlContext, runner: QueryRunner) -> str | None:
-        """Guard and run the answer's SQL, filling in the result; the problem as text if it failed."""
+    def _try(self, answer: SqlAnswer, context: SqlContext, runner: QueryRunner) -> "SqlAnswer | str":
+        """Guard and run the answer's SQL: a new answer with the result, or the problem as text."""
         if not answer.sql:
             return "the reply held no SQL"
         verdict = self.guard.check(answer.sql, context.approval)
@@ -194,9 +204,7 @@ class SqlGenerator:
             result = runner.run(verdict.query)
         except QueryFailed as exc:
             return f"DuckDB error: {exc}"
-        fill_result(answer, result)
-        answer.error = None
-        return None
+        return with_result(answer, result)
 
     def _invoke(self, messages: list[BaseMessage], **sampling: Any) -> str:
         kwargs: dict[str, Any] = {"max_tokens": 400, **sampling}
@@ -239,22 +247,6 @@ class SqlGenerator:
             scores = scores + vectors[1:] @ vectors[0]
         return scores
 
-    def _needs_withheld(self, question: str, visible: list[RegisteredTable], withheld: tuple[str, ...]) -> bool:
-        """Whether the question is about data the role may not use: a withheld table or column fits it clearly
-        better than every table the role sees. Their names are never shown, only that they exist."""
-        if not withheld:
-            return False
-        scores = self._relevance(question, [*(table_document(t) for t in visible), *withheld])
-        best_visible = float(scores[: len(visible)].max()) if visible else 0.0
-        return float(scores[len(visible):].max()) > best_visible + _WITHHELD_MARGIN
-
-    def closest(self, question: str, tables: list[RegisteredTable], count: int = 3) -> list[str]:
-        """The names of the tables nearest the question (word overlap, plus embeddings when available)."""
-        if not tables:
-            return []
-        scores = self._relevance(question, [table_document(t) for t in tables])
-        return [tables[i].name for i in np.argsort(-scores, kind="stable")[:count]]
-
     def pick_examples(self, question: str, examples: Sequence[VerifiedExample],
                       visible: set[str]) -> list[VerifiedExample]:
         usable = [e for e in examples if set(e.tables) <= visible]
@@ -292,12 +284,11 @@ def result_key(answer: SqlAnswer) -> str:
     return json.dumps([len(answer.columns), rows], ensure_ascii=False)
 
 
-def fill_result(answer: SqlAnswer, result: SqlResult) -> None:
-    answer.sql = result.sql
-    answer.columns, answer.rows = result.columns, result.rows
-    answer.row_count, answer.truncated = result.row_count, result.truncated
-    answer.masked_columns = result.masked_columns
-    answer.dataset_versions = dict.fromkeys(result.tables, "")
+def with_result(answer: SqlAnswer, result: SqlResult) -> SqlAnswer:
+    """The answer with the rows its checked SQL returned (versions filled in by `ask`)."""
+    return replace(answer, sql=result.sql, columns=result.columns, rows=result.rows, row_count=result.row_count,
+                   truncated=result.truncated, masked_columns=result.masked_columns,
+                   dataset_versions=dict.fromkeys(result.tables, ""), error=None)
 
 
 def table_document(table: RegisteredTable) -> str:

@@ -5,7 +5,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.llm.masking import masked_messages
 from assistant.models import Answer, Citation
-from assistant.policy.pii import find_pii, luhn_valid, mask_answer, mask_draft, mask_rows, mask_text, resident_id_valid
+from assistant.policy.pii import find_pii, luhn_valid, mask_any, mask_draft, mask_rows, mask_text, resident_id_valid
 
 
 def _with_check(first17: str) -> str:
@@ -95,11 +95,15 @@ def test_draft_holds_back_a_half_written_number() -> None:
     assert mask_draft("二十个工作日") == "二十个工作日"
 
 
-def test_mask_answer_masks_text_and_quotes() -> None:
+def test_masking_an_answer_masks_text_and_quotes_in_a_new_copy() -> None:
     answer = Answer(answer="联系 wf@example.cn [1]", found=True, language="zh", citations=[
         Citation(n=1, source="s", title="t", chunk_id="c", quote="电话 13800138000")])
-    assert mask_answer(answer) == 2
-    assert "wf@" not in answer.answer and "13800138000" not in answer.citations[0].quote
+    masked, count = mask_any(answer)
+    assert count == 2
+    assert "wf@" not in masked.answer and "13800138000" not in masked.citations[0].quote
+    assert "wf@" in answer.answer and "13800138000" in answer.citations[0].quote  # the original is untouched
+    with pytest.raises(ValueError, match="frozen"):
+        answer.answer = "changed"  # type: ignore[misc]
 
 
 def test_prompts_to_a_remote_model_are_masked() -> None:
