@@ -23,8 +23,6 @@ app = typer.Typer(help="GovData Assistant: find datasets, ask policy questions, 
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 docs_app = typer.Typer(help="Search ingested policy and guidance documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
-eval_app = typer.Typer(help="Measure retrieval and answer quality on JSONL dev sets.", no_args_is_help=True)
-app.add_typer(eval_app, name="eval")
 datasets_app = typer.Typer(help="Find datasets in the ingested open-data catalogs.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 
@@ -160,67 +158,6 @@ def ask(
         typer.echo(f"  [{citation.n}] {where} — {citation.source}")
 
 
-@eval_app.command("search")
-def eval_search(
-    file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "query", "relevant": [identifiers or titles]}.')],
-    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Cut-off for recall.")] = 10,
-    role: RoleOpt = DEFAULT_ROLE,
-    as_json: JsonOpt = False,
-) -> None:
-    """Dataset search quality: recall@k, MRR, nDCG@10 for hybrid search, with BM25-only and dense-only
-    baselines in the same run."""
-    from assistant.evaluation import evaluate_search, read_jsonl
-
-    rows = read_jsonl(file, ("query", "relevant"))
-    services = build_services(interface="eval")
-    fusion = services.settings.retrieval.fusion
-
-    def search(query: str, limit: int, mode: str) -> list[set[str]]:
-        results = services.search_datasets(query, k=limit, role=role, fusion=mode)
-        return [{r.identifier, r.title} for r in results]
-
-    report = evaluate_search(rows, search, k, dict.fromkeys([fusion, "bm25", "dense"]))
-    report["hybrid"] = fusion
-    if as_json:
-        print_json(report)
-        return
-    for mode in dict.fromkeys([fusion, "bm25", "dense"]):
-        for group, metrics in report[mode].items():
-            typer.echo(f"{mode:9} {group:7} " + "  ".join(f"{key} {value}" for key, value in metrics.items()))
-
-
-@eval_app.command("ask")
-def eval_ask(
-    file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "question", "sources", "must_contain_any", '
-                                              '"answerable"}.')],
-    role: RoleOpt = DEFAULT_ROLE,
-    as_json: JsonOpt = False,
-) -> None:
-    """Answer quality: cited-right-source rate and key-fact rate on answerable questions, decline rate on
-    unanswerable ones. Loads the model once."""
-    import time
-
-    from assistant.evaluation import read_jsonl, score_answer, summarize_answers
-
-    rows = read_jsonl(file, ("question",))
-    services = build_services(interface="eval")
-    verdicts, seconds = [], []
-    for n, row in enumerate(rows, 1):
-        start = time.perf_counter()
-        answer = services.ask(str(row["question"]), role=role)
-        seconds.append(time.perf_counter() - start)
-        verdicts.append(score_answer(row, answer) | {"answer": answer.answer})
-        if sys.stderr.isatty():
-            err(f"[{n}/{len(rows)}] {row.get('id', n)} found={answer.found} ({seconds[-1]:.1f}s)")
-    report = summarize_answers(verdicts, seconds)
-    if as_json:
-        print_json(report)
-        return
-    for key, value in report.items():
-        if key != "per_question":
-            typer.echo(f"{key}: {value}")
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -268,7 +205,9 @@ def main() -> None:
 
 
 from assistant.cli import audit as audit_commands  # noqa: E402  (the audit commands)
-from assistant.cli import sql as sql_commands  # noqa: E402  (sql, datasets add, eval sql/guard)
+from assistant.cli import eval as eval_commands  # noqa: E402  (eval search|ask|sql|guard)
+from assistant.cli import sql as sql_commands  # noqa: E402  (sql, datasets add)
 
-sql_commands.register(app, datasets_app, eval_app)
+sql_commands.register(app, datasets_app)
+eval_commands.register(app)
 audit_commands.register(app)

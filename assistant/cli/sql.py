@@ -1,15 +1,12 @@
-"""`govdata sql ...`, `govdata datasets add`, `govdata eval sql|guard`: thin shells over assistant.sql."""
+"""`govdata sql ...` and `govdata datasets add`: thin shells over the SQL use cases of Services."""
 
 import dataclasses
-import json
-import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from assistant.cli.common import JsonOpt, RoleOpt, err, error_text, print_json, services
+from assistant.cli.common import JsonOpt, RoleOpt, err, print_json, services
 from assistant.errors import GovDataError
 from assistant.policy.roles import DEFAULT_ROLE
 
@@ -24,11 +21,9 @@ ToOpt = Annotated[str | None, typer.Option(
     "--to", help="Also show the SQL in another sqlglot dialect (postgres, mysql, sqlite, ...).")]
 
 
-def register(app: typer.Typer, datasets_app: typer.Typer, eval_app: typer.Typer) -> None:
+def register(app: typer.Typer, datasets_app: typer.Typer) -> None:
     app.add_typer(sql_app, name="sql")
     datasets_app.command("add")(datasets_add)
-    eval_app.command("sql")(eval_sql)
-    eval_app.command("guard")(eval_guard)
 
 
 def datasets_add(
@@ -179,94 +174,3 @@ def sql_learn(
         print_json(dataclasses.asdict(example))
         return
     err(f"learned: {example.question} -> tables {', '.join(example.tables)}")
-
-
-def _read_lines(file: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
-    from assistant.evaluation import read_jsonl
-
-    return read_jsonl(file, required)
-
-
-def _resolve_db(value: str, file: Path) -> Path:
-    candidate = Path(value).expanduser()
-    if candidate.exists() or candidate.is_absolute():
-        return candidate
-    beside = file.parent / candidate
-    return beside if beside.exists() else candidate
-
-
-def eval_sql(
-    file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "question", "db"}.')],
-    out: Annotated[Path, typer.Option("--out", help='Where to write {"id", "sql", "columns", "rows", "error"}.')],
-    row_cap: Annotated[int, typer.Option("--row-cap", min=1, help="Most rows kept per answer.")] = 10000,
-) -> None:
-    """Answer every question with SQL on its database; loads the model once and shows progress."""
-    rows = _read_lines(file, ("id", "question", "db"))
-    svc = services(sql_row_cap=row_cap, interface="eval")
-    started, failures = time.perf_counter(), 0
-    with _Output(out) as write:
-        for n, row in enumerate(rows, 1):
-            record = _answer_line(svc, row, file)
-            failures += record["error"] is not None
-            write(record)
-            _progress(n, len(rows), str(row["id"]), record["error"], started)
-    err(f"wrote {len(rows)} answers to {out} ({failures} with errors) in {time.perf_counter() - started:.0f} s")
-
-
-def _answer_line(svc: Any, row: dict[str, Any], file: Path) -> dict[str, Any]:
-    try:
-        answer = svc.sql_ask(str(row["question"]), role=DEFAULT_ROLE, db=_resolve_db(str(row["db"]), file))
-    except GovDataError as exc:
-        return {"id": row["id"], "sql": "", "columns": [], "rows": [], "error": error_text(exc)}
-    return {"id": row["id"], "sql": answer.sql, "columns": answer.columns, "rows": answer.rows,
-            "error": answer.error, "explanation": answer.explanation, "attempts": answer.attempts,
-            "elapsed_ms": answer.elapsed_ms}
-
-
-def eval_guard(
-    file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "db", "sql", "approved_tables"?, '
-                                              '"denied_columns"?}.')],
-    out: Annotated[Path, typer.Option("--out", help='Where to write {"id", "allowed", "reason"}.')],
-) -> None:
-    """Run the guard over many statements (no model, nothing executed)."""
-    rows = _read_lines(file, ("id", "db", "sql"))
-    svc = services(interface="eval")
-    allowed = 0
-    with _Output(out) as write:
-        for row in rows:
-            record = svc.eval_guard_line(row, _resolve_db(str(row["db"]), file), role=DEFAULT_ROLE)
-            allowed += bool(record["allowed"])
-            write(record)
-    err(f"wrote {len(rows)} verdicts to {out}: {allowed} allowed, {len(rows) - allowed} rejected")
-
-
-class _Output:
-    """JSONL written line by line (so a long eval keeps what it did) and moved into place at the end."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.partial = path.with_name(path.name + ".partial")
-
-    def __enter__(self) -> Any:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = self.partial.open("w", encoding="utf-8")
-
-        def write(record: dict[str, Any]) -> None:
-            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self.handle.flush()
-
-        return write
-
-    def __exit__(self, kind: Any, *exc: Any) -> None:
-        self.handle.close()
-        if kind is None:
-            self.partial.replace(self.path)
-
-
-def _progress(n: int, total: int, item: str, error: str | None, started: float) -> None:
-    elapsed = time.perf_counter() - started
-    status = "ok" if error is None else "error"
-    end = "\r" if sys.stderr.isatty() and n < total else "\n"
-    if sys.stderr.isatty() or n % 10 == 0 or n == total:
-        sys.stderr.write(f"[{n}/{total}] {item} {status}  {elapsed / n:.1f} s/question{' ' * 10}{end}")
-        sys.stderr.flush()
