@@ -10,7 +10,7 @@ PORT ?= 7860
 export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run test test-unit test-e2e lint bench bench-sql sample tables browser clean
+.PHONY: install run test test-unit test-e2e lint bench bench-sql sample tables browser postgres clean
 
 install: $(STAMP)
 
@@ -38,7 +38,13 @@ browser:
 		{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -q && \
 		  $$SUDO apt-get install -y -q chromium fonts-wqy-zenhei; }
 
-test: install browser
+# Debian's PostgreSQL server programs for the PostgreSQL-engine tests (the tests start their own cluster)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -q && \
+		  $$SUDO apt-get install -y -q postgresql; }
+
+test: install browser postgres
 	$(BIN)/ruff check .
 	$(PY) -m pytest tests/unit -q
 	$(PY) -m pytest tests/e2e -q -m e2e
@@ -46,7 +52,7 @@ test: install browser
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
-test-e2e: install browser
+test-e2e: install browser postgres
 	$(PY) -m pytest tests/e2e -q -m e2e
 
 lint: install

@@ -131,6 +131,16 @@ class SqlSettings(BaseModel):
                                 description="Add a hint line for set-question cues (both ... and, but not, 没有).")
     confidence_threshold: float = Field(default=0.6, ge=0.0, le=1.0,
                                         description="Agreement below which the answer says candidates disagree.")
+    engine: Literal["duckdb", "postgres"] = Field(default="duckdb",
+                                                  description="Where approved tables are queried.")
+    postgres_dsn: str = Field(default="", description="Owner login that loads approved tables (engine=postgres).")
+    postgres_password_env: str = Field(default="", description="Variable holding the owner's password.")
+    postgres_reader_dsn: str = Field(default="", description="Plain login role queries run as (engine=postgres).")
+    postgres_reader_password_env: str = Field(default="", description="Variable holding the reader's password.")
+    postgres_schema: str = Field(default="govdata", description="Schema that holds the approved tables.")
+    postgres_reader_role: str = Field(default="govdata_reader", description="Role name of the reader login.")
+    postgres_work_mem: str = Field(default="64MB", pattern=r"^\d+\s*[kMG]?B$",
+                                   description="PostgreSQL work_mem per query.")
 
 
 class AuditSettings(BaseModel):

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -22,11 +22,14 @@ from assistant.llm.replies import parse_reply, response_format
 from assistant.sql.examples import VerifiedExample
 from assistant.sql.guard import Approval, SqlGuard
 from assistant.sql.patterns import set_operation_hint
-from assistant.sql.runner import QueryFailed, QueryRunner, RunnerLimits, SqlResult, locked_connection
+from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.values import ValueIndex
 from ingest.tables import RegisteredTable, quote, snake_name
 from ingest.textutil import detect_language
 from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from assistant.sql.postgres import PostgresTarget
 
 SQL_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -92,6 +95,16 @@ class SqlContext:
     tables: list[RegisteredTable]
     approval: Approval
     withheld: tuple[str, ...] = ()  # descriptions of tables and columns the role may not use, for scoring only
+    engine: "PostgresTarget | None" = None  # the registry's tables in PostgreSQL (GOVDATA_SQL__ENGINE=postgres)
+
+
+def runner_for(context: SqlContext, limits: RunnerLimits, work_mem: str = "64MB") -> Runner:
+    """The runner of the engine that holds the context's tables: DuckDB, or PostgreSQL as the reader login."""
+    if context.engine is not None:
+        from assistant.sql.postgres import PostgresRunner
+
+        return PostgresRunner(context.engine, limits, work_mem)
+    return QueryRunner(context.database, limits)
 
 
 _WITHHELD_MARGIN = 0.1  # a withheld table or column must beat the visible ones by this to be named the reason
@@ -146,7 +159,7 @@ class SqlGenerator:
             f"they do not have, or one not available to your role (last attempt: {answer.error})"))
 
     def _attempts(self, question: str, messages: list[BaseMessage], context: SqlContext) -> SqlAnswer:
-        runner = QueryRunner(context.database, self.limits())
+        runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
         answer = SqlAnswer(question, "", "")
         for attempt in range(1 + self.settings.retries):
             reply = self._invoke(messages)
@@ -167,7 +180,7 @@ class SqlGenerator:
         KV cache, so each costs a short generation), guard and run each, group them by result set and answer
         with the largest group (ties go to the earliest, the greedy answer first). Agreement is the share of
         the candidates written whose result is the chosen one."""
-        runner = QueryRunner(context.database, self.limits())
+        runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
         ran, written = [first], 1
         for seed in range(1, self.settings.candidates):
             if time.perf_counter() > deadline:
@@ -193,7 +206,7 @@ class SqlGenerator:
         return replace(chosen, candidates=written, confidence=confidence, alternatives=alternatives,
                        uncertain=confidence < self.settings.confidence_threshold)
 
-    def _try(self, answer: SqlAnswer, context: SqlContext, runner: QueryRunner) -> "SqlAnswer | str":
+    def _try(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
         """Guard and run the answer's SQL: a new answer with the result, or the problem as text."""
         if not answer.sql:
             return "the reply held no SQL"

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -54,6 +54,12 @@ class SqlResult:
     dataset_versions: dict[str, str] = field(default_factory=dict)
     receipt_id: int | None = None
     cut_columns: list[str] = field(default_factory=list)  # columns with a value cut at max_cell_chars
+
+
+class Runner(Protocol):
+    """What runs a guarded query: QueryRunner (DuckDB) or PostgresRunner, each behind its own walls."""
+
+    def run(self, query: GuardedQuery) -> "SqlResult": ...
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from assistant.files import atomic_write
 from assistant.policy import pii
 from assistant.policy.roles import get_role
 from assistant.sql.examples import ExampleStore, VerifiedExample
-from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, table_document
+from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
+from assistant.sql.postgres import sync_tables, target_of
 from assistant.sql.registry import Registry, full_approval
-from assistant.sql.runner import QueryRunner, RunnerLimits, SqlResult
+from assistant.sql.runner import RunnerLimits, SqlResult
 from assistant.sql.values import ValueIndex
 from ingest.tables import RegisteredTable, adhoc_database
 
@@ -60,9 +61,15 @@ class SqlService:
     def limits(self) -> RunnerLimits:
         return RunnerLimits.of(self.settings.sql)
 
+    def _runner(self, context: SqlContext) -> Any:
+        return runner_for(context, self.limits(), self.settings.sql.postgres_work_mem)
+
     def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None) -> AddResult:
         """Register PATH's tables, then index every approved table as a catalog record for dataset search."""
         added, unchanged = self.registry.add(path, name=name, access_level=access_level, describe=describe)
+        if (target := target_of(self.settings.sql)) is not None:  # PostgreSQL mirrors the registry
+            sync_tables(target, self.registry.database, self.registry.tables(),
+                        self.settings.sql_path / "postgres.json")
         if unchanged and (self.settings.sql_path / "catalog.json").is_file():
             return AddResult(added, 0, unchanged=True)
         summary = self._ingest([self.write_catalog()])
@@ -97,7 +104,8 @@ class SqlService:
             raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
                                "`govdata datasets add`")
         approval = self.registry.approval(record.access_levels, record.sensitive_columns, tables)
-        return SqlContext(self.registry.database, tables, approval, withheld_documents(every, approval))
+        return SqlContext(self.registry.database, tables, approval, withheld_documents(every, approval),
+                          target_of(self.settings.sql))
 
     def adhoc_context(self, db: Path) -> SqlContext:
         """An ad-hoc database (a file or folder the caller names): every table approved, whatever the role."""
@@ -121,7 +129,7 @@ class SqlService:
     def run(self, sql: str, *, role: str, db: Path | None = None) -> SqlResult:
         context = self.context(role, db=db)
         query = self.guard.guard(sql, context.approval)
-        result = QueryRunner(context.database, self.limits()).run(query)
+        result = self._runner(context).run(query)
         known = {t.name: t.version for t in context.tables}
         return replace(result, dataset_versions={name: known.get(name, "") for name in result.tables})
 
@@ -154,7 +162,7 @@ class SqlService:
             query = self.guard.guard(sql, context.approval)
         except SqlRejected as rejected:
             raise GovDataError(f"SQL rejected: {rejected.reason}") from None
-        QueryRunner(context.database, self.limits()).run(query)
+        self._runner(context).run(query)
         return self.examples.add(question, sql, query.tables)
 
 

@@ -4,6 +4,8 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,3 +48,65 @@ def corpus(tmp_path: Path) -> Path:
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     return target
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    owner_dsn: str  # password from GOVDATA_TEST_PG_PASSWORD (scram on TCP, like a real deployment)
+    reader_dsn: str
+    port: int
+    password_env: str = "GOVDATA_TEST_PG_PASSWORD"
+
+
+def _postgres_bin() -> Path:
+    """The folder of Debian's PostgreSQL server programs (initdb, pg_ctl): `make postgres` installs them."""
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / "initdb").is_file():
+            return folder
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise RuntimeError("PostgreSQL server programs not found; run `make postgres` (apt-get install postgresql)")
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[PostgresServer]:
+    """A real PostgreSQL on 127.0.0.1 from Debian's packages (as the postgres user when run as root: initdb
+    refuses root), stopped and removed on exit. The owner logs in with a password; the reader role is a plain
+    LOGIN role with a password, as docs/deploy.md asks a DBA to create it. bench/engines.py uses it too."""
+    import tempfile
+
+    import psycopg
+
+    bindir, folder = _postgres_bin(), Path(tempfile.mkdtemp(prefix="govdata-pg-"))
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(folder, "postgres", "postgres")
+    secret = folder / "pw"
+    secret.write_text("owner-secret\n")
+    secret.chmod(0o644)
+    data, port = folder / "data", free_port()
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "govdata_owner", "-E", "UTF8",
+                    "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={secret}", "--no-sync"],
+                   check=True, capture_output=True, timeout=120)
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60",
+                    "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+                   check=True, capture_output=True, timeout=120)
+    owner = f"postgresql://govdata_owner:owner-secret@127.0.0.1:{port}/postgres"
+    with psycopg.connect(owner, autocommit=True) as con:
+        con.execute("CREATE ROLE govdata_reader LOGIN PASSWORD 'reader-secret'")
+    os.environ["GOVDATA_TEST_PG_PASSWORD"] = "owner-secret"
+    try:
+        yield PostgresServer(f"postgresql://govdata_owner@127.0.0.1:{port}/postgres",
+                             f"postgresql://govdata_reader:reader-secret@127.0.0.1:{port}/postgres", port)
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL for the whole session (tests/e2e/test_postgres.py)."""
+    with postgres_cluster() as server:
+        yield server

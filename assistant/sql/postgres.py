@@ -1,0 +1,277 @@
+"""PostgreSQL as the engine for approved tables: a loader (the steward's owner login) and a runner (a reader login).
+
+The guard still decides on the DuckDB-dialect tree; the checked SQL is transpiled with sqlglot to PostgreSQL
+before it runs. The runner is its own wall, like the DuckDB one, and holds without the guard:
+- it logs in as a reader role that `provision_reader` leaves with USAGE on the approved schema and SELECT on
+  the approved tables, nothing else (no CREATE anywhere, no other schema, not superuser, no server-file roles,
+  so `pg_read_file`, `lo_import` and `COPY ... PROGRAM` fail even when sent directly);
+- the role's defaults are `default_transaction_read_only=on`, `statement_timeout` and `work_mem`, and every
+  query also runs in a READ ONLY transaction with those set for the transaction;
+- at most `row_cap` rows are fetched, text is cut at `max_cell_chars`, masked outputs are replaced by `***`.
+
+Tables are copied from the approved DuckDB file with COPY, all of them in one transaction: a failed load
+changes nothing. Passwords come from an environment variable named in the settings, or from ~/.pgpass.
+"""
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from assistant.errors import GovDataError
+from assistant.files import atomic_write
+from assistant.sql.guard import GuardedQuery, transpile
+from assistant.sql.runner import CUT_MARK, MASK, QueryFailed, RunnerLimits, SqlResult, json_value
+from ingest.tables import RegisteredTable, quote
+
+if TYPE_CHECKING:
+    from assistant.config import SqlSettings
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_COPY_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    """Where approved tables live in PostgreSQL: the owner's DSN (loads), the reader's DSN (queries), the schema."""
+
+    owner_dsn: str
+    reader_dsn: str
+    schema: str = "govdata"
+    reader_role: str = "govdata_reader"
+
+    def __post_init__(self) -> None:
+        for field, value in (("postgres_schema", self.schema), ("postgres_reader_role", self.reader_role)):
+            if not _IDENTIFIER.match(value):
+                raise GovDataError(f"{field} {value!r}: use lower-case letters, digits and _ (a plain identifier)")
+
+
+def dsn_with_password(dsn: str, password_env: str) -> str:
+    """The DSN with the password read from the environment variable `password_env` (none named: ~/.pgpass)."""
+    if not password_env:
+        return dsn
+    password = os.environ.get(password_env)
+    if not password:
+        raise GovDataError(f"the PostgreSQL password variable {password_env} is not set")
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(dsn, password=password)
+
+
+def where(dsn: str) -> str:
+    """host:port/db of a DSN, never its password (for error lines)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - a malformed DSN is reported as such
+        return "(malformed DSN)"
+    return f"postgresql://{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+
+@contextmanager
+def connect(dsn: str, **options: Any) -> Iterator[Any]:
+    """A psycopg connection, or one error line naming the server (without the password) when it is down."""
+    import psycopg
+
+    try:
+        con = psycopg.connect(dsn, connect_timeout=5, **options)
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GovDataError(f"PostgreSQL at {where(dsn)} is not reachable: {first}") from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def postgres_type(duckdb_type: str) -> str:
+    """The PostgreSQL column type for a DuckDB one (through sqlglot); unknown or nested types become text."""
+    try:
+        kind = exp.DataType.build(duckdb_type, dialect="duckdb")
+    except (sqlglot.errors.ParseError, ValueError):
+        return "text"
+    if kind.is_type(*exp.DataType.NESTED_TYPES) or kind.this == exp.DataType.Type.UNKNOWN:
+        return "text"
+    return kind.sql(dialect="postgres")
+
+
+def load_tables(target: PostgresTarget, database: Path, tables: list[RegisteredTable]) -> None:
+    """Replace the approved schema's tables with `tables` from the DuckDB file, in one transaction, and grant
+    the reader SELECT on exactly those. On any failure PostgreSQL keeps what it had."""
+    source = duckdb.connect(str(database), read_only=True)
+    try:
+        with connect(target.owner_dsn) as con:
+            try:
+                with con.transaction(), con.cursor() as cur:
+                    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(target.schema)}")
+                    for table in tables:
+                        _copy_table(cur, source, target.schema, table)
+                    provision_reader(cur, target, [t.name for t in tables])
+            except GovDataError:
+                raise
+            except Exception as exc:  # psycopg errors: one line; the transaction was rolled back
+                raise GovDataError(f"loading into PostgreSQL at {where(target.owner_dsn)} failed, nothing "
+                                   f"changed: {_first_line(exc)}") from None
+    finally:
+        source.close()
+
+
+def _copy_table(cur: Any, source: duckdb.DuckDBPyConnection, schema: str, table: RegisteredTable) -> None:
+    name = f"{quote(schema)}.{quote(table.name)}"
+    columns = ", ".join(f"{quote(c.name)} {postgres_type(c.type)}" for c in table.columns)
+    cur.execute(f"DROP TABLE IF EXISTS {name}")
+    cur.execute(f"CREATE TABLE {name} ({columns})")
+    listed = ", ".join(quote(c.name) for c in table.columns)
+    selected = ", ".join(_readable(c.name, postgres_type(c.type)) for c in table.columns)
+    rows = source.execute(f"SELECT {selected} FROM {quote(table.name)}")
+    with cur.copy(f"COPY {name} ({listed}) FROM STDIN") as copy:
+        while batch := rows.fetchmany(_COPY_BATCH):
+            for row in batch:
+                copy.write_row(row)
+
+
+def _readable(column: str, kind: str) -> str:
+    """What DuckDB hands to COPY: nested and unknown values (postgres_type's lower-case "text" fallback, never
+    sqlglot's "TEXT" for VARCHAR) as their text form."""
+    return f"CAST({quote(column)} AS VARCHAR)" if kind == "text" else quote(column)
+
+
+def provision_reader(cur: Any, target: PostgresTarget, tables: list[str]) -> None:
+    """The reader's walls: it may use the approved schema and SELECT the approved tables, nothing else; its
+    sessions default to read-only. The role itself (LOGIN, password) is created by the DBA, not by us."""
+    role, schema = quote(target.reader_role), quote(target.schema)
+    cur.execute("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = %s", [target.reader_role])
+    found = cur.fetchone()
+    if found is None:
+        raise GovDataError(f"the PostgreSQL reader role {target.reader_role} does not exist; create it with "
+                           f"CREATE ROLE {target.reader_role} LOGIN PASSWORD '...' (docs/deploy.md)")
+    if any(found):
+        raise GovDataError(f"the PostgreSQL reader role {target.reader_role} may create roles, databases or is a "
+                           "superuser; queries need a plain login role")
+    cur.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    cur.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}")
+    cur.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+    for table in tables:
+        cur.execute(f"GRANT SELECT ON {schema}.{quote(table)} TO {role}")
+    cur.execute(f"ALTER ROLE {role} SET default_transaction_read_only = on")
+    cur.execute(f"ALTER ROLE {role} SET search_path = {schema}")
+
+
+def postgres_sql(duckdb_sql: str, server_version: int) -> str:
+    """Guarded DuckDB SQL as PostgreSQL SQL for this server: sqlglot transpiles it; before PostgreSQL 16,
+    which has no any_value(), an ANY_VALUE(x) becomes MIN(x) (also "some value of the group")."""
+    if server_version >= 160000:
+        return transpile(duckdb_sql, "postgres")
+    tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
+    tree = tree.transform(lambda node: exp.Min(this=node.this) if isinstance(node, exp.AnyValue) else node)
+    return tree.sql(dialect="postgres")
+
+
+class PostgresRunner:
+    """Runs GuardedQuery objects (DuckDB dialect, transpiled here) as the reader role."""
+
+    def __init__(self, target: PostgresTarget, limits: RunnerLimits | None = None, work_mem: str = "64MB") -> None:
+        self.target = target
+        self.limits = limits or RunnerLimits()
+        self.work_mem = work_mem
+
+    def run(self, query: GuardedQuery) -> SqlResult:
+        started = time.perf_counter()
+        columns, rows, cut = self._fetch(query.sql, set(query.masked_outputs), transpiled=True)
+        masked = sorted(set(query.masked_outputs))
+        return SqlResult(
+            sql=query.sql, columns=columns, rows=rows, row_count=len(rows),
+            truncated=query.limit_applied and len(rows) >= query.limit,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1), tables=list(query.tables),
+            masked_columns=[columns[i] for i in masked if i < len(columns)], cut_columns=[columns[i] for i in cut],
+        )
+
+    def run_raw(self, sql: str) -> SqlResult:
+        """PostgreSQL SQL on the reader's connection with no guard: only for tests that prove the walls alone."""
+        columns, rows, _ = self._fetch(sql, set())
+        return SqlResult(sql=sql, columns=columns, rows=rows, row_count=len(rows), truncated=False, elapsed_ms=0.0)
+
+    def _fetch(self, sql: str, masked: set[int], *, transpiled: bool = False) -> tuple[list[str], list[list[Any]],
+                                                                                     list[int]]:
+        import psycopg
+
+        timeout_ms = int(self.limits.timeout_s * 1000)
+        with connect(self.target.reader_dsn, autocommit=True) as con:
+            if transpiled:
+                sql = postgres_sql(sql, con.info.server_version)
+            try:
+                with con.transaction(), con.cursor() as cur:
+                    cur.execute("SET TRANSACTION READ ONLY")
+                    cur.execute("SELECT set_config('statement_timeout', %s, true), set_config('work_mem', %s, true),"
+                                " set_config('search_path', %s, true)",
+                                [str(timeout_ms), self.work_mem, self.target.schema])
+                    cur.execute(sql)
+                    if cur.description is None:
+                        return [], [], []
+                    columns = [str(d.name) for d in cur.description]
+                    raw = cur.fetchmany(self.limits.row_cap)
+            except psycopg.errors.QueryCanceled:
+                raise QueryFailed(f"the query ran longer than {self.limits.timeout_s:g} s and was stopped") from None
+            except psycopg.Error as exc:
+                raise QueryFailed(postgres_message(exc, isinstance(exc, psycopg.errors.DataError))) from None
+        cut: set[int] = set()
+        rows = [[self._cell(i, v, masked, cut) for i, v in enumerate(row)] for row in raw]
+        return columns, rows, sorted(cut)
+
+    def _cell(self, index: int, value: Any, masked: set[int], cut: set[int]) -> Any:
+        cap = self.limits.max_cell_chars
+        if isinstance(value, str) and len(value) > cap:
+            cut.add(index)
+            value = value[:cap] + CUT_MARK
+        return MASK if index in masked and value is not None else json_value(value)
+
+
+def postgres_message(exc: Exception, data_error: bool) -> str:
+    """PostgreSQL's first line (its DETAIL and HINT lines name other columns and rows); for data errors (class
+    22: bad casts, out of range) quoted values are hidden, since they may come from rows the role cannot read."""
+    text = _first_line(exc)
+    return re.sub(r'"(?:[^"]|"")*"', '"…"', text) if data_error else text
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:400] if text else type(exc).__name__
+
+
+def target_of(settings: "SqlSettings") -> PostgresTarget | None:
+    """The PostgreSQL target GOVDATA_SQL__ENGINE=postgres selects (passwords from their variables), or None."""
+    if settings.engine != "postgres":
+        return None
+    for field, value in (("GOVDATA_SQL__POSTGRES_DSN", settings.postgres_dsn),
+                         ("GOVDATA_SQL__POSTGRES_READER_DSN", settings.postgres_reader_dsn)):
+        if not value:
+            raise GovDataError(f"{field} must be set when GOVDATA_SQL__ENGINE=postgres (docs/deploy.md)")
+    return PostgresTarget(dsn_with_password(settings.postgres_dsn, settings.postgres_password_env),
+                          dsn_with_password(settings.postgres_reader_dsn, settings.postgres_reader_password_env),
+                          settings.postgres_schema, settings.postgres_reader_role)
+
+
+def sync_tables(target: PostgresTarget, database: Path, tables: list[RegisteredTable], marker: Path) -> bool:
+    """Load the registry's tables into PostgreSQL unless the marker says these versions are already there;
+    True when it loaded. The marker is written only after the load committed, so a failed load is retried by
+    the next `datasets add`."""
+    wanted = {"server": where(target.owner_dsn), "schema": target.schema,
+              "versions": {t.name: t.version for t in sorted(tables, key=lambda t: t.name)}}
+    try:
+        if json.loads(marker.read_text(encoding="utf-8")) == wanted:
+            return False
+    except (OSError, ValueError):
+        pass
+    load_tables(target, database, tables)
+    atomic_write(marker, json.dumps(wanted, ensure_ascii=False, indent=1))
+    return True
