@@ -275,3 +275,9 @@ def sync_tables(target: PostgresTarget, database: Path, tables: list[RegisteredT
     load_tables(target, database, tables)
     atomic_write(marker, json.dumps(wanted, ensure_ascii=False, indent=1))
     return True
+
+
+def check_postgres(target: PostgresTarget) -> None:
+    """One connection as the reader before serving: a server that is down is one line naming it, now."""
+    with connect(target.reader_dsn) as con:
+        con.execute("SELECT 1")

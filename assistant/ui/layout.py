@@ -231,8 +231,12 @@ def auth_for(assistant: Services) -> Any:
 
 
 def launch(assistant: Services, host: str, port: int) -> None:
-    """Check the servers the settings name (Chroma, the model server) before serving: one clear error line at
-    start, not a broken page later."""
+    """Check the servers the settings name (Chroma, PostgreSQL, the model server) before serving: one clear error
+    line at start, not a broken page later."""
+    from assistant.sql.postgres import check_postgres, target_of
+
+    if (target := target_of(assistant.settings.sql)) is not None:
+        check_postgres(target)
     if assistant.settings.chroma.url:
         assistant.store  # noqa: B018  (connects, or raises naming the URL)
     if assistant.settings.llm.provider == "openai":

@@ -4,6 +4,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,3 +112,27 @@ def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL for the whole session (tests/e2e/test_postgres.py)."""
     with postgres_cluster() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` on 127.0.0.1, once per session (store contract and deploy tests)."""
+    port = free_port()
+    chroma = Path(sys.executable).parent / "chroma"
+    process = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
+                                "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail(f"chroma run did not start: {process.stderr.read().decode() if process.stderr else ''}")
+            time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)

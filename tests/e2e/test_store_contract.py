@@ -2,12 +2,7 @@
 (access partitions, filters, fusion, re-partitioning, the keyword cache) with `GOVDATA_CHROMA__URL` pointing
 at `chroma run` on 127.0.0.1, started once per session. Each test gets its own database on the server."""
 
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,29 +28,6 @@ from vectorstore.store import DATASETS, ChromaServer, ChromaStore, ModelInfo
 from .conftest import free_port
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="session")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    chroma = Path(sys.executable).parent / "chroma"
-    process = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
-                                "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail(f"chroma run did not start: {process.stderr.read().decode() if process.stderr else ''}")
-            time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
 
 
 def _database(url: str) -> str:
