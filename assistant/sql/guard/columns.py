@@ -132,14 +132,26 @@ def _check_output_reference(root: exp.Expr, column: exp.Column, masked_outputs: 
     clause = column.find_ancestor(exp.Order, exp.Group, exp.Having, exp.Qualify, exp.Distinct, exp.Select)
     if not isinstance(clause, exp.Order | exp.Group | exp.Having | exp.Qualify | exp.Distinct):
         raise SqlRejected(f"cannot tell which table column {column.name!r} belongs to", column)
-    select = clause.find_ancestor(exp.Select)
-    names = [p.alias_or_name.lower() for p in select.expressions] if select else []
+    owner: exp.Expr | None = clause.find_ancestor(exp.Select)
+    select = owner
+    if isinstance(clause, exp.Order) and isinstance(clause.parent, exp.SetOperation):
+        owner = clause.parent  # ORDER BY of UNION / INTERSECT / EXCEPT: the names are the first SELECT's outputs
+        select = _first_select(clause.parent)
+    names = [p.alias_or_name.lower() for p in select.expressions] if isinstance(select, exp.Select) else []
     name = column.name.lower()
     if name not in names:
         raise SqlRejected(f"cannot tell which table column {column.name!r} belongs to", column)
-    if select is root and names.index(name) in masked_outputs:
+    if owner is root and names.index(name) in masked_outputs:
         raise SqlRejected(f"output {name!r} is a sensitive column: it can be shown masked, but not sorted "
                           "or grouped on", column)
+
+
+def _first_select(operation: exp.SetOperation) -> exp.Expr | None:
+    """The leftmost SELECT of a set operation, whose output names the whole operation's outputs carry."""
+    left: exp.Expr | None = operation
+    while isinstance(left, exp.SetOperation | exp.Subquery):
+        left = left.this
+    return left
 
 
 def _column_table(scope: Scope, column: exp.Column) -> str | None:
