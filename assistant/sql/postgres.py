@@ -5,8 +5,8 @@ before it runs. The runner is its own wall, like the DuckDB one, and holds witho
 - it logs in as a reader role that `provision_reader` leaves with USAGE on the approved schema and SELECT on
   the approved tables, nothing else (no CREATE anywhere, no other schema, not superuser, no server-file roles,
   so `pg_read_file`, `lo_import` and `COPY ... PROGRAM` fail even when sent directly);
-- the role's defaults are `default_transaction_read_only=on`, `statement_timeout` and `work_mem`, and every
-  query also runs in a READ ONLY transaction with those set for the transaction;
+- the role's default is `default_transaction_read_only=on`, and every query also runs in a READ ONLY
+  transaction with `statement_timeout` and `work_mem` set for that transaction;
 - at most `row_cap` rows are fetched, text is cut at `max_cell_chars`, masked outputs are replaced by `***`.
 
 Tables are copied from the approved DuckDB file with COPY, all of them in one transaction: a failed load
@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from assistant.errors import GovDataError
 from assistant.files import atomic_write
-from assistant.sql.guard import GuardedQuery, transpile
+from assistant.sql.guard import DIALECT, GuardedQuery
 from assistant.sql.runner import CUT_MARK, MASK, QueryFailed, RunnerLimits, SqlResult, json_value
 from ingest.tables import RegisteredTable, quote
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COPY_BATCH = 5000
+_AS_TEXT = "text"  # postgres_type's fallback: the value is copied as DuckDB's text form (sqlglot writes "TEXT")
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,9 @@ def postgres_type(duckdb_type: str) -> str:
     try:
         kind = exp.DataType.build(duckdb_type, dialect="duckdb")
     except (sqlglot.errors.ParseError, ValueError):
-        return "text"
+        return _AS_TEXT
     if kind.is_type(*exp.DataType.NESTED_TYPES) or kind.this == exp.DataType.Type.UNKNOWN:
-        return "text"
+        return _AS_TEXT
     return kind.sql(dialect="postgres")
 
 
@@ -128,22 +129,18 @@ def load_tables(target: PostgresTarget, database: Path, tables: list[RegisteredT
 
 def _copy_table(cur: Any, source: duckdb.DuckDBPyConnection, schema: str, table: RegisteredTable) -> None:
     name = f"{quote(schema)}.{quote(table.name)}"
-    columns = ", ".join(f"{quote(c.name)} {postgres_type(c.type)}" for c in table.columns)
+    kinds = [postgres_type(c.type) for c in table.columns]
+    columns = ", ".join(f"{quote(c.name)} {kind}" for c, kind in zip(table.columns, kinds, strict=True))
     cur.execute(f"DROP TABLE IF EXISTS {name}")
     cur.execute(f"CREATE TABLE {name} ({columns})")
     listed = ", ".join(quote(c.name) for c in table.columns)
-    selected = ", ".join(_readable(c.name, postgres_type(c.type)) for c in table.columns)
+    selected = ", ".join(f"CAST({quote(c.name)} AS VARCHAR)" if kind == _AS_TEXT else quote(c.name)
+                         for c, kind in zip(table.columns, kinds, strict=True))
     rows = source.execute(f"SELECT {selected} FROM {quote(table.name)}")
     with cur.copy(f"COPY {name} ({listed}) FROM STDIN") as copy:
         while batch := rows.fetchmany(_COPY_BATCH):
             for row in batch:
                 copy.write_row(row)
-
-
-def _readable(column: str, kind: str) -> str:
-    """What DuckDB hands to COPY: nested and unknown values (postgres_type's lower-case "text" fallback, never
-    sqlglot's "TEXT" for VARCHAR) as their text form."""
-    return f"CAST({quote(column)} AS VARCHAR)" if kind == "text" else quote(column)
 
 
 def provision_reader(cur: Any, target: PostgresTarget, tables: list[str]) -> None:
@@ -170,10 +167,9 @@ def provision_reader(cur: Any, target: PostgresTarget, tables: list[str]) -> Non
 def postgres_sql(duckdb_sql: str, server_version: int) -> str:
     """Guarded DuckDB SQL as PostgreSQL SQL for this server: sqlglot transpiles it; before PostgreSQL 16,
     which has no any_value(), an ANY_VALUE(x) becomes MIN(x) (also "some value of the group")."""
-    if server_version >= 160000:
-        return transpile(duckdb_sql, "postgres")
-    tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
-    tree = tree.transform(lambda node: exp.Min(this=node.this) if isinstance(node, exp.AnyValue) else node)
+    tree = sqlglot.parse_one(duckdb_sql, read=DIALECT)
+    if server_version < 160000:
+        tree = tree.transform(lambda node: exp.Min(this=node.this) if isinstance(node, exp.AnyValue) else node)
     return tree.sql(dialect="postgres")
 
 
@@ -187,7 +183,7 @@ class PostgresRunner:
 
     def run(self, query: GuardedQuery) -> SqlResult:
         started = time.perf_counter()
-        columns, rows, cut = self._fetch(query.sql, set(query.masked_outputs), transpiled=True)
+        columns, rows, cut = self._fetch(query.sql, set(query.masked_outputs), from_duckdb=True)
         masked = sorted(set(query.masked_outputs))
         return SqlResult(
             sql=query.sql, columns=columns, rows=rows, row_count=len(rows),
@@ -201,13 +197,13 @@ class PostgresRunner:
         columns, rows, _ = self._fetch(sql, set())
         return SqlResult(sql=sql, columns=columns, rows=rows, row_count=len(rows), truncated=False, elapsed_ms=0.0)
 
-    def _fetch(self, sql: str, masked: set[int], *, transpiled: bool = False) -> tuple[list[str], list[list[Any]],
-                                                                                     list[int]]:
+    def _fetch(self, sql: str, masked: set[int], *, from_duckdb: bool = False) -> tuple[list[str], list[list[Any]],
+                                                                                      list[int]]:
         import psycopg
 
         timeout_ms = int(self.limits.timeout_s * 1000)
         with connect(self.target.reader_dsn, autocommit=True) as con:
-            if transpiled:
+            if from_duckdb:  # guarded SQL, written for this server's version
                 sql = postgres_sql(sql, con.info.server_version)
             try:
                 with con.transaction(), con.cursor() as cur:

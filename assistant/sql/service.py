@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,9 @@ from assistant.policy.roles import get_role
 from assistant.sql.examples import ExampleStore, VerifiedExample
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
-from assistant.sql.postgres import sync_tables, target_of
+from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
 from assistant.sql.registry import Registry, full_approval
-from assistant.sql.runner import RunnerLimits, SqlResult
+from assistant.sql.runner import Runner, RunnerLimits, SqlResult
 from assistant.sql.values import ValueIndex
 from ingest.tables import RegisteredTable, adhoc_database
 
@@ -61,14 +62,20 @@ class SqlService:
     def limits(self) -> RunnerLimits:
         return RunnerLimits.of(self.settings.sql)
 
-    def _runner(self, context: SqlContext) -> Any:
+    def _runner(self, context: SqlContext) -> Runner:
         return runner_for(context, self.limits(), self.settings.sql.postgres_work_mem)
+
+    @cached_property
+    def postgres(self) -> PostgresTarget | None:
+        """Where the registry's tables are mirrored and queried (GOVDATA_SQL__ENGINE=postgres), or None: DuckDB.
+        Read once: the settings are frozen and the passwords are read from their variables here."""
+        return target_of(self.settings.sql)
 
     def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None) -> AddResult:
         """Register PATH's tables, then index every approved table as a catalog record for dataset search."""
         added, unchanged = self.registry.add(path, name=name, access_level=access_level, describe=describe)
-        if (target := target_of(self.settings.sql)) is not None:  # PostgreSQL mirrors the registry
-            sync_tables(target, self.registry.database, self.registry.tables(),
+        if self.postgres is not None:  # PostgreSQL mirrors the registry
+            sync_tables(self.postgres, self.registry.database, self.registry.tables(),
                         self.settings.sql_path / "postgres.json")
         if unchanged and (self.settings.sql_path / "catalog.json").is_file():
             return AddResult(added, 0, unchanged=True)
@@ -105,7 +112,7 @@ class SqlService:
                                "`govdata datasets add`")
         approval = self.registry.approval(record.access_levels, record.sensitive_columns, tables)
         return SqlContext(self.registry.database, tables, approval, withheld_documents(every, approval),
-                          target_of(self.settings.sql))
+                          self.postgres)
 
     def adhoc_context(self, db: Path) -> SqlContext:
         """An ad-hoc database (a file or folder the caller names): every table approved, whatever the role."""
