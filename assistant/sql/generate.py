@@ -216,7 +216,7 @@ class SqlGenerator:
         try:
             result = runner.run(verdict.query)
         except QueryFailed as exc:
-            return f"DuckDB error: {exc}"
+            return f"{'PostgreSQL' if context.engine is not None else 'DuckDB'} error: {exc}"
         return with_result(answer, result)
 
     def _invoke(self, messages: list[BaseMessage], **sampling: Any) -> str:
