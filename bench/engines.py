@@ -49,12 +49,14 @@ def replay(items: list[dict[str, Any]], split: Path, cache: Path, owner: str, re
         except SqlRejected:
             query = None
         for engine, runner in (("duckdb", QueryRunner(database, limits)), ("postgres", PostgresRunner(target, limits))):
+            started = time.perf_counter()
             try:
                 rows = runner.run(query).rows if query is not None else None
                 verdict[engine] = rows is not None and rows_match(gold, rows, ordered)
                 verdict[f"{engine}_error"] = None if query is not None else "guard"
             except QueryFailed as exc:
                 verdict[engine], verdict[f"{engine}_error"] = False, str(exc)[:200]
+            verdict[f"{engine}_ms"] = round((time.perf_counter() - started) * 1000, 2)
         out.append(verdict)
     return out
 
@@ -66,7 +68,9 @@ def summarize(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
         row: dict[str, Any] = {"questions": len(group)}
         for engine in ("duckdb", "postgres"):
             right = sum(v[engine] for v in group)
-            row[engine] = {"ex": round(right / len(group), 3), "ci95": wilson(right, len(group))}
+            times = sorted(v[f"{engine}_ms"] for v in group)
+            row[engine] = {"ex": round(right / len(group), 3), "ci95": wilson(right, len(group)),
+                           "ms_p50": times[len(times) // 2], "ms_p95": times[int(len(times) * 0.95)]}
         row["only_duckdb_right"] = sum(v["duckdb"] and not v["postgres"] for v in group)
         row["only_postgres_right"] = sum(v["postgres"] and not v["duckdb"] for v in group)
         report[language] = row
