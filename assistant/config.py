@@ -83,6 +83,18 @@ class LlmSettings(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(default=120.0, gt=0)
     mask_pii: bool = Field(default=True, description="Mask personal data in prompts sent to a remote model.")
+    max_concurrent: int = Field(default=8, ge=1, le=1024,
+                                description="Model calls (answers, SQL writing) at once in one process; the "
+                                            "embedded model takes 2 (it writes one reply at a time).")
+    max_concurrent_per_user: int = Field(default=1, ge=1, le=64,
+                                         description="Model calls one user may have running at once.")
+    queue_wait_s: float = Field(default=120.0, ge=0, le=3600,
+                                description="How long a question waits for the user's model slot.")
+
+    def workers(self) -> int:
+        """Model calls worth running at once: the embedded model serialises generations behind one lock, so
+        more than 2 would only hold threads."""
+        return min(self.max_concurrent, 2) if self.provider == "embedded" else self.max_concurrent
 
 
 class AnswerSettings(BaseModel):

@@ -20,7 +20,7 @@ from vectorstore.retriever import Retriever
 from vectorstore.store import ChromaServer, ChromaStore, ModelInfo
 
 if TYPE_CHECKING:
-    from assistant.sql.gate import QueryGate
+    from assistant.gate import Gate
     from assistant.sql.service import SqlService
 
 _BUNDLED_DIMENSIONS = {"use-multilingual-v3": 512, "all-minilm-l6-v2": 384}
@@ -87,10 +87,19 @@ def build_sql_service(settings: Settings, chat_model: Callable[[], BaseChatModel
     return SqlService(settings, chat_model, embed, ingest)
 
 
-def build_gate(settings: Settings) -> "QueryGate":
+def build_model_gate(settings: Settings) -> "Gate":
+    """The caps on model work (answers, SQL writing) running at once, per user and in total."""
+    from assistant.gate import Gate
+
+    llm = settings.llm
+    return Gate(llm.workers(), llm.workers(), llm.max_concurrent_per_user, llm.queue_wait_s,
+                noun=("model answer", "model answers"))
+
+
+def build_gate(settings: Settings) -> "Gate":
     """The caps on concurrent and per-minute queries (one gate per Services, shared by every web session)."""
-    from assistant.sql.gate import QueryGate
+    from assistant.gate import Gate
 
     limits = settings.sql
-    return QueryGate(limits.max_concurrent, limits.max_concurrent_per_role, limits.max_concurrent_per_user,
+    return Gate(limits.max_concurrent, limits.max_concurrent_per_role, limits.max_concurrent_per_user,
                      limits.queue_wait_s, limits.max_queries_per_user_per_minute)

@@ -14,7 +14,7 @@ from assistant.answer import Answerer
 from assistant.audit import AuditLog, Receipt, Verification, content_hash, open_log
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
-from assistant.factories import build_gate, build_retriever, build_sql_service, build_store
+from assistant.factories import build_gate, build_model_gate, build_retriever, build_sql_service, build_store
 from assistant.llm.factory import build_chat_model
 from assistant.models import Answer, DatasetResult, Passage
 from assistant.policy import pii
@@ -27,9 +27,9 @@ from vectorstore.retriever import Fusion, Ranked, Retriever
 from vectorstore.store import DATASETS, PASSAGES, ChromaStore
 
 if TYPE_CHECKING:
+    from assistant.gate import Gate
     from assistant.routing import Route
     from assistant.sql.examples import VerifiedExample
-    from assistant.sql.gate import QueryGate
     from assistant.sql.generate import SqlAnswer, SqlContext
     from assistant.sql.guard import Verdict
     from assistant.sql.runner import SqlResult
@@ -50,6 +50,7 @@ class Services:
         self._chat_model: BaseChatModel | None = None
         self._sql: SqlService | None = None
         self._gate: Any = None
+        self._model_gate: Any = None
 
     @property
     def embeddings(self) -> GovDataEmbeddings:
@@ -113,11 +114,18 @@ class Services:
         return self._sql
 
     @property
-    def gate(self) -> "QueryGate":
-        """One gate per Services, so every session of the web app shares the caps."""
+    def gate(self) -> "Gate":
+        """The SQL engine's caps; one gate per Services, so every session of the web app shares them."""
         if self._gate is None:
             self._gate = build_gate(self.settings)
         return self._gate
+
+    @property
+    def model_gate(self) -> "Gate":
+        """The model's caps (answers, SQL writing): one user cannot hold every model worker."""
+        if self._model_gate is None:
+            self._model_gate = build_model_gate(self.settings)
+        return self._model_gate
 
     def route(self, question: str, previous: str | None = None) -> "Route":
         """Documents, datasets or SQL for a question: cue-word rules, the previous turn's route for a
@@ -148,11 +156,12 @@ class Services:
             _require(question)
             masks = self.role(role).masks_pii
             answer: Answer | None = None
-            for event in self.answerer().ask_stream(question, role, history or [], stream=stream):
-                if isinstance(event, Answer):
-                    answer = event
-                else:
-                    yield pii.mask_draft(event) if masks else event
+            with self.model_gate.slot(receipt.user, role):
+                for event in self.answerer().ask_stream(question, role, history or [], stream=stream):
+                    if isinstance(event, Answer):
+                        answer = event
+                    else:
+                        yield pii.mask_draft(event) if masks else event
             if answer is None:
                 raise GovDataError("the answer stream ended without an answer")
             shown, found = self._shown(role, answer)
@@ -228,7 +237,7 @@ class Services:
         """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt (a refusal too)."""
         with self._receipt("sql.ask", role, user, question=question, route="sql",
                            settings=self._sql_settings(db)) as receipt:
-            with self.gate.slot(receipt.user, role):
+            with self.model_gate.slot(receipt.user, role):  # model work: the engine's gate stays for runs
                 answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
             shown, found = self._shown(role, answer)
             receipt.datasets, receipt.sql = dict(answer.dataset_versions), answer.sql

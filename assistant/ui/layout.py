@@ -63,9 +63,9 @@ class Labels:
 def queues(assistant: Services) -> tuple[dict[str, Any], dict[str, Any]]:
     """Two queues: model work (answers, SQL writing) and fast work (searches, SQL runs, the audit tab), so a
     search never waits behind a slow answer. The embedded model answers one question at a time anyway; a model
-    server takes more. SQL runs are further capped per user by the query gate."""
-    model_workers = 2 if assistant.settings.llm.provider == "embedded" else 8
-    return ({"concurrency_id": "model", "concurrency_limit": model_workers},
+    server takes `GOVDATA_LLM__MAX_CONCURRENT`. Inside, `Services` caps each user (model gate, query gate), so
+    one user cannot hold every worker."""
+    return ({"concurrency_id": "model", "concurrency_limit": assistant.settings.llm.workers()},
             {"concurrency_id": "fast", "concurrency_limit": FAST_WORKERS})
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from assistant.config import Settings, SqlSettings
 from assistant.errors import GovDataError
+from assistant.gate import Busy, Gate
 from assistant.services import Services
-from assistant.sql.gate import Busy, QueryGate
 
 
 @pytest.fixture
@@ -69,9 +69,9 @@ def test_legitimate_queries_on_the_same_tables_still_run(services: Services, sql
 
 
 def test_the_gate_caps_each_user_role_and_the_server() -> None:
-    gate = QueryGate(total=2, per_role=2, per_user=1, wait_s=0.05)
+    gate = Gate(total=2, per_role=2, per_user=1, wait_s=0.05)
     with gate.slot("ana", "citizen"):
-        with pytest.raises(Busy, match="busy: you already have 1 queries running"):
+        with pytest.raises(Busy, match="busy: you already have 1 query running"):
             with gate.slot("ana", "citizen"):
                 pass
         with gate.slot("bo", "citizen"):
@@ -110,7 +110,7 @@ def test_a_waiting_query_gets_the_slot_when_it_frees(services: Services, monkeyp
 
 
 def test_a_tight_loop_is_slowed_to_the_per_user_rate() -> None:
-    gate = QueryGate(total=4, per_role=4, per_user=4, wait_s=0.0, per_user_per_minute=60, burst=2)
+    gate = Gate(total=4, per_role=4, per_user=4, wait_s=0.0, per_user_per_minute=60, burst=2)
     for _ in range(2):  # the burst
         with gate.slot("loop", "citizen"):
             pass
@@ -119,9 +119,51 @@ def test_a_tight_loop_is_slowed_to_the_per_user_rate() -> None:
             pass
     with gate.slot("someone-else", "citizen"):  # one user's pace is not another's
         pass
-    patient = QueryGate(total=4, per_role=4, per_user=4, wait_s=2.0, per_user_per_minute=600, burst=1)
+    patient = Gate(total=4, per_role=4, per_user=4, wait_s=2.0, per_user_per_minute=600, burst=1)
     started = time.perf_counter()
     for _ in range(3):
         with patient.slot("loop", "citizen"):
             pass
     assert 0.15 < time.perf_counter() - started < 1.5  # waited ~0.1 s per extra query instead of failing
+
+
+def test_one_user_holds_one_model_slot_and_others_still_get_answers(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-user caps on model work: a second question from the same user waits and is told busy, while another
+    user's question and every SQL run go through (runs use the engine's gate, not the model's)."""
+    from assistant.config import LlmSettings
+    from assistant.models import Answer
+
+    monkeypatch.setenv("GOVDATA_USER", "tester")
+    release, entered = threading.Event(), threading.Event()
+
+    class SlowAnswerer:
+        def ask_stream(self, question: str, *args: Any, **kwargs: Any) -> Any:
+            if question == "slow":
+                entered.set()
+                release.wait(5)
+            yield Answer(answer=question, found=False, language="en")
+
+    svc = Services(Settings(home=tmp_path / "home", llm=LlmSettings(provider="openai", base_url="http://x/v1",
+                                                                    queue_wait_s=0.2, max_concurrent=3)))
+    monkeypatch.setattr(svc, "answerer", SlowAnswerer)
+    first = threading.Thread(target=svc.ask, args=("slow",), kwargs={"role": "citizen", "user": "ana"})
+    first.start()
+    assert entered.wait(5)
+    with pytest.raises(Busy, match="busy: you already have 1 model answer running"):
+        svc.ask("again", role="citizen", user="ana")
+    assert svc.ask("other", role="citizen", user="bo").answer == "other"
+    assert svc.model_gate.running == {"ana": 1, "bo": 0}
+    release.set()
+    first.join(5)
+    assert svc.ask("again", role="citizen", user="ana").answer == "again"
+    outcomes = sorted(r.outcome.split(":")[0] for r in svc.audit.recent(limit=4))
+    assert outcomes == ["not found", "not found", "not found", "refused"]
+
+
+def test_the_embedded_model_takes_two_workers_and_a_server_takes_its_setting() -> None:
+    from assistant.config import LlmSettings
+
+    assert LlmSettings().workers() == 2
+    assert LlmSettings(provider="openai", max_concurrent=12).workers() == 12
+    assert LlmSettings(max_concurrent=1).workers() == 1

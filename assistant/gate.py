@@ -1,6 +1,7 @@
-"""Fair sharing of the SQL engine inside one process (the web app, an API server): caps on the queries running at
-once per user, per role and in total, and a short queue; a query that finds no slot in time is told "busy" in
-one line instead of piling up behind the others.
+"""Fair sharing inside one process (the web app, an API server): caps on the work running at once per user, per
+role and in total, and a short queue; work that finds no slot in time is told "busy" in one line instead of piling
+up behind the others. Two gates use it: SQL queries on the engine, and model work (answers, SQL writing), so one
+user cannot hold every worker of either.
 """
 
 import threading
@@ -33,10 +34,13 @@ class _Bucket:
         return (1 - self.tokens) / self.rate
 
 
-class QueryGate:
+class Gate:
+    """`noun` names the work in the busy message: ("query", "queries") or ("model answer", "model answers")."""
+
     def __init__(self, total: int, per_role: int, per_user: int, wait_s: float, per_user_per_minute: int = 0,
-                 burst: int = 20) -> None:
+                 burst: int = 20, noun: tuple[str, str] = ("query", "queries")) -> None:
         self.wait_s = wait_s
+        self.noun = noun
         self._rate = per_user_per_minute / 60
         self._burst = burst
         self._buckets: dict[str, _Bucket] = {}
@@ -64,19 +68,20 @@ class QueryGate:
             if pause == 0:
                 return
             if time.monotonic() + pause > deadline:
-                raise Busy(f"busy: you sent more than {round(self._rate * 60)} queries a minute; wait a moment")
+                raise Busy(f"busy: you sent more than {round(self._rate * 60)} {self.noun[1]} a minute; "
+                           "wait a moment")
             time.sleep(pause)
 
     @contextmanager
     def slot(self, user: str, role: str) -> Iterator[None]:
-        """Pace the user, then hold one slot of each cap (user, role, server) while the query runs."""
+        """Pace the user, then hold one slot of each cap (user, role, server) while the work runs."""
         deadline = time.monotonic() + self.wait_s
         self._pace(user, deadline)
         with ExitStack() as held:
             for kind, semaphore in (("user", self._semaphore("user", user)), ("role", self._semaphore("role", role)),
                                     ("server", self._total)):
                 if not semaphore.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                    raise Busy(_busy(kind, self._limits[kind], role))
+                    raise Busy(self._busy(kind, role))
                 held.callback(semaphore.release)
             with self._lock:
                 self.running[user] += 1
@@ -86,7 +91,8 @@ class QueryGate:
                 with self._lock:
                     self.running[user] -= 1
 
-
-def _busy(kind: str, limit: int, role: str) -> str:
-    who = {"user": "you already have", "role": f"the role {role} already has", "server": "the server already has"}
-    return f"busy: {who[kind]} {limit} queries running; try again in a moment"
+    def _busy(self, kind: str, role: str) -> str:
+        limit = self._limits[kind]
+        who = {"user": "you already have", "role": f"the role {role} already has",
+               "server": "the server already has"}[kind]
+        return f"busy: {who} {limit} {self.noun[limit != 1]} running; try again in a moment"
