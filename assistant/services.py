@@ -2,11 +2,12 @@
 and the evaluations are shells over these; the parts are built lazily by `assistant/factories.py`."""
 
 import dataclasses
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from assistant.sql.service import AddResult, SqlService
 
 CATALOG_KINDS = ("dcat-us", "ckan", "tabular", "datapackage")
+T = TypeVar("T")
 
 
 class Services:
@@ -51,18 +53,27 @@ class Services:
         self._sql: SqlService | None = None
         self._gate: Any = None
         self._model_gate: Any = None
+        self._building = threading.RLock()  # web sessions share one Services: each part is built once
+
+    def _once(self, attribute: str, build: Callable[[], T]) -> T:
+        """The part in `attribute`, built on first use by exactly one thread (two Chroma clients opened at once
+        on one folder break each other; two embedding models would double the memory)."""
+        value = getattr(self, attribute)
+        if value is None:
+            with self._building:
+                value = getattr(self, attribute)
+                if value is None:
+                    value = build()
+                    setattr(self, attribute, value)
+        return value
 
     @property
     def embeddings(self) -> GovDataEmbeddings:
-        if self._embeddings is None:
-            self._embeddings = build_embeddings(self.settings.embedding)
-        return self._embeddings
+        return self._once("_embeddings", lambda: build_embeddings(self.settings.embedding))
 
     @property
     def store(self) -> ChromaStore:
-        if self._store is None:
-            self._store = build_store(self.settings, lambda: self.embeddings)
-        return self._store
+        return self._once("_store", lambda: build_store(self.settings, lambda: self.embeddings))
 
     def ingest(self, paths: list[Path], *, access_level: str | None = None, prune: bool = False,
                progress: Any = None) -> IngestSummary:
@@ -95,37 +106,27 @@ class Services:
 
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
-            self._retriever = build_retriever(self.settings, self.store, self.embeddings)
-        return self._retriever
+        return self._once("_retriever", lambda: build_retriever(self.settings, self.store, self.embeddings))
 
     @property
     def chat_model(self) -> BaseChatModel:
-        if self._chat_model is None:
-            self._chat_model = build_chat_model(self.settings.llm, self.settings.models_dir)
-        return self._chat_model
+        return self._once("_chat_model", lambda: build_chat_model(self.settings.llm, self.settings.models_dir))
 
     @property
     def sql(self) -> "SqlService":
         """Approved tables, the SQL guard and runner, and question -> SQL for this settings object."""
-        if self._sql is None:
-            self._sql = build_sql_service(self.settings, lambda: self.chat_model, lambda: self.embeddings,
-                                          self.ingest)
-        return self._sql
+        return self._once("_sql", lambda: build_sql_service(self.settings, lambda: self.chat_model,
+                                                            lambda: self.embeddings, self.ingest))
 
     @property
     def gate(self) -> "Gate":
         """The SQL engine's caps; one gate per Services, so every session of the web app shares them."""
-        if self._gate is None:
-            self._gate = build_gate(self.settings)
-        return self._gate
+        return self._once("_gate", lambda: build_gate(self.settings))
 
     @property
     def model_gate(self) -> "Gate":
         """The model's caps (answers, SQL writing): one user cannot hold every model worker."""
-        if self._model_gate is None:
-            self._model_gate = build_model_gate(self.settings)
-        return self._model_gate
+        return self._once("_model_gate", lambda: build_model_gate(self.settings))
 
     def route(self, question: str, previous: str | None = None) -> "Route":
         """Documents, datasets or SQL for a question: cue-word rules, the previous turn's route for a

@@ -167,3 +167,26 @@ def test_the_embedded_model_takes_two_workers_and_a_server_takes_its_setting() -
     assert LlmSettings().workers() == 2
     assert LlmSettings(provider="openai", max_concurrent=12).workers() == 12
     assert LlmSettings(max_concurrent=1).workers() == 1
+
+
+def test_parts_shared_by_web_sessions_are_built_once_under_concurrent_first_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load test found it: two sessions' first searches opened two Chroma clients on one folder at once."""
+    import assistant.services as services_module
+
+    built: list[int] = []
+
+    def slow_gate(settings: Any) -> Gate:
+        built.append(1)
+        time.sleep(0.05)  # wide open for a second thread
+        return Gate(1, 1, 1, 0.0)
+
+    monkeypatch.setattr(services_module, "build_gate", slow_gate)
+    svc = Services(Settings(home=tmp_path / "home"))
+    seen: list[Gate] = []
+    threads = [threading.Thread(target=lambda: seen.append(svc.gate)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert len(built) == 1 and len(seen) == 8 and all(g is seen[0] for g in seen)
