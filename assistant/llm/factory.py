@@ -11,17 +11,14 @@ from assistant.llm.model_file import check_model_file, verified_model
 
 def build_chat_model(settings: LlmSettings, models_dir: "os.PathLike[str] | str") -> BaseChatModel:
     if settings.provider == "openai":
-        from langchain_openai import ChatOpenAI
-
-        from assistant.llm.masking import MaskingChatOpenAI
+        from assistant.llm.masking import ServerChatOpenAI
 
         if not settings.base_url:
             raise GovDataError("GOVDATA_LLM__BASE_URL is required when GOVDATA_LLM__PROVIDER=openai")
         api_key = os.environ.get(settings.api_key_env) or "not-needed"
         check_server(settings.base_url, api_key, settings.api_key_env)
-        model_class = MaskingChatOpenAI if settings.mask_pii else ChatOpenAI
-        return model_class(
-            base_url=settings.base_url, model=settings.model, api_key=api_key,  # type: ignore[arg-type]
+        return ServerChatOpenAI(
+            mask_pii=settings.mask_pii, base_url=settings.base_url, model=settings.model, api_key=api_key,  # type: ignore[arg-type]
             temperature=settings.temperature, max_tokens=settings.max_tokens,  # type: ignore[call-arg]
             timeout=settings.timeout_s, max_retries=settings.retries,
         )
