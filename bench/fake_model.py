@@ -3,8 +3,9 @@
     python bench/fake_model.py --port 8011 --first-token-s 1.5 --total-s 3
 
 It answers every chat completion with a grounded reply in the answer schema: the first sentence of passage 1
-of the prompt, cited as [1]; a request to condense a follow-up gets the follow-up back unchanged. `stream: true` gets server-sent events (first chunk after `--first-token-s`,
-the rest spread until `--total-s`), as llama.cpp's server and vLLM send them. It measures our code under
+of the prompt, cited as [1]; a request to condense a follow-up gets the follow-up back unchanged.
+`stream: true` gets server-sent events (first chunk after `--first-token-s`, the rest spread until
+`--total-s`), as llama.cpp's server and vLLM send them. It measures our code under
 load, never answer quality: bench/load.py says which model server a run used.
 """
 

@@ -36,7 +36,8 @@ GOVDATA = [sys.executable, "-m", "assistant.cli"]
 ACTION_OF = {"search": "datasets.search", "run": "sql.run", "ask": "ask"}
 SEARCHES = ["air quality", "空气质量", "population by country", "311 service requests", "公司登记", "budget",
             "weather", "交通", "school enrollment", "GDP"]
-QUESTIONS = ["政府信息公开申请的答复期限是多少？", "What is the Open Data Policy?", "行政机关应当主动公开哪些政府信息？",
+QUESTIONS = ["政府信息公开申请的答复期限是多少？", "What is the Open Data Policy?",
+             "行政机关应当主动公开哪些政府信息？",
              "What does the open data policy require agencies to do with their data inventories?",
              "What is an open license?"]
 RUNS = ["SELECT year, avg(pm2_5) AS pm25 FROM beijing_pm25 GROUP BY year ORDER BY year",
