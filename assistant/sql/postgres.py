@@ -30,7 +30,16 @@ from sqlglot import exp
 from assistant.errors import GovDataError
 from assistant.files import atomic_write
 from assistant.sql.guard import DIALECT, GuardedQuery
-from assistant.sql.runner import CUT_MARK, MASK, QueryFailed, RunnerLimits, SqlResult, json_value
+from assistant.sql.runner import (
+    CUT_MARK,
+    MASK,
+    PlanFacts,
+    QueryFailed,
+    RunnerLimits,
+    SqlResult,
+    check_plan,
+    json_value,
+)
 from ingest.tables import RegisteredTable, quote
 
 if TYPE_CHECKING:
@@ -141,6 +150,7 @@ def _copy_table(cur: Any, source: duckdb.DuckDBPyConnection, schema: str, table:
         while batch := rows.fetchmany(_COPY_BATCH):
             for row in batch:
                 copy.write_row(row)
+    cur.execute(f"ANALYZE {name}")  # statistics for the planner: its estimates decide the plan check
 
 
 def provision_reader(cur: Any, target: PostgresTarget, tables: list[str]) -> None:
@@ -183,7 +193,8 @@ class PostgresRunner:
 
     def run(self, query: GuardedQuery) -> SqlResult:
         started = time.perf_counter()
-        columns, rows, cut = self._fetch(query.sql, set(query.masked_outputs), from_duckdb=True)
+        columns, rows, cut = self._fetch(query.sql, set(query.masked_outputs), from_duckdb=True,
+                                         approved=query.tables)
         masked = sorted(set(query.masked_outputs))
         return SqlResult(
             sql=query.sql, columns=columns, rows=rows, row_count=len(rows),
@@ -197,8 +208,10 @@ class PostgresRunner:
         columns, rows, _ = self._fetch(sql, set())
         return SqlResult(sql=sql, columns=columns, rows=rows, row_count=len(rows), truncated=False, elapsed_ms=0.0)
 
-    def _fetch(self, sql: str, masked: set[int], *, from_duckdb: bool = False) -> tuple[list[str], list[list[Any]],
-                                                                                      list[int]]:
+    def _fetch(self, sql: str, masked: set[int], *, from_duckdb: bool = False,
+               approved: tuple[str, ...] = ()) -> tuple[list[str], list[list[Any]], list[int]]:
+        """Run in a READ ONLY transaction with this query's timeout and work_mem; guarded SQL is first checked on
+        PostgreSQL's own plan (tables, table functions, estimated rows), like DuckDB's runner does."""
         import psycopg
 
         timeout_ms = int(self.limits.timeout_s * 1000)
@@ -211,6 +224,10 @@ class PostgresRunner:
                     cur.execute("SELECT set_config('statement_timeout', %s, true), set_config('work_mem', %s, true),"
                                 " set_config('search_path', %s, true)",
                                 [str(timeout_ms), self.work_mem, self.target.schema])
+                    if from_duckdb:
+                        cur.execute("EXPLAIN (FORMAT JSON) " + sql)
+                        check_plan(postgres_plan_facts(_plan_json(cur.fetchone())), approved,
+                                   self.limits.max_estimated_rows)
                     cur.execute(sql)
                     if cur.description is None:
                         return [], [], []
@@ -230,6 +247,35 @@ class PostgresRunner:
             cut.add(index)
             value = value[:cap] + CUT_MARK
         return MASK if index in masked and value is not None else json_value(value)
+
+
+def _plan_json(row: Any) -> list[dict[str, Any]]:
+    value = row[0] if row else []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+def postgres_plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
+    """Walk PostgreSQL's JSON plan: each node's "Plan Rows" estimate (the planner estimates every join, cross
+    products too), the relations it scans and the functions it scans, in the shape DuckDB's plan check reads."""
+    tables: set[str] = set()
+    functions: set[str] = set()
+    peak = 0
+
+    def walk(node: dict[str, Any]) -> None:
+        nonlocal peak
+        peak = max(peak, int(node.get("Plan Rows", 0)))
+        if "Relation Name" in node:
+            tables.add(str(node["Relation Name"]).lower())
+        if "Function Name" in node:
+            functions.add(str(node["Function Name"]).upper())
+        for child in node.get("Plans") or []:
+            walk(child)
+
+    roots = [entry["Plan"] for entry in plan if "Plan" in entry]
+    for root in roots:
+        walk(root)
+    return PlanFacts(peak, frozenset(tables), frozenset(functions), max((int(r.get("Plan Rows", 0)) for r in roots),
+                                                                         default=0))
 
 
 def postgres_message(exc: Exception, data_error: bool) -> str:

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from assistant.errors import GovDataError
-from assistant.sql.guard import Approval, SqlGuard
+from assistant.sql.guard import Approval, GuardedQuery, SqlGuard
 from assistant.sql.postgres import PostgresRunner, PostgresTarget, dsn_with_password, load_tables
 from assistant.sql.registry import Registry
 from assistant.sql.runner import MASK, QueryFailed, QueryRunner, RunnerLimits
@@ -106,6 +106,20 @@ def test_the_readers_defaults_are_read_only_even_outside_the_runner(
         for table in ("govdata.stolen", "public.stolen"):  # ...and still has no right to create anything
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 con.execute(f"CREATE TABLE {table} (x int)")
+
+
+def test_postgres_own_plan_is_checked_before_a_guarded_query_runs(approved: tuple[Registry, PostgresTarget]) -> None:
+    """The twin of DuckDB's plan check, on PostgreSQL's EXPLAIN: estimated rows at any step, the tables the plan
+    reads, and table functions, each refused before the query runs."""
+    registry, target = approved
+    product = SqlGuard().guard("SELECT count(*) AS n FROM permits a, permits b, permits c", _approval(registry))
+    with pytest.raises(QueryFailed, match=r"would combine about .* rows at one step \(the limit is 100\)"):
+        PostgresRunner(target, RunnerLimits(max_estimated_rows=100)).run(product)
+    assert PostgresRunner(target).run(product).rows == [[125]]  # 5 x 5 x 5; the default limit lets it run
+    with pytest.raises(QueryFailed, match="reads a table this query was not approved for"):
+        PostgresRunner(target).run(GuardedQuery("SELECT count(*) FROM student", ("permits",)))
+    with pytest.raises(QueryFailed, match=r"runs table function generate_series\(\)"):
+        PostgresRunner(target).run(GuardedQuery("SELECT count(*) FROM generate_series(1, 10)", ()))
 
 
 def test_a_slow_query_is_stopped_at_the_timeout(approved: tuple[Registry, PostgresTarget]) -> None:
