@@ -37,6 +37,7 @@ class Dataset(BaseModel):
     temporal: str = ""
     spatial: str = ""
     landing_page: str = ""
+    contact: str = Field(default="", description="Owner or contact point: a name and/or an e-mail address.")
     themes: tuple[str, ...] = ()
     fields: tuple[str, ...] = Field(default=(), description="Main columns, where the catalog lists them.")
     catalog: str = Field(default="", description="Catalog kind: dcat-us, ckan, tabular, datapackage.")

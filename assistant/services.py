@@ -5,7 +5,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +29,7 @@ from vectorstore.store import DATASETS, PASSAGES, ChromaStore
 
 if TYPE_CHECKING:
     from assistant.gate import Gate
+    from assistant.register.entries import Entry, RegisterFilter
     from assistant.routing import Route
     from assistant.sql.examples import VerifiedExample
     from assistant.sql.generate import SqlAnswer, SqlContext
@@ -343,6 +344,34 @@ class Services:
             self.record(Receipt("audit.read", self.user(user), role, question=what, outcome=f"refused: {exc}"))
             raise
 
+    def register_entries(self, *, role: str, user: str | None = None, where: "RegisterFilter | None" = None,
+                         today: date | None = None) -> list["Entry"]:
+        """The public data resource register (`register.read`): every catalog record and approved table with its
+        quality score and reasons, lowest score first; leaves a receipt."""
+        from assistant.register.entries import RegisterFilter, build, from_record, from_table
+
+        wanted = where or RegisterFilter()
+        with self._receipt("register.read", role, user, question=_describe(wanted), route="register") as receipt:
+            self.role(role).require("register.read")
+            records = [from_record(item_id, payload) for item_id, _, _, payload in
+                       self.store.contents.all_rows(DATASETS)]
+            tables = [from_table(t) for t in self.sql.registry.tables()]
+            entries = [e for e in build([*records, *tables], today) if wanted.keeps(e)]
+            entries.sort(key=lambda e: (e.quality.score, e.resource.kind, e.resource.id))
+            receipt.row_count = len(entries)
+        return entries
+
+    def register_entry(self, entry_id: str, *, role: str, user: str | None = None,
+                       today: date | None = None) -> "Entry":
+        """One register entry by id (a catalog identifier or an approved table name)."""
+        from assistant.register.entries import RegisterFilter
+
+        found = [e for e in self.register_entries(role=role, user=user, where=RegisterFilter(), today=today)
+                 if e.resource.id == entry_id]
+        if not found:
+            raise FieldError("id", "no register entry has this id", entry_id)
+        return found[0]
+
     def audit_head(self) -> dict[str, Any]:
         """The newest receipt's id and hash (signed when a key is set). Meant to be published, so anyone may
         read it, and reading it leaves no receipt (one would move the head it just printed)."""
@@ -494,3 +523,8 @@ def since_day(value: str) -> int:
     """YYYYMMDD of `since`, as catalog records store their modified date."""
     start = parse_since(value)
     return start.year * 10000 + start.month * 100 + start.day
+
+
+def _describe(where: Any) -> str:
+    """A register filter as the receipt's question: only the fields that were set."""
+    return " ".join(f"{k}={v}" for k, v in dataclasses.asdict(where).items() if v is not None) or "all"

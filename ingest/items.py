@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -54,10 +55,18 @@ def _hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+_DATE = re.compile(r"^\s*(\d{4})(?:[-/.年]\s*(\d{1,2})[-/.月]\s*(\d{1,2})|(\d{2})(\d{2}))(?!\d)")
+
+
 def _ymd(value: str) -> int:
-    """YYYYMMDD of an ISO-ish date for range filters; 0 when absent or unparseable."""
+    """YYYYMMDD of a date for range filters and freshness: ISO (2024-11-14T...), 2024/11/14, 2024.11.14,
+    2024年11月14日 or 20241114; 0 when absent or not a real date."""
+    found = _DATE.match(value or "")
+    if found is None:
+        return 0
+    year, month, day = found.group(1), found.group(2) or found.group(4), found.group(3) or found.group(5)
     try:
-        return int(date.fromisoformat(value[:10]).strftime("%Y%m%d"))
+        return int(date(int(year), int(month), int(day)).strftime("%Y%m%d"))
     except ValueError:
         return 0
 

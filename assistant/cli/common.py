@@ -15,7 +15,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout
 RoleOpt = Annotated[str, typer.Option("--role", help="citizen | civil_servant | data_steward.")]
 
 
-_FLAGS = {"dialect": "--to"}  # fields whose flag is not simply --field-name
+_FLAGS = {"dialect": "--to", "id": "ID"}  # fields whose flag is not simply --field-name
 
 
 def error_text(exc: Exception) -> str:

@@ -206,8 +206,10 @@ def main() -> None:
 
 from assistant.cli import audit as audit_commands  # noqa: E402  (the audit commands)
 from assistant.cli import eval as eval_commands  # noqa: E402  (eval search|ask|sql|guard)
+from assistant.cli import register as register_commands  # noqa: E402  (register list|show|export)
 from assistant.cli import sql as sql_commands  # noqa: E402  (sql, datasets add)
 
 sql_commands.register(app, datasets_app)
 eval_commands.register(app)
 audit_commands.register(app)
+register_commands.register(app)

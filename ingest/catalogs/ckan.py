@@ -31,6 +31,15 @@ def _extras(package: dict[str, Any]) -> dict[str, Any]:
     return {str(e.get("key")): e.get("value") for e in extras if isinstance(e, dict)}
 
 
+def _contact(package: dict[str, Any]) -> str:
+    """The maintainer, else the author, as "name <e-mail>" (either part may be missing)."""
+    for who in ("maintainer", "author"):
+        name, email = text(package.get(who)), text(package.get(f"{who}_email"))
+        if name or email:
+            return f"{name} <{email}>" if name and email else name or email
+    return ""
+
+
 def parse_package(package: dict[str, Any], options: dict[str, Any], default_access: str,
                   warnings: list[str], where: str) -> Dataset:
     extras = _extras(package)
@@ -59,6 +68,7 @@ def parse_package(package: dict[str, Any], options: dict[str, Any], default_acce
         temporal=text(extras.get("temporal")),
         spatial=text(extras.get("spatial")),
         landing_page=text(package.get("url")) or (f"{base_url}/dataset/{name}" if base_url and name else ""),
+        contact=_contact(package),
         themes=text_list([g.get("title") or g.get("name") for g in package.get("groups") or []
                           if isinstance(g, dict)]),
         catalog="ckan",

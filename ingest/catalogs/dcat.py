@@ -46,6 +46,17 @@ def _distributions(record: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def _contact(point: Any) -> str:
+    """DCAT-US contactPoint ({"fn": ..., "hasEmail": "mailto:..."}) as "name <e-mail>"; a bare string as it is."""
+    if isinstance(point, list):
+        point = next((p for p in point if p), None)
+    if isinstance(point, dict):
+        name = text(point.get("fn"))
+        email = text(point.get("hasEmail")).removeprefix("mailto:")
+        return f"{name} <{email}>" if name and email else name or email
+    return text(point)
+
+
 def parse_record(record: dict[str, Any], catalog_name: str, default_access: str, warnings: list[str],
                  where: str) -> Dataset:
     """One DCAT-US dataset object as a Dataset, identifier and title verbatim."""
@@ -67,6 +78,7 @@ def parse_record(record: dict[str, Any], catalog_name: str, default_access: str,
         temporal=text(record.get("temporal")),
         spatial=text(record.get("spatial")),
         landing_page=text(record.get("landingPage")),
+        contact=_contact(record.get("contactPoint")),
         themes=text_list(record.get("theme")),
         catalog="dcat-us",
     )

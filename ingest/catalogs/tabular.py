@@ -23,7 +23,7 @@ from .common import (
 )
 
 FIELDS = ("identifier", "title", "description", "publisher", "keywords", "fields", "modified", "url",
-          "format", "license", "access_level", "themes", "spatial")
+          "format", "license", "access_level", "themes", "spatial", "accrual_periodicity", "contact")
 
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "identifier": ("identifier", "dataset_id", "識別碼", "识别码", "資料集識別碼", "数据集标识"),
@@ -43,6 +43,10 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "access_level": ("accesslevel", "access_level", "access", "開放類型", "开放类型", "公開屬性", "开放属性"),
     "themes": ("theme", "themes", "category", "分類", "分类", "服務分類", "第一層級"),
     "spatial": ("spatial", "地區", "地区", "行政區", "行政区"),
+    "accrual_periodicity": ("accrualperiodicity", "accrual_periodicity", "update_frequency", "frequency",
+                            "更新頻率", "更新频率", "更新週期", "更新周期"),
+    "contact": ("contact", "contactpoint", "contact_point", "maintainer", "聯絡人", "联系人", "聯絡方式", "联系方式",
+                "聯絡人姓名", "联系人姓名"),
 }
 
 
@@ -189,6 +193,8 @@ def _record(row: dict[str, str], columns: dict[str, str], catalog_name: str, opt
         access_level=access_level_or_strict(get("access_level") or None, default_access, warnings,
                                             f"row {index + 1}"),
         modified=get("modified"),
+        accrual_periodicity=get("accrual_periodicity"),
+        contact=get("contact"),
         distributions=(distribution(get("format"), url),) if (url or get("format")) else (),
         license=get("license"),
         themes=text_list(get("themes")),

@@ -1,0 +1,104 @@
+"""`govdata register list|show|export`: the public data resource register with quality scores and reasons."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.cli.common import JsonOpt, print_json, services
+from assistant.errors import FieldError
+from assistant.register.entries import KINDS, Entry, RegisterFilter, export
+
+StewardRole = Annotated[str, typer.Option("--role", help="Who reads the register: a role with register.read.")]
+STEWARD = "data_steward"
+
+register_app = typer.Typer(help="The register of public data resources: metadata, quality scores and reasons.",
+                           no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(register_app, name="register")
+
+
+def _filter(publisher: str | None, level: str | None, kind: str | None, min_score: int | None,
+            max_score: int | None, stale: bool | None) -> RegisterFilter:
+    if kind is not None and kind not in KINDS:
+        raise FieldError("kind", f"expected one of: {', '.join(repr(k) for k in KINDS)}", kind)
+    if level:
+        from assistant.policy.access import normalize_access_level
+
+        try:
+            level = normalize_access_level(level)
+        except ValueError as exc:
+            raise FieldError("access_level", str(exc), level) from None
+    return RegisterFilter(publisher, level, kind, min_score, max_score, stale)
+
+
+def _line(entry: Entry) -> str:
+    r, q = entry.resource, entry.quality
+    worst = max(q.losses, key=lambda loss: loss.points).reason if q.losses else "-"
+    stale = " STALE" if q.stale else ""
+    return f"{q.score:>3}{stale}  {r.kind[:8]:<8}  {r.id[:40]:<40}  {r.title[:50]}  ({worst})"
+
+
+Publisher = Annotated[str | None, typer.Option("--publisher", help="Publisher name contains this.")]
+Level = Annotated[str | None, typer.Option("--access-level", help="public, restricted public, non-public.")]
+Kind = Annotated[str | None, typer.Option("--kind", help="'catalog record' or 'approved table'.")]
+MinScore = Annotated[int | None, typer.Option("--min-score", min=0, max=100, help="Score at least this.")]
+MaxScore = Annotated[int | None, typer.Option("--max-score", min=0, max=100, help="Score at most this.")]
+Stale = Annotated[bool | None, typer.Option("--stale/--fresh", help="Only stale (or only not stale) entries.")]
+
+
+@register_app.command("list")
+def register_list(publisher: Publisher = None, access_level: Level = None, kind: Kind = None,
+                  min_score: MinScore = None, max_score: MaxScore = None, stale: Stale = None,
+                  limit: Annotated[int, typer.Option("--limit", min=1, help="Most entries shown.")] = 100,
+                  role: StewardRole = STEWARD, as_json: JsonOpt = False) -> None:
+    """Entries, lowest quality score first, each with the rule that cost it most."""
+    where = _filter(publisher, access_level, kind, min_score, max_score, stale)
+    entries = services().register_entries(role=role, where=where)[:limit]
+    if as_json:
+        print_json([e.to_json() for e in entries])
+        return
+    for entry in entries:
+        typer.echo(_line(entry))
+
+
+@register_app.command("show")
+def register_show(entry_id: Annotated[str, typer.Argument(metavar="ID", help="Catalog identifier or table name.")],
+                  role: StewardRole = STEWARD, as_json: JsonOpt = False) -> None:
+    """One entry in full: its metadata and every point it lost, with the rule."""
+    entry = services().register_entry(entry_id, role=role).to_json()
+    if as_json:
+        print_json(entry)
+        return
+    for key, value in entry.items():
+        if key != "reasons":
+            typer.echo(f"{key}: {_value(value)}")
+    typer.echo("reasons:" if entry["reasons"] else "reasons: none (100 points)")
+    for reason in entry["reasons"]:
+        typer.echo(f"  {reason['points']:>4}  {reason['rule']}: {reason['reason']}")
+
+
+@register_app.command("export")
+def register_export(fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+                    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+                    publisher: Publisher = None, access_level: Level = None, kind: Kind = None,
+                    min_score: MinScore = None, max_score: MaxScore = None, stale: Stale = None,
+                    role: StewardRole = STEWARD) -> None:
+    """The register (or the filtered part) as CSV or JSON, for a spreadsheet or another program."""
+    if fmt not in ("csv", "json"):
+        raise FieldError("format", "expected csv or json", fmt)
+    where = _filter(publisher, access_level, kind, min_score, max_score, stale)
+    text = export(services().register_entries(role=role, where=where), fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    from assistant.files import atomic_write
+
+    atomic_write(out, text)
+    typer.echo(f"wrote {out}", err=True)
+
+
+def _value(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else "-" if value in ("", None) else str(value)
