@@ -51,7 +51,8 @@ CREATE TRIGGER IF NOT EXISTS receipts_no_delete BEFORE DELETE ON receipts
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay", "sql.check", "sql.tables",
-           "datasets.add", "sql.learn", "audit.read", "register.read")
+           "datasets.add", "sql.learn", "audit.read", "register.read",
+           "register.grade")
 
 
 @dataclass

@@ -30,6 +30,7 @@ from vectorstore.store import DATASETS, PASSAGES, ChromaStore
 if TYPE_CHECKING:
     from assistant.gate import Gate
     from assistant.register.entries import Entry, RegisterFilter
+    from assistant.register.grading import Suggestion
     from assistant.routing import Route
     from assistant.sql.examples import VerifiedExample
     from assistant.sql.generate import SqlAnswer, SqlContext
@@ -371,6 +372,65 @@ class Services:
         if not found:
             raise FieldError("id", "no register entry has this id", entry_id)
         return found[0]
+
+    def register_grade(self, name: str, *, role: str, user: str | None = None) -> list["Suggestion"]:
+        """Classification and grading suggestions for one approved table or catalog record, with evidence and
+        the status of any earlier decision (`register.grade`); leaves a `register.read` receipt."""
+        with self._receipt("register.read", role, user, question=f"grade {name}", route="register") as receipt:
+            self.role(role).require("register.grade")
+            suggestions, versions = self._suggestions(name)
+            receipt.datasets, receipt.row_count = versions, len(suggestions)
+        return suggestions
+
+    def register_decide(self, name: str, suggestion_id: str, *, accept: bool, role: str,
+                        user: str | None = None) -> "Suggestion":
+        """Accept or reject one suggestion (`register.grade`). An accepted one applies to the role policy at once:
+        the registry and the store read the decision from now on. Leaves a `register.grade` receipt."""
+        from assistant.register.grading import Decisions, decisions_path
+
+        status = "accepted" if accept else "rejected"
+        with self._receipt("register.grade", role, user, question=f"{status} {suggestion_id} for {name}",
+                           route="register") as receipt:
+            self.role(role).require("register.grade")
+            suggestions, versions = self._suggestions(name)
+            chosen = next((s for s in suggestions if s.id == suggestion_id), None)
+            if chosen is None:
+                raise FieldError("suggestion", f"no suggestion with this id for {name}", suggestion_id)
+            Decisions(decisions_path(self.settings.home)).record(chosen, status, receipt.user, role)
+            if accept and chosen.kind == "record_level":
+                self._restrict_record(chosen.target, chosen.suggested)
+            receipt.datasets = versions
+            receipt.outcome = f"{status}: {chosen.kind} {chosen.target} -> {chosen.suggested}"
+        return dataclasses.replace(chosen, status=status)
+
+    def _suggestions(self, name: str) -> tuple[list["Suggestion"], dict[str, str]]:
+        from assistant.register.grading import Decisions, decisions_path, suggest_for_record, suggest_for_table
+
+        decided = Decisions(decisions_path(self.settings.home)).statuses()
+        table = next((t for t in self.sql.registry.tables() if t.name == name), None)
+        if table is not None:
+            return suggest_for_table(table, self.sql.registry.database, decided), {table.name: table.version}
+        found = self.store.contents.get(DATASETS, [name])
+        if name in found:
+            payload = found[name][1]
+            return suggest_for_record(name, payload, decided), {name: str(payload.get("modified", ""))}
+        raise FieldError("name", "no approved table or catalog record has this name", name)
+
+    def _restrict_record(self, record_id: str, level: str) -> None:
+        """Move a catalog record to a stricter access level in the store (vectors, filter metadata, record)."""
+        from assistant.models import Dataset
+        from ingest.items import dataset_item
+
+        text_and_payload = self.store.contents.get(DATASETS, [record_id]).get(record_id)
+        vectors = self.store.vectors(DATASETS, [record_id])
+        if text_and_payload is None or record_id not in vectors:
+            raise GovDataError(f"catalog record {record_id} is not in the store; ingest its catalog again")
+        payload = text_and_payload[1]
+        known = {k: v for k, v in payload.items() if k in Dataset.model_fields}
+        dataset = Dataset(**{**known, "access_level": level})
+        item = dataset_item(dataset, str(payload.get("source", "")))
+        self.store.upsert(DATASETS, [record_id], vectors[record_id][None, :], [item.document], [item.metadata],
+                          [item.payload])
 
     def audit_head(self) -> dict[str, Any]:
         """The newest receipt's id and hash (signed when a key is set). Meant to be published, so anyone may

@@ -13,6 +13,7 @@ from assistant.config import Settings
 from assistant.errors import IngestError
 from assistant.models import Chunk, Dataset
 from assistant.policy.access import most_restrictive
+from assistant.register.grading import record_levels
 from ingest.catalogs.ckan import load_ckan
 from ingest.catalogs.datapackage import load_datapackage
 from ingest.catalogs.dcat import load_dcat
@@ -132,6 +133,10 @@ def _load_datasets(path: Path, data: bytes, options: SourceOptions, settings: Se
     if options.access_level:  # a folder/CLI level can only make records stricter, never looser
         datasets = [d.model_copy(update={"access_level": most_restrictive(d.access_level, options.access_level)})
                     for d in datasets]
+    graded = record_levels(settings.home)  # a steward's accepted grading decisions: stricter again, never looser
+    if graded:
+        datasets = [d.model_copy(update={"access_level": most_restrictive(d.access_level, graded[d.identifier])
+                                         or d.access_level}) if d.identifier in graded else d for d in datasets]
     return [_capped(d, warnings) for d in datasets], detected.repaired
 
 

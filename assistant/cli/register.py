@@ -80,6 +80,46 @@ def register_show(entry_id: Annotated[str, typer.Argument(metavar="ID", help="Ca
         typer.echo(f"  {reason['points']:>4}  {reason['rule']}: {reason['reason']}")
 
 
+@register_app.command("grade")
+def register_grade(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Approved table name or catalog record id.")],
+    accept: Annotated[str | None, typer.Option("--accept", metavar="ID", help="Accept this suggestion.")] = None,
+    reject: Annotated[str | None, typer.Option("--reject", metavar="ID", help="Reject this suggestion.")] = None,
+    role: StewardRole = STEWARD, as_json: JsonOpt = False,
+) -> None:
+    """Classification and grading suggestions with evidence; --accept or --reject decides one (a receipt each)."""
+    if accept and reject:
+        raise FieldError("accept", "give --accept or --reject, not both", accept)
+    svc = services()
+    if accept or reject:
+        decided = svc.register_decide(name, str(accept or reject), accept=bool(accept), role=role)
+        if as_json:
+            print_json(decided.to_json())
+        else:
+            typer.echo(f"{decided.status}: {decided.id} {decided.kind} {decided.target} -> {decided.suggested}")
+        return
+    suggestions = svc.register_grade(name, role=role)
+    if as_json:
+        print_json([s.to_json() for s in suggestions])
+        return
+    if not suggestions:
+        typer.echo(f"no suggestions for {name}")
+    for s in suggestions:
+        typer.echo(f"{s.id}  {s.status:<8}  {s.kind:<16}  {s.target}: {s.current} -> {s.suggested}  "
+                   f"{_evidence(s.evidence)}")
+
+
+def _evidence(evidence: dict[str, Any]) -> str:
+    if "what" in evidence:
+        share = f"{evidence['matched']}/{evidence['sampled']} values" if evidence.get("matched") else ""
+        named = f"name says {evidence['name_says']}" if evidence.get("name_says") else ""
+        examples = f"e.g. {', '.join(evidence['examples'])}" if evidence.get("examples") else ""
+        return f"({evidence['what']}: " + "; ".join(p for p in (share, named, examples) if p) + ")"
+    if "personal_columns" in evidence:
+        return f"(personal data in {', '.join(evidence['personal_columns'])})"
+    return f"(says {evidence.get('phrase', '')!r}: …{evidence.get('context', '')}…)"
+
+
 @register_app.command("export")
 def register_export(fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
                     out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,

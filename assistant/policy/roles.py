@@ -15,7 +15,8 @@ PII_POLICIES = ("mask", "raw")
 # Named actions beyond reading (datasette's named-permission style), with the words a refusal uses.
 ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables for SQL questions",
            "sql.learn": "store verified question/SQL examples",
-           "register.read": "read the public data resource register"}
+           "register.read": "read the public data resource register",
+           "register.grade": "decide classification and grading suggestions"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 

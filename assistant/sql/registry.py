@@ -15,6 +15,7 @@ import duckdb
 from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write, file_lock
 from assistant.policy.access import normalize_access_level
+from assistant.register.grading import Decisions, apply_to_tables, decisions_path
 from assistant.sql.guard import Approval, TableAccess
 from ingest.tables import Describe, RegisteredTable, TableSource, file_digest, load_source, read_describe, sources_for
 
@@ -24,12 +25,19 @@ REGISTRY_VERSION = 1
 class Registry:
     """The approved tables under `root` (GOVDATA_HOME/sql)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, decisions: Path | None = None) -> None:
         self.root = root
         self.database = root / "approved.duckdb"
         self.registry_file = root / "registry.json"
+        self.decisions = decisions or decisions_path(root.parent)
 
     def tables(self) -> list[RegisteredTable]:
+        """The approved tables as the policy sees them: the steward's accepted grading decisions applied (columns
+        flagged sensitive, levels made stricter), whatever the tables' files and describe files said."""
+        return apply_to_tables(self._stored(), Decisions(self.decisions))
+
+    def _stored(self) -> list[RegisteredTable]:
+        """The tables as registered, before grading decisions (what the registry file itself holds)."""
         if not self.registry_file.is_file():
             return []
         try:
@@ -50,13 +58,13 @@ class Registry:
             if unchanged is not None:
                 return unchanged, True
             added = self._load(sources, notes, level, extra)
-            kept = [t for t in self.tables() if t.name not in {a.name for a in added}]
+            kept = [t for t in self._stored() if t.name not in {a.name for a in added}]
             self._write_registry(kept + added)
         return added, False
 
     def _unchanged(self, sources: list[TableSource], level: str, extra: list[Path]) -> list[RegisteredTable] | None:
         """The registered tables when every source is already loaded at this version and level."""
-        known = {t.name: t for t in self.tables()}
+        known = {t.name: t for t in self._stored()}
         found = []
         for source in sources:
             table = known.get(source.name)
