@@ -164,6 +164,14 @@ class AuditSettings(BaseModel):
     witness_file: Path | None = Field(default=None, description="Second place each receipt's id and hash is appended.")
 
 
+class DisclosureSettings(BaseModel):
+    """The public disclosure report (`govdata disclose`, docs/register.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    min_count: int = Field(default=5, ge=1, le=1000, description="Counts below this are shown as <N.")
+
+
 class Settings(BaseSettings):
     """All configuration; plain data, no clients are built here."""
 
@@ -181,6 +189,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     sql: SqlSettings = SqlSettings()
     audit: AuditSettings = AuditSettings()
+    disclosure: DisclosureSettings = DisclosureSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
     users_file: Path | None = Field(default=None, description="JSON web users -> role and password hash.")
     user: str | None = Field(default=None, description="Who CLI receipts name; default the OS account.")

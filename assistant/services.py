@@ -432,6 +432,19 @@ class Services:
         self.store.upsert(DATASETS, [record_id], vectors[record_id][None, :], [item.document], [item.metadata],
                           [item.payload])
 
+    def disclose(self, *, role: str, user: str | None = None, since: str | None = None,
+                 until: str | None = None) -> dict[str, Any]:
+        """The public disclosure report over the receipts from `since` up to the end of `until` (`audit.read`):
+        counts by dataset, role, interface, month and outcome, small counts suppressed, never a user or question."""
+        from assistant.register import disclosure
+
+        self._may_read_audit(role, user, f"disclose since={since} until={until}")
+        start = parse_since(since).isoformat() if since else None
+        end = period_end(until).isoformat() if until else None
+        receipts = [r for r in self.audit.recent(since=start, limit=100_000_000) if end is None or r.time < end]
+        levels = {t.name: t.access_level for t in self.sql.registry.tables()}
+        return disclosure.build(receipts, levels, self.settings.disclosure.min_count, since, until)
+
     def audit_head(self) -> dict[str, Any]:
         """The newest receipt's id and hash (signed when a key is set). Meant to be published, so anyone may
         read it, and reading it leaves no receipt (one would move the head it just printed)."""
@@ -577,6 +590,23 @@ def parse_since(value: str) -> datetime:
         return datetime(year, month, day)
     except (ValueError, IndexError):
         raise FieldError("since", "expected YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM", repr(value)) from None
+
+
+def period_end(value: str) -> datetime:
+    """The moment just after a YYYY, YYYY-MM or YYYY-MM-DD period (an exact time stays as it is): `until`
+    includes the whole year, month or day it names."""
+    start = parse_since(value)
+    text = value.strip()
+    if "T" in text or " " in text:
+        return start
+    parts = len(text.split("-"))
+    if parts == 1:
+        return start.replace(year=start.year + 1)
+    if parts == 2:
+        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    from datetime import timedelta
+
+    return start + timedelta(days=1)
 
 
 def since_day(value: str) -> int:

@@ -18,6 +18,26 @@ register_app = typer.Typer(help="The register of public data resources: metadata
 
 def register(app: typer.Typer) -> None:
     app.add_typer(register_app, name="register")
+    app.command("disclose")(disclose)
+
+
+def disclose(
+    out: Annotated[Path, typer.Option("--out", help="report.html, report.csv or report.json (by the suffix).")],
+    since: Annotated[str | None, typer.Option("--since", help="From YYYY[-MM[-DD]] (UTC).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to the end of YYYY[-MM[-DD]] (UTC).")] = None,
+    role: Annotated[str, typer.Option("--role", help="Who builds it: a role with audit.read.")] = STEWARD,
+) -> None:
+    """The public disclosure report: how public data was used, aggregated, small counts suppressed."""
+    from assistant.files import atomic_write
+    from assistant.register import disclosure
+
+    writers = {".html": disclosure.to_html, ".csv": disclosure.to_csv, ".json": disclosure.to_json}
+    writer = writers.get(out.suffix.lower())
+    if writer is None:
+        raise FieldError("out", "the file must end in .html, .csv or .json", str(out))
+    report = services().disclose(role=role, since=since, until=until)
+    atomic_write(out, writer(report))
+    typer.echo(f"wrote {out}: {report['requests']} requests, {len(report['datasets'])} datasets", err=True)
 
 
 def _filter(publisher: str | None, level: str | None, kind: str | None, min_score: int | None,
