@@ -1,8 +1,8 @@
 """The disclosure report (披露): how public data was used, for the public, built from the audit receipts.
 
 Counts only, by dataset, role, interface, month and outcome; never a user, never a question. Any count below
-the threshold is shown as "<N" (and, where a dimension's total is shown, one more cell of that dimension is
-suppressed when only one was, so the hidden one cannot be worked out by subtraction).
+the threshold is shown as "<N"; when only one cell of a dimension is, the next smallest is shown as
+"suppressed", so the hidden one cannot be worked out from the total by subtraction.
 """
 
 import csv
@@ -76,13 +76,17 @@ def _cell(count: int, threshold: int) -> Cell:
     return f"<{threshold}" if 0 < count < threshold else count
 
 
+SUPPRESSED = "suppressed"
+
+
 def _suppress(counts: dict[str, int], threshold: int) -> dict[str, Cell]:
-    """Small counts hidden; if exactly one was, the next smallest goes too (totals are shown elsewhere)."""
-    small = [k for k, n in counts.items() if 0 < n < threshold]
+    """Small counts shown as "<N"; if exactly one was, the next smallest is shown as "suppressed" too (totals
+    are shown elsewhere, and one hidden cell could be worked out from them)."""
+    small = {k for k, n in counts.items() if 0 < n < threshold}
+    also: set[str] = set()
     if len(small) == 1 and len(counts) > 1:
-        rest = sorted((n, k) for k, n in counts.items() if k not in small)
-        small.append(rest[0][1])
-    return {k: (f"<{threshold}" if k in small else n) for k, n in counts.items()}
+        also = {min((n, k) for k, n in counts.items() if k not in small)[1]}
+    return {k: f"<{threshold}" if k in small else SUPPRESSED if k in also else n for k, n in counts.items()}
 
 
 def to_json(report: dict[str, Any]) -> str:
