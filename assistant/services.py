@@ -407,14 +407,15 @@ class Services:
         from assistant.register.grading import Decisions, decisions_path, suggest_for_record, suggest_for_table
 
         decided = Decisions(decisions_path(self.settings.home)).statuses()
-        table = next((t for t in self.sql.registry.tables() if t.name == name), None)
+        # against the tables as registered, so an accepted suggestion still shows, with its status
+        table = next((t for t in self.sql.registry.stored_tables() if t.name == name), None)
         if table is not None:
             return suggest_for_table(table, self.sql.registry.database, decided), {table.name: table.version}
         found = self.store.contents.get(DATASETS, [name])
         if name in found:
             payload = found[name][1]
             return suggest_for_record(name, payload, decided), {name: str(payload.get("modified", ""))}
-        raise FieldError("name", "no approved table or catalog record has this name", name)
+        raise FieldError("target", "no approved table or catalog record has this name", name)
 
     def _restrict_record(self, record_id: str, level: str) -> None:
         """Move a catalog record to a stricter access level in the store (vectors, filter metadata, record)."""

@@ -133,8 +133,10 @@ def warm_up(url: str, name: str, password: str) -> None:
 
 
 def _error(shown: Any) -> str:
+    """The page's error line (assistant/ui/common.error_markdown), if the reply shows one."""
     text = str(shown)
-    return text[text.index("Error:"):][:200] if "Error:" in text else ""
+    marker = next((m for m in ("error: ", "错误：", "错误: ") if m in text), None)
+    return text[text.index(marker):][:200] if marker else ""
 
 
 def simulate(url: str, name: str, password: str, deadline: list[float], run: Run, seed: int,

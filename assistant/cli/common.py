@@ -15,7 +15,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout
 RoleOpt = Annotated[str, typer.Option("--role", help="citizen | civil_servant | data_steward.")]
 
 
-_FLAGS = {"dialect": "--to", "id": "ID"}  # fields whose flag is not simply --field-name
+# fields whose flag is not simply --field-name (or that are arguments)
+_FLAGS = {"dialect": "--to", "id": "ID", "target": "NAME", "suggestion": "ID"}
 
 
 def error_text(exc: Exception) -> str:

@@ -34,9 +34,9 @@ class Registry:
     def tables(self) -> list[RegisteredTable]:
         """The approved tables as the policy sees them: the steward's accepted grading decisions applied (columns
         flagged sensitive, levels made stricter), whatever the tables' files and describe files said."""
-        return apply_to_tables(self._stored(), Decisions(self.decisions))
+        return apply_to_tables(self.stored_tables(), Decisions(self.decisions))
 
-    def _stored(self) -> list[RegisteredTable]:
+    def stored_tables(self) -> list[RegisteredTable]:
         """The tables as registered, before grading decisions (what the registry file itself holds)."""
         if not self.registry_file.is_file():
             return []
@@ -58,13 +58,13 @@ class Registry:
             if unchanged is not None:
                 return unchanged, True
             added = self._load(sources, notes, level, extra)
-            kept = [t for t in self._stored() if t.name not in {a.name for a in added}]
+            kept = [t for t in self.stored_tables() if t.name not in {a.name for a in added}]
             self._write_registry(kept + added)
         return added, False
 
     def _unchanged(self, sources: list[TableSource], level: str, extra: list[Path]) -> list[RegisteredTable] | None:
         """The registered tables when every source is already loaded at this version and level."""
-        known = {t.name: t for t in self._stored()}
+        known = {t.name: t for t in self.stored_tables()}
         found = []
         for source in sources:
             table = known.get(source.name)

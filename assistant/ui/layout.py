@@ -11,11 +11,13 @@ from typing import Any
 import gradio as gr
 
 from assistant.config import Settings
+from assistant.policy.access import ACCESS_LEVELS
 from assistant.policy.users import load_users, verify
 from assistant.services import Services
 from assistant.ui import ask as ask_tab
 from assistant.ui import audit as audit_tab
 from assistant.ui import datasets as datasets_tab
+from assistant.ui import register as register_tab
 from assistant.ui import session, workbench
 from assistant.ui.ask import route_choices
 from assistant.ui.common import caller_of
@@ -115,6 +117,23 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
     def verify_chain(lang: str, request: gr.Request) -> str:
         return audit_tab.verify_chain(assistant, caller_of(assistant, request), lang)
 
+    def register_entries(publisher: str, level: str, max_score: float | None, stale: bool, lang: str,
+                         request: gr.Request) -> tuple[Any, str]:
+        return register_tab.entries(assistant, caller_of(assistant, request), publisher, level, max_score, stale,
+                                    lang)
+
+    def grade(target: str, lang: str, request: gr.Request) -> tuple[Any, str]:
+        return register_tab.suggestions(assistant, caller_of(assistant, request), target, lang)
+
+    def accept(target: str, suggestion: str, lang: str, request: gr.Request) -> tuple[Any, str]:
+        return register_tab.decide(assistant, caller_of(assistant, request), target, suggestion, True, lang)
+
+    def reject(target: str, suggestion: str, lang: str, request: gr.Request) -> tuple[Any, str]:
+        return register_tab.decide(assistant, caller_of(assistant, request), target, suggestion, False, lang)
+
+    def disclose(lang: str, request: gr.Request) -> tuple[str | None, str]:
+        return register_tab.disclosure(assistant, caller_of(assistant, request), lang)
+
     with gr.Blocks(title="GovData Assistant", delete_cache=CACHE_SWEEP) as ui:
         lang, role_state, turns = gr.State("en"), gr.State("citizen"), gr.State([])
         labels.add(gr.Markdown(text("title"), elem_id="title"), "title", "value")
@@ -187,12 +206,49 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
                                                "audit_verify", "value")
                 audit_status = gr.Markdown(elem_id="audit-status")
                 audit_table = gr.Dataframe(elem_id="audit-table", interactive=False, max_height=600, wrap=True)
+            with gr.Tab(text("tab_register"), id="register", elem_id="tab-register", visible=False) as tab_register:
+                with gr.Row():
+                    reg_publisher = labels.add(gr.Textbox(label=text("publisher"), elem_id="register-publisher"),
+                                               "publisher")
+                    reg_level = labels.add(gr.Dropdown(label=text("access_level"), elem_id="register-level",
+                                                       choices=[("", ""), *[(lv, lv) for lv in ACCESS_LEVELS]],
+                                                       value=""), "access_level")
+                    reg_max = labels.add(gr.Number(label=text("register_max_score"), elem_id="register-max",
+                                                   minimum=0, maximum=100, precision=0, value=100),
+                                         "register_max_score")
+                    reg_stale = labels.add(gr.Checkbox(label=text("register_stale"), elem_id="register-stale"),
+                                           "register_stale")
+                reg_show = labels.add(gr.Button(text("register_show"), elem_id="register-show"), "register_show",
+                                      "value")
+                reg_status = gr.Markdown(elem_id="register-status")
+                reg_table = labels.add(gr.Dataframe(label=text("register_table"), elem_id="register-table",
+                                                    interactive=False, max_height=500, wrap=True), "register_table")
+                with gr.Row():
+                    grade_target = labels.add(gr.Textbox(label=text("target"), elem_id="grade-target", scale=3),
+                                              "target")
+                    grade_button = labels.add(gr.Button(text("grade_suggest"), elem_id="grade-suggest", scale=1),
+                                              "grade_suggest", "value")
+                grade_table = labels.add(gr.Dataframe(label=text("grade_table"), elem_id="grade-table",
+                                                      interactive=False, wrap=True), "grade_table")
+                with gr.Row():
+                    grade_id = labels.add(gr.Textbox(label=text("suggestion"), elem_id="grade-id", scale=3),
+                                          "suggestion")
+                    accept_button = labels.add(gr.Button(text("grade_accept"), variant="primary",
+                                                         elem_id="grade-accept", scale=1), "grade_accept", "value")
+                    reject_button = labels.add(gr.Button(text("grade_reject"), elem_id="grade-reject", scale=1),
+                                               "grade_reject", "value")
+                grade_status = gr.Markdown(elem_id="grade-status")
+                disclose_button = labels.add(gr.Button(text("disclosure_button"), elem_id="disclosure-build"),
+                                             "disclosure_button", "value")
+                disclose_file = labels.add(gr.File(label=text("disclosure_file"), elem_id="disclosure-file"),
+                                           "disclosure_file")
+                disclose_status = gr.Markdown(elem_id="disclosure-status")
         for tab, key in ((tab_ask, "tab_ask"), (tab_datasets, "tab_datasets"), (tab_sql, "tab_sql"),
-                         (tab_audit, "tab_audit")):
+                         (tab_audit, "tab_audit"), (tab_register, "tab_register")):
             labels.add(tab, key)
 
         labelled = [component for component, _, _ in labels.items]
-        ui.load(who, None, [lang, language, role_state, dataset, level, tab_audit]).then(
+        ui.load(who, None, [lang, language, role_state, dataset, level, tab_audit, tab_register]).then(
             whoami, [lang, role_state], whoami_box).then(relabel, lang, labelled)
         language.input(lambda value: value, language, lang).then(relabel, lang, labelled).then(
             whoami, [lang, role_state], whoami_box).then(switch_language, [lang, dataset, level], [dataset, level])
@@ -216,6 +272,14 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         refresh.click(receipts, [audit_user, audit_since, lang], [audit_table, audit_status], **fast_queue)
         verify_button.click(verify_chain, lang, audit_status, **fast_queue)
         tab_audit.select(receipts, [audit_user, audit_since, lang], [audit_table, audit_status], **fast_queue)
+        register_filters = [reg_publisher, reg_level, reg_max, reg_stale, lang]
+        for trigger in (reg_show.click, tab_register.select):
+            trigger(register_entries, register_filters, [reg_table, reg_status], **fast_queue)
+        for trigger in (grade_button.click, grade_target.submit):
+            trigger(grade, [grade_target, lang], [grade_table, grade_status], **fast_queue)
+        accept_button.click(accept, [grade_target, grade_id, lang], [grade_table, grade_status], **fast_queue)
+        reject_button.click(reject, [grade_target, grade_id, lang], [grade_table, grade_status], **fast_queue)
+        disclose_button.click(disclose, lang, [disclose_file, disclose_status], **fast_queue)
     return ui
 
 

@@ -23,10 +23,12 @@ def role_choices(assistant: Services, role: str, lang: str, table: str = "", lev
 
 
 def who(assistant: Services, caller: Caller, accept_language: str | None) -> tuple[Any, ...]:
-    """On page load: the language (from the browser), the role, its choices, and whether the Audit tab shows."""
+    """On page load: the language (from the browser), the role, its choices, and whether the Audit and Register
+    tabs show (their handlers refuse other roles on the server anyway)."""
     lang = language_of(accept_language)
     return (lang, lang, caller.role, *role_choices(assistant, caller.role, lang),
-            gr.update(visible=assistant.allowed(caller.role, "audit.read")))
+            gr.update(visible=assistant.allowed(caller.role, "audit.read")),
+            gr.update(visible=assistant.allowed(caller.role, "register.read")))
 
 
 def whoami(caller: Caller, lang: str, role: str) -> str:

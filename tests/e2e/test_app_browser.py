@@ -28,6 +28,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert govdata(home, "datasets", "add", str(sql / "permits.csv"), "--describe", str(sql / "permits.describe.json"),
                    "--access-level", "restricted public").code == 0
     assert govdata(home, "datasets", "add", str(sql / "datapackage" / "datapackage.json")).code == 0
+    assert govdata(home, "datasets", "add", str(FIXTURES / "register" / "applicants.csv"),  # stewards only
+                   "--access-level", "non-public").code == 0
     port = free_port()
     env = {**os.environ, "GOVDATA_HOME": str(home), "OMP_WAIT_POLICY": "PASSIVE"}
     process = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env,
@@ -184,6 +186,49 @@ def test_steward_reads_receipts_and_verifies_the_chain(browser: object, server: 
     page.locator("#audit-verify").click()
     page.locator("#audit-status").get_by_text("Chain intact").wait_for(timeout=30_000)
     shot(page, "audit.png")
+
+
+def test_steward_grades_a_table_in_the_register_tab_and_builds_the_disclosure(browser: object, server: str) -> None:
+    import re
+
+    page = sign_in(browser, server, "steward", "steward-demo")
+    assert "Register" in tab_names(page)
+    page.get_by_role("tab", name="Register").click()
+    expect(page.locator("#register-status")).to_contain_text("resources", timeout=30_000)
+    expect(page.locator("#register-table")).to_contain_text("catalog record")  # lowest scores first
+    page.locator("#register-level input").click()
+    page.get_by_role("option", name="non-public").click()
+    page.locator("#register-show").click()
+    expect(page.locator("#register-table")).to_contain_text("approved table", timeout=30_000)
+    expect(page.locator("#register-table")).to_contain_text("applicants")
+    page.locator("#grade-target textarea").fill("applicants")
+    page.locator("#grade-suggest").click()
+    grades = page.locator("#grade-table")
+    expect(grades).to_contain_text("applicants.holder", timeout=30_000)
+    expect(grades).to_contain_text("resident ID numbers")
+    found = re.search(r"(g[0-9a-f]{10})\s+pending\s+sensitive_column\s+applicants\.holder", grades.inner_text())
+    assert found is not None, grades.inner_text()
+    page.locator("#grade-id textarea").fill(found.group(1))
+    page.locator("#grade-accept").click()
+    expect(page.locator("#grade-status")).to_contain_text(f"Accepted {found.group(1)}: applicants.holder is now "
+                                                         "sensitive", timeout=30_000)
+    expect(grades).to_contain_text("accepted")
+    page.locator("#disclosure-build").click()
+    expect(page.locator("#disclosure-status")).to_contain_text("Disclosure report of", timeout=30_000)
+    expect(page.locator("#disclosure-file")).to_contain_text(".html")
+    shot(page, "register.png")
+
+
+def test_the_register_is_hidden_from_citizens_and_refused_by_the_server(browser: object, server: str) -> None:
+    from gradio_client import Client
+
+    page = sign_in(browser, server, "citizen", "citizen-demo")
+    assert "Register" not in tab_names(page)
+    client = Client(server, auth=("citizen", "citizen-demo"), verbose=False, download_files=False)
+    table, status = client.predict("", "", None, False, api_name="/register_entries")
+    assert status == "Only data stewards may read the register." and not (table or {}).get("data")
+    _, refused = client.predict("applicants", api_name="/grade")
+    assert refused == "Only data stewards may read the register."
 
 
 def test_two_sessions_at_once_keep_their_own_results(browser: object, server: str) -> None:

@@ -8,6 +8,7 @@ from assistant.services import Services
 from assistant.ui import ask as ask_tab
 from assistant.ui import audit as audit_tab
 from assistant.ui import datasets as datasets_tab
+from assistant.ui import register as register_tab
 from assistant.ui import session, workbench
 from assistant.ui.common import Caller
 from assistant.ui.text import text
@@ -21,11 +22,12 @@ def last_receipt(svc: Services) -> Any:
 
 
 def test_page_load_follows_the_browser_language_and_the_role(services: Services) -> None:  # noqa: F811
-    lang, radio, role, tables, levels, audit = session.who(services, CITIZEN, "zh-CN,zh;q=0.9")
+    lang, radio, role, tables, levels, audit, register = session.who(services, CITIZEN, "zh-CN,zh;q=0.9")
     assert (lang, radio, role) == ("zh", "zh", "citizen") and audit["visible"] is False
+    assert register["visible"] is False
     assert tables["choices"] == [(text("all", "zh"), ""), "permits"]
     assert levels["choices"] == [(text("any", "zh"), ""), "public"]
-    assert session.who(services, STEWARD, "en-US")[-1]["visible"] is True
+    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-2:]] == [True, True]
     assert session.whoami(Caller("<b>x</b>", "citizen"), "en", "citizen").startswith("Signed in as **&lt;b&gt;")
 
 
@@ -76,3 +78,25 @@ def test_audit_tab_reads_for_stewards_and_says_no_to_others(services: Services) 
     assert last_receipt(services).outcome.startswith("refused: role 'citizen'")  # the refusal is on the log
     assert audit_tab.verify_chain(services, STEWARD, "zh").startswith("哈希链完整：共 2 条记录")
     assert audit_tab.verify_chain(services, CITIZEN, "en") == text("audit_only", "en")
+
+
+def test_register_tab_lists_grades_and_discloses_for_stewards_and_says_no_to_others(
+        services: Services) -> None:  # noqa: F811
+    table, status = register_tab.entries(services, STEWARD, "", "", None, False, "en")
+    assert "permits" in list(table["id"]) and status.startswith(f"{len(table)} resources")
+    low, _ = register_tab.entries(services, STEWARD, "", "", 0, False, "en")
+    assert low is not None and len(low) == 0  # nothing scores 0
+    suggestions, status = register_tab.suggestions(services, STEWARD, "permits", "en")
+    assert status == f"{len(suggestions)} suggestion(s)"
+    assert register_tab.suggestions(services, STEWARD, " ", "en")[1].startswith("error: Table or record id")
+    missing = register_tab.decide(services, STEWARD, "permits", "g0", True, "en")
+    assert missing[0] is None and "no suggestion with this id" in missing[1]
+    path, status = register_tab.disclosure(services, STEWARD, "en")
+    assert path is not None and open(path, encoding="utf-8").read().startswith("<!doctype html>")
+    for call in (lambda: register_tab.entries(services, CITIZEN, "", "", None, False, "en"),
+                 lambda: register_tab.suggestions(services, CITIZEN, "permits", "en"),
+                 lambda: register_tab.decide(services, CITIZEN, "permits", "g0", True, "en"),
+                 lambda: register_tab.disclosure(services, CITIZEN, "en")):
+        shown, message = call()
+        assert shown is None and message == text("register_only", "en")
+        assert last_receipt(services).outcome.startswith("refused: ")
