@@ -386,7 +386,7 @@ class Services:
                         user: str | None = None) -> "Suggestion":
         """Accept or reject one suggestion (`register.grade`). An accepted one applies to the role policy at once:
         the registry and the store read the decision from now on. Leaves a `register.grade` receipt."""
-        from assistant.register.grading import Decisions, decisions_path
+        from assistant.register.grading import Decisions, decisions_path, restrict_record
 
         status = "accepted" if accept else "rejected"
         with self._receipt("register.grade", role, user, question=f"{status} {suggestion_id} for {name}",
@@ -398,7 +398,7 @@ class Services:
                 raise FieldError("suggestion", f"no suggestion with this id for {name}", suggestion_id)
             Decisions(decisions_path(self.settings.home)).record(chosen, status, receipt.user, role)
             if accept and chosen.kind == "record_level":
-                self._restrict_record(chosen.target, chosen.suggested)
+                restrict_record(self.store, chosen.target, chosen.suggested)
             receipt.datasets = versions
             receipt.outcome = f"{status}: {chosen.kind} {chosen.target} -> {chosen.suggested}"
         return dataclasses.replace(chosen, status=status)
@@ -416,22 +416,6 @@ class Services:
             payload = found[name][1]
             return suggest_for_record(name, payload, decided), {name: str(payload.get("modified", ""))}
         raise FieldError("target", "no approved table or catalog record has this name", name)
-
-    def _restrict_record(self, record_id: str, level: str) -> None:
-        """Move a catalog record to a stricter access level in the store (vectors, filter metadata, record)."""
-        from assistant.models import Dataset
-        from ingest.items import dataset_item
-
-        text_and_payload = self.store.contents.get(DATASETS, [record_id]).get(record_id)
-        vectors = self.store.vectors(DATASETS, [record_id])
-        if text_and_payload is None or record_id not in vectors:
-            raise GovDataError(f"catalog record {record_id} is not in the store; ingest its catalog again")
-        payload = text_and_payload[1]
-        known = {k: v for k, v in payload.items() if k in Dataset.model_fields}
-        dataset = Dataset(**{**known, "access_level": level})
-        item = dataset_item(dataset, str(payload.get("source", "")))
-        self.store.upsert(DATASETS, [record_id], vectors[record_id][None, :], [item.document], [item.metadata],
-                          [item.payload])
 
     def disclose(self, *, role: str, user: str | None = None, since: str | None = None,
                  until: str | None = None) -> dict[str, Any]:

@@ -31,7 +31,8 @@ class Entry:
             "id": r.id, "kind": r.kind, "title": r.title, "publisher": r.publisher, "access_level": r.access_level,
             "license": r.license, "formats": list(r.formats), "update_frequency": r.update_frequency,
             "update_every_days": period.days, "modified": r.modified, "contact": r.contact, "version": r.version,
-            "source": r.source, "catalog": r.catalog, "score": self.quality.score, "stale": self.quality.stale,
+            "source": r.source, "catalog": r.catalog, "language": r.language, "score": self.quality.score,
+            "stale": self.quality.stale,
             "reasons": [{"rule": loss.rule, "points": -loss.points, "reason": loss.reason}
                         for loss in self.quality.losses],
         }
@@ -51,7 +52,7 @@ def from_record(item_id: str, payload: dict[str, Any]) -> Resource:
         formats=tuple(str(f) for f in payload.get("formats") or []), update_frequency=text("accrual_periodicity"),
         modified=text("modified"), modified_ymd=int(payload.get("modified_ymd") or 0), contact=text("contact"),
         source=text("source"), catalog=text("catalog"), urls=tuple(u for u in urls if u),
-        generated_identifier=bool(payload.get("generated_identifier")),
+        generated_identifier=bool(payload.get("generated_identifier")), language=text("language"),
     )
 
 

@@ -216,3 +216,20 @@ def apply_to_tables(tables: list[Any], decisions: Decisions) -> list[Any]:
 def record_levels(home: Path) -> dict[str, str]:
     """Accepted record levels by record id, for ingest (a record is stored at the stricter of both)."""
     return {d["target"]: d["value"] for d in Decisions(decisions_path(home)).accepted("record_level")}
+
+
+def restrict_record(store: Any, record_id: str, level: str) -> None:
+    """Move a catalog record to a stricter access level in the store now (vectors, filter metadata, record):
+    its partition changes, so roles without that level stop finding it from the next search."""
+    from assistant.models import Dataset
+    from ingest.items import dataset_item
+    from vectorstore.store import DATASETS
+
+    text_and_payload = store.contents.get(DATASETS, [record_id]).get(record_id)
+    vectors = store.vectors(DATASETS, [record_id])
+    if text_and_payload is None or record_id not in vectors:
+        raise GovDataError(f"catalog record {record_id} is not in the store; ingest its catalog again")
+    payload = text_and_payload[1]
+    known = {k: v for k, v in payload.items() if k in Dataset.model_fields}
+    item = dataset_item(Dataset(**{**known, "access_level": level}), str(payload.get("source", "")))
+    store.upsert(DATASETS, [record_id], vectors[record_id][None, :], [item.document], [item.metadata], [item.payload])

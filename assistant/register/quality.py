@@ -37,6 +37,7 @@ class Resource:
     urls: tuple[str, ...] = ()
     generated_identifier: bool = False
     source_exists: bool = True
+    language: str = ""  # of title and description, as ingest detected it (zh, en, ...)
 
 
 @dataclass(frozen=True)
