@@ -16,6 +16,7 @@ from assistant.config import AnswerSettings
 from assistant.llm.factory import model_id
 from assistant.llm.replies import parse_reply, response_format
 from assistant.models import Answer, Citation
+from ingest.documents.readers import date_in_name
 from ingest.textutil import detect_language
 from prompts import load_prompt
 from vectorstore.retriever import Ranked
@@ -191,4 +192,6 @@ class Answerer:
             n=n, source=str(payload.get("source", "")), title=str(payload.get("title", "")),
             chunk_id=item.hit.item_id, quote=item.hit.document[:_PASSAGE_CHARS],
             article=str(payload.get("article", "")), heading_path=str(payload.get("heading_path", "")),
+            date=str(payload.get("date") or date_in_name(str(payload.get("source", "")))),  # older stores: the name
+            url=str(payload.get("url", "")),
         )

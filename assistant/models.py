@@ -1,9 +1,10 @@
 """Typed records that flow from ingest to the store and back to users."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 if TYPE_CHECKING:
     from vectorstore.retriever import Ranked
@@ -86,6 +87,8 @@ class Chunk(BaseModel):
     language: str = "en"
     access_level: str = "public"
     position: int = 0
+    url: str = ""
+    date: str = ""
 
 
 class Citation(BaseModel):
@@ -100,6 +103,15 @@ class Citation(BaseModel):
     quote: str
     article: str = ""
     heading_path: str = ""
+    date: str = ""
+    url: str = ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """How a person names the source: title, article (or section) and date; never a file path."""
+        where = " ".join(p for p in (self.title, self.article or self.heading_path.split(" > ")[-1]) if p)
+        return f"{where} ({self.date})" if self.date else where
 
 
 class Answer(BaseModel):
@@ -132,6 +144,8 @@ class Passage:
     heading_path: str
     article: str
     access_level: str
+    date: str = ""
+    url: str = ""
 
     @classmethod
     def from_ranked(cls, ranked: "Ranked") -> "Passage":
@@ -140,6 +154,7 @@ class Passage:
             source=str(meta.get("source", "")), title=str(meta.get("title", "")), chunk_id=hit.item_id,
             text=hit.document, score=round(ranked.score, 6), heading_path=str(meta.get("heading_path", "")),
             article=str(meta.get("article", "")), access_level=str(meta.get("access_level", "")),
+            date=str(meta.get("date", "")), url=str(meta.get("url", "")),
         )
 
 
@@ -159,10 +174,16 @@ class DatasetResult:
     source: str
     keywords: list[str]
     catalog: str
+    update_frequency: str = ""  # as the catalog declares it (R/P1M, monthly, 每月)
+    quality: int | None = None  # the register's metadata quality score, 0-100 (docs/register.md)
 
     @classmethod
     def from_ranked(cls, ranked: "Ranked") -> "DatasetResult":
+        from assistant.register.entries import from_record
+        from assistant.register.quality import score
+
         record = ranked.hit.payload
+        quality = score(from_record(ranked.hit.item_id, record), date.today()).score if record else None
         return cls(
             identifier=str(record.get("identifier", ranked.hit.item_id)), title=str(record.get("title", "")),
             publisher=str(record.get("publisher", "")), access_level=str(record.get("access_level", "")),
@@ -170,4 +191,5 @@ class DatasetResult:
             formats=list(record.get("formats", [])), modified=str(record.get("modified", "")),
             score=round(ranked.score, 6), source=str(record.get("source", "")),
             keywords=list(record.get("keywords", [])), catalog=str(record.get("catalog", "")),
+            update_frequency=str(record.get("accrual_periodicity", "") or ""), quality=quality,
         )

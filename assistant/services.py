@@ -324,6 +324,14 @@ class Services:
         self._may_read_audit(role, user, f"show {receipt_id}")
         return self.audit.get(receipt_id)
 
+    def own_receipt(self, receipt_id: int, *, role: str, user: str | None = None) -> Receipt:
+        """The receipt of the caller's own request, to show beside its answer (issue 17); a role with
+        `audit.read` may see any. Someone else's receipt is refused without saying whose it is."""
+        receipt = self.audit.get(receipt_id)
+        if receipt.user != self.user(user) and not self.allowed(role, "audit.read"):
+            raise GovDataError(f"receipt {receipt_id} is not one of yours")
+        return receipt
+
     def audit_export(self, fmt: str, *, role: str, user: str | None = None) -> str:
         """Every receipt, oldest first, as jsonl or csv (`audit.read`)."""
         self._may_read_audit(role, user, f"export {fmt}")

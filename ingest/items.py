@@ -95,7 +95,7 @@ def chunk_item(chunk: Chunk) -> Item:
     payload = {
         "source": chunk.source, "title": chunk.title, "heading_path": " > ".join(chunk.heading_path),
         "article": chunk.article, "chapter": chunk.chapter, "language": chunk.language,
-        "access_level": chunk.access_level, "position": chunk.position,
+        "access_level": chunk.access_level, "position": chunk.position, "url": chunk.url, "date": chunk.date,
     }
     embed_text = f"{context}\n{chunk.text}"
     return Item(PASSAGES, chunk.chunk_id, embed_text, chunk.text, metadata,
@@ -163,7 +163,7 @@ def _chunks(path: Path, data: bytes, options: SourceOptions,
         chunks.append(Chunk(
             chunk_id=chunk_id, source=source, title=document.title, text=passage.text,
             heading_path=passage.heading_path, article=passage.article, chapter=passage.chapter,
-            language=language, access_level=level, position=position,
+            language=language, access_level=level, position=position, url=document.url, date=document.date,
         ))
     return document.title, chunks, document.repaired
 

@@ -108,7 +108,9 @@ def docs_search(
         return
     for n, passage in enumerate(passages, 1):
         where = " > ".join(p for p in (passage.title, passage.heading_path, passage.article) if p)
-        typer.echo(f"[{n}] {where}  (score {passage.score:.3f})\n    {passage.source}")
+        dated = f" ({passage.date})" if passage.date else ""
+        link = f"\n    {passage.url}" if passage.url else ""  # the file path stays in --json's "source"
+        typer.echo(f"[{n}] {where}{dated}  (score {passage.score:.3f}){link}")
         typer.echo("    " + passage.text[:300].replace("\n", "\n    ") + "\n")
 
 
@@ -153,9 +155,8 @@ def ask(
         print_json(answer.model_dump())
         return
     typer.echo(answer.answer)
-    for citation in answer.citations:
-        where = " ".join(p for p in (citation.title, citation.article or citation.heading_path) if p)
-        typer.echo(f"  [{citation.n}] {where} — {citation.source}")
+    for citation in answer.citations:  # the path stays in --json's "source"; people read the name
+        typer.echo(f"  [{citation.n}] {citation.label}" + (f" — {citation.url}" if citation.url else ""))
 
 
 @app.command()

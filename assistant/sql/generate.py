@@ -75,6 +75,7 @@ class SqlAnswer:
     alternatives: list[dict[str, Any]] = field(default_factory=list)  # other results: {"sql", "row_count", "votes"}
     uncertain: bool = False  # confidence below GOVDATA_SQL__CONFIDENCE_THRESHOLD
     notice: str | None = None  # something the user should know about a result that ran, e.g. withheld data
+    withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +85,7 @@ class SqlAnswer:
             "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
             "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
             "alternatives": self.alternatives, "uncertain": self.uncertain, "notice": self.notice,
+            "withheld": self.withheld,
         }
 
 
@@ -301,7 +303,7 @@ def with_result(answer: SqlAnswer, result: SqlResult) -> SqlAnswer:
     """The answer with the rows its checked SQL returned (versions filled in by `ask`)."""
     return replace(answer, sql=result.sql, columns=result.columns, rows=result.rows, row_count=result.row_count,
                    truncated=result.truncated, masked_columns=result.masked_columns,
-                   dataset_versions=dict.fromkeys(result.tables, ""), error=None)
+                   dataset_versions=dict.fromkeys(result.tables, ""), error=None, withheld=result.withheld)
 
 
 def table_document(table: RegisteredTable) -> str:

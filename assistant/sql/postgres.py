@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from assistant.errors import GovDataError
 from assistant.files import atomic_write
-from assistant.sql.guard import DIALECT, GuardedQuery
+from assistant.sql.guard import DIALECT, GuardedQuery, withheld_list
 from assistant.sql.runner import (
     CUT_MARK,
     MASK,
@@ -201,6 +201,7 @@ class PostgresRunner:
             truncated=query.limit_applied and len(rows) >= query.limit,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1), tables=list(query.tables),
             masked_columns=[columns[i] for i in masked if i < len(columns)], cut_columns=[columns[i] for i in cut],
+            withheld=withheld_list(query.withheld),
         )
 
     def run_raw(self, sql: str) -> SqlResult:

@@ -26,7 +26,7 @@ import duckdb
 
 from assistant.config import SqlSettings
 from assistant.errors import GovDataError
-from assistant.sql.guard import GuardedQuery
+from assistant.sql.guard import GuardedQuery, withheld_list
 
 MASK = "***"
 CUT_MARK = "…"
@@ -54,6 +54,7 @@ class SqlResult:
     dataset_versions: dict[str, str] = field(default_factory=dict)
     receipt_id: int | None = None
     cut_columns: list[str] = field(default_factory=list)  # columns with a value cut at max_cell_chars
+    withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
 
 
 class Runner(Protocol):
@@ -119,7 +120,7 @@ class QueryRunner:
             sql=query.sql, columns=columns, rows=fetched.rows, row_count=len(fetched.rows),
             truncated=query.limit_applied and len(fetched.rows) >= query.limit, elapsed_ms=round(elapsed, 1),
             tables=list(query.tables), masked_columns=[columns[i] for i in masked if i < len(columns)],
-            cut_columns=[columns[i] for i in sorted(fetched.cut)],
+            cut_columns=[columns[i] for i in sorted(fetched.cut)], withheld=withheld_list(query.withheld),
         )
 
     def run_raw(self, sql: str, tables: tuple[str, ...] = ()) -> SqlResult:

@@ -6,7 +6,7 @@ from typing import Any
 from assistant.errors import GovDataError
 from assistant.models import Answer
 from assistant.services import Services
-from assistant.ui.common import Caller, error_markdown
+from assistant.ui.common import Caller, error_markdown, receipt_block
 from assistant.ui.render import answer_markdown, datasets_markdown, esc, sql_markdown
 from assistant.ui.text import text
 
@@ -51,12 +51,16 @@ def routed_reply(assistant: Services, caller: Caller, route: str, message: str, 
     elif route == "sql":
         answer = assistant.sql_ask(message, role=caller.role, user=caller.user)
         turns.append([message, answer.explanation, route])
-        yield sql_markdown(answer, lang)
+        yield _with_receipt(sql_markdown(answer, lang), receipt_block(assistant, caller, answer.receipt_id, lang))
     else:
         pairs = [(q, a) for q, a, _ in turns]
         for event in assistant.ask_stream(message, role=caller.role, history=pairs, user=caller.user):
             if isinstance(event, Answer):
                 turns.append([message, event.answer, route])
-                yield answer_markdown(event)
+                yield _with_receipt(answer_markdown(event), receipt_block(assistant, caller, event.receipt_id, lang))
             else:
                 yield esc(event) + " ▌"
+
+
+def _with_receipt(reply: str, receipt: str) -> str:
+    return f"{reply}\n\n{receipt}" if receipt else reply

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.errors import FieldError
+from assistant.errors import FieldError, GovDataError
 from assistant.policy.users import load_users, role_of
 from assistant.services import Services
 from assistant.ui.render import esc
@@ -34,3 +34,16 @@ def frame(columns: list[str], rows: list[list[Any]]) -> Any:
     import pandas as pd
 
     return pd.DataFrame(rows, columns=columns)
+
+
+def receipt_block(assistant: Services, caller: Caller, receipt_id: int | None, lang: str) -> str:
+    """The compact receipt of the caller's own request, to show under its answer ("" when there is none)."""
+    from assistant.ui.render import receipt_markdown
+
+    if receipt_id is None:
+        return ""
+    try:
+        receipt = assistant.own_receipt(receipt_id, role=caller.role, user=caller.user)
+    except GovDataError:
+        return ""
+    return receipt_markdown(receipt, lang, steward=assistant.allowed(caller.role, "audit.read"))

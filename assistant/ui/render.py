@@ -3,6 +3,7 @@
 import html
 from typing import Any
 
+from assistant.sql.guard.model import WITHHELD_REASON
 from assistant.ui.text import text
 
 PAGE_ROWS = 25
@@ -33,23 +34,47 @@ def dataset_cards(results: list[Any], lang: str) -> str:
         approved = (f'<p class="query-hint">✔ {esc(text("query_dataset", lang))}: '
                     f"<code>{esc(r.identifier[len(SQL_PREFIX):])}</code></p>"
                     if r.identifier.startswith(SQL_PREFIX) else "")
-        cards.append(
-            f'<div class="dataset-card"><h4>{esc(r.title)}</h4>'
-            f"<p>{esc(r.publisher or '-')} · {esc(r.access_level)} · {esc(', '.join(r.formats) or '-')} · "
-            f"{esc(text('updated', lang))} {esc(r.modified or '-')}</p>"
-            f"<p>{esc(r.description[:300])}</p>{link(r.url)}{approved}</div>"
-        )
+        description = f"<p>{esc(r.description[:300])}</p>" if r.description else ""
+        cards.append(f'<div class="dataset-card"><h4>{esc(r.title)}</h4><p>{esc(card_facts(r, lang))}</p>'
+                     f"{description}{link(r.url)}{approved}</div>")
     return "\n".join(cards)
+
+
+_EVERY = {1 / 24: ("hourly", "每小时"), 1.0: ("daily", "每日"), 7.0: ("weekly", "每周"),
+          14.0: ("every two weeks", "每两周"), 30.0: ("monthly", "每月"), 90.0: ("quarterly", "每季度"),
+          91.0: ("quarterly", "每季度"), 182.0: ("twice a year", "每半年"), 365.0: ("yearly", "每年")}
+
+
+def frequency_words(declared: str, lang: str) -> str:
+    """A declared update frequency as people say it (R/P1M -> "updated monthly"), else as declared."""
+    from assistant.register.periodicity import read_periodicity
+
+    days = read_periodicity(declared).days
+    words = next((w for d, w in _EVERY.items() if days is not None and abs(d - days) < 1e-6), None)
+    chosen = (words[1] if lang == "zh" else words[0]) if words else declared.strip()
+    return f"{text('frequency', lang)} {chosen}"
+
+
+def card_facts(r: Any, lang: str) -> str:
+    """What a card says about a record, only the parts it has: publisher · level · formats · updated DATE ·
+    update frequency · quality N/100 (issue 17: no "-" placeholders)."""
+    parts = [r.publisher, r.access_level, ", ".join(r.formats)]
+    if r.modified:
+        parts.append(f"{text('updated', lang)} {r.modified[:10]}")
+    if getattr(r, "update_frequency", ""):
+        parts.append(frequency_words(r.update_frequency, lang))
+    if getattr(r, "quality", None) is not None:
+        parts.append(text("quality", lang, score=r.quality))
+    return " · ".join(p for p in parts if p)
 
 
 def answer_markdown(answer: Any) -> str:
     """The answer, then each citation as an expandable quote with its source (a "not found" answer names
     the closest sources in its own text)."""
     parts = [esc(answer.answer)]
-    for c in answer.citations:
-        where = " ".join(p for p in (c.title, c.article or c.heading_path) if p)
-        parts.append(f"<details><summary>[{c.n}] {esc(where)}</summary>\n\n> {esc(c.quote)}\n\n"
-                     f"{link(c.source)}</details>")
+    for c in answer.citations:  # named as a person would cite it; a link only where the source has a web address
+        source = f"\n\n{link(c.url)}" if c.url else ""
+        parts.append(f"<details><summary>[{c.n}] {esc(c.label)}</summary>\n\n> {esc(c.quote)}{source}</details>")
     return "\n\n".join(parts)
 
 
@@ -58,8 +83,7 @@ def datasets_markdown(results: list[Any], lang: str) -> str:
         return esc(text("no_datasets", lang))
     lines = [esc(text("datasets_found", lang))]
     for n, r in enumerate(results, 1):
-        lines.append(f"{n}. **{esc(r.title)}** — {esc(r.publisher or '-')} · {esc(r.access_level)} · "
-                     f"{esc(', '.join(r.formats) or '-')} {link(r.url)}")
+        lines.append(f"{n}. **{esc(r.title)}** — {esc(card_facts(r, lang))} {link(r.url)}".rstrip())
     return "\n".join(lines)
 
 
@@ -79,10 +103,48 @@ def sql_markdown(answer: Any, lang: str) -> str:
         return f"{esc(text('error', lang))}: {esc(answer.error)}"
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
     parts = [uncertainty_markdown(answer, lang), f"```sql\n{answer.sql}\n```", esc(answer.explanation),
+             withheld_markdown(getattr(answer, "withheld", []), lang),
              table_markdown(answer.columns, answer.rows),
              f"{esc(text('rows', lang, n=answer.row_count))} · {esc(text('datasets_used', lang))}: {esc(versions)}",
              esc(text("sql_more", lang))]
     return "\n\n".join(p for p in parts if p)
+
+
+def receipt_markdown(receipt: Any, lang: str, steward: bool = False) -> str:
+    """The compact receipt under an answer or a result: id, time, sources, dataset versions, the SQL that ran,
+    rows, model, and a line to copy as a citation; stewards also get the commands that replay and verify it."""
+    from pathlib import PurePath
+
+    facts = [text("receipt_line", lang, id=receipt.id, time=receipt.time[:19].replace("T", " "))]
+    if receipt.sources:
+        facts.append(f"{text('receipt_sources', lang)}: " + "; ".join(PurePath(s).stem for s in receipt.sources))
+    if receipt.datasets:
+        facts.append(f"{text('datasets_used', lang)}: " + ", ".join(f"{k}@{v}" if v else k
+                                                                    for k, v in receipt.datasets.items()))
+    if receipt.row_count is not None:
+        facts.append(text("rows", lang, n=receipt.row_count))
+    if receipt.model:
+        facts.append(f"{text('receipt_model', lang)}: {receipt.model}")
+    body = [esc(" · ".join(facts))]
+    if receipt.sql:
+        body.append(f"```sql\n{receipt.sql}\n```")
+    cite = f"GovData Assistant, receipt #{receipt.id}, {receipt.time[:19]}Z, sha256 {receipt.hash[:16]}"
+    body.append(f"{esc(text('receipt_cite', lang))}\n```text\n{cite}\n```")
+    if steward:
+        body.append(esc(text("receipt_steward", lang, id=receipt.id)))
+    return (f"<details class=\"receipt\"><summary>{esc(text('receipt_summary', lang, id=receipt.id))}</summary>"
+            f"\n\n" + "\n\n".join(body) + "\n\n</details>")
+
+
+def withheld_markdown(withheld: list[dict[str, str]], lang: str) -> str:
+    """What a `*` left out and why ("permits.phone left out: sensitive: not visible to this role")."""
+    if not withheld:
+        return ""
+    listed = ", ".join(w["column"] for w in withheld)
+    reason = withheld[0]["reason"]
+    if lang == "zh" and reason == WITHHELD_REASON:
+        reason = "敏感字段，当前角色不可见"
+    return esc(text("left_out", lang, columns=listed, reason=reason))
 
 
 def uncertainty_markdown(answer: Any, lang: str) -> str:

@@ -39,6 +39,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "any": ("(any)", "（全部）"),
     "search": ("Search", "搜索"),
     "updated": ("updated", "更新于"),
+    "frequency": ("updates:", "更新频率："),
+    "receipt_summary": ("Receipt #{id}", "凭证 #{id}"),
+    "receipt_line": ("receipt #{id}, {time} UTC", "凭证 #{id}，{time}（UTC）"),
+    "receipt_sources": ("sources", "来源"),
+    "receipt_model": ("model", "模型"),
+    "receipt_cite": ("Copy as a citation:", "复制为引用："),
+    "receipt_steward": ("Check it: `govdata audit replay {id}` re-runs its SQL at the recorded data versions; "
+                        "`govdata audit verify` checks the whole chain (or the Audit tab).",
+                        "核验：`govdata audit replay {id}` 按记录的数据版本重新运行其 SQL；"
+                        "`govdata audit verify` 校验整条哈希链（或使用审计页）。"),
+    "left_out": ("{columns} left out: {reason}.", "未显示 {columns}：{reason}。"),
+    "quality": ("metadata quality {score}/100", "元数据质量 {score}/100"),
     "approved_pick": ("Approved datasets in these results", "结果中已批准可查询的数据集"),
     "query_dataset": ("Query this dataset", "查询此数据集"),
     "question": ("Question", "问题"),

@@ -9,9 +9,9 @@ import gradio as gr
 from assistant.errors import GovDataError
 from assistant.services import Services
 from assistant.sql.chart import pick_chart
-from assistant.sql.guard import SqlRejected
-from assistant.ui.common import Caller, error_markdown, frame
-from assistant.ui.render import esc, page_of, uncertainty_markdown
+from assistant.sql.guard import SqlRejected, withheld_list
+from assistant.ui.common import Caller, error_markdown, frame, receipt_block
+from assistant.ui.render import esc, page_of, uncertainty_markdown, withheld_markdown
 from assistant.ui.text import text
 
 
@@ -20,7 +20,9 @@ def check(assistant: Services, caller: Caller, sql: str, lang: str) -> str:
         verdict = assistant.sql_check(sql, role=caller.role, user=caller.user)
     except GovDataError as exc:
         return error_markdown(exc, lang)
-    return text("allowed" if verdict.allowed else "rejected", lang) + ": " + esc(verdict.reason)
+    line = text("allowed" if verdict.allowed else "rejected", lang) + ": " + esc(verdict.reason)
+    withheld = withheld_markdown(withheld_list(verdict.query.withheld) if verdict.query else [], lang)
+    return f"{line}\n\n{withheld}" if withheld else line
 
 
 def run(assistant: Services, caller: Caller, sql: str, lang: str) -> tuple[Any, ...]:
@@ -32,7 +34,9 @@ def run(assistant: Services, caller: Caller, sql: str, lang: str) -> tuple[Any, 
     except GovDataError as exc:
         return error_markdown(exc, lang), *no_result()
     note = text("rows", lang, n=result.row_count) + (text("row_cap", lang) if result.truncated else "")
-    return note, *result_outputs(result.columns, result.rows, lang)
+    shown = "\n\n".join(p for p in (note, withheld_markdown(result.withheld, lang),
+                                      receipt_block(assistant, caller, result.receipt_id, lang)) if p)
+    return shown, *result_outputs(result.columns, result.rows, lang)
 
 
 def generate(assistant: Services, caller: Caller, question: str, dataset: str, lang: str) -> tuple[Any, ...]:
@@ -45,9 +49,11 @@ def generate(assistant: Services, caller: Caller, question: str, dataset: str, l
         return answer.sql, f"{text('error', lang)}: {esc(answer.error)}", esc(answer.explanation), *no_result()
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
     doubt = uncertainty_markdown(answer, lang)
-    return (answer.sql, text("allowed_run", lang, n=answer.row_count),
+    withheld = withheld_markdown(answer.withheld, lang)
+    return (answer.sql, text("allowed_run", lang, n=answer.row_count) + (f"\n\n{withheld}" if withheld else ""),
             (f"{doubt}\n\n" if doubt else "")
-            + f"{esc(answer.explanation)}\n\n{text('datasets_used', lang)}: {esc(versions)}",
+            + f"{esc(answer.explanation)}\n\n{text('datasets_used', lang)}: {esc(versions)}"
+            + _with_receipt(receipt_block(assistant, caller, answer.receipt_id, lang)),
             *result_outputs(answer.columns, answer.rows, lang))
 
 
@@ -106,3 +112,7 @@ def no_result() -> tuple[Any, ...]:
     hidden = gr.update(visible=False)
     return None, None, "", "none", gr.update(choices=[], value=None), gr.update(choices=[], value=None), \
         hidden, hidden, hidden, None
+
+
+def _with_receipt(receipt: str) -> str:
+    return f"\n\n{receipt}" if receipt else ""

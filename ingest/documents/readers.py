@@ -16,6 +16,8 @@ class RawDocument:
     title: str
     text: str
     repaired: bool = False
+    url: str = ""  # where the document is published, when it says (front matter url/source_url/link)
+    date: str = ""  # its date, when it says (front matter date/issued, or "(YYYY-MM-DD)" in the file name)
 
 
 MAX_DOCX_EXPANDED = 50_000_000  # bytes a DOCX may unpack to
@@ -78,13 +80,28 @@ def read_markdown(data: bytes, path: Path) -> RawDocument:
     text = decode_text(data, path)
     title = ""
     front = _FRONT_MATTER.match(text)
+    url = date = ""
     if front:
         title = _front_field(front.group(1), "title")
+        url = next((u for u in (_front_field(front.group(1), n) for n in _URL_FIELDS)
+                    if u.lower().startswith(("https://", "http://"))), "")
+        date = next((d for d in (_front_field(front.group(1), n) for n in _DATE_FIELDS) if d), "")
         lead = [_front_field(front.group(1), name) for name in ("subtitle", "description", "summary")]
         text = "\n\n".join([t for t in lead if t] + [text[front.end():]])
         if not text.strip() and title:  # an index page: its title is what it says
             text = title
-    return RawDocument(title=title or _first_heading(text) or path.stem, text=text)
+    return RawDocument(title=title or _first_heading(text) or path.stem, text=text, url=url, date=date)
+
+
+_URL_FIELDS = ("url", "source_url", "canonical_url", "link", "source")
+_DATE_FIELDS = ("date", "issued", "published", "modified")
+_DATE_IN_NAME = re.compile(r"[(（_ -](\d{4}-\d{2}-\d{2})[)）_ ]?")
+
+
+def date_in_name(name: str) -> str:
+    """A YYYY-MM-DD date in a file name, as laws are often saved: 政府信息公开条例(2019-04-03).md."""
+    found = _DATE_IN_NAME.search(Path(name).stem)
+    return found.group(1) if found else ""
 
 
 def _front_field(front: str, name: str) -> str:
@@ -213,4 +230,5 @@ def read_document(data: bytes, path: Path) -> RawDocument:
     text, text_repaired = clean_text(document.text)
     if not text.strip():
         raise IngestError(path, "document has no text")
-    return RawDocument(title=title, text=text, repaired=title_repaired or text_repaired)
+    return RawDocument(title=title, text=text, repaired=title_repaired or text_repaired, url=document.url,
+                       date=document.date.strip().strip("'\"")[:10] or date_in_name(path.name))

@@ -93,6 +93,8 @@ def test_citizen_finds_a_dataset_by_a_chinese_description_and_opens_it_in_the_wo
     page.locator("#dataset-search").click()
     results = page.locator("#dataset-results")
     results.get_by_text("City air quality (fixture)").wait_for(timeout=60_000)
+    expect(results).to_contain_text("metadata quality")  # issue 17: the register's score on each card
+    assert "· -" not in results.inner_text() and "updated -" not in results.inner_text()
     shot(page, "find-datasets.png")
     page.locator("#dataset-open").click()
     page.locator("#sql-question").wait_for(state="visible", timeout=10_000)
@@ -114,9 +116,10 @@ def test_citizen_asks_a_policy_question_routed_to_documents_and_sees_a_citation(
     citation = page.locator("#ask-chat details summary").first
     citation.wait_for(timeout=240_000)
     assert "Laws and guides" in chat.inner_text()
-    assert "条例" in citation.inner_text()
+    assert "条例" in citation.inner_text() and "(2019-04-03)" in citation.inner_text()  # title, article, date
     citation.click()
     assert "工作日" in chat.inner_text()
+    assert ".md" not in chat.inner_text() and "/tmp" not in chat.inner_text()  # never our file system
     shot(page, "ask.png")
 
 

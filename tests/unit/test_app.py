@@ -39,7 +39,21 @@ def test_answer_citations_are_expandable_and_escaped() -> None:
         Citation(n=1, source="/laws/a.md", title="条例", chunk_id="c", quote="<img src=x>", article="第三十三条")])
     rendered = answer_markdown(answer)
     assert "<script>" not in rendered and "<img" not in rendered
-    assert "<details><summary>[1] 条例 第三十三条</summary>" in rendered and "<code>/laws/a.md</code>" in rendered
+    assert "<details><summary>[1] 条例 第三十三条</summary>" in rendered
+    assert "/laws/a.md" not in rendered  # issue 17: a person sees the law's name, never our file system
+
+
+def test_citations_name_title_article_and_date_and_link_only_a_web_address() -> None:
+    dated = Citation(n=1, source="/srv/x/政府信息公开条例(2019-04-03).md", title="中华人民共和国政府信息公开条例",
+                     chunk_id="c", quote="q", article="第三十三条", date="2019-04-03")
+    web = Citation(n=2, source="/srv/x/memo.md", title="M-13-13", chunk_id="d", quote="q",
+                   heading_path="Policy > Scope", url="https://project-open-data.cio.gov/policy-memo/")
+    bad = Citation(n=3, source="/srv/x/y.md", title="Y", chunk_id="e", quote="q", url="javascript:alert(1)")
+    assert dated.label == "中华人民共和国政府信息公开条例 第三十三条 (2019-04-03)"
+    assert web.label == "M-13-13 Scope" and "label" in web.model_dump()
+    rendered = answer_markdown(Answer(answer="a [1] [2] [3]", found=True, language="en", citations=[dated, web, bad]))
+    assert '<a href="https://project-open-data.cio.gov/policy-memo/"' in rendered
+    assert "/srv/x" not in rendered and "<a href=\"javascript" not in rendered
 
 
 def test_pages_clamp_and_number_rows() -> None:
@@ -157,3 +171,21 @@ def test_searches_and_sql_runs_never_queue_behind_model_answers(tmp_path, monkey
     assert queues["ask"] == queues["generate"] == {("model", 2)}
     for fast in ("find", "run", "check", "receipts", "verify_chain"):
         assert queues[fast] == {("fast", 16)}, fast
+
+
+def test_cards_show_only_the_facts_a_record_has_with_frequency_and_quality() -> None:
+    """Issue 17: no "- · public · - · updated -" placeholders."""
+    from assistant.ui.render import card_facts
+
+    bare = SimpleNamespace(publisher="", access_level="public", formats=[], modified="", update_frequency="",
+                           quality=None)
+    assert card_facts(bare, "en") == "public"
+    full = SimpleNamespace(publisher="DOL", access_level="public", formats=["csv"], modified="2024-11-14T18:21:41Z",
+                           update_frequency="R/P1M", quality=85)
+    assert card_facts(full, "en") == "DOL · public · csv · updated 2024-11-14 · updates: monthly · " \
+                                     "metadata quality 85/100"
+    assert "更新频率： 每月" in card_facts(full, "zh") and "元数据质量 85/100" in card_facts(full, "zh")
+    odd = SimpleNamespace(**{**vars(full), "update_frequency": "偶尔"})
+    assert "updates: 偶尔" in card_facts(odd, "en")
+    html = dataset_cards([SimpleNamespace(identifier="x", title="T", url="", description="", **vars(bare))], "en")
+    assert " - " not in html and "· -" not in html and "<p></p>" not in html

@@ -113,3 +113,21 @@ def test_legacy_encoded_and_empty_csv_as_approved_tables(tmp_path: Path) -> None
     with pytest.raises(GovDataError, match=r"empty.csv: empty file \(0 bytes\); there is no table to approve"):
         registry.add(HOSTILE / "empty.csv")
     assert [t.name for t in registry.tables()] == ["tainan"]
+
+
+def test_a_document_names_its_web_address_and_date_from_front_matter_or_file_name(tmp_path: Path) -> None:
+    """Issue 17: citations name a source as people do (title, article, date, a link where there is one)."""
+    from ingest.documents.readers import date_in_name, read_document
+
+    memo = tmp_path / "memo.md"
+    memo.write_text("---\ntitle: M-13-13\nurl: https://example.gov/memo/\ndate: '2013-05-09'\n---\n\nText.\n",
+                    encoding="utf-8")
+    read = read_document(memo.read_bytes(), memo)
+    assert (read.title, read.url, read.date) == ("M-13-13", "https://example.gov/memo/", "2013-05-09")
+    law = tmp_path / "政府信息公开条例(2019-04-03).md"
+    law.write_text("# 中华人民共和国政府信息公开条例\n\n第一条 正文。\n", encoding="utf-8")
+    assert (read_document(law.read_bytes(), law).date, read_document(law.read_bytes(), law).url) == ("2019-04-03", "")
+    relative = tmp_path / "page.md"
+    relative.write_text("---\ntitle: P\nurl: /policy-memo/\n---\n\nText.\n", encoding="utf-8")
+    assert read_document(relative.read_bytes(), relative).url == ""  # only web addresses become links
+    assert date_in_name("report_2024-01-31.pdf") == "2024-01-31" and date_in_name("v2.md") == ""

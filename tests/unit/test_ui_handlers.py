@@ -61,7 +61,8 @@ def test_find_shows_cards_and_names_a_bad_field_by_its_label(services: Services)
 
 def test_workbench_runs_checks_refuses_and_pages(services: Services) -> None:  # noqa: F811
     note, state, page, label, kind, *_rest, csv = workbench.run(services, STEWARD, "SELECT kind FROM permits", "en")
-    assert note == "5 row(s)" and len(state["rows"]) == 5 and label == "Rows 1–5 of 5" and csv.endswith(".csv")
+    assert note.startswith("5 row(s)\n\n<details class=\"receipt\">") and len(state["rows"]) == 5
+    assert label == "Rows 1–5 of 5" and csv.endswith(".csv")
     assert last_receipt(services).action == "sql.run" and last_receipt(services).user == "sam"
     refused = workbench.run(services, CITIZEN, "DROP TABLE permits", "en")
     assert refused[0].startswith("rejected: ") and refused[1] is None
@@ -100,3 +101,25 @@ def test_register_tab_lists_grades_and_discloses_for_stewards_and_says_no_to_oth
         shown, message = call()
         assert shown is None and message == text("register_only", "en")
         assert last_receipt(services).outcome.startswith("refused: ")
+
+
+def test_every_answer_and_result_carries_its_own_compact_receipt(services: Services) -> None:  # noqa: F811
+    """Issue 17: the receipt beside the answer: id, time, data versions, SQL, rows, a line to copy as a citation;
+    stewards get the commands that replay and verify it; nobody sees someone else's receipt."""
+    reply = list(ask_tab.ask(services, CITIZEN, "how many permits?", [], "sql", "en", []))[-1][0][-1]["content"]
+    receipt = last_receipt(services)
+    assert f"<summary>Receipt #{receipt.id}</summary>" in reply and reply.count("SELECT 1") == 2  # answer, receipt
+    assert f"GovData Assistant, receipt #{receipt.id}, {receipt.time[:19]}Z, sha256 {receipt.hash[:16]}" in reply
+    assert "audit replay" not in reply  # the command is for stewards
+    shown = workbench.run(services, STEWARD, "SELECT count(*) AS n FROM permits", "en")[0]
+    steward_receipt = last_receipt(services)
+    assert f"Receipt #{steward_receipt.id}" in shown and f"govdata audit replay {steward_receipt.id}" in shown
+    assert "SELECT" in shown and "permits@" in shown  # the SQL that ran, at its data version
+    import pytest
+
+    from assistant.errors import GovDataError
+
+    with pytest.raises(GovDataError, match=f"receipt {steward_receipt.id} is not one of yours"):
+        services.own_receipt(steward_receipt.id, role="citizen", user="ana")
+    assert services.own_receipt(receipt.id, role="citizen", user="ana").id == receipt.id
+    assert services.own_receipt(receipt.id, role="data_steward", user="sam").id == receipt.id

@@ -8,7 +8,7 @@ columns, LIMIT clamped), never the caller's text, so tokenizer disagreements can
 from dataclasses import dataclass
 
 from assistant.sql.guard.bounds import MAX_IN_LIST, MAX_SERIES, MAX_SIZE_ARGUMENT, check_bounds
-from assistant.sql.guard.columns import check_columns, name_outputs, qualify_columns
+from assistant.sql.guard.columns import check_columns, name_outputs, qualify_columns, withheld_by_stars
 from assistant.sql.guard.functions import ALLOWED_TABLE_FUNCTIONS, DENIED_FUNCTIONS, DENIED_PREFIXES, function_name
 from assistant.sql.guard.limits import clamp_limit, limit_of
 from assistant.sql.guard.model import (
@@ -21,6 +21,7 @@ from assistant.sql.guard.model import (
     SqlRejected,
     TableAccess,
     Verdict,
+    withheld_list,
 )
 from assistant.sql.guard.parse import check_round_trip, parse_single, transpile
 from assistant.sql.guard.sources import check_sources, check_tables
@@ -29,7 +30,7 @@ from assistant.sql.guard.text import check_text
 
 __all__ = ["ALLOWED_TABLE_FUNCTIONS", "DEFAULT_ROW_CAP", "DENIED_FUNCTIONS", "DENIED_PREFIXES", "DIALECT",
            "MAX_IN_LIST", "MAX_NESTING", "MAX_SERIES", "MAX_SIZE_ARGUMENT", "MAX_SQL_CHARS", "Approval", "GuardedQuery",
-           "SqlGuard", "SqlRejected", "TableAccess", "Verdict", "function_name", "transpile"]
+           "SqlGuard", "SqlRejected", "TableAccess", "Verdict", "function_name", "transpile", "withheld_list"]
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,11 @@ class SqlGuard:
         tables = check_tables(root, approval)
         check_sources(root)
         name_outputs(root)
+        withheld = withheld_by_stars(root, approval, tables)
         qualified = qualify_columns(root, approval, tables)
         check_nodes(qualified)
         masked = check_columns(qualified, approval)
         limited, applied = clamp_limit(qualified, self.row_cap)
         text = limited.sql(dialect=DIALECT, comments=False)
         check_round_trip(text)
-        return GuardedQuery(text, tuple(sorted(tables)), masked, limit_of(limited), applied)
+        return GuardedQuery(text, tuple(sorted(tables)), masked, limit_of(limited), applied, withheld)

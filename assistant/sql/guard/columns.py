@@ -57,6 +57,24 @@ def _quote_hint(root: exp.Expr, exc: Exception) -> str:
     return ""
 
 
+def withheld_by_stars(root: exp.Expr, approval: Approval, tables: set[str]) -> tuple[str, ...]:
+    """The denied columns a `*` (or `t.*`) in the query would have covered: the guard expands stars to the
+    role's columns only, so these are left out silently unless the caller is told (issue 17)."""
+    aliases = {(t.alias_or_name or t.name).lower(): t.name.lower() for t in root.find_all(exp.Table)}
+    covered: set[str] = set()
+    for star in root.find_all(exp.Star):
+        column = star.parent if isinstance(star.parent, exp.Column) else None
+        if not isinstance((column or star).parent, exp.Select):
+            continue  # count(*) and the like read no column
+        qualifier = column.table.lower() if column is not None and column.table else ""
+        if qualifier:
+            covered.add(aliases.get(qualifier, qualifier))
+        else:
+            covered.update(t.lower() for t in tables)
+    return tuple(sorted(f"{name}.{c}" for name in tables if name.lower() in covered
+                        for c in approval.tables[name].denied))
+
+
 def _usable_columns(access: TableAccess) -> dict[str, str]:
     denied = {c.lower() for c in access.denied}
     return {name: kind for name, kind in access.columns.items() if name.lower() not in denied}

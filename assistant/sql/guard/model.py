@@ -56,6 +56,7 @@ class GuardedQuery:
     masked_outputs: tuple[int, ...] = ()
     limit: int = DEFAULT_ROW_CAP
     limit_applied: bool = False
+    withheld: tuple[str, ...] = ()  # "table.column" a star left out because the role may not see it
 
 
 @dataclass(frozen=True)
@@ -66,4 +67,13 @@ class Verdict:
     query: GuardedQuery | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, object]:
-        return {"allowed": self.allowed, "reason": self.reason, "sql": self.sql}
+        withheld = self.query.withheld if self.query is not None else ()
+        return {"allowed": self.allowed, "reason": self.reason, "sql": self.sql, "withheld": withheld_list(withheld)}
+
+
+WITHHELD_REASON = "sensitive: not visible to this role"
+
+
+def withheld_list(columns: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+    """The `withheld` JSON field of `sql check/run`: [{"column", "reason"}]."""
+    return [{"column": c, "reason": WITHHELD_REASON} for c in columns]
