@@ -61,6 +61,10 @@ class RetrievalSettings(BaseModel):
     fusion: Literal["weighted", "rrf", "dense", "bm25"] = "weighted"
     keyword_weight: float = Field(default=0.5, ge=0.0, le=10.0)
     candidates: int = Field(default=100, ge=10, le=1000, description="Dense and keyword candidates per search.")
+    disclose_hidden_levels: tuple[AccessLevelName, ...] = Field(
+        default=("restricted public",),
+        description="Levels whose matching records a role that cannot see them is told about (a count, never "
+                    "titles); non-public is never counted unless listed here.")
 
 
 class LlmSettings(BaseModel):

@@ -235,6 +235,21 @@ class Services:
             receipt.answer_hash = content_hash([r.identifier for r in records])
         return results
 
+    def hidden_matches(self, query: str, results: list["DatasetResult"], *, k: int, role: str,
+                       publisher: str | None = None, format: str | None = None, language: str | None = None,
+                       since: str | None = None) -> int:
+        """How many of the top k for QUERY (with the same filters) the role did not get because of their access
+        level: a count, never which. Only levels in GOVDATA_RETRIEVAL__DISCLOSE_HIDDEN_LEVELS are counted."""
+        allowed = set(allowed_levels(role, self.settings.roles_file))
+        levels = tuple(lv for lv in self.settings.retrieval.disclose_hidden_levels if lv not in allowed)
+        if not levels or not query.strip():
+            return 0
+        wanted = self.filters(role, publisher=publisher, format=format, language=language, since=since)
+        hidden = self.retriever.retrieve(query, k=k, filters=dataclasses.replace(wanted, access_levels=levels),
+                                         collection=DATASETS)
+        ranked = sorted([(r.score, False) for r in results] + [(h.score, True) for h in hidden], reverse=True)[:k]
+        return sum(is_hidden for _, is_hidden in ranked)
+
     def sql_ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None,
                 user: str | None = None) -> "SqlAnswer":
         """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt (a refusal too)."""

@@ -128,18 +128,24 @@ def datasets_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Datasets matching QUERY that the role may see, best first."""
-    results = build_services().search_datasets(query, k=k, role=role, publisher=publisher, format=format,
-                                               language=language, since=since, access_level=access_level)
+    svc = build_services()
+    results = svc.search_datasets(query, k=k, role=role, publisher=publisher, format=format, language=language,
+                                  since=since, access_level=access_level)
     if as_json:
         print_json([dataclasses.asdict(r) for r in results])
         return
     for n, r in enumerate(results, 1):
-        formats = ", ".join(r.formats) or "-"
-        typer.echo(f"[{n}] {r.title}  ({r.publisher or 'unknown publisher'}; {r.access_level}; {formats}; "
-                   f"modified {r.modified or '-'}; score {r.score:.3f})")
-        typer.echo(f"    id: {r.identifier}  {r.url}")
+        facts = [r.publisher, r.access_level, ", ".join(r.formats), f"modified {r.modified[:10]}" if r.modified
+                 else "", f"updates {r.update_frequency}" if r.update_frequency else "",
+                 f"quality {r.quality}/100" if r.quality is not None else "", f"score {r.score:.3f}"]
+        typer.echo(f"[{n}] {r.title}  ({'; '.join(f for f in facts if f)})")
+        typer.echo(f"    id: {r.identifier}  {r.url}".rstrip())
         if r.description:
             typer.echo("    " + r.description[:200].replace("\n", " "))
+    hidden = 0 if access_level else svc.hidden_matches(query, results, k=k, role=role, publisher=publisher,
+                                                       format=format, language=language, since=since)
+    if hidden:
+        err(f"{hidden} more matching record(s) are not public and are not shown")
 
 
 @app.command()

@@ -7,7 +7,8 @@ import gradio as gr
 from assistant.errors import GovDataError
 from assistant.services import Services
 from assistant.ui.common import Caller, error_markdown
-from assistant.ui.render import approved_tables, dataset_cards
+from assistant.ui.render import approved_tables, dataset_cards, esc
+from assistant.ui.text import text
 
 
 def find(assistant: Services, caller: Caller, query: str, publisher: str, fmt: str, since: str, level: str,
@@ -22,7 +23,11 @@ def find(assistant: Services, caller: Caller, query: str, publisher: str, fmt: s
         return error_markdown(exc, lang), hidden, gr.update(visible=False)
     approved = approved_tables(results)
     pick = gr.update(visible=bool(approved), choices=approved, value=approved[0] if approved else None)
-    return dataset_cards(results, lang), pick, gr.update(visible=bool(approved))
+    count = 0 if level else assistant.hidden_matches(query, results, k=10, role=caller.role,
+                                                      publisher=publisher or None, format=fmt or None,
+                                                      since=since or None)
+    note = f'<p class="hidden-note">{esc(text("hidden_matches", lang, n=count))}</p>' if count else ""
+    return dataset_cards(results, lang) + note, pick, gr.update(visible=bool(approved))
 
 
 def open_in_workbench(table: str | None) -> tuple[Any, Any]:

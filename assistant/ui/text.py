@@ -49,6 +49,8 @@ TEXT: dict[str, tuple[str, str]] = {
                         "`govdata audit verify` checks the whole chain (or the Audit tab).",
                         "核验：`govdata audit replay {id}` 按记录的数据版本重新运行其 SQL；"
                         "`govdata audit verify` 校验整条哈希链（或使用审计页）。"),
+    "hidden_matches": ("{n} more matching record(s) are not public and are not shown.",
+                       "另有 {n} 条匹配的记录未公开，不予显示。"),
     "left_out": ("{columns} left out: {reason}.", "未显示 {columns}：{reason}。"),
     "quality": ("metadata quality {score}/100", "元数据质量 {score}/100"),
     "approved_pick": ("Approved datasets in these results", "结果中已批准可查询的数据集"),

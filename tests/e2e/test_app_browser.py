@@ -104,6 +104,7 @@ def test_citizen_finds_a_dataset_by_a_chinese_description_and_opens_it_in_the_wo
     page.locator("#dataset-search").click()
     page.wait_for_timeout(3000)
     assert "Permits issued" not in results.inner_text()
+    expect(results).to_contain_text("not public and are not shown")  # a count, never the title
 
 
 def test_citizen_asks_a_policy_question_routed_to_documents_and_sees_a_citation(browser: object,

@@ -145,3 +145,20 @@ def test_a_bad_since_names_the_field(value: str) -> None:
 def test_audit_receipts_since_filters_by_utc_time(services: Services) -> None:
     assert len(services.audit_receipts(role="data_steward", since="2000")) == 1  # the datasets.add
     assert services.audit_receipts(role="data_steward", since="2999-01-01T00:00+08:00") == []
+
+
+def test_hidden_matches_count_only_listed_levels_that_would_have_made_the_top_k(services: Services) -> None:
+    """Issue 17: a citizen is told how many better matches are not public (never which); non-public records are
+    not counted by default, and a role that may see the level is told nothing."""
+    from assistant.models import DatasetResult
+
+    class Hidden:
+        def retrieve(self, query: str, *, k: int, filters: Any, collection: str) -> list[Ranked]:
+            assert filters.access_levels == ("restricted public",)  # never non-public by default
+            return [Ranked(Hit(f"h{i}", "t", s, {"title": "secret"}), s, s, s) for i, s in enumerate((0.9, 0.8, 0.1))]
+
+    services._retriever = Hidden()  # type: ignore[assignment]
+    shown = [DatasetResult("a", "A", "", "public", "", "", [], "", score, "", [], "") for score in (0.85, 0.5)]
+    assert services.hidden_matches("q", shown, k=3, role="citizen") == 2  # 0.9 and 0.8 beat 0.5; 0.1 does not
+    assert services.hidden_matches("q", shown, k=3, role="civil_servant") == 0  # it may see restricted public
+    assert services.hidden_matches("   ", shown, k=3, role="citizen") == 0
