@@ -148,7 +148,7 @@ def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, serve
     code = page.locator("#sql-code textarea")
     code.fill("SELECT kind, count(*) AS n FROM permits GROUP BY kind ORDER BY n DESC, kind")
     page.locator("#sql-run").click()
-    page.locator("#sql-verdict").get_by_text("3 row(s)").wait_for(timeout=30_000)
+    page.locator("#sql-verdict").get_by_text("3 row(s)", exact=True).wait_for(timeout=30_000)
     expect(page.locator("#sql-table")).to_contain_text("building")
     page.locator("#sql-chart-bar").wait_for(state="visible", timeout=30_000)  # categories + counts: a bar chart
     assert page.locator("#sql-x input").input_value() == "kind" and page.locator("#sql-y input").input_value() == "n"
@@ -172,7 +172,7 @@ def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, serve
     page.locator("#sql-page").get_by_text("Rows 26–50 of 125").wait_for(timeout=30_000)
     code.fill("SELECT count(*) AS n FROM permits")
     page.locator("#sql-run").click()
-    page.locator("#sql-verdict").get_by_text("1 row(s)").wait_for(timeout=30_000)
+    page.locator("#sql-verdict").get_by_text("1 row(s)", exact=True).wait_for(timeout=30_000)
     expect(page.locator("#sql-table")).to_contain_text("5")  # the DROP changed nothing
 
 
@@ -244,10 +244,69 @@ def test_two_sessions_at_once_keep_their_own_results(browser: object, server: st
         page.locator("#sql-code textarea").fill(sql)
     first.locator("#sql-run").click()
     second.locator("#sql-run").click()
-    first.locator("#sql-verdict").get_by_text("3 row(s)").wait_for(timeout=30_000)
-    second.locator("#sql-verdict").get_by_text("2 row(s)").wait_for(timeout=30_000)
+    first.locator("#sql-verdict").get_by_text("3 row(s)", exact=True).wait_for(timeout=30_000)
+    second.locator("#sql-verdict").get_by_text("2 row(s)", exact=True).wait_for(timeout=30_000)
     expect(first.locator("#sql-table")).to_contain_text("Guangzhou")
     expect(second.locator("#sql-table")).to_contain_text("Wang Fang")  # the steward sees names unmasked
     assert "Wang Fang" not in first.locator("#sql-table").inner_text()
     expect(first.locator("#whoami")).to_contain_text("role: civil_servant")
     expect(second.locator("#whoami")).to_contain_text("role: data_steward")
+
+
+# axe-core rules about names a screen reader announces, and contrast of our own text. Two serious findings
+# inside Gradio's components are left out here and named in docs/benchmarks.md: an empty Dataframe's
+# aria-label (aria-prohibited-attr) and the dropdown's placeholder colour (color-contrast on its input).
+NAMED = ("label", "button-name", "link-name", "image-alt", "input-button-name", "select-name", "aria-input-field-name",
+         "aria-toggle-field-name", "document-title", "html-has-lang", "frame-title")
+
+
+def axe_problems(page: object) -> list[str]:
+    """axe-core's findings on the page as it is now: every missing accessible name, and serious contrast
+    problems outside Gradio's dropdown inputs."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    out = []
+    for v in Axe().run(page).response["violations"]:
+        targets = [str(n["target"]) for n in v["nodes"]]
+        if v["id"] == "color-contrast":
+            targets = [t for t in targets if "aria-controls" not in t]
+        if targets and (v["id"] in NAMED or v["id"] == "color-contrast"):
+            out.append(f"{v['id']} ({v['impact']}): {targets[:3]}")
+    return out
+
+
+def test_every_tab_passes_axe_and_works_by_keyboard(browser: object, server: str) -> None:
+    """Issue 17: screen-reader labels on every control and keyboard-only use, checked with axe-core."""
+    page = sign_in(browser, server, "steward", "steward-demo")
+    for tab in ("Ask", "Find datasets", "SQL workbench", "Audit", "Register"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(800)
+        problems = axe_problems(page)
+        assert problems == [], f"{tab}: {problems}"
+    page.get_by_role("tab", name="Ask").click()
+    for _ in range(60):  # Tab from the top of the page to the question box
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('#ask-message') !== null"):
+            break
+    else:
+        pytest.fail("the question box cannot be reached with the keyboard")
+    page.keyboard.type("What does the open data policy require?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#ask-chat")).to_contain_text("Route:", timeout=60_000)
+
+
+def test_the_page_fits_a_390_pixel_phone(browser: object, server: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(server)
+    page.locator("input:not([type=password])").first.fill("citizen")
+    page.locator("input[type=password]").fill("citizen-demo")
+    page.locator("input[type=password]").press("Enter")
+    page.locator("#whoami strong").first.wait_for(timeout=30_000)
+    for tab in ("Ask", "Find datasets", "SQL workbench"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(500)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{tab} is {overflow}px wider than a 390px screen"
+    page.locator("#ask-message textarea").first.wait_for(state="attached")
+    shot(page, "mobile.png")
