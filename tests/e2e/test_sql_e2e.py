@@ -41,7 +41,7 @@ def test_check_and_run_enforce_roles_masking_and_read_only(home: Path) -> None:
     denied = govdata(home, "sql", "check", "SELECT kind FROM permits", "--json")
     assert denied.code == 0 and denied.json() == {  # type: ignore[comparison-overlap]
         "allowed": False, "reason": "table 'permits' is not an approved table for this role",
-        "sql": "SELECT kind FROM permits"}
+        "sql": "SELECT kind FROM permits", "withheld": []}  # issue 17 added withheld
     allowed = govdata(home, "sql", "check", "SELECT kind FROM permits", "--role", "civil_servant", "--json").json()
     assert allowed["allowed"] is True and allowed["sql"].endswith("LIMIT 1000")  # type: ignore[index]
 
