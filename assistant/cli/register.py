@@ -8,6 +8,7 @@ import typer
 from assistant.cli.common import JsonOpt, print_json, services
 from assistant.errors import FieldError
 from assistant.register.entries import KINDS, Entry, RegisterFilter, export
+from assistant.register.grading import describe_evidence
 
 StewardRole = Annotated[str, typer.Option("--role", help="Who reads the register: a role with register.read.")]
 STEWARD = "data_steward"
@@ -126,18 +127,7 @@ def register_grade(
         typer.echo(f"no suggestions for {name}")
     for s in suggestions:
         typer.echo(f"{s.id}  {s.status:<8}  {s.kind:<16}  {s.target}: {s.current} -> {s.suggested}  "
-                   f"{_evidence(s.evidence)}")
-
-
-def _evidence(evidence: dict[str, Any]) -> str:
-    if "what" in evidence:
-        share = f"{evidence['matched']}/{evidence['sampled']} values" if evidence.get("matched") else ""
-        named = f"name says {evidence['name_says']}" if evidence.get("name_says") else ""
-        examples = f"e.g. {', '.join(evidence['examples'])}" if evidence.get("examples") else ""
-        return f"({evidence['what']}: " + "; ".join(p for p in (share, named, examples) if p) + ")"
-    if "personal_columns" in evidence:
-        return f"(personal data in {', '.join(evidence['personal_columns'])})"
-    return f"(says {evidence.get('phrase', '')!r}: …{evidence.get('context', '')}…)"
+                   f"({describe_evidence(s.evidence)})")
 
 
 @register_app.command("export")

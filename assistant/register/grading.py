@@ -68,6 +68,22 @@ class Suggestion:
         return asdict(self)
 
 
+def describe_evidence(evidence: dict[str, Any]) -> str:
+    """A suggestion's evidence as one line, for the CLI and the Register tab alike."""
+    if "what" in evidence:
+        parts = [str(evidence["what"])]
+        if evidence.get("matched"):
+            parts.append(f"{evidence['matched']}/{evidence['sampled']} values")
+        if evidence.get("name_says"):
+            parts.append(f"name: {evidence['name_says']}")
+        if evidence.get("examples"):
+            parts.append("e.g. " + ", ".join(evidence["examples"]))
+        return "; ".join(parts)
+    if "personal_columns" in evidence:
+        return "personal data in " + ", ".join(evidence["personal_columns"])
+    return f"“{evidence.get('phrase', '')}”: {evidence.get('context', '')}"
+
+
 def _suggestion_id(*parts: str) -> str:
     return "g" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:10]
 

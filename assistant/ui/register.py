@@ -7,6 +7,7 @@ from typing import Any
 
 from assistant.errors import FieldError, GovDataError
 from assistant.register.entries import RegisterFilter
+from assistant.register.grading import describe_evidence
 from assistant.services import Services
 from assistant.ui.common import Caller, error_markdown, frame
 from assistant.ui.text import text
@@ -38,7 +39,7 @@ def suggestions(assistant: Services, caller: Caller, name: str, lang: str) -> tu
         found = assistant.register_grade(name.strip(), role=caller.role, user=caller.user)
     except GovDataError as exc:
         return None, _refused(assistant, caller, exc, lang)
-    rows = [[s.id, s.status, s.kind, s.target, s.current, s.suggested, _evidence(s.evidence)] for s in found]
+    rows = [[s.id, s.status, s.kind, s.target, s.current, s.suggested, describe_evidence(s.evidence)] for s in found]
     return frame(SUGGESTION_COLUMNS, rows), text("grade_count", lang, n=len(found))
 
 
@@ -67,21 +68,6 @@ def disclosure(assistant: Services, caller: Caller, lang: str) -> tuple[str | No
                                      dir=os.environ.get("GRADIO_TEMP_DIR")) as handle:
         handle.write(to_html(report))
     return handle.name, text("disclosure_ready", lang, n=report["requests"])
-
-
-def _evidence(evidence: dict[str, Any]) -> str:
-    if "what" in evidence:
-        parts = [str(evidence["what"])]
-        if evidence.get("matched"):
-            parts.append(f"{evidence['matched']}/{evidence['sampled']} values")
-        if evidence.get("name_says"):
-            parts.append(f"name: {evidence['name_says']}")
-        if evidence.get("examples"):
-            parts.append("e.g. " + ", ".join(evidence["examples"]))
-        return "; ".join(parts)
-    if "personal_columns" in evidence:
-        return "personal data in " + ", ".join(evidence["personal_columns"])
-    return f"“{evidence.get('phrase', '')}”: {evidence.get('context', '')}"
 
 
 def _refused(assistant: Services, caller: Caller, exc: GovDataError, lang: str) -> str:
