@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from assistant.config import AnswerSettings
+from assistant.excerpts import key_sentences
 from assistant.llm.factory import model_id
-from assistant.llm.replies import parse_reply, response_format
+from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.models import Answer, Citation
 from ingest.documents.readers import date_in_name
 from ingest.textutil import detect_language
@@ -41,12 +42,16 @@ def _source_name(payload: dict[str, Any]) -> str:
     return " ".join(p for p in (payload.get("title", ""), payload.get("article", "")) if p)
 
 
-def render_passages(ranked: Sequence[Ranked]) -> str:
-    """Numbered, delimited passages; text that tries to close the delimiter is defused."""
+def render_passages(ranked: Sequence[Ranked], question: str = "", budget: float | None = None) -> str:
+    """Numbered, delimited passages, each cut to the sentences that matter to the question when it is longer
+    than `budget` tokens; text that tries to close the delimiter is defused."""
     blocks = []
     for n, item in enumerate(ranked, 1):
         source = _source_name(item.hit.payload)
-        text = item.hit.document[:_PASSAGE_CHARS].replace("</passage", "</ passage")
+        text = item.hit.document[:_PASSAGE_CHARS]
+        if budget is not None:
+            text = key_sentences(text, question, budget)
+        text = text.replace("</passage", "</ passage")
         blocks.append(f'<passage n="{n}" source="{source.replace(chr(34), "")}">\n{text}\n</passage>')
     return "\n".join(blocks)
 
@@ -126,7 +131,7 @@ class Answerer:
             return question
         turns = "\n".join(f"User: {q}\nAssistant: {a[:300]}" for q, a in history[-3:])
         prompt = load_prompt("condense").render(history=turns, question=question)
-        reply = str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=80).content).strip()
+        reply = str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=80, stop=["\n"]).content).strip()
         return reply.splitlines()[0].strip() if reply else question
 
     def messages(self, question: str, ranked: Sequence[Ranked], language: str) -> list[BaseMessage]:
@@ -134,8 +139,9 @@ class Answerer:
         examples: list[BaseMessage] = []
         for n in (1, 2):
             examples.append(HumanMessage(load_prompt(f"answer_example_{n}_user").render()))
-            examples.append(AIMessage(load_prompt(f"answer_example_{n}_assistant").render()))
-        user = load_prompt("answer_user").render(passages=render_passages(ranked), question=question)
+            examples.append(example_reply(load_prompt(f"answer_example_{n}_assistant").render()))
+        passages = render_passages(ranked, question, self.settings.passage_tokens or None)
+        user = load_prompt("answer_user").render(passages=passages, question=question)
         return [SystemMessage(system), *examples, HumanMessage(user)]
 
     def ask(self, question: str, role: str, history: Sequence[tuple[str, str]] = ()) -> Answer:

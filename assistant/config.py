@@ -84,6 +84,11 @@ class LlmSettings(BaseModel):
     n_threads: int = Field(default=2, ge=1, le=64)
     n_threads_batch: int = Field(default=2, ge=1, le=64)
     max_tokens: int = Field(default=512, ge=16, le=4096)
+    warm_up: bool = Field(default=True, description="`govdata serve` loads the model and reads the answer "
+                                                   "prompt's fixed prefix at start, not at the first question.")
+    prefix_cache: int = Field(default=4, ge=0, le=64,
+                              description="Embedded model: fixed prompt prefixes (system prompt and examples) "
+                                          "whose context state is kept; 0 turns it off.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(default=120.0, gt=0)
     mask_pii: bool = Field(default=True, description="Mask personal data in prompts sent to a remote model.")
@@ -107,6 +112,9 @@ class AnswerSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     passages: int = Field(default=4, ge=1, le=20)
+    passage_tokens: int = Field(default=150, ge=0, le=4000,
+                                description="A longer passage is cut to the sentences that matter to the "
+                                            "question (about this many model tokens); 0 keeps passages whole.")
     min_score: float = Field(default=0.55, ge=0.0, le=2.0, description="Best passage score needed to answer.")
 
 

@@ -145,6 +145,16 @@ class Services:
 
         return Answerer(retrieve, self.chat_model, self.settings.answer, self.settings.llm.json_mode)
 
+    def warm_up(self) -> None:
+        """Open the store, load the encoder and the embedded model, and read the answer prompts' fixed prefix
+        (system prompt and examples, Chinese and English), so the first question waits for none of it. A
+        model server needs nothing here."""
+        self.retriever.retrieve("warm up", k=1, filters=self.filters("citizen"), collection=PASSAGES)
+        warm = getattr(self.chat_model, "warm", None)
+        if warm is not None:
+            for language in ("zh", "en"):
+                warm(self.answerer().messages("?", [], language))
+
     def ask(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None,
             user: str | None = None) -> Answer:
         """A grounded, cited answer from the documents the role may see (or found=false); leaves a receipt."""
@@ -508,6 +518,7 @@ class Services:
 
     def _answer_settings(self) -> dict[str, Any]:
         return {"passages": self.settings.answer.passages, "min_score": self.settings.answer.min_score,
+                "passage_tokens": self.settings.answer.passage_tokens,
                 "fusion": self.settings.retrieval.fusion, "temperature": self.settings.llm.temperature,
                 "provider": self.settings.llm.provider}
 

@@ -31,7 +31,7 @@ def build_chat_model(settings: LlmSettings, models_dir: "os.PathLike[str] | str"
     return EmbeddedChatModel(
         model_path=str(path), model_id=settings.model if settings.model_path else "qwen2.5-coder-1.5b-instruct-q4_k_m",
         n_ctx=settings.n_ctx, n_threads=settings.n_threads, n_threads_batch=settings.n_threads_batch,
-        max_tokens=settings.max_tokens, temperature=settings.temperature,
+        max_tokens=settings.max_tokens, temperature=settings.temperature, prefix_cache=settings.prefix_cache,
     )
 
 

@@ -2,7 +2,12 @@
 each server's dialect, and how to read it back from text with fences or prose around it."""
 
 import json
+from collections.abc import Sequence
 from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+_EXAMPLE = "govdata_example"
 
 
 def response_format(mode: str, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -25,3 +30,18 @@ def parse_reply(text: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def example_reply(text: str) -> AIMessage:
+    """A worked example's reply, marked so the embedded model keeps the prompt up to it as a cached prefix."""
+    return AIMessage(text, response_metadata={_EXAMPLE: True})
+
+
+def fixed_prefix_length(messages: Sequence[BaseMessage]) -> int:
+    """How many leading messages are the same on every call of a kind: the system prompt and the worked
+    examples after it (never the question, the data or a retry)."""
+    length = 1 if messages and messages[0].type == "system" else 0
+    for n, message in enumerate(messages):
+        if message.type == "ai" and message.response_metadata.get(_EXAMPLE):
+            length = n + 1
+    return length

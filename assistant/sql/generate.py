@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant.config import SqlSettings
-from assistant.llm.replies import parse_reply, response_format
+from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.sql.examples import VerifiedExample
 from assistant.sql.guard import Approval, SqlGuard
 from assistant.sql.patterns import set_operation_hint
@@ -232,7 +232,7 @@ class SqlGenerator:
         turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
         for n in (1, 2):
             turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render()))
-            turns.append(AIMessage(load_prompt(f"sql_example_{n}_assistant").render()))
+            turns.append(example_reply(load_prompt(f"sql_example_{n}_assistant").render()))
         examples = "".join(f"\nVerified example:\nQuestion: {s.question}\nSQL: {s.sql}\n" for s in shots)
         language = _LANGUAGES.get(detect_language(question), "English")
         pattern = set_operation_hint(question) if self.settings.pattern_hints else ""

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,28 @@ def test_openai_compatible_path_against_local_llama_server(home: Path, services:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_answer_prefix_state_is_put_back_after_another_kind_of_call(services: Services) -> None:
+    """The system prompt and examples are read once; after a SQL-style call the saved state is put back and
+    the greedy reply is the same as when the model reads the whole prompt."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    model: Any = services.chat_model
+    question = "政府信息公开申请的答复期限是多少？"
+    answerer = services.answerer()
+    messages = answerer.messages(question, answerer.retrieve(question, "citizen"), "zh")
+    other = [SystemMessage("You write SQL."), HumanMessage("Count the rows of t.")]
+    model.invoke(other, max_tokens=4)
+    cached_reply = model.invoke(messages, max_tokens=24).content
+    model.invoke(other, max_tokens=4)
+    before_restore = model.cached_tokens(model.prompt_tokens(messages))
+    restored = model.prefixes.restored
+    assert model.invoke(messages, max_tokens=24).content == cached_reply
+    assert model.prefixes.restored == restored + 1 and before_restore < 20
+    model.prefix_cache, model._prefixes = 0, None  # the whole prompt read again, nothing put back
+    try:
+        model.invoke(other, max_tokens=4)
+        assert model.invoke(messages, max_tokens=24).content == cached_reply
+    finally:
+        model.prefix_cache, model._prefixes = 4, None

@@ -138,3 +138,30 @@ def test_stream_of_an_ungrounded_draft_ends_not_found() -> None:
     events = list(_answerer([reply], _ranked(2)).ask_stream("How long?", "citizen"))
     assert isinstance(events[-2], str) and "90 days" in events[-2]
     assert not events[-1].found  # the draft named a number no passage states
+
+
+def test_long_passages_reach_the_model_cut_to_the_sentences_that_matter() -> None:
+    long_text = "第九条 总则。" + "无关的规定。" * 60 + "申请延期应当经负责人同意。" + "其他事项。" * 40
+    ranked = [Ranked(Hit("c1", long_text, 0.9, {"title": "示例条例"}), 0.9, 0.0, 0.9)]
+    whole = render_passages(ranked)
+    cut = render_passages(ranked, "申请延期需要谁同意？", 60)
+    assert len(cut) < len(whole) / 3 and "第九条 总则。" in cut and "负责人同意" in cut
+    answerer = Answerer(lambda q, role: ranked, FakeListChatModel(responses=[]), AnswerSettings(passage_tokens=60))
+    assert "负责人同意" in str(answerer.messages("申请延期需要谁同意？", ranked, "zh")[-1].content)
+    untrimmed = Answerer(lambda q, role: ranked, FakeListChatModel(responses=[]), AnswerSettings(passage_tokens=0))
+    assert render_passages(ranked) in str(untrimmed.messages("申请延期需要谁同意？", ranked, "zh")[-1].content)
+
+
+def test_the_fixed_prefix_is_the_system_prompt_and_the_worked_examples() -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    from assistant.llm.replies import example_reply, fixed_prefix_length
+
+    messages = Answerer(lambda q, role: [], FakeListChatModel(responses=[]), AnswerSettings()).messages(
+        "q", _ranked(1), "en")
+    assert fixed_prefix_length(messages) == len(messages) - 1  # all but the question
+    retry = [*messages, AIMessage("{}"), HumanMessage("fix it")]
+    assert fixed_prefix_length(retry) == len(messages) - 1  # a retry's earlier turn is not a fixed prefix
+    assert fixed_prefix_length([HumanMessage("condense this")]) == 0
+    assert fixed_prefix_length([SystemMessage("s"), HumanMessage("q")]) == 1
+    assert example_reply("x").response_metadata == {"govdata_example": True}
