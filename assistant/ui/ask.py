@@ -20,8 +20,9 @@ def route_choices(lang: str) -> list[tuple[str, str]]:
 
 
 def ask(assistant: Services, caller: Caller, message: str, history: Chat, route_choice: str, lang: str,
-        turns: list[list[str]]) -> Iterator[tuple[Chat, str, list[list[str]]]]:
-    """Route, then stream the reply; `turns` keeps plain [question, answer, route] for follow-ups."""
+        turns: list[list[Any]]) -> Iterator[tuple[Chat, str, list[list[str]]]]:
+    """Route, then stream the reply; `turns` keeps plain [question, answer, route, receipt id] for follow-ups
+    and the steward's receipt tools."""
     if not message.strip():
         yield history, "", turns
         return
@@ -41,25 +42,30 @@ def ask(assistant: Services, caller: Caller, message: str, history: Chat, route_
         yield [*turn, {"role": "assistant", "content": error_markdown(exc, lang)}], "", turns
 
 
-def routed_reply(assistant: Services, caller: Caller, route: str, message: str, turns: list[list[str]],
+def routed_reply(assistant: Services, caller: Caller, route: str, message: str, turns: list[list[Any]],
                  lang: str) -> Iterator[str]:
     """The reply of one route, as Markdown; a document answer streams its tokens first."""
     if route == "datasets":
         results = assistant.search_datasets(message, k=5, role=caller.role, user=caller.user)
-        turns.append([message, "; ".join(r.title for r in results), route])
+        turns.append([message, "; ".join(r.title for r in results), route, None])
         yield datasets_markdown(results, lang)
     elif route == "sql":
         answer = assistant.sql_ask(message, role=caller.role, user=caller.user)
-        turns.append([message, answer.explanation, route])
+        turns.append([message, answer.explanation, route, answer.receipt_id])
         yield _with_receipt(sql_markdown(answer, lang), receipt_block(assistant, caller, answer.receipt_id, lang))
     else:
-        pairs = [(q, a) for q, a, _ in turns]
+        pairs = [(turn[0], turn[1]) for turn in turns]
         for event in assistant.ask_stream(message, role=caller.role, history=pairs, user=caller.user):
             if isinstance(event, Answer):
-                turns.append([message, event.answer, route])
+                turns.append([message, event.answer, route, event.receipt_id])
                 yield _with_receipt(answer_markdown(event), receipt_block(assistant, caller, event.receipt_id, lang))
             else:
                 yield esc(event) + " ▌"
+
+
+def last_receipt(turns: list[list[Any]]) -> int | None:
+    """The receipt of the conversation's latest reply that has one."""
+    return next((turn[3] for turn in reversed(turns) if len(turn) > 3 and turn[3]), None)
 
 
 def _with_receipt(reply: str, receipt: str) -> str:

@@ -2,9 +2,11 @@
 wrappers here only turn a Gradio request into the caller; everything else happens in the handlers."""
 
 import atexit
+import logging
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,16 @@ def queues(assistant: Services) -> tuple[dict[str, Any], dict[str, Any]]:
 FAST_WORKERS = 16
 
 
+def receipt_tools(labels: Labels, prefix: str, visible: bool = False) -> tuple[Any, Any, Any, Any]:
+    """A steward's Replay and Verify buttons for a receipt, and the line they answer in."""
+    with gr.Row(visible=visible, elem_id=f"{prefix}-receipt-tools") as row:
+        replay = labels.add(gr.Button(text("receipt_replay"), size="sm", elem_id=f"{prefix}-replay"),
+                            "receipt_replay", "value")
+        check = labels.add(gr.Button(text("receipt_verify"), size="sm", elem_id=f"{prefix}-verify-receipt"),
+                           "receipt_verify", "value")
+    return row, replay, check, gr.Markdown(elem_id=f"{prefix}-receipt-status")
+
+
 def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired in one place)
     private_cache(assistant)
     labels = Labels()
@@ -95,8 +107,8 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
     def relabel(lang: str) -> list[Any]:
         return labels.updates(lang)
 
-    def ask(message: str, history: list[dict[str, Any]], route_choice: str, lang: str, turns: list[list[str]],
-            request: gr.Request) -> Iterator[tuple[list[dict[str, Any]], str, list[list[str]]]]:
+    def ask(message: str, history: list[dict[str, Any]], route_choice: str, lang: str, turns: list[list[Any]],
+            request: gr.Request) -> Iterator[tuple[list[dict[str, Any]], str, list[list[Any]]]]:
         yield from ask_tab.ask(assistant, caller_of(assistant, request), message, history, route_choice, lang, turns)
 
     def find(query: str, publisher: str, fmt: str, since: str, level: str, lang: str,
@@ -119,6 +131,13 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
 
     def verify_chain(lang: str, request: gr.Request) -> str:
         return audit_tab.verify_chain(assistant, caller_of(assistant, request), lang)
+
+    def receipt_action(act: Callable[..., str], pick: Callable[[Any], int | None]) -> Callable[..., str]:
+        """A Replay or Verify handler on the receipt `pick` finds in its input (conversation, result, number)."""
+        def handler(source: Any, lang: str, request: gr.Request) -> str:
+            return act(assistant, caller_of(assistant, request), pick(source), lang)
+
+        return handler
 
     def register_entries(publisher: str, level: str, max_score: float | None, stale: bool, lang: str,
                          request: gr.Request) -> tuple[Any, str]:
@@ -152,6 +171,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
                 message = labels.add(gr.Textbox(label=text("ask_message"), elem_id="ask-message"), "ask_message")
                 ask_button = labels.add(gr.Button(text("ask_send"), variant="primary", elem_id="ask-send"),
                                         "ask_send", "value")
+                ask_tools, ask_replay, ask_verify, ask_receipt_status = receipt_tools(labels, "ask")
             with gr.Tab(text("tab_datasets"), id="datasets", elem_id="tab-datasets") as tab_datasets:
                 query = labels.add(gr.Textbox(label=text("dataset_query"), elem_id="dataset-query"), "dataset_query")
                 with gr.Row():
@@ -197,6 +217,7 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
                 line = gr.LinePlot(visible=False, elem_id="sql-chart-line")
                 scatter = gr.ScatterPlot(visible=False, elem_id="sql-chart-scatter")
                 csv = labels.add(gr.File(label=text("csv"), elem_id="sql-csv"), "csv")
+                sql_tools, sql_replay, sql_verify, sql_receipt_status = receipt_tools(labels, "sql")
             with gr.Tab(text("tab_audit"), id="audit", elem_id="tab-audit", visible=False) as tab_audit:
                 with gr.Row():
                     audit_user = labels.add(gr.Textbox(label=text("audit_user"), elem_id="audit-user"), "audit_user")
@@ -208,6 +229,10 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
                     verify_button = labels.add(gr.Button(text("audit_verify"), elem_id="audit-verify"),
                                                "audit_verify", "value")
                 audit_status = gr.Markdown(elem_id="audit-status")
+                with gr.Row():
+                    receipt_number = labels.add(gr.Number(label=text("receipt_number"), elem_id="audit-receipt",
+                                                          minimum=1, precision=0, value=None), "receipt_number")
+                _, audit_replay, audit_check, audit_receipt_status = receipt_tools(labels, "audit", visible=True)
                 audit_table = gr.Dataframe(elem_id="audit-table", interactive=False, max_height=600, wrap=True)
             with gr.Tab(text("tab_register"), id="register", elem_id="tab-register", visible=False) as tab_register:
                 with gr.Row():
@@ -251,7 +276,8 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
             labels.add(tab, key)
 
         labelled = [component for component, _, _ in labels.items]
-        ui.load(who, None, [lang, language, role_state, dataset, level, tab_audit, tab_register]).then(
+        ui.load(who, None, [lang, language, role_state, dataset, level, tab_audit, tab_register, ask_tools,
+                            sql_tools]).then(
             whoami, [lang, role_state], whoami_box).then(relabel, lang, labelled)
         language.input(lambda value: value, language, lang).then(relabel, lang, labelled).then(
             whoami, [lang, role_state], whoami_box).then(switch_language, [lang, dataset, level], [dataset, level])
@@ -274,6 +300,12 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
             control.input(workbench.charts, [result_state, chart_kind, x_axis, y_axis], chart_outputs)
         refresh.click(receipts, [audit_user, audit_since, lang], [audit_table, audit_status], **fast_queue)
         verify_button.click(verify_chain, lang, audit_status, **fast_queue)
+        for source, pick, buttons, status in (
+                (turns, ask_tab.last_receipt, (ask_replay, ask_verify), ask_receipt_status),
+                (result_state, workbench.last_receipt, (sql_replay, sql_verify), sql_receipt_status),
+                (receipt_number, lambda number: number, (audit_replay, audit_check), audit_receipt_status)):
+            buttons[0].click(receipt_action(audit_tab.replay, pick), [source, lang], status, **fast_queue)
+            buttons[1].click(receipt_action(audit_tab.verify_receipt, pick), [source, lang], status, **fast_queue)
         tab_audit.select(receipts, [audit_user, audit_since, lang], [audit_table, audit_status], **fast_queue)
         register_filters = [reg_publisher, reg_level, reg_max, reg_stale, lang]
         for trigger in (reg_show.click, tab_register.select):
@@ -297,6 +329,15 @@ def auth_for(assistant: Services) -> Any:
     return lambda name, password: verify(users, name, password)
 
 
+def _warm_up(assistant: Services) -> None:
+    """Model and store loaded while the first user signs in; a failure here is left to the first question,
+    which reports it in the page."""
+    try:
+        assistant.warm_up()
+    except Exception as exc:  # noqa: BLE001  (logged, never fatal: the question that needs the part says why)
+        logging.getLogger(__name__).warning("warm-up failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
+
+
 def launch(assistant: Services, host: str, port: int) -> None:
     """Check the servers the settings name (Chroma, PostgreSQL, the model server) before serving: one clear error
     line at start, not a broken page later."""
@@ -308,6 +349,8 @@ def launch(assistant: Services, host: str, port: int) -> None:
         assistant.store  # noqa: B018  (connects, or raises naming the URL)
     if assistant.settings.llm.provider == "openai":
         assistant.chat_model  # noqa: B018
+    if assistant.settings.llm.warm_up:
+        threading.Thread(target=_warm_up, args=(assistant,), name="warm-up", daemon=True).start()
     build_ui(assistant).queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, show_error=False, auth=auth_for(assistant), css=CSS,
         auth_message="GovData Assistant — demo users are listed in the README.")

@@ -45,10 +45,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "receipt_sources": ("sources", "来源"),
     "receipt_model": ("model", "模型"),
     "receipt_cite": ("Copy as a citation:", "复制为引用："),
-    "receipt_steward": ("Check it: `govdata audit replay {id}` re-runs its SQL at the recorded data versions; "
-                        "`govdata audit verify` checks the whole chain (or the Audit tab).",
-                        "核验：`govdata audit replay {id}` 按记录的数据版本重新运行其 SQL；"
-                        "`govdata audit verify` 校验整条哈希链（或使用审计页）。"),
+    "receipt_steward": ("Check it with Replay and Verify below, or `govdata audit replay {id}` (re-runs its SQL at "
+                        "the recorded data versions) and `govdata audit verify` (the whole chain).",
+                        "可用下方的“重放”和“核验”检查，或运行 `govdata audit replay {id}`（按记录的数据版本重新运行"
+                        "其 SQL）和 `govdata audit verify`（校验整条哈希链）。"),
     "hidden_matches": ("{n} more matching record(s) are not public and are not shown.",
                        "另有 {n} 条匹配的记录未公开，不予显示。"),
     "left_out": ("{columns} left out: {reason}.", "未显示 {columns}：{reason}。"),
@@ -90,6 +90,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit_verify": ("Verify the chain", "校验哈希链"),
     "audit_ok": ("Chain intact: {n} receipts, head {head}", "哈希链完整：共 {n} 条记录，最新 {head}"),
     "audit_bad": ("Tampered: first bad entry {id}: {problem}", "已被篡改：第一个异常记录 {id}：{problem}"),
+    "receipt_none": ("No receipt to check yet.", "还没有可核验的凭证。"),
+    "receipt_verified": ("Receipt #{id} (sha256 {hash}…) is on the log and the chain through it is intact "
+                         "({n} receipts checked).",
+                         "凭证 #{id}（sha256 {hash}…）在审计日志中，且其所在的哈希链完整（已校验 {n} 条记录）。"),
+    "replay_same": ("Replay of #{id}: same rows ({rows}) at the recorded data versions (new receipt #{new}).",
+                    "重放 #{id}：在记录的数据版本上结果相同（{rows} 行，新凭证 #{new}）。"),
+    "replay_different": ("Replay of #{id}: different rows ({rows} now, {recorded} recorded; new receipt #{new}).",
+                         "重放 #{id}：结果不同（现为 {rows} 行，记录为 {recorded} 行；新凭证 #{new}）。"),
+    "replay_changed": ("Replay of #{id} not run: the data changed since ({changed}).",
+                       "未重放 #{id}：数据版本已变化（{changed}）。"),
+    "receipt_replay": ("Replay", "重放"),
+    "receipt_verify": ("Verify", "核验"),
+    "receipt_number": ("Receipt number", "凭证编号"),
     "audit_only": ("Only data stewards may read the audit log.", "只有数据管理员可以查看审计日志。"),
     "register_only": ("Only data stewards may read the register.", "只有数据管理员可以查看资源登记。"),
     "register_max_score": ("Score at most", "评分不高于"),

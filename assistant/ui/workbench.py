@@ -36,7 +36,7 @@ def run(assistant: Services, caller: Caller, sql: str, lang: str) -> tuple[Any, 
     note = text("rows", lang, n=result.row_count) + (text("row_cap", lang) if result.truncated else "")
     shown = "\n\n".join(p for p in (note, withheld_markdown(result.withheld, lang),
                                       receipt_block(assistant, caller, result.receipt_id, lang)) if p)
-    return shown, *result_outputs(result.columns, result.rows, lang)
+    return shown, *result_outputs(result.columns, result.rows, lang, result.receipt_id)
 
 
 def generate(assistant: Services, caller: Caller, question: str, dataset: str, lang: str) -> tuple[Any, ...]:
@@ -54,7 +54,7 @@ def generate(assistant: Services, caller: Caller, question: str, dataset: str, l
             (f"{doubt}\n\n" if doubt else "")
             + f"{esc(answer.explanation)}\n\n{text('datasets_used', lang)}: {esc(versions)}"
             + _with_receipt(receipt_block(assistant, caller, answer.receipt_id, lang)),
-            *result_outputs(answer.columns, answer.rows, lang))
+            *result_outputs(answer.columns, answer.rows, lang, answer.receipt_id))
 
 
 def turn_page(result: dict[str, Any] | None, step: int, lang: str) -> tuple[Any, ...]:
@@ -89,9 +89,11 @@ def charts(result: dict[str, Any] | None, kind: str, x: str | None, y: str | Non
     return shown("bar"), shown("line"), shown("scatter")
 
 
-def result_outputs(columns: list[str], rows: list[list[Any]], lang: str) -> tuple[Any, ...]:
-    """State, first page, page label, the automatic chart with its axes, and the CSV of every row."""
-    result = {"columns": columns, "rows": rows, "page": 0}
+def result_outputs(columns: list[str], rows: list[list[Any]], lang: str,
+                   receipt_id: int | None = None) -> tuple[Any, ...]:
+    """State (with the result's receipt), first page, page label, the automatic chart with its axes, and the
+    CSV of every row."""
+    result = {"columns": columns, "rows": rows, "page": 0, "receipt_id": receipt_id}
     spec = pick_chart(columns, rows)
     kind, x, y = (spec.kind, spec.x, spec.y) if spec else ("none", columns[0] if columns else None,
                                                            columns[1] if len(columns) > 1 else None)
@@ -112,6 +114,10 @@ def no_result() -> tuple[Any, ...]:
     hidden = gr.update(visible=False)
     return None, None, "", "none", gr.update(choices=[], value=None), gr.update(choices=[], value=None), \
         hidden, hidden, hidden, None
+
+
+def last_receipt(result: dict[str, Any] | None) -> int | None:
+    return result.get("receipt_id") if result else None
 
 
 def _with_receipt(receipt: str) -> str:

@@ -174,11 +174,21 @@ def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, serve
     page.locator("#sql-run").click()
     page.locator("#sql-verdict").get_by_text("1 row(s)", exact=True).wait_for(timeout=30_000)
     expect(page.locator("#sql-table")).to_contain_text("5")  # the DROP changed nothing
+    assert not page.locator("#sql-replay").is_visible()  # receipt tools are for stewards
 
 
 def test_steward_reads_receipts_and_verifies_the_chain(browser: object, server: str) -> None:
     page = sign_in(browser, server, "steward", "steward-demo")
     page.get_by_role("tab", name="SQL workbench").click()
+    page.locator("#sql-code textarea").fill("SELECT count(*) AS n FROM permits")
+    page.locator("#sql-run").click()
+    page.locator("#sql-verdict").get_by_text("1 row(s)", exact=True).wait_for(timeout=30_000)
+    page.locator("#sql-replay").click()  # the receipt tools under the result: replay it, verify it
+    expect(page.locator("#sql-receipt-status")).to_contain_text("same rows (1) at the recorded data versions",
+                                                                timeout=30_000)
+    page.locator("#sql-verify-receipt").click()
+    expect(page.locator("#sql-receipt-status")).to_contain_text("is on the log and the chain through it is intact",
+                                                                timeout=30_000)
     page.locator("#sql-code textarea").fill("DELETE FROM permits")
     page.locator("#sql-run").click()
     page.locator("#sql-verdict").get_by_text("rejected").wait_for(timeout=30_000)
@@ -189,6 +199,9 @@ def test_steward_reads_receipts_and_verifies_the_chain(browser: object, server: 
     expect(table).to_contain_text("steward")
     page.locator("#audit-verify").click()
     page.locator("#audit-status").get_by_text("Chain intact").wait_for(timeout=30_000)
+    page.locator("#audit-receipt input").fill("1")
+    page.locator("#audit-verify-receipt").click()
+    expect(page.locator("#audit-receipt-status")).to_contain_text("Receipt #1 (sha256", timeout=30_000)
     shot(page, "audit.png")
 
 

@@ -22,12 +22,12 @@ def last_receipt(svc: Services) -> Any:
 
 
 def test_page_load_follows_the_browser_language_and_the_role(services: Services) -> None:  # noqa: F811
-    lang, radio, role, tables, levels, audit, register = session.who(services, CITIZEN, "zh-CN,zh;q=0.9")
+    lang, radio, role, tables, levels, audit, register, *tools = session.who(services, CITIZEN, "zh-CN,zh;q=0.9")
     assert (lang, radio, role) == ("zh", "zh", "citizen") and audit["visible"] is False
-    assert register["visible"] is False
+    assert register["visible"] is False and [t["visible"] for t in tools] == [False, False]
     assert tables["choices"] == [(text("all", "zh"), ""), "permits"]
     assert levels["choices"] == [(text("any", "zh"), ""), "public"]
-    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-2:]] == [True, True]
+    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-4:]] == [True, True, True, True]
     assert session.whoami(Caller("<b>x</b>", "citizen"), "en", "citizen").startswith("Signed in as **&lt;b&gt;")
 
 
@@ -38,7 +38,7 @@ def test_ask_streams_the_routed_reply_and_keeps_the_turn(services: Services) -> 
     reply = shown[-1][0][-1]["content"]
     assert reply.startswith(f"Route: **{text('route_sql', 'en')}** ({text('route_chosen', 'en')})")
     assert "SELECT 1" in reply and shown[-1][1] == ""
-    assert turns == [["how many permits?", "one", "sql"]]
+    assert turns == [["how many permits?", "one", "sql", last_receipt(services).id]]
     assert (last_receipt(services).action, last_receipt(services).user) == ("sql.ask", "ana")
     found = list(ask_tab.ask(services, CITIZEN, "permits data", [], "datasets", "en", turns))[-1][0][-1]["content"]
     assert "T" in found and turns[-1][2] == "datasets"
@@ -123,3 +123,33 @@ def test_every_answer_and_result_carries_its_own_compact_receipt(services: Servi
         services.own_receipt(steward_receipt.id, role="citizen", user="ana")
     assert services.own_receipt(receipt.id, role="citizen", user="ana").id == receipt.id
     assert services.own_receipt(receipt.id, role="data_steward", user="sam").id == receipt.id
+
+
+def test_stewards_replay_and_verify_the_receipt_beside_a_result(services: Services) -> None:  # noqa: F811
+    """Issue 17: Replay and Verify act on the receipt of the result or reply they sit under."""
+    outputs = workbench.run(services, STEWARD, "SELECT count(*) AS n FROM permits", "en")
+    receipt_id = workbench.last_receipt(outputs[1])
+    assert receipt_id == last_receipt(services).id
+    replayed = audit_tab.replay(services, STEWARD, receipt_id, "en")
+    assert replayed.startswith(f"Replay of #{receipt_id}: same rows (1)") and last_receipt(services).action == \
+        "sql.replay"
+    checked = audit_tab.verify_receipt(services, STEWARD, receipt_id, "zh")
+    assert checked.startswith(f"凭证 #{receipt_id}（sha256 {services.audit.get(receipt_id).hash[:16]}")
+    turns: list[list[Any]] = []
+    list(ask_tab.ask(services, STEWARD, "how many permits?", [], "sql", "en", turns))
+    assert ask_tab.last_receipt(turns) == turns[-1][3] and turns[-1][3] is not None
+    assert audit_tab.replay(services, STEWARD, None, "en") == text("receipt_none", "en")
+    assert audit_tab.verify_receipt(services, STEWARD, 10_000, "en").startswith("error: ")
+    assert audit_tab.replay(services, CITIZEN, receipt_id, "en") == text("audit_only", "en")
+    assert audit_tab.verify_receipt(services, CITIZEN, receipt_id, "en") == text("audit_only", "en")
+    assert last_receipt(services).outcome.startswith("refused: ")
+
+
+def test_a_tampered_log_is_reported_by_verify_receipt(services: Services) -> None:  # noqa: F811
+    workbench.run(services, STEWARD, "SELECT count(*) AS n FROM permits", "en")
+    receipt = last_receipt(services)
+    from tests.unit.test_audit import _tamper
+
+    _tamper(services.audit, ("UPDATE receipts SET body = replace(body, 'permits', 'parcels') WHERE id = ?",
+                             (receipt.id,)))
+    assert audit_tab.verify_receipt(services, STEWARD, receipt.id, "en").startswith("Tampered: first bad entry")
