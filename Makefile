@@ -63,6 +63,7 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/embeddings.py
 	$(PY) bench/search.py
+	$(PY) bench/ask.py
 	$(PY) bench/audit.py
 
 # text-to-SQL EX, ours vs LangChain's create_sql_query_chain, en + zh (about 40 min on 2 cores at --per-db 6)

@@ -1,12 +1,11 @@
-"""Search latency at scale and answer latency with the embedded model.
+"""Dataset search latency at scale (answer latency: bench/ask.py).
 
 1. Dataset search p50/p95 over a store of --items records (default 100,000) with the citizen access filter on:
    real catalog records from --corpus are embedded once and replicated (vectors jittered and re-normalised,
    access levels drawn 60/25/15 public/restricted/non-public) up to the size, written straight into a real
    Chroma + content store. Query embedding included, no LLM.
-2. `ask` time-to-first-token and total with the embedded model, on the sample corpus (--ask-questions N).
 
-Usage: python bench/search.py [--items 100000] [--queries 200] [--ask-questions 3]
+Usage: python bench/search.py [--items 100000] [--queries 200]
 """
 
 import argparse
@@ -89,43 +88,17 @@ def search_latency(items_total: int, queries: list[str], corpus: Path) -> dict[s
         return report
 
 
-def ask_latency(questions: list[str]) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as home:
-        services = Services(Settings(home=Path(home)))
-        services.ingest([Path("data/sample")])
-        answerer = services.answerer()
-        answerer.chat_model.invoke("warm up", max_tokens=1)
-        first, total = [], []
-        for question in questions:
-            start = time.perf_counter()
-            ranked = answerer.retrieve(question, "citizen")
-            messages = answerer.messages(question, ranked, "zh" if any("\u4e00" <= c <= "\u9fff" for c in question)
-                                         else "en")
-            got_first = None
-            for _ in answerer.chat_model.stream(messages):
-                got_first = got_first or time.perf_counter()
-            first.append((got_first or time.perf_counter()) - start)
-            total.append(time.perf_counter() - start)
-        return {"questions": len(questions), "ttft_s_median": round(statistics.median(first), 2),
-                "total_s_median": round(statistics.median(total), 2), "total_s_max": round(max(total), 2)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--corpus", type=Path, default=Path("data/sample/catalogs"))
-    parser.add_argument("--ask-questions", type=int, default=3)
     args = parser.parse_args()
     lines = Path("eval/datasets_dev.jsonl").read_text(encoding="utf-8").splitlines()
     dev = [json.loads(line)["query"] for line in lines]
     queries = [dev[i % len(dev)] for i in range(args.queries)]
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
               "search": search_latency(args.items, queries, args.corpus)}
-    if args.ask_questions:
-        asks = ["政府信息公开申请的答复期限是多少？", "What must agencies create to account for their data?",
-                "敏感个人信息包括哪些？", "What is assisted digital support?"][: args.ask_questions]
-        report["ask"] = ask_latency(asks)
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 
