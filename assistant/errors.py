@@ -3,6 +3,13 @@
 from pathlib import Path
 
 
+def first_line(exc: BaseException, limit: int = 400) -> str:
+    """An exception as one line for the user: its message's first line (at most `limit` characters), or its
+    type's name when it has no message."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 class GovDataError(Exception):
     """A user-facing failure: bad input or a failed operation, never a bug."""
 

@@ -1,5 +1,7 @@
 """Bundled offline embedding models as LangChain `Embeddings`, built from settings by one factory."""
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,9 @@ from langchain_core.embeddings import Embeddings
 from assistant.config import EmbeddingSettings
 from assistant.errors import GovDataError
 from assistant.offline import enforce_offline
+
+QUERY_CACHE = 256
+_QUERY_LOCK = threading.Lock()
 
 
 class _ArrayEmbeddings(Embeddings):
@@ -25,7 +30,19 @@ class _ArrayEmbeddings(Embeddings):
         return self.embed_array(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text])[0].tolist()
+        """One query's vector. The last few hundred are remembered: a search and its count of hidden matches,
+        or a question and its follow-up search, embed the same text."""
+        cache: OrderedDict[str, tuple[float, ...]] = self.__dict__.setdefault("_query_cache", OrderedDict())
+        with _QUERY_LOCK:
+            if text in cache:
+                cache.move_to_end(text)
+                return list(cache[text])
+        vector = tuple(self.embed_array([text])[0].tolist())
+        with _QUERY_LOCK:
+            cache[text] = vector
+            while len(cache) > QUERY_CACHE:
+                cache.popitem(last=False)
+        return list(vector)
 
 
 class UniversalSentenceEncoder(_ArrayEmbeddings):

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from assistant.errors import GovDataError, StoreMismatchError
+from assistant.errors import GovDataError, StoreMismatchError, first_line
 from assistant.offline import enforce_offline
 from assistant.policy.access import ACCESS_LEVELS
 from vectorstore.content import ContentStore
@@ -101,7 +101,7 @@ class ChromaServer:
             )
             client.heartbeat()
         except Exception as exc:  # noqa: BLE001  (any failure to reach it is the same answer for the user)
-            raise GovDataError(f"the Chroma server at {self.url} is not reachable: {_one_line(exc)}") from None
+            raise GovDataError(f"the Chroma server at {self.url} is not reachable: {first_line(exc, 200)}") from None
         return client
 
 
@@ -111,11 +111,6 @@ def _embedded_client(path: Path) -> Any:
 
     return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False,
                                                                              allow_reset=False))
-
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 class ChromaStore:

@@ -27,7 +27,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from assistant.errors import GovDataError
+from assistant.errors import GovDataError, first_line
 from assistant.files import atomic_write
 from assistant.sql.guard import DIALECT, GuardedQuery, withheld_list
 from assistant.sql.runner import (
@@ -131,7 +131,7 @@ def load_tables(target: PostgresTarget, database: Path, tables: list[RegisteredT
                 raise
             except Exception as exc:  # psycopg errors: one line; the transaction was rolled back
                 raise GovDataError(f"loading into PostgreSQL at {where(target.owner_dsn)} failed, nothing "
-                                   f"changed: {_first_line(exc)}") from None
+                                   f"changed: {first_line(exc)}") from None
     finally:
         source.close()
 
@@ -282,13 +282,8 @@ def postgres_plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
 def postgres_message(exc: Exception, data_error: bool) -> str:
     """PostgreSQL's first line (its DETAIL and HINT lines name other columns and rows); for data errors (class
     22: bad casts, out of range) quoted values are hidden, since they may come from rows the role cannot read."""
-    text = _first_line(exc)
+    text = first_line(exc)
     return re.sub(r'"(?:[^"]|"")*"', '"…"', text) if data_error else text
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:400] if text else type(exc).__name__
 
 
 def target_of(settings: "SqlSettings") -> PostgresTarget | None:

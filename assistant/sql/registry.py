@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from assistant.errors import FieldError, GovDataError
+from assistant.errors import FieldError, GovDataError, first_line
 from assistant.files import atomic_write, file_lock
 from assistant.policy.access import normalize_access_level
 from assistant.register.grading import Decisions, apply_to_tables, decisions_path
@@ -80,7 +80,7 @@ class Registry:
         try:
             con = duckdb.connect(str(self.database))
         except duckdb.Error as exc:
-            raise GovDataError(f"{self.database}: cannot open for writing ({_first(exc)}); "
+            raise GovDataError(f"{self.database}: cannot open for writing ({first_line(exc)}); "
                                "is the app or another command using it?") from None
         try:
             con.execute("BEGIN TRANSACTION")
@@ -129,5 +129,3 @@ def _access_level(value: str) -> str:
         raise FieldError("access_level", str(exc)) from None
 
 
-def _first(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0]

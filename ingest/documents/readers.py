@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import IngestError
+from assistant.errors import IngestError, first_line
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
@@ -150,7 +150,7 @@ def read_pdf(data: bytes, path: Path) -> RawDocument:
         raise encrypted from None
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError,
             RecursionError) as exc:
-        raise IngestError(path, f"not a readable PDF: {_first_line(exc)}") from None
+        raise IngestError(path, f"not a readable PDF: {first_line(exc, 200)}") from None
     return RawDocument(title=str(meta_title).strip() or path.stem, text="\n\n".join(pages))
 
 
@@ -160,11 +160,6 @@ def _opens_without_password(reader: object) -> bool:
         return bool(reader.decrypt(""))  # type: ignore[attr-defined]
     except Exception:  # pypdf raises DependencyError, NotImplementedError, ... for ciphers it cannot do
         return False
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def read_docx(data: bytes, path: Path) -> RawDocument:
@@ -178,7 +173,7 @@ def read_docx(data: bytes, path: Path) -> RawDocument:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError, TypeError, AttributeError) as exc:
         # lxml's XMLSyntaxError is a SyntaxError: broken XML inside the package
-        raise IngestError(path, f"not a readable DOCX: {_first_line(exc)}") from None
+        raise IngestError(path, f"not a readable DOCX: {first_line(exc, 200)}") from None
     lines = []
     for paragraph in document.paragraphs:
         style = paragraph.style.name if paragraph.style is not None else ""
@@ -207,7 +202,7 @@ def _check_docx_package(data: bytes, path: Path) -> None:
                 if part.filename.endswith((".xml", ".rels")) and _declares_entities(package.read(part)):
                     raise IngestError(path, f"DOCX part {part.filename} declares a DTD or entities; refusing it")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, NotImplementedError) as exc:
-        raise IngestError(path, f"not a readable DOCX: {_first_line(exc)}") from None
+        raise IngestError(path, f"not a readable DOCX: {first_line(exc, 200)}") from None
 
 
 def _declares_entities(xml: bytes) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from assistant.errors import GovDataError
+from assistant.errors import GovDataError, first_line
 from ingest.tables.model import ColumnInfo, Describe, RegisteredTable, TableSource
 from ingest.tables.names import quote, reserved_words, unique_names
 from ingest.tables.sources import file_digest
@@ -57,7 +57,7 @@ def load_table(con: duckdb.DuckDBPyConnection, source: TableSource, target: str)
             try:
                 con.execute(f"CREATE TEMP TABLE __govdata_stage AS SELECT * FROM {reader}", [str(readable)])
             except duckdb.Error as exc:
-                raise GovDataError(f"{source.path}: cannot read as {source.format}: {_one_line(exc)}") from None
+                raise GovDataError(f"{source.path}: cannot read as {source.format}: {first_line(exc)}") from None
     described = con.execute("DESCRIBE __govdata_stage").fetchall()
     if not described:
         raise GovDataError(f"{source.path}: no columns found")
@@ -97,10 +97,6 @@ def _is_utf8(path: Path) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-def _one_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 _SQLITE_TYPES = (("INT", "BIGINT"), ("CHAR", "VARCHAR"), ("CLOB", "VARCHAR"), ("TEXT", "VARCHAR"),

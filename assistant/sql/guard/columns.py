@@ -9,8 +9,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope
 from sqlglot.schema import MappingSchema
 
+from assistant.errors import first_line
 from assistant.sql.guard.model import DIALECT, Approval, SqlRejected, TableAccess
-from assistant.sql.guard.parse import _first_line
 from assistant.sql.guard.sources import _scopes
 
 _AUTO_ALIAS = re.compile(r"^_col_\d+$")
@@ -44,7 +44,7 @@ def qualify_columns(root: exp.Expr, approval: Approval, tables: set[str]) -> exp
         return qualify(root.copy(), dialect=DIALECT, schema=schema, validate_qualify_columns=True,
                        quote_identifiers=True, identify=False, expand_stars=True)
     except (OptimizeError, SqlglotError) as exc:
-        raise SqlRejected(f"cannot resolve the query's columns: {_first_line(exc)}{_quote_hint(root, exc)}") from None
+        raise SqlRejected(f"cannot resolve the query's columns: {first_line(exc)}{_quote_hint(root, exc)}") from None
 
 
 def _quote_hint(root: exp.Expr, exc: Exception) -> str:

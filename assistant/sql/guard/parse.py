@@ -7,7 +7,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
-from assistant.errors import FieldError
+from assistant.errors import FieldError, first_line
 from assistant.sql.guard.model import DIALECT, SqlRejected
 from assistant.sql.guard.statements import _kind
 
@@ -17,7 +17,7 @@ def parse_single(sql: str) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None and not _comment_only(s)]
     except (ParseError, TokenError) as exc:
-        raise SqlRejected(f"not valid DuckDB SQL: {_first_line(exc)}") from None
+        raise SqlRejected(f"not valid DuckDB SQL: {first_line(exc)}") from None
     if len(statements) != 1:
         raise SqlRejected(f"exactly one statement is allowed; found {len(statements)}")
     root = statements[0]
@@ -33,16 +33,12 @@ def _comment_only(node: exp.Expr) -> bool:
     return type(node).__name__ == "Semicolon" and not node.args.get("this")
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 def transpile(sql: str, dialect: str) -> str:
     """The guarded DuckDB SQL in another engine's dialect (e.g. postgres), for running it elsewhere."""
     try:
         return sqlglot.transpile(sql, read=DIALECT, write=dialect)[0]
     except (SqlglotError, ValueError) as exc:
-        raise FieldError("dialect", _first_line(exc), dialect) from None
+        raise FieldError("dialect", first_line(exc), dialect) from None
 
 
 def check_round_trip(text: str) -> None:
