@@ -153,6 +153,9 @@ class SqlSettings(BaseModel):
                                                          "examples of many-valued text columns in the prompt.")
     pattern_hints: bool = Field(default=False,
                                 description="Add a hint line for set-question cues (both ... and, but not, 没有).")
+    repair_hints: bool = Field(default=True,
+                               description="When a query names a column its table lacks, tell the fix-up which "
+                                           "visible tables hold it (or the closest names).")
     confidence_threshold: float = Field(default=0.6, ge=0.0, le=1.0,
                                         description="Agreement below which the answer says candidates disagree.")
     engine: Literal["duckdb", "postgres"] = Field(default="duckdb",

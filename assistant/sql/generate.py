@@ -22,6 +22,7 @@ from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.sql.examples import VerifiedExample
 from assistant.sql.guard import Approval, SqlGuard
 from assistant.sql.patterns import set_operation_hint
+from assistant.sql.repair import repair_hint
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.values import ValueIndex
 from ingest.tables import RegisteredTable, quote, snake_name
@@ -132,7 +133,8 @@ class SqlGenerator:
         hints = value_hints(question, tables, context, self.limits(), self.values)
         shots = self.pick_examples(question, examples, {t.name for t in visible})
         messages = self.messages(question, tables, hints, shots)
-        answer = self._explain_failure(question, visible, context, self._attempts(question, messages, context))
+        answer = self._explain_failure(question, visible, context,
+                                       self._attempts(question, messages, context, visible))
         if self.settings.candidates > 1 and answer.error is None:
             answer = self._vote(question, messages, context, answer, started + self.settings.candidate_budget_s)
         versions = {t.name: t.version for t in context.tables}
@@ -160,7 +162,10 @@ class SqlGenerator:
             f"cannot be answered from these tables (closest: {closest}): the question needs a table or column "
             f"they do not have, or one not available to your role (last attempt: {answer.error})"))
 
-    def _attempts(self, question: str, messages: list[BaseMessage], context: SqlContext) -> SqlAnswer:
+    def _attempts(self, question: str, messages: list[BaseMessage], context: SqlContext,
+                  visible: Sequence[RegisteredTable] = ()) -> SqlAnswer:
+        """The first query and at most `retries` fix-ups, each told what went wrong (and, for a column the
+        model put on the wrong table, where it is: `repair_hint`, visible tables only)."""
         runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
         answer = SqlAnswer(question, "", "")
         for attempt in range(1 + self.settings.retries):
@@ -173,7 +178,9 @@ class SqlGenerator:
                 return outcome
             error = outcome
             answer = replace(answer, error=error)
-            messages = [*messages, AIMessage(reply), HumanMessage(load_prompt("sql_retry").render(error=error))]
+            hint = repair_hint(error, visible) if self.settings.repair_hints else ""
+            retry = load_prompt("sql_retry").render(error=error) + (f"\n{hint}" if hint else "")
+            messages = [*messages, AIMessage(reply), HumanMessage(retry)]
         return answer
 
     def _vote(self, question: str, messages: list[BaseMessage], context: SqlContext, first: SqlAnswer,

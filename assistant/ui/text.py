@@ -91,9 +91,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit_ok": ("Chain intact: {n} receipts, head {head}", "哈希链完整：共 {n} 条记录，最新 {head}"),
     "audit_bad": ("Tampered: first bad entry {id}: {problem}", "已被篡改：第一个异常记录 {id}：{problem}"),
     "receipt_none": ("No receipt to check yet.", "还没有可核验的凭证。"),
-    "receipt_verified": ("Receipt #{id} (sha256 {hash}…) is on the log and the chain through it is intact "
-                         "({n} receipts checked).",
-                         "凭证 #{id}（sha256 {hash}…）在审计日志中，且其所在的哈希链完整（已校验 {n} 条记录）。"),
+    "receipt_verified": ("Receipt #{id} (sha256 {hash}…) is on the log and the chain is intact ({n} receipts "
+                         "checked).",
+                         "凭证 #{id}（sha256 {hash}…）在审计日志中，且整条哈希链完整（已校验 {n} 条记录）。"),
     "replay_same": ("Replay of #{id}: same rows ({rows}) at the recorded data versions (new receipt #{new}).",
                     "重放 #{id}：在记录的数据版本上结果相同（{rows} 行，新凭证 #{new}）。"),
     "replay_different": ("Replay of #{id}: different rows ({rows} now, {recorded} recorded; new receipt #{new}).",

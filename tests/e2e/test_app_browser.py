@@ -121,6 +121,9 @@ def test_citizen_asks_a_policy_question_routed_to_documents_and_sees_a_citation(
     citation.click()
     assert "工作日" in chat.inner_text()
     assert ".md" not in chat.inner_text() and "/tmp" not in chat.inner_text()  # never our file system
+    page.locator("#ask-chat summary", has_text="Receipt #").first.click()  # the receipt under the answer
+    expect(chat).to_contain_text("Copy as a citation")
+    assert "/tmp" not in chat.inner_text() and not page.locator("#ask-replay").is_visible()  # tools: stewards
     shot(page, "ask.png")
 
 
@@ -187,7 +190,7 @@ def test_steward_reads_receipts_and_verifies_the_chain(browser: object, server: 
     expect(page.locator("#sql-receipt-status")).to_contain_text("same rows (1) at the recorded data versions",
                                                                 timeout=30_000)
     page.locator("#sql-verify-receipt").click()
-    expect(page.locator("#sql-receipt-status")).to_contain_text("is on the log and the chain through it is intact",
+    expect(page.locator("#sql-receipt-status")).to_contain_text("is on the log and the chain is intact",
                                                                 timeout=30_000)
     page.locator("#sql-code textarea").fill("DELETE FROM permits")
     page.locator("#sql-run").click()

@@ -266,3 +266,20 @@ def test_pattern_hints_reach_the_prompt_only_when_switched_on(tmp_path: Path) ->
         service(tmp_path / str(enabled), model, pattern_hints=enabled).ask(
             "Which permits are both street and building permits?", role="civil_servant")
         assert (HINT in str(model.seen[0][-1].content)) is enabled
+
+
+def test_a_column_on_the_wrong_table_gets_a_hint_naming_the_table_that_holds_it(tmp_path: Path) -> None:
+    """The fix-up is told which visible table has the column; a column the role may not see is never named."""
+    roles = tmp_path / "roles.json"
+    roles.write_text(json.dumps({"clerk": {"access_levels": ["public", "restricted public"],
+                                           "sensitive_columns": "deny", "pii": "mask", "actions": []}}))
+    model = ScriptedModel(replies=[reply("SELECT kind FROM city_air"), reply("SELECT kind FROM permits LIMIT 1")])
+    svc = service(tmp_path, model)
+    svc.settings = svc.settings.model_copy(update={"roles_file": roles})
+    answer = svc.ask("Which kinds?", role="clerk")
+    retry = str(model.seen[1][-1].content)
+    assert answer.error is None and "Hint: kind is a column of permits(permit_id" in retry
+    assert "applicant_name" not in retry and "phone" not in retry  # denied to this role: not listed
+    off = ScriptedModel(replies=[reply("SELECT kind FROM city_air"), reply("SELECT kind FROM permits LIMIT 1")])
+    service(tmp_path / "off", off, repair_hints=False).ask("Which kinds?", role="civil_servant")
+    assert "Hint:" not in str(off.seen[1][-1].content)
