@@ -28,6 +28,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert govdata(home, "datasets", "add", str(sql / "permits.csv"), "--describe", str(sql / "permits.describe.json"),
                    "--access-level", "restricted public").code == 0
     assert govdata(home, "datasets", "add", str(sql / "datapackage" / "datapackage.json")).code == 0
+    assert govdata(home, "datasets", "add", str(sql / "library_loans.csv"), "--describe",  # public, a sensitive column
+                   str(sql / "library_loans.describe.json")).code == 0
     assert govdata(home, "datasets", "add", str(FIXTURES / "register" / "applicants.csv"),  # stewards only
                    "--access-level", "non-public").code == 0
     port = free_port()
@@ -178,6 +180,22 @@ def test_analyst_runs_sql_and_a_dangerous_edit_is_refused(browser: object, serve
     page.locator("#sql-verdict").get_by_text("1 row(s)", exact=True).wait_for(timeout=30_000)
     expect(page.locator("#sql-table")).to_contain_text("5")  # the DROP changed nothing
     assert not page.locator("#sql-replay").is_visible()  # receipt tools are for stewards
+
+
+def test_a_citizen_is_told_which_columns_a_star_left_out_and_why(browser: object, server: str) -> None:
+    """Issue 17: no silent omissions. The citizen's SELECT * runs without the sensitive column, and the
+    workbench names it with the reason, at Check and at Run."""
+    page = sign_in(browser, server, "citizen", "citizen-demo")
+    page.get_by_role("tab", name="SQL workbench").click()
+    page.locator("#sql-code textarea").fill("SELECT * FROM library_loans ORDER BY loan_id")
+    page.locator("#sql-check").click()
+    verdict = page.locator("#sql-verdict")
+    expect(verdict).to_contain_text("borrower_email left out: sensitive", timeout=30_000)
+    page.locator("#sql-run").click()
+    verdict.get_by_text("3 row(s)", exact=True).wait_for(timeout=30_000)
+    expect(verdict).to_contain_text("borrower_email left out: sensitive")
+    expect(page.locator("#sql-table")).to_contain_text("Open Data Handbook")
+    assert "example.org" not in page.locator("#sql-table").inner_text()
 
 
 def test_steward_reads_receipts_and_verifies_the_chain(browser: object, server: str) -> None:
