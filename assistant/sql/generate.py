@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from assistant.config import SqlSettings
 from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.sql.examples import VerifiedExample
+from assistant.sql.grouping import NOT_GROUPED, explicit_grouping
 from assistant.sql.guard import Approval, SqlGuard
 from assistant.sql.patterns import set_operation_hint
 from assistant.sql.repair import repair_hint
@@ -225,8 +226,25 @@ class SqlGenerator:
         try:
             result = runner.run(verdict.query)
         except QueryFailed as exc:
+            regrouped = self._regrouped(answer, context, runner, str(exc))
+            if regrouped is not None:
+                return regrouped
             return f"{'PostgreSQL' if context.engine is not None else 'DuckDB'} error: {exc}"
         return with_result(answer, result)
+
+    def _regrouped(self, answer: SqlAnswer, context: SqlContext, runner: Runner, error: str) -> SqlAnswer | None:
+        """A query refused for a column neither grouped nor aggregated, run once more with SQLite's meaning of
+        it (`assistant/sql/grouping.py`), through the guard again; None when that does not apply or fails."""
+        if not (self.settings.explicit_grouping and NOT_GROUPED.search(error)):
+            return None
+        fixed = explicit_grouping(answer.sql, arg_extremes=context.engine is None)
+        verdict = self.guard.check(fixed, context.approval) if fixed else None
+        if verdict is None or not verdict.allowed or verdict.query is None:
+            return None
+        try:
+            return with_result(answer, runner.run(verdict.query))
+        except QueryFailed:
+            return None
 
     def _invoke(self, messages: list[BaseMessage], **sampling: Any) -> str:
         kwargs: dict[str, Any] = {"max_tokens": 400, **sampling}

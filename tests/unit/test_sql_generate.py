@@ -283,3 +283,14 @@ def test_a_column_on_the_wrong_table_gets_a_hint_naming_the_table_that_holds_it(
     off = ScriptedModel(replies=[reply("SELECT kind FROM city_air"), reply("SELECT kind FROM permits LIMIT 1")])
     service(tmp_path / "off", off, repair_hints=False).ask("Which kinds?", role="civil_servant")
     assert "Hint:" not in str(off.seen[1][-1].content)
+
+
+def test_a_bare_column_refused_by_the_engine_gets_sqlites_meaning_without_a_model_call(tmp_path: Path) -> None:
+    """`SELECT kind, MAX(fee)` is SQLite's "the kind of the dearest permit": run as ARG_MAX, no fix-up turn."""
+    model = ScriptedModel(replies=[reply("SELECT kind, MAX(fee) FROM permits")])
+    answer = service(tmp_path, model).ask("Which kind of permit costs most?", role="civil_servant")
+    assert answer.error is None and answer.attempts == 1 and len(model.seen) == 1
+    assert "ARG_MAX(permits.kind, permits.fee)" in answer.sql and answer.rows == [["building", 1200.5]]
+    off = ScriptedModel(replies=[reply("SELECT kind, MAX(fee) FROM permits"), reply("SELECT 1")])
+    refused = service(tmp_path / "off", off, explicit_grouping=False).ask("Which kind?", role="civil_servant")
+    assert refused.attempts == 2 and "must appear in the GROUP BY" in str(off.seen[1][-1].content)
