@@ -74,10 +74,13 @@ class SqlAnswer:
     receipt_id: int | None = None
     candidates: int = 1  # SQL candidates written for the question
     confidence: float | None = None  # share of candidates that agree with the answer's result; None for one
-    alternatives: list[dict[str, Any]] = field(default_factory=list)  # other results: {"sql", "row_count", "votes"}
+    # other results: {"sql", "row_count", "votes", "explanation"}
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
     uncertain: bool = False  # confidence below GOVDATA_SQL__CONFIDENCE_THRESHOLD
     notice: str | None = None  # something the user should know about a result that ran, e.g. withheld data
     withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
+    # every candidate in the order written, for benchmarks: {"key", "rows", "sql", "seconds"}; not in as_dict
+    trace: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -137,7 +140,8 @@ class SqlGenerator:
         answer = self._explain_failure(question, visible, context,
                                        self._attempts(question, messages, context, visible))
         if self.settings.candidates > 1 and answer.error is None:
-            answer = self._vote(question, messages, context, answer, started + self.settings.candidate_budget_s)
+            answer = self._vote(question, messages, context, answer, time.perf_counter() - started,
+                                started + self.settings.candidate_budget_s)
         versions = {t.name: t.version for t in context.tables}
         return replace(answer, tables_shown=[t.name for t in tables],
                        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
@@ -185,36 +189,36 @@ class SqlGenerator:
         return answer
 
     def _vote(self, question: str, messages: list[BaseMessage], context: SqlContext, first: SqlAnswer,
-              deadline: float) -> SqlAnswer:
+              first_seconds: float, deadline: float) -> SqlAnswer:
         """Execution-guided candidates: sample more SQL from the same prompt (llama.cpp reuses the prompt's
         KV cache, so each costs a short generation), guard and run each, group them by result set and answer
         with the largest group (ties go to the earliest, the greedy answer first). Agreement is the share of
         the candidates written whose result is the chosen one."""
         runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
-        ran, written = [first], 1
+        written: list[SqlAnswer | None] = [first]  # None: a candidate the guard or the engine refused
+        trace = [_traced(first, first_seconds)]
         for seed in range(1, self.settings.candidates):
             if time.perf_counter() > deadline:
                 break
-            written += 1
+            started = time.perf_counter()
             parsed = parse_reply(self._invoke(messages, temperature=self.settings.candidate_temperature,
                                               seed=seed)) or {}
             candidate = SqlAnswer(question, str(parsed.get("sql") or "").strip(),
                                   str(parsed.get("explanation") or "").strip(), attempts=first.attempts)
             outcome = self._try(candidate, context, runner)
-            if isinstance(outcome, SqlAnswer):
-                ran.append(outcome)
-        groups: dict[str, list[SqlAnswer]] = {}
-        for candidate in ran:
-            groups.setdefault(result_key(candidate), []).append(candidate)
-        ranked = sorted(groups.values(), key=lambda group: (-len(group), ran.index(group[0])))
-        chosen = ranked[0][0]
-        if written == 1:  # the budget allowed no second opinion: agreement is unknown, not perfect
-            return first
-        confidence = round(len(ranked[0]) / written, 3)
-        alternatives = [{"sql": group[0].sql, "row_count": group[0].row_count, "votes": len(group)}
-                        for group in ranked[1:]]
-        return replace(chosen, candidates=written, confidence=confidence, alternatives=alternatives,
-                       uncertain=confidence < self.settings.confidence_threshold)
+            written.append(outcome if isinstance(outcome, SqlAnswer) else None)
+            trace.append(_traced(written[-1], time.perf_counter() - started))
+        if len(written) == 1:  # the budget allowed no second opinion: agreement is unknown, not perfect
+            return replace(first, trace=tuple(trace))
+        groups = vote([None if c is None else result_key(c) for c in written])
+        chosen = written[groups[0][0]]
+        assert chosen is not None  # the first candidate ran, so the largest group is of candidates that ran
+        confidence = round(len(groups[0]) / len(written), 3)
+        alternatives = [{"sql": answer.sql, "row_count": answer.row_count, "votes": len(g),
+                         "explanation": answer.explanation}
+                        for g in groups[1:] if (answer := written[g[0]]) is not None]
+        return replace(chosen, candidates=len(written), confidence=confidence, alternatives=alternatives,
+                       uncertain=confidence < self.settings.confidence_threshold, trace=tuple(trace))
 
     def _try(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
         """Guard and run the answer's SQL: a new answer with the result, or the problem as text."""
@@ -316,6 +320,24 @@ def _with_join_partners(chosen: list[RegisteredTable], tables: list[RegisteredTa
                     chosen.append(partner)
                     names.add(partner.name)
     return chosen
+
+
+def vote(keys: Sequence[str | None]) -> list[list[int]]:
+    """Candidates grouped by result (their indexes), the largest group first, ties to the group whose first
+    candidate came earliest; a candidate without a result (None) is in no group. The one voting rule, used by
+    `_vote` and by bench/sql.py to score the first k of N recorded candidates."""
+    groups: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        if key is not None:
+            groups.setdefault(key, []).append(index)
+    return sorted(groups.values(), key=lambda group: (-len(group), group[0]))
+
+
+def _traced(answer: SqlAnswer | None, seconds: float) -> dict[str, Any]:
+    """One candidate as benchmarks read it: its result (None when it did not run) and what it cost."""
+    if answer is None:
+        return {"key": None, "rows": None, "sql": "", "seconds": round(seconds, 3)}
+    return {"key": result_key(answer), "rows": answer.rows, "sql": answer.sql, "seconds": round(seconds, 3)}
 
 
 def result_key(answer: SqlAnswer) -> str:

@@ -7,7 +7,7 @@ from assistant.errors import GovDataError
 from assistant.models import Answer
 from assistant.services import Services
 from assistant.ui.common import Caller, error_markdown, receipt_block
-from assistant.ui.render import answer_markdown, datasets_markdown, esc, sql_markdown
+from assistant.ui.render import answer_markdown, datasets_markdown, esc, result_markdown, sql_markdown
 from assistant.ui.text import text
 
 ROUTES = ("auto", "docs", "datasets", "sql")
@@ -21,8 +21,9 @@ def route_choices(lang: str) -> list[tuple[str, str]]:
 
 def ask(assistant: Services, caller: Caller, message: str, history: Chat, route_choice: str, lang: str,
         turns: list[list[Any]]) -> Iterator[tuple[Chat, str, list[list[str]]]]:
-    """Route, then stream the reply; `turns` keeps plain [question, answer, route, receipt id] for follow-ups
-    and the steward's receipt tools."""
+    """Route, then stream the reply; `turns` keeps plain [question, answer, route, receipt id, readings] for
+    follow-ups, the steward's receipt tools and the other readings of a SQL question whose candidates
+    disagreed."""
     if not message.strip():
         yield history, "", turns
         return
@@ -51,7 +52,8 @@ def routed_reply(assistant: Services, caller: Caller, route: str, message: str, 
         yield datasets_markdown(results, lang)
     elif route == "sql":
         answer = assistant.sql_ask(message, role=caller.role, user=caller.user)
-        turns.append([message, answer.explanation, route, answer.receipt_id])
+        readings = [{k: a.get(k) for k in ("sql", "explanation", "row_count")} for a in answer.alternatives[:3]]
+        turns.append([message, answer.explanation, route, answer.receipt_id, readings if answer.uncertain else []])
         yield _with_receipt(sql_markdown(answer, lang), receipt_block(assistant, caller, answer.receipt_id, lang))
     else:
         pairs = [(turn[0], turn[1]) for turn in turns]
@@ -61,6 +63,31 @@ def routed_reply(assistant: Services, caller: Caller, route: str, message: str, 
                 yield _with_receipt(answer_markdown(event), receipt_block(assistant, caller, event.receipt_id, lang))
             else:
                 yield esc(event) + " ▌"
+
+
+def reading_choices(turns: list[list[Any]], lang: str) -> list[tuple[str, int]]:
+    """The other readings of the latest reply, to pick from under the conversation; [] when the latest reply
+    is not a SQL answer whose candidates disagreed. Numbered as in the reply (the one shown is 1)."""
+    readings = turns[-1][4] if turns and len(turns[-1]) > 4 else []
+    return [(text("reading_result", lang, n=n, explanation=r.get("explanation") or r["sql"])[:160], n)
+            for n, r in enumerate(readings, 2)]
+
+
+def show_reading(assistant: Services, caller: Caller, turns: list[list[Any]], number: int | None, history: Chat,
+                 lang: str) -> Chat:
+    """Run the reading the user picked, as the user (guarded again, with its own receipt), and add its
+    result to the conversation."""
+    readings = turns[-1][4] if turns and len(turns[-1]) > 4 else []
+    if number is None or not 2 <= int(number) <= len(readings) + 1:
+        return history
+    reading = readings[int(number) - 2]
+    header = f"**{esc(text('reading_result', lang, n=number, explanation=reading.get('explanation') or ''))}**"
+    try:
+        result = assistant.sql_run(reading["sql"], role=caller.role, user=caller.user)
+    except GovDataError as exc:
+        return [*history, {"role": "assistant", "content": f"{header}\n\n{error_markdown(exc, lang)}"}]
+    body = _with_receipt(result_markdown(result, lang), receipt_block(assistant, caller, result.receipt_id, lang))
+    return [*history, {"role": "assistant", "content": f"{header}\n\n{body}"}]
 
 
 def last_receipt(turns: list[list[Any]]) -> int | None:

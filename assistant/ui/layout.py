@@ -111,6 +111,14 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
             request: gr.Request) -> Iterator[tuple[list[dict[str, Any]], str, list[list[Any]]]]:
         yield from ask_tab.ask(assistant, caller_of(assistant, request), message, history, route_choice, lang, turns)
 
+    def offer_readings(turns_now: list[list[Any]], lang: str) -> tuple[Any, Any]:
+        choices = ask_tab.reading_choices(turns_now, lang)
+        return gr.update(visible=bool(choices)), gr.update(choices=choices, value=None)
+
+    def show_reading(turns_now: list[list[Any]], number: int | None, history: list[dict[str, Any]], lang: str,
+                     request: gr.Request) -> list[dict[str, Any]]:
+        return ask_tab.show_reading(assistant, caller_of(assistant, request), turns_now, number, history, lang)
+
     def find(query: str, publisher: str, fmt: str, since: str, level: str, lang: str,
              request: gr.Request) -> tuple[str, Any, Any]:
         return datasets_tab.find(assistant, caller_of(assistant, request), query, publisher, fmt, since, level, lang)
@@ -171,6 +179,11 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
                 message = labels.add(gr.Textbox(label=text("ask_message"), elem_id="ask-message"), "ask_message")
                 ask_button = labels.add(gr.Button(text("ask_send"), variant="primary", elem_id="ask-send"),
                                         "ask_send", "value")
+                with gr.Row(visible=False, elem_id="ask-readings-row") as readings_row:
+                    readings = labels.add(gr.Radio([], label=text("readings"), elem_id="ask-readings", scale=3),
+                                          "readings")
+                    reading_button = labels.add(gr.Button(text("reading_show"), elem_id="ask-reading-show",
+                                                          scale=1), "reading_show", "value")
                 ask_tools, ask_replay, ask_verify, ask_receipt_status = receipt_tools(labels, "ask")
             with gr.Tab(text("tab_datasets"), id="datasets", elem_id="tab-datasets") as tab_datasets:
                 query = labels.add(gr.Textbox(label=text("dataset_query"), elem_id="dataset-query"), "dataset_query")
@@ -282,8 +295,11 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         language.input(lambda value: value, language, lang).then(relabel, lang, labelled).then(
             whoami, [lang, role_state], whoami_box).then(switch_language, [lang, dataset, level], [dataset, level])
         for trigger in (ask_button.click, message.submit):
-            trigger(ask, [message, chat, route, lang, turns], [chat, message, turns], **model_queue)
-        chat.clear(lambda: [], None, turns)  # a cleared conversation starts without context
+            trigger(ask, [message, chat, route, lang, turns], [chat, message, turns], **model_queue).then(
+                offer_readings, [turns, lang], [readings_row, readings])
+        reading_button.click(show_reading, [turns, readings, chat, lang], chat, **fast_queue)
+        chat.clear(lambda: [], None, turns).then(  # a cleared conversation starts without context
+            offer_readings, [turns, lang], [readings_row, readings])
         for trigger in (search_button.click, query.submit):
             trigger(find, [query, publisher, fmt, since, level, lang], [cards, pick, open_button], **fast_queue)
         open_button.click(datasets_tab.open_in_workbench, pick, [tabs, dataset])

@@ -98,11 +98,14 @@ def table_markdown(columns: list[str], rows: list[list[Any]], limit: int = 10) -
 
 
 def sql_markdown(answer: Any, lang: str) -> str:
-    """A SQL answer in the chat: the SQL, the explanation, the first rows, the dataset versions."""
+    """A SQL answer in the chat: the SQL, the explanation, the first rows, the dataset versions; when the
+    candidates disagreed, a clarifying question first (the readings, to pick under the conversation)."""
     if answer.error:
         return f"{esc(text('error', lang))}: {esc(answer.error)}"
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
-    parts = [uncertainty_markdown(answer, lang), f"```sql\n{answer.sql}\n```", esc(answer.explanation),
+    doubt = clarifying_markdown(answer, lang) if getattr(answer, "uncertain", False) else uncertainty_markdown(
+        answer, lang)
+    parts = [doubt, f"```sql\n{answer.sql}\n```", esc(answer.explanation),
              withheld_markdown(getattr(answer, "withheld", []), lang),
              table_markdown(answer.columns, answer.rows),
              f"{esc(text('rows', lang, n=answer.row_count))} · {esc(text('datasets_used', lang))}: {esc(versions)}",
@@ -158,6 +161,27 @@ def uncertainty_markdown(answer: Any, lang: str) -> str:
         label = text("alternative", lang, votes=alternative["votes"], rows=alternative["row_count"])
         lines.append(f"{esc(label)}:\n```sql\n{alternative['sql']}\n```")
     return "\n\n".join(lines)
+
+
+def clarifying_markdown(answer: Any, lang: str) -> str:
+    """The Ask tab's question back when the candidates disagreed: each reading in plain words with its row
+    count, the one shown first; the user picks another under the conversation or rephrases."""
+    readings = [text("reading_shown", lang, explanation=answer.explanation or "—", rows=answer.row_count)]
+    readings += [text("reading_other", lang, explanation=a.get("explanation") or a["sql"], rows=a["row_count"])
+                 for a in answer.alternatives[:3]]
+    listed = "\n".join(f"{n}. {esc(line)}" for n, line in enumerate(readings, 1))
+    notice = f"**{esc(text('withheld', lang))}**\n\n" if getattr(answer, "notice", None) else ""
+    return (f"{notice}**{esc(text('clarify', lang, pct=round(100 * (answer.confidence or 0))))}**\n\n{listed}\n\n"
+            f"{esc(text('clarify_pick', lang))}")
+
+
+def result_markdown(result: Any, lang: str) -> str:
+    """A result of SQL that ran (no explanation of its own): the SQL, the first rows, the dataset versions."""
+    versions = ", ".join(f"{k}@{v}" for k, v in result.dataset_versions.items())
+    parts = [f"```sql\n{result.sql}\n```", withheld_markdown(getattr(result, "withheld", []), lang),
+             table_markdown(result.columns, result.rows),
+             f"{esc(text('rows', lang, n=result.row_count))} · {esc(text('datasets_used', lang))}: {esc(versions)}"]
+    return "\n\n".join(p for p in parts if p)
 
 
 def page_of(rows: list[list[Any]], page: int) -> tuple[int, list[list[Any]], int, int]:

@@ -141,10 +141,12 @@ def test_disagreeing_candidates_are_shown_with_the_other_readings() -> None:
     answer = SqlAnswer("q", "SELECT 1", "one", columns=["x"], rows=[[1]], row_count=1, candidates=5,
                        confidence=0.4, uncertain=True,
                        alternatives=[{"sql": "SELECT 2 <b>", "row_count": 3, "votes": 2}])
-    shown = sql_markdown(answer, "en")
+    shown = uncertainty_markdown(answer, "en")  # the workbench: the other readings' SQL
     assert "40% of them gave this result" in shown and "Other reading (2 vote(s), 3 row(s))" in shown
     assert "SELECT 2 <b>" in shown  # inside a code block, rendered as code
     assert "候选查询结果不一致" in uncertainty_markdown(answer, "zh")
+    asked = sql_markdown(answer, "en")  # the Ask tab: a question back, each reading in words, none as raw HTML
+    assert "Did you mean:" in asked and "2. SELECT 2 &lt;b&gt; — 3 row(s)" in asked
     sure = SqlAnswer("q", "SELECT 1", "one", candidates=5, confidence=0.8)
     assert uncertainty_markdown(sure, "en") == ""
 

@@ -166,7 +166,9 @@ def test_candidates_agree_by_result_not_by_text(tmp_path: Path) -> None:
                                    reply("SELECT 1 AS one")])
     answer = service(tmp_path, model, candidates=3).ask("How many permits?", role="civil_servant")
     assert answer.rows == [[5]] and answer.candidates == 3 and answer.confidence == 0.667 and not answer.uncertain
-    assert answer.alternatives == [{"sql": "SELECT 1 AS one LIMIT 1000", "row_count": 1, "votes": 1}]
+    assert answer.alternatives == [{"sql": "SELECT 1 AS one LIMIT 1000", "row_count": 1, "votes": 1,
+                                    "explanation": "Counts permits."}]
+    assert [t["key"] is not None for t in answer.trace] == [True, True, True] and "trace" not in answer.as_dict()
     assert model.sampling[1:] == [{"temperature": 0.7, "seed": 1}, {"temperature": 0.7, "seed": 2}]
     assert answer.as_dict()["confidence"] == 0.667 and "alternatives" in answer.as_dict()
 
@@ -294,3 +296,11 @@ def test_a_bare_column_refused_by_the_engine_gets_sqlites_meaning_without_a_mode
     off = ScriptedModel(replies=[reply("SELECT kind, MAX(fee) FROM permits"), reply("SELECT 1")])
     refused = service(tmp_path / "off", off, explicit_grouping=False).ask("Which kind?", role="civil_servant")
     assert refused.attempts == 2 and "must appear in the GROUP BY" in str(off.seen[1][-1].content)
+
+
+def test_vote_groups_by_result_largest_first_ties_to_the_earliest() -> None:
+    from assistant.sql.generate import vote
+
+    assert vote(["a", "b", "b", None, "a", "c"]) == [[0, 4], [1, 2], [5]]
+    assert vote([None, "x", "y"]) == [[1], [2]]
+    assert vote([None, None]) == []

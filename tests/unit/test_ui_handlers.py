@@ -38,7 +38,8 @@ def test_ask_streams_the_routed_reply_and_keeps_the_turn(services: Services) -> 
     reply = shown[-1][0][-1]["content"]
     assert reply.startswith(f"Route: **{text('route_sql', 'en')}** ({text('route_chosen', 'en')})")
     assert "SELECT 1" in reply and shown[-1][1] == ""
-    assert turns == [["how many permits?", "one", "sql", last_receipt(services).id]]
+    assert turns == [["how many permits?", "one", "sql", last_receipt(services).id, []]]
+    assert ask_tab.reading_choices(turns, "en") == []  # the candidates did not disagree: nothing to pick
     assert (last_receipt(services).action, last_receipt(services).user) == ("sql.ask", "ana")
     found = list(ask_tab.ask(services, CITIZEN, "permits data", [], "datasets", "en", turns))[-1][0][-1]["content"]
     assert "T" in found and turns[-1][2] == "datasets"
@@ -153,3 +154,33 @@ def test_a_tampered_log_is_reported_by_verify_receipt(services: Services) -> Non
     _tamper(services.audit, ("UPDATE receipts SET body = replace(body, 'permits', 'parcels') WHERE id = ?",
                              (receipt.id,)))
     assert audit_tab.verify_receipt(services, STEWARD, receipt.id, "en").startswith("Tampered: first bad entry")
+
+
+def test_disagreeing_candidates_become_a_clarifying_question_with_readings_to_pick(
+        services: Services, monkeypatch: Any) -> None:  # noqa: F811
+    """Issue 12: instead of one confident table, the Ask tab asks which reading was meant; a picked reading
+    runs as the user (guarded again, its own receipt) and its result joins the conversation."""
+    from assistant.sql.generate import SqlAnswer
+
+    class Doubtful:
+        def ask(self, question: str, context: Any, examples: Any = ()) -> SqlAnswer:
+            return SqlAnswer(question, "SELECT 1 AS n", "Counts one thing.", columns=["n"], rows=[[1]], row_count=1,
+                             candidates=5, confidence=0.4, uncertain=True,
+                             alternatives=[{"sql": "SELECT count(*) AS n FROM permits", "row_count": 1, "votes": 2,
+                                            "explanation": "Counts every permit."}])
+
+    monkeypatch.setattr(type(services.sql), "generator", property(lambda self: Doubtful()))
+    turns: list[list[Any]] = []
+    history = list(ask_tab.ask(services, CITIZEN, "how many?", [], "sql", "en", turns))[-1][0]
+    reply = history[-1]["content"]
+    assert "can be read in more than one way" in reply and "only 40%" in reply
+    assert "1. Counts one thing. — shown below, 1 row(s)" in reply and "2. Counts every permit. — 1 row(s)" in reply
+    assert ask_tab.reading_choices(turns, "en") == [("Reading 2: Counts every permit.", 2)]
+    shown = ask_tab.show_reading(services, CITIZEN, turns, 2, history, "en")
+    assert len(shown) == len(history) + 1 and shown[-1]["content"].startswith("**Reading 2: Counts every permit.**")
+    assert "SELECT COUNT(*) AS n FROM permits" in shown[-1]["content"] and "Receipt #" in shown[-1]["content"]
+    assert (last_receipt(services).action, last_receipt(services).user) == ("sql.run", "ana")
+    assert ask_tab.show_reading(services, CITIZEN, turns, 7, history, "en") == history  # not a reading: nothing
+    assert ask_tab.show_reading(services, CITIZEN, turns, None, history, "en") == history
+    zh = list(ask_tab.ask(services, CITIZEN, "多少？", [], "sql", "zh", turns))[-1][0][-1]["content"]
+    assert "您的问题可以有不止一种理解" in zh
