@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assistant.config import Settings  # noqa: E402
 from assistant.evaluation import gold_is_ordered, rows_match  # noqa: E402
 from assistant.services import Services  # noqa: E402
+from assistant.sql.generate import vote  # noqa: E402
 
 
 def load_questions(split: Path, per_db: int, dbs: set[str] | None) -> list[dict[str, Any]]:
@@ -51,6 +52,15 @@ def load_questions(split: Path, per_db: int, dbs: set[str] | None) -> list[dict[
     return chosen
 
 
+def build_databases(split: Path) -> None:
+    """A split that is built from source files (eval/sql_messy) carries a build.py: run it (it skips what exists)."""
+    builder = split / "build.py"
+    if builder.is_file():
+        import subprocess
+
+        subprocess.run([sys.executable, str(builder)], check=True, stdout=subprocess.DEVNULL)
+
+
 def sqlite_rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
     con = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     con.text_factory = lambda b: b.decode("utf-8", errors="replace")
@@ -60,17 +70,22 @@ def sqlite_rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def ours(services: Services, question: str, database: Path) -> tuple[list[Any] | None, str]:
+def ours(services: Services, question: str, database: Path) -> tuple[list[Any] | None, str, list[dict[str, Any]]]:
+    """Rows (None when no query ran), the SQL, and each candidate's result and seconds when N > 1."""
     answer = services.sql.ask(question, role="citizen", db=database)
-    return (None if answer.error else answer.rows), answer.sql
+    trace = [{"key": t["key"], "rows": t["rows"], "seconds": t["seconds"]} for t in answer.trace]
+    return (None if answer.error else answer.rows), answer.sql, trace
 
 
 # The questions of the first tuning sample (bench/results/sql.json at --per-db 3): seen while writing prompts.
 TUNED_RESULTS = Path(__file__).resolve().parent / "results" / "sql.json"
 
 
-def part_of(question_id: str, tuned: set[str]) -> str:
-    """tuned | held_out | rest: held_out is a fixed fifth of the untuned questions, never to be tuned on."""
+def part_of(question_id: str, tuned: set[str], row: dict[str, Any] | None = None) -> str:
+    """tuned | held_out | rest: a split may name each question's part (the messy split holds out whole
+    databases); otherwise held_out is a fixed fifth of the untuned questions, never to be tuned on."""
+    if row is not None and row.get("part"):
+        return str(row["part"])
     if question_id in tuned:
         return "tuned"
     return "held_out" if int(hashlib.sha1(question_id.encode()).hexdigest(), 16) % 5 == 0 else "rest"
@@ -131,7 +146,35 @@ def summarize(per_item: list[dict[str, Any]]) -> dict[str, Any]:
         report[key] = {**ex(items), "parts": parts, "databases": databases,
                        "errors": dict(sorted(wrong.items(), key=lambda kv: -kv[1])),
                        "median_seconds": seconds[len(seconds) // 2] if seconds else None}
+        if any("trace" in i for i in items):
+            report[key]["by_candidates"] = by_candidates(items, ex)
     return report
+
+
+def first_k(item: dict[str, Any], k: int) -> tuple[bool, float]:
+    """Whether the answer would have been right, and its seconds, had only the first k of the recorded
+    candidates been written: the product's own vote over them. The candidates are seeded, so the first k of
+    an N-candidate run are the candidates of a k-candidate run. A question whose first query failed never
+    voted: the same outcome and time for every k."""
+    trace = item.get("trace")
+    if not trace:
+        return bool(item["correct"]), float(item["seconds"])
+    groups = vote([t["key"] for t in trace[:k]])
+    right = bool(groups) and bool(trace[groups[0][0]]["correct"])
+    return right, sum(t["seconds"] for t in trace[:k])
+
+
+def by_candidates(items: list[dict[str, Any]], ex: Any) -> dict[str, Any]:
+    """EX and seconds per question for k = 1, 3, 5, 8 candidates (k up to the N the run wrote), per part."""
+    most = max(int(i.get("candidates", 1)) for i in items)
+    out: dict[str, Any] = {}
+    for k in (n for n in (1, 3, 5, 8) if n <= most):
+        scored = [{**i, "correct": first_k(i, k)[0], "seconds": first_k(i, k)[1]} for i in items]
+        seconds = sorted(i["seconds"] for i in scored)
+        out[str(k)] = {**ex(scored), "median_seconds": round(seconds[len(seconds) // 2], 2),
+                       "mean_seconds": round(statistics.mean(seconds), 2),
+                       "parts": {p: ex([i for i in scored if i["part"] == p]) for p in ("tuned", "held_out", "rest")}}
+    return out
 
 
 _FENCE = re.compile(r"```(?:sql)?\s*(.*?)```", re.S)
@@ -160,24 +203,26 @@ class LangChainBaseline:
             self.chains[database] = create_sql_query_chain(self.chat_model, db)
         return self.chains[database]
 
-    def __call__(self, question: str, database: Path) -> tuple[list[Any] | None, str]:
+    def __call__(self, question: str, database: Path) -> tuple[list[Any] | None, str, list[dict[str, Any]]]:
         sql = clean_langchain_sql(str(self.chain(database).invoke({"question": question})))
         try:
-            return [list(r) for r in sqlite_rows(database, sql)], sql
+            return [list(r) for r in sqlite_rows(database, sql)], sql, []
         except sqlite3.Error:
-            return None, sql
+            return None, sql, []
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    settings = Settings(sql={"row_cap": 100_000, "candidates": args.candidates})  # type: ignore[arg-type]
+    settings = Settings(sql={"row_cap": 100_000, "candidates": args.candidates,  # type: ignore[arg-type]
+                             "candidate_budget_s": args.budget})
     services = Services(settings)
     systems = {"govdata": lambda q, d: ours(services, q, d)}
     if "langchain" in args.systems:
         systems["langchain"] = LangChainBaseline(services.chat_model)
+    build_databases(args.split)
     questions = load_questions(args.split, args.per_db, set(args.dbs.split(",")) if args.dbs else None)
     tuned = tuned_ids()
     if args.part:
-        questions = [q for q in questions if part_of(q["id"], tuned) in args.part.split(",")]
+        questions = [q for q in questions if part_of(q["id"], tuned, q) in args.part.split(",")]
     gold = {row["id"]: _gold(args.split, row) for row in questions}
     partial = args.out.with_suffix(".partial.jsonl") if args.out else None
     per_item = _done(partial) if partial and args.resume else []
@@ -191,14 +236,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 database = _database(args.split, row)
                 question = row["question"] if language == "en" else row["question_zh"]
                 started = time.perf_counter()
-                rows, sql = systems[name](question, database)
+                rows, sql, trace = systems[name](question, database)
                 seconds = time.perf_counter() - started
                 gold_rows, ordered = gold[row["id"]]
                 correct = rows is not None and rows_match(gold_rows, rows, ordered)
+                # per candidate: did its result match, and its seconds (rows are not kept)
+                candidates = [{"key": t["key"], "correct": t["rows"] is not None and rows_match(gold_rows, t["rows"],
+                                                                                               ordered),
+                               "seconds": t["seconds"]} for t in trace]
                 per_item.append({"id": row["id"], "db": row["db_id"], "language": language, "system": name,
                                  "correct": correct, "ran": rows is not None, "sql": sql,
-                                 "seconds": round(seconds, 2), "part": part_of(row["id"], tuned),
-                                 "question": question, "gold": row["gold_sql"], "candidates": args.candidates})
+                                 "seconds": round(seconds, 2), "part": part_of(row["id"], tuned, row),
+                                 "question": question, "gold": row["gold_sql"], "candidates": args.candidates,
+                                 **({"trace": candidates} if candidates else {})})
                 if partial:
                     with partial.open("a", encoding="utf-8") as log:
                         log.write(json.dumps(per_item[-1], ensure_ascii=False) + "\n")
@@ -250,6 +300,9 @@ def main() -> None:
     parser.add_argument("--systems", default="govdata,langchain")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--candidates", type=int, default=1, help="SQL candidates per question (voting).")
+    parser.add_argument("--budget", type=float, default=600.0,
+                        help="Seconds a question may spend on extra candidates (the product's default is 60; "
+                             "high here so an N-candidate run records all N, and k < N can be scored from it).")
     parser.add_argument("--resume", action="store_true", help="Skip questions already in OUT.partial.jsonl.")
     parser.add_argument("--part", default="", help="Only these parts: tuned, held_out, rest (comma-separated).")
     args = parser.parse_args()

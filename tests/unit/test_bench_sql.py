@@ -33,3 +33,24 @@ def test_error_classes() -> None:
     summary = bench.summarize([{"system": "govdata", "language": "en", "correct": True, "part": "held_out",
                                 "db": "d", "seconds": 2.0, "sql": "", "gold": ""}])
     assert summary["govdata/en"]["parts"]["held_out"] == {"n": 1, "ex": 1.0, "ci95": [0.207, 1.0]}
+
+
+def test_a_split_may_name_the_part_of_each_question() -> None:
+    assert bench.part_of("messy-x-01", set(), {"part": "held_out"}) == "held_out"
+    assert bench.part_of("messy-x-01", set(), {"part": ""}) == bench.part_of("messy-x-01", set())
+
+
+def test_first_k_candidates_vote_as_the_product_does() -> None:
+    """An 8-candidate run scores 1, 3, 5 and 8 candidates: the first k, voted by the product's own rule."""
+    trace = [{"key": "a", "correct": False, "seconds": 5.0}, {"key": "b", "correct": True, "seconds": 1.0},
+             {"key": "b", "correct": True, "seconds": 1.0}, {"key": None, "correct": False, "seconds": 1.0},
+             {"key": "a", "correct": False, "seconds": 1.0}, {"key": "a", "correct": False, "seconds": 1.0}]
+    item = {"correct": False, "seconds": 10.0, "trace": trace}
+    assert bench.first_k(item, 1) == (False, 5.0)
+    assert bench.first_k(item, 3) == (True, 7.0)  # b twice beats a once
+    assert bench.first_k(item, 5) == (False, 9.0)  # a twice ties b twice: the earlier group wins
+    assert bench.first_k({"correct": False, "seconds": 4.0}, 8) == (False, 4.0)  # the first query failed: no vote
+    items = [{**item, "system": "govdata", "language": "en", "part": "rest", "db": "d", "sql": "", "gold": "",
+              "candidates": 6}]
+    report = bench.summarize(items)["govdata/en"]["by_candidates"]
+    assert list(report) == ["1", "3", "5"] and report["3"]["ex"] == 1.0 and report["5"]["median_seconds"] == 9.0
