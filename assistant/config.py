@@ -142,6 +142,9 @@ class SqlSettings(BaseModel):
     queue_wait_s: float = Field(default=5.0, ge=0, le=600, description="How long a query waits for a free slot.")
     retries: int = Field(default=2, ge=0, le=5, description="Fix-ups after a rejected or failed query.")
     max_tables: int = Field(default=6, ge=1, le=50, description="Tables shown to the model per question.")
+    max_columns: int = Field(default=24, ge=0, le=1000,
+                             description="Columns shown per table: a wider table shows its most relevant ones (plus "
+                                         "join keys and hinted columns); 0 shows all.")
     examples: int = Field(default=3, ge=0, le=10, description="Verified question/SQL pairs shown per question.")
     candidates: int = Field(default=1, ge=1, le=16,
                             description="SQL candidates per question; more than 1 votes by result set.")

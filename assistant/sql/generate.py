@@ -23,6 +23,7 @@ from assistant.sql.examples import VerifiedExample
 from assistant.sql.grouping import NOT_GROUPED, explicit_grouping
 from assistant.sql.guard import Approval, SqlGuard
 from assistant.sql.patterns import set_operation_hint
+from assistant.sql.pruning import prune_columns
 from assistant.sql.repair import repair_hint
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.values import ValueIndex
@@ -135,6 +136,7 @@ class SqlGenerator:
         visible = [_without_denied(t, context.approval) for t in context.tables if context.approval.table(t.name)]
         tables = self.link_tables(question, visible)
         hints = value_hints(question, tables, context, self.limits(), self.values)
+        tables = prune_columns(question, tables, self.settings.max_columns, self._relevance, set(hints))
         shots = self.pick_examples(question, examples, {t.name for t in visible})
         messages = self.messages(question, tables, hints, shots)
         answer = self._explain_failure(question, visible, context,
