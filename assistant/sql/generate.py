@@ -39,6 +39,13 @@ SQL_SCHEMA: dict[str, Any] = {
     "properties": {"sql": {"type": "string"}, "explanation": {"type": "string", "maxLength": 300}},
     "required": ["sql", "explanation"],
 }
+# extra candidates write only the SQL (about half the tokens); the answer and the readings shown get explained
+CANDIDATE_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"sql": {"type": "string"}},
+                                    "required": ["sql"], "additionalProperties": False}
+EXPLAIN_SCHEMA: dict[str, Any] = {"type": "object",
+                                  "properties": {"explanation": {"type": "string", "maxLength": 300}},
+                                  "required": ["explanation"], "additionalProperties": False}
+_EXPLAINED_READINGS = 2  # other readings of an uncertain answer that get an explanation of their own
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.&'\-]*|[\u3400-\u9fff]+")
 _QUOTED = re.compile(r"['\"‘’“”「」『』]([^'\"‘’“”「」『』]{1,60})['\"‘’“”「」『』]")
 _MAX_HINTS = 3
@@ -193,9 +200,10 @@ class SqlGenerator:
     def _vote(self, question: str, messages: list[BaseMessage], context: SqlContext, first: SqlAnswer,
               first_seconds: float, deadline: float) -> SqlAnswer:
         """Execution-guided candidates: sample more SQL from the same prompt (llama.cpp reuses the prompt's
-        KV cache, so each costs a short generation), guard and run each, group them by result set and answer
-        with the largest group (ties go to the earliest, the greedy answer first). Agreement is the share of
-        the candidates written whose result is the chosen one."""
+        KV cache, so each costs a short generation of the SQL alone), guard and run each, group them by result
+        set and answer with the largest group (ties go to the earliest, the greedy answer first). Agreement is
+        the share of the candidates written whose result is the chosen one. A chosen candidate without an
+        explanation, and the first readings of an uncertain answer, are explained afterwards."""
         runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
         written: list[SqlAnswer | None] = [first]  # None: a candidate the guard or the engine refused
         trace = [_traced(first, first_seconds)]
@@ -203,9 +211,9 @@ class SqlGenerator:
             if time.perf_counter() > deadline:
                 break
             started = time.perf_counter()
-            parsed = parse_reply(self._invoke(messages, temperature=self.settings.candidate_temperature,
-                                              seed=seed)) or {}
-            candidate = SqlAnswer(question, str(parsed.get("sql") or "").strip(),
+            parsed = parse_reply(self._invoke(messages, CANDIDATE_SCHEMA,
+                                              temperature=self.settings.candidate_temperature, seed=seed)) or {}
+            candidate = SqlAnswer(question, str(parsed.get("sql") or "").strip(),  # a server may explain anyway
                                   str(parsed.get("explanation") or "").strip(), attempts=first.attempts)
             outcome = self._try(candidate, context, runner)
             written.append(outcome if isinstance(outcome, SqlAnswer) else None)
@@ -213,14 +221,35 @@ class SqlGenerator:
         if len(written) == 1:  # the budget allowed no second opinion: agreement is unknown, not perfect
             return replace(first, trace=tuple(trace))
         groups = vote([None if c is None else result_key(c) for c in written])
-        chosen = written[groups[0][0]]
-        assert chosen is not None  # the first candidate ran, so the largest group is of candidates that ran
+        explained = self._explainer(messages, question)
+        chosen = explained(written[groups[0][0]])
         confidence = round(len(groups[0]) / len(written), 3)
-        alternatives = [{"sql": answer.sql, "row_count": answer.row_count, "votes": len(g),
-                         "explanation": answer.explanation}
-                        for g in groups[1:] if (answer := written[g[0]]) is not None]
+        uncertain = confidence < self.settings.confidence_threshold
+        alternatives = []
+        for n, group in enumerate(groups[1:]):
+            reading = written[group[0]]
+            if reading is not None:
+                reading = explained(reading) if uncertain and n < _EXPLAINED_READINGS else reading
+                alternatives.append({"sql": reading.sql, "row_count": reading.row_count, "votes": len(group),
+                                     "explanation": reading.explanation})
         return replace(chosen, candidates=len(written), confidence=confidence, alternatives=alternatives,
-                       uncertain=confidence < self.settings.confidence_threshold, trace=tuple(trace))
+                       uncertain=uncertain, trace=tuple(trace))
+
+    def _explainer(self, messages: list[BaseMessage], question: str) -> Callable[[SqlAnswer | None], SqlAnswer]:
+        """Gives a candidate that has none an explanation: the model, shown the prompt and the SQL that ran,
+        says what it computes, in the question's language."""
+        language = _LANGUAGES.get(detect_language(question), "English")
+
+        def explained(answer: SqlAnswer | None) -> SqlAnswer:
+            assert answer is not None  # a group's first candidate ran
+            if answer.explanation:
+                return answer
+            turns = [*messages, AIMessage(json.dumps({"sql": answer.sql}, ensure_ascii=False)),
+                     HumanMessage(load_prompt("sql_explain").render(language=language))]
+            parsed = parse_reply(self._invoke(turns, EXPLAIN_SCHEMA, max_tokens=160)) or {}
+            return replace(answer, explanation=str(parsed.get("explanation") or "").strip())
+
+        return explained
 
     def _try(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
         """Guard and run the answer's SQL: a new answer with the result, or the problem as text."""
@@ -252,9 +281,9 @@ class SqlGenerator:
         except QueryFailed:
             return None
 
-    def _invoke(self, messages: list[BaseMessage], **sampling: Any) -> str:
+    def _invoke(self, messages: list[BaseMessage], schema: dict[str, Any] = SQL_SCHEMA, **sampling: Any) -> str:
         kwargs: dict[str, Any] = {"max_tokens": 400, **sampling}
-        if (fmt := response_format(self.json_mode, SQL_SCHEMA, "sql")) is not None:
+        if (fmt := response_format(self.json_mode, schema, "sql")) is not None:
             kwargs["response_format"] = fmt
         return str(self.chat_model.invoke(messages, **kwargs).content)
 

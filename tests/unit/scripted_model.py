@@ -23,7 +23,7 @@ class ScriptedModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
         self.seen.append(messages)
-        self.sampling.append({k: v for k, v in kwargs.items() if k in ("temperature", "seed")})
+        self.sampling.append({k: v for k, v in kwargs.items() if k in ("temperature", "seed", "response_format")})
         return ChatResult(generations=[ChatGeneration(message=AIMessage(self.replies.pop(0)))])
 
 

@@ -304,3 +304,35 @@ def test_vote_groups_by_result_largest_first_ties_to_the_earliest() -> None:
     assert vote(["a", "b", "b", None, "a", "c"]) == [[0, 4], [1, 2], [5]]
     assert vote([None, "x", "y"]) == [[1], [2]]
     assert vote([None, None]) == []
+
+
+def test_candidates_write_sql_only_and_what_is_shown_gets_explained_afterwards(tmp_path: Path) -> None:
+    """Extra candidates are asked for the SQL alone (half the tokens); the chosen one, and the first readings
+    of an uncertain answer, are explained by a short follow-up in the question's language."""
+    from assistant.sql.generate import CANDIDATE_SCHEMA, EXPLAIN_SCHEMA
+
+    sql_only = json.dumps({"sql": COUNT})
+    model = ScriptedModel(replies=[reply("SELECT 1 AS one", "Returns 1."), sql_only, sql_only,
+                                   json.dumps({"sql": "SELECT 2 AS two"}),
+                                   json.dumps({"explanation": "Counts all permits."}),
+                                   json.dumps({"explanation": "Returns 2."})])
+    answer = service(tmp_path, model, candidates=4).ask("How many permits?", role="civil_servant")
+    assert answer.rows == [[5]] and answer.explanation == "Counts all permits." and answer.uncertain
+    assert [a["explanation"] for a in answer.alternatives] == ["Returns 1.", "Returns 2."]
+    explain = str(model.seen[4][-1].content)
+    assert "say what that query computes" in explain and "English" in explain
+    assert model.seen[4][-2].content == json.dumps({"sql": answer.sql})  # explained: the SQL that ran
+    assert not model.replies and model.sampling[1] == {"temperature": 0.7, "seed": 1}  # explained: greedy
+    assert CANDIDATE_SCHEMA["required"] == ["sql"] and EXPLAIN_SCHEMA["required"] == ["explanation"]
+
+
+def test_each_call_asks_for_its_own_json_shape(tmp_path: Path) -> None:
+    from assistant.sql.generate import CANDIDATE_SCHEMA, EXPLAIN_SCHEMA, SQL_SCHEMA
+
+    model = ScriptedModel(replies=[reply("SELECT 1 AS one"), json.dumps({"sql": COUNT}), json.dumps({"sql": COUNT}),
+                                   json.dumps({"explanation": "Counts permits."})])
+    svc = service(tmp_path, model, candidates=3)
+    svc._generator = SqlGenerator(model, svc.settings.sql, "json_object_schema", None)
+    svc.ask("How many permits?", role="civil_servant")
+    assert [s["response_format"]["schema"] for s in model.sampling] == [SQL_SCHEMA, CANDIDATE_SCHEMA,
+                                                                        CANDIDATE_SCHEMA, EXPLAIN_SCHEMA]
