@@ -174,16 +174,16 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
         with gr.Tabs(selected="ask") as tabs:
             with gr.Tab(text("tab_ask"), id="ask", elem_id="tab-ask") as tab_ask:
                 chat = labels.add(gr.Chatbot(label=text("chat"), elem_id="ask-chat", height=440), "chat")
-                route = gr.Radio(route_choices("en"), value="auto", label=text("route"), elem_id="ask-route")
-                labels.add(route, "route", "label+routes")
-                message = labels.add(gr.Textbox(label=text("ask_message"), elem_id="ask-message"), "ask_message")
-                ask_button = labels.add(gr.Button(text("ask_send"), variant="primary", elem_id="ask-send"),
-                                        "ask_send", "value")
                 with gr.Row(visible=False, elem_id="ask-readings-row") as readings_row:
                     readings = labels.add(gr.Radio([], label=text("readings"), elem_id="ask-readings", scale=3),
                                           "readings")
                     reading_button = labels.add(gr.Button(text("reading_show"), elem_id="ask-reading-show",
                                                           scale=1), "reading_show", "value")
+                route = gr.Radio(route_choices("en"), value="auto", label=text("route"), elem_id="ask-route")
+                labels.add(route, "route", "label+routes")
+                message = labels.add(gr.Textbox(label=text("ask_message"), elem_id="ask-message"), "ask_message")
+                ask_button = labels.add(gr.Button(text("ask_send"), variant="primary", elem_id="ask-send"),
+                                        "ask_send", "value")
                 ask_tools, ask_replay, ask_verify, ask_receipt_status = receipt_tools(labels, "ask")
             with gr.Tab(text("tab_datasets"), id="datasets", elem_id="tab-datasets") as tab_datasets:
                 query = labels.add(gr.Textbox(label=text("dataset_query"), elem_id="dataset-query"), "dataset_query")
