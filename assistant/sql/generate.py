@@ -421,7 +421,9 @@ def _render_table(table: RegisteredTable, ranges: bool = False) -> str:
             notes.insert(0, f"source name: {_one_line(column.label)}")
         values = [] if column.sensitive else column.samples
         if values:
-            notes.append("values: " + ", ".join(_sql_literal(v) for v in values[:12]))
+            more = column.distinct - len(values[:12])
+            notes.append("values: " + ", ".join(_sql_literal(v) for v in values[:12])
+                         + (f", ... ({more} more, less frequent)" if more > 0 else ""))
         elif ranges and column.examples and not column.sensitive:
             notes.append("e.g. " + ", ".join(_sql_literal(v) for v in column.examples))
         if ranges and column.range and not column.sensitive:

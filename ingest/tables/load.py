@@ -190,24 +190,25 @@ def _describe_columns(columns: list[ColumnInfo], *notes: dict[str, dict[str, Any
 
 
 def _add_samples(con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnInfo]) -> None:
-    """What the model needs to write real comparisons: every value of a low-cardinality text column (up to a
-    dozen), a few examples of any other text column, and the range of number and date columns. Sensitive
-    columns show no values at all."""
+    """What the model needs to write real comparisons: the values of a low-cardinality text column (the dozen
+    most frequent, with how many there are), a few examples of any other text column, and the range of number
+    and date columns. Sensitive columns show no values at all."""
     for column in columns:
         if column.type == "VARCHAR":
             column.numeric_text = _mostly_numbers(con, table, column.name)
         if column.sensitive:
             continue
         if column.type == "VARCHAR":
-            values = con.execute(
-                f"SELECT DISTINCT {quote(column.name)} FROM {quote(table)} WHERE {quote(column.name)} IS NOT NULL "
-                f"LIMIT {_SAMPLE_DISTINCT_MAX + 1}"
+            name = quote(column.name)
+            values = con.execute(  # the most frequent values first: the ones questions are likely to name
+                f"SELECT {name}, count(*) AS n FROM {quote(table)} WHERE {name} IS NOT NULL GROUP BY {name} "
+                f"ORDER BY n DESC, {name} LIMIT {_SAMPLE_DISTINCT_MAX + 1}"
             ).fetchall()
-            shown = sorted(str(v[0]) for v in values)
             if len(values) <= _SAMPLE_DISTINCT_MAX:
-                column.samples = shown[:_SAMPLES_KEPT]
+                column.samples = [str(v[0]) for v in values[:_SAMPLES_KEPT]]
+                column.distinct = len(values)
             else:
-                column.examples = [v[:40] for v in shown[:_EXAMPLES_KEPT]]
+                column.examples = [str(v[0])[:40] for v in values[:_EXAMPLES_KEPT]]
         elif _RANGED.fullmatch(column.type):
             low, high = con.execute(
                 f"SELECT min({quote(column.name)}), max({quote(column.name)}) FROM {quote(table)}").fetchone() or (

@@ -336,3 +336,13 @@ def test_each_call_asks_for_its_own_json_shape(tmp_path: Path) -> None:
     svc.ask("How many permits?", role="civil_servant")
     assert [s["response_format"]["schema"] for s in model.sampling] == [SQL_SCHEMA, CANDIDATE_SCHEMA,
                                                                         CANDIDATE_SCHEMA, EXPLAIN_SCHEMA]
+
+
+def test_a_cut_value_list_says_how_many_values_it_leaves_out() -> None:
+    from assistant.sql.generate import render_schema
+    from ingest.tables import ColumnInfo, RegisteredTable
+
+    many = ColumnInfo("kind", "VARCHAR", samples=[f"k{n}" for n in range(12)], distinct=20)
+    few = ColumnInfo("city", "VARCHAR", samples=["Oslo", "Rome"], distinct=2)
+    schema = render_schema([RegisteredTable("t", "t", "", "", "csv", "public", "v", 1, [many, few])])
+    assert "'k11', ... (8 more, less frequent)" in schema and "values: 'Oslo', 'Rome'\n" in schema + "\n"

@@ -38,7 +38,8 @@ def test_csv_with_describe_file(registry: Registry) -> None:
     by_name = {c.name: c for c in table.columns}
     assert by_name["applicant_name"].sensitive and by_name["phone"].sensitive and not by_name["fee"].sensitive
     assert by_name["fee"].unit == "CNY" and by_name["applicant_name"].label == "Applicant Name"
-    assert by_name["kind"].samples == ["building", "event", "street"]
+    assert by_name["kind"].samples == ["building", "street", "event"]  # the most frequent first
+    assert by_name["kind"].distinct == 3
     assert by_name["phone"].samples == []  # sensitive values never become prompt samples
     assert table.title == "Permits issued (fixture)" and len(table.version) == 16
     assert rows(registry, 'SELECT count(*) FROM permits WHERE "城市" = \'北京\'') == [(3,)]
