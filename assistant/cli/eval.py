@@ -126,7 +126,8 @@ def _answer_line(svc: Any, row: dict[str, Any], file: Path) -> dict[str, Any]:
         return {"id": row["id"], "sql": "", "columns": [], "rows": [], "error": error_text(exc)}
     return {"id": row["id"], "sql": answer.sql, "columns": answer.columns, "rows": answer.rows,
             "error": answer.error, "explanation": answer.explanation, "attempts": answer.attempts,
-            "elapsed_ms": answer.elapsed_ms}
+            "elapsed_ms": answer.elapsed_ms, "candidates": answer.candidates, "confidence": answer.confidence,
+            "uncertain": answer.uncertain}
 
 
 def eval_guard(

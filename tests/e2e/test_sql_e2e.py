@@ -83,7 +83,7 @@ def test_eval_sql_on_an_adhoc_sqlite_database_english_and_chinese(home: Path, tm
     assert answers["en"]["rows"] == [[3]] and answers["en"]["error"] is None
     assert answers["zh"]["rows"] == [[3]] and any("\u4e00" <= ch <= "\u9fff" for ch in answers["zh"]["explanation"])
     assert answers["bad"]["error"].startswith("--db") and answers["bad"]["rows"] == []
-    assert set(answers["en"]) >= {"id", "sql", "columns", "rows", "error"}
+    assert set(answers["en"]) >= {"id", "sql", "columns", "rows", "error", "candidates", "confidence", "uncertain"}
 
 
 def test_eval_guard_cli(home: Path, tmp_path: Path) -> None:
