@@ -3,6 +3,7 @@
 
     python bench/sql.py --split ../shared/data/text2sql/spider_dev_split --per-db 6 --out bench/results/sql.json
     python bench/sql.py --per-db 0 --candidates 3 --systems govdata --out bench/results/sql-n3.json --resume
+    python bench/sql.py --compare BEFORE.json AFTER.json     # paired: questions gained and lost
 
 `--per-db 0` takes the whole split. Every answered question is appended to OUT.partial.jsonl as it finishes,
 and `--resume` skips the ones already there, so a full-split run can span several sessions. The report gives
@@ -291,7 +292,32 @@ def _gold(split: Path, row: dict[str, Any]) -> tuple[list[list[Any]], bool]:
     return rows, gold_is_ordered(row["gold_sql"])
 
 
+def paired(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Two runs on the same questions, per system/language: how many each got right, and the questions only
+    one of them got right (gained / lost) — the honest way to read a small difference."""
+    first = {(i["system"], i["language"], i["id"]): bool(i["correct"]) for i in before}
+    out: dict[str, dict[str, int]] = {}
+    for item in after:
+        key = (item["system"], item["language"], item["id"])
+        if key not in first:
+            continue
+        row = out.setdefault(f"{item['system']}/{item['language']}",
+                             {"n": 0, "before": 0, "after": 0, "gained": 0, "lost": 0})
+        was, now = first[key], bool(item["correct"])
+        row["n"] += 1
+        row["before"] += was
+        row["after"] += now
+        row["gained"] += now and not was
+        row["lost"] += was and not now
+    return out
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--compare":  # python bench/sql.py --compare BEFORE AFTER
+        runs = [_done(Path(p)) if p.endswith(".jsonl") else json.loads(Path(p).read_text())["per_item"]
+                for p in sys.argv[2:]]
+        print(json.dumps(paired(*runs), indent=2))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", type=Path, default=Path("../shared/data/text2sql/spider_dev_split"))
     parser.add_argument("--per-db", type=int, default=6, help="Questions per database (0 = all).")

@@ -54,3 +54,12 @@ def test_first_k_candidates_vote_as_the_product_does() -> None:
               "candidates": 6}]
     report = bench.summarize(items)["govdata/en"]["by_candidates"]
     assert list(report) == ["1", "3", "5"] and report["3"]["ex"] == 1.0 and report["5"]["median_seconds"] == 9.0
+
+
+def test_paired_comparison_counts_gains_and_losses_on_shared_questions() -> None:
+    def item(qid: str, correct: bool) -> dict[str, object]:
+        return {"system": "govdata", "language": "en", "id": qid, "correct": correct}
+
+    before = [item("a", True), item("b", False), item("c", True)]
+    after = [item("a", True), item("b", True), item("c", False), item("d", True)]  # d: not in both, left out
+    assert bench.paired(before, after) == {"govdata/en": {"n": 3, "before": 2, "after": 2, "gained": 1, "lost": 1}}
