@@ -431,7 +431,7 @@ def _render_table(table: RegisteredTable, ranges: bool = False) -> str:
         if column.numeric_text:
             notes.append(f"numbers stored as text: TRY_CAST({column.name} AS DOUBLE) to compute or compare")
         if column.joins:
-            notes.append("joins " + ", ".join(column.joins))
+            notes.append("join on " + ", ".join(f"{table.name}.{column.name} = {target}" for target in column.joins))
         suffix = f"  -- {'; '.join(notes)}" if notes else ""
         lines.append(f"  {column.name} {column.type}{suffix}")
     return "\n".join(lines)
