@@ -71,11 +71,11 @@ def sqlite_rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def ours(services: Services, question: str, database: Path) -> tuple[list[Any] | None, str, list[dict[str, Any]]]:
-    """Rows (None when no query ran), the SQL, and each candidate's result and seconds when N > 1."""
+def ours(services: Services, question: str, database: Path) -> dict[str, Any]:
+    """{"rows" (None when no query ran), "sql", "error", "trace": each candidate's result and seconds (N > 1)}."""
     answer = services.sql.ask(question, role="citizen", db=database)
     trace = [{"key": t["key"], "rows": t["rows"], "seconds": t["seconds"]} for t in answer.trace]
-    return (None if answer.error else answer.rows), answer.sql, trace
+    return {"rows": None if answer.error else answer.rows, "sql": answer.sql, "error": answer.error, "trace": trace}
 
 
 # The questions of the first tuning sample (bench/results/sql.json at --per-db 3): seen while writing prompts.
@@ -204,12 +204,12 @@ class LangChainBaseline:
             self.chains[database] = create_sql_query_chain(self.chat_model, db)
         return self.chains[database]
 
-    def __call__(self, question: str, database: Path) -> tuple[list[Any] | None, str, list[dict[str, Any]]]:
+    def __call__(self, question: str, database: Path) -> dict[str, Any]:
         sql = clean_langchain_sql(str(self.chain(database).invoke({"question": question})))
         try:
-            return [list(r) for r in sqlite_rows(database, sql)], sql, []
-        except sqlite3.Error:
-            return None, sql, []
+            return {"rows": [list(r) for r in sqlite_rows(database, sql)], "sql": sql, "error": None, "trace": []}
+        except sqlite3.Error as exc:
+            return {"rows": None, "sql": sql, "error": f"SQLite error: {exc}", "trace": []}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -237,8 +237,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 database = _database(args.split, row)
                 question = row["question"] if language == "en" else row["question_zh"]
                 started = time.perf_counter()
-                rows, sql, trace = systems[name](question, database)
+                reply = systems[name](question, database)
                 seconds = time.perf_counter() - started
+                rows, sql, trace, error = reply["rows"], reply["sql"], reply["trace"], reply["error"]
                 gold_rows, ordered = gold[row["id"]]
                 correct = rows is not None and rows_match(gold_rows, rows, ordered)
                 # per candidate: did its result match, and its seconds (rows are not kept)
@@ -249,7 +250,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                  "correct": correct, "ran": rows is not None, "sql": sql,
                                  "seconds": round(seconds, 2), "part": part_of(row["id"], tuned, row),
                                  "question": question, "gold": row["gold_sql"], "candidates": args.candidates,
-                                 **({"trace": candidates} if candidates else {})})
+                                 **({"trace": candidates} if candidates else {}),
+                                 **({"error": error[:300]} if error else {})})
                 if partial:
                     with partial.open("a", encoding="utf-8") as log:
                         log.write(json.dumps(per_item[-1], ensure_ascii=False) + "\n")

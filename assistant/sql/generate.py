@@ -400,8 +400,18 @@ def _overlap_scores(question: str, documents: list[str]) -> np.ndarray:
 
 def render_schema(tables: list[RegisteredTable], ranges: bool = False) -> str:
     """Compact DDL-like text: columns with types, descriptions, units and sample values. It depends only on
-    the tables, so consecutive questions share the prompt prefix and llama.cpp reuses its cache."""
-    return "\n".join(_render_table(t, ranges) for t in tables)
+    the tables, so consecutive questions share the prompt prefix and llama.cpp reuses its cache. A join is
+    written as its equation on both of its columns, so a link table is found from either side."""
+    shown = {t.name.lower() for t in tables}
+    joined: dict[str, list[str]] = {}
+    for table in tables:
+        for column in table.columns:
+            for target in column.joins:
+                here = f"{table.name}.{column.name}"
+                joined.setdefault(here.lower(), []).append(f"{here} = {target}")
+                if target.split(".")[0].lower() in shown:
+                    joined.setdefault(target.lower(), []).append(f"{target} = {here}")
+    return "\n".join(_render_table(t, ranges, joined) for t in tables)
 
 
 def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
@@ -412,7 +422,7 @@ def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
     return "\nValues in the data that the question mentions:\n" + "\n".join(lines) + "\n"
 
 
-def _render_table(table: RegisteredTable, ranges: bool = False) -> str:
+def _render_table(table: RegisteredTable, ranges: bool = False, joined: dict[str, list[str]] | None = None) -> str:
     about = f"  -- {_one_line(table.title)}" if table.title and table.title.lower() != table.name else ""
     lines = [f"TABLE {table.name} (rows: {table.row_count}){about}"]
     for column in table.columns:
@@ -430,8 +440,8 @@ def _render_table(table: RegisteredTable, ranges: bool = False) -> str:
             notes.append(f"range: {_one_line(column.range[0])} .. {_one_line(column.range[1])}")
         if column.numeric_text:
             notes.append(f"numbers stored as text: TRY_CAST({column.name} AS DOUBLE) to compute or compare")
-        if column.joins:
-            notes.append("join on " + ", ".join(f"{table.name}.{column.name} = {target}" for target in column.joins))
+        if equations := (joined or {}).get(f"{table.name}.{column.name}".lower()):
+            notes.append("join on " + ", ".join(dict.fromkeys(equations)))
         suffix = f"  -- {'; '.join(notes)}" if notes else ""
         lines.append(f"  {column.name} {column.type}{suffix}")
     return "\n".join(lines)
