@@ -159,10 +159,10 @@ class SqlSettings(BaseModel):
     repair_hints: bool = Field(default=True,
                                description="When a query names a column its table lacks, tell the fix-up which "
                                            "visible tables hold it (or the closest names).")
-    explicit_grouping: bool = Field(default=True,
-                                    description="When the engine refuses a column that is neither grouped nor "
-                                                "aggregated, give it SQLite's meaning (ANY_VALUE, ARG_MAX) "
-                                                "and run that before asking the model to fix the query.")
+    fixups: bool = Field(default=True,
+                         description="When the engine refuses a query for a reason with one right reading (a column "
+                                     "neither grouped nor aggregated; YEAR() of a year number; numbers stored as "
+                                     "text used as numbers), run it in that reading before asking the model.")
     confidence_threshold: float = Field(default=0.6, ge=0.0, le=1.0,
                                         description="Agreement below which the answer says candidates disagree.")
     engine: Literal["duckdb", "postgres"] = Field(default="duckdb",

@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from assistant.config import SqlSettings
 from assistant.llm.replies import example_reply, parse_reply, response_format
+from assistant.sql.coercion import TYPE_ERROR, coerce_types, column_kinds
 from assistant.sql.examples import VerifiedExample
 from assistant.sql.grouping import NOT_GROUPED, explicit_grouping
 from assistant.sql.guard import Approval, SqlGuard
@@ -261,25 +262,33 @@ class SqlGenerator:
         try:
             result = runner.run(verdict.query)
         except QueryFailed as exc:
-            regrouped = self._regrouped(answer, context, runner, str(exc))
-            if regrouped is not None:
-                return regrouped
+            fixed = self._fixed_up(answer, context, runner, str(exc))
+            if fixed is not None:
+                return fixed
             return f"{'PostgreSQL' if context.engine is not None else 'DuckDB'} error: {exc}"
         return with_result(answer, result)
 
-    def _regrouped(self, answer: SqlAnswer, context: SqlContext, runner: Runner, error: str) -> SqlAnswer | None:
-        """A query refused for a column neither grouped nor aggregated, run once more with SQLite's meaning of
-        it (`assistant/sql/grouping.py`), through the guard again; None when that does not apply or fails."""
-        if not (self.settings.explicit_grouping and NOT_GROUPED.search(error)):
+    def _fixed_up(self, answer: SqlAnswer, context: SqlContext, runner: Runner, error: str,
+                  steps: int = 2) -> SqlAnswer | None:
+        """A query the engine refused for a reason with one right reading — a column neither grouped nor
+        aggregated (`grouping.py`), a year function on a year number or text used as a number
+        (`coercion.py`) — run once more in that reading, through the guard again, before any model call; a
+        second refusal of the other kind gets one more step. None when nothing applies or it still fails."""
+        if not self.settings.fixups or steps == 0:
             return None
-        fixed = explicit_grouping(answer.sql, arg_extremes=context.engine is None)
+        if NOT_GROUPED.search(error):
+            fixed = explicit_grouping(answer.sql, arg_extremes=context.engine is None)
+        elif TYPE_ERROR.search(error):
+            fixed = coerce_types(answer.sql, column_kinds(context.tables))
+        else:
+            fixed = None
         verdict = self.guard.check(fixed, context.approval) if fixed else None
         if verdict is None or not verdict.allowed or verdict.query is None:
             return None
         try:
             return with_result(answer, runner.run(verdict.query))
-        except QueryFailed:
-            return None
+        except QueryFailed as exc:
+            return self._fixed_up(replace(answer, sql=fixed or ""), context, runner, str(exc), steps - 1)
 
     def _invoke(self, messages: list[BaseMessage], schema: dict[str, Any] = SQL_SCHEMA, **sampling: Any) -> str:
         kwargs: dict[str, Any] = {"max_tokens": 400, **sampling}

@@ -15,6 +15,7 @@ from ingest.tables import RegisteredTable
 
 _UNRESOLVED = (
     re.compile(r"Column '([^']+)' could not be resolved"),  # the guard (sqlglot)
+    re.compile(r"Unknown column: ([\w.\"`]+)"),  # the guard (sqlglot), a column of no table in the query
     re.compile(r'Referenced column "([^"]+)" not found'),  # DuckDB's binder
     re.compile(r'column "?([\w.]+)"? does not exist'),  # PostgreSQL
 )

@@ -294,7 +294,7 @@ def test_a_bare_column_refused_by_the_engine_gets_sqlites_meaning_without_a_mode
     assert answer.error is None and answer.attempts == 1 and len(model.seen) == 1
     assert "ARG_MAX(permits.kind, permits.fee)" in answer.sql and answer.rows == [["building", 1200.5]]
     off = ScriptedModel(replies=[reply("SELECT kind, MAX(fee) FROM permits"), reply("SELECT 1")])
-    refused = service(tmp_path / "off", off, explicit_grouping=False).ask("Which kind?", role="civil_servant")
+    refused = service(tmp_path / "off", off, fixups=False).ask("Which kind?", role="civil_servant")
     assert refused.attempts == 2 and "must appear in the GROUP BY" in str(off.seen[1][-1].content)
 
 
@@ -346,3 +346,10 @@ def test_a_cut_value_list_says_how_many_values_it_leaves_out() -> None:
     few = ColumnInfo("city", "VARCHAR", samples=["Oslo", "Rome"], distinct=2)
     schema = render_schema([RegisteredTable("t", "t", "", "", "csv", "public", "v", 1, [many, few])])
     assert "'k11', ... (8 more, less frequent)" in schema and "values: 'Oslo', 'Rome'\n" in schema + "\n"
+
+
+def test_a_type_mistake_with_one_reading_is_fixed_without_a_model_call(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) AS n FROM permits WHERE YEAR(permit_id) = 1")])
+    answer = service(tmp_path, model).ask("How many permits have number 1?", role="civil_servant")
+    assert answer.error is None and answer.attempts == 1 and len(model.seen) == 1 and answer.rows == [[1]]
+    assert "YEAR(" not in answer.sql.upper()

@@ -41,3 +41,10 @@ def test_a_column_no_table_has_gets_the_closest_names_or_a_plain_line() -> None:
 def test_only_the_tables_given_are_named() -> None:
     """The caller passes the role's visible tables (denied columns already removed): nothing else leaks."""
     assert "employee" not in repair_hint("Column 'name' could not be resolved", TABLES[:3])
+
+
+def test_the_guards_unknown_column_message_is_read_too() -> None:
+    from assistant.sql.repair import unresolved_column
+
+    assert unresolved_column("rejected by the guard: cannot resolve the query's columns: Unknown column: stuid)") == \
+        "stuid"

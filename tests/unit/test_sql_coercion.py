@@ -1,0 +1,51 @@
+"""Type fix-ups: each refused query runs on DuckDB once fixed, and only columns the tables describe are touched."""
+
+import duckdb
+import pytest
+
+from assistant.sql.coercion import TYPE_ERROR, coerce_types, column_kinds
+from ingest.tables import ColumnInfo, RegisteredTable
+
+CARS = RegisteredTable("cars", "cars", "", "", "csv", "public", "v", 3, [
+    ColumnInfo("name", "VARCHAR"), ColumnInfo("year", "BIGINT"),
+    ColumnInfo("horsepower", "VARCHAR", numeric_text=True), ColumnInfo("made", "DATE")])
+OTHER = RegisteredTable("models", "models", "", "", "csv", "public", "v", 1, [ColumnInfo("name", "VARCHAR")])
+
+
+def database() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE cars (name VARCHAR, year BIGINT, horsepower VARCHAR, made DATE)")
+    con.execute("INSERT INTO cars VALUES ('a', 1970, '130', '1970-05-01'), ('b', 1971, 'null', '1971-02-01'), "
+                "('c', 1970, '95', '1970-09-09')")
+    return con
+
+
+@pytest.mark.parametrize(("sql", "rows"), [
+    ("SELECT count(*) FROM cars WHERE YEAR(year) = 1970", [(2,)]),
+    ("SELECT EXTRACT(YEAR FROM year) AS y FROM cars ORDER BY y LIMIT 1", [(1970,)]),
+    ("SELECT AVG(horsepower) FROM cars", [(112.5,)]),
+    ("SELECT SUM(horsepower) FROM cars WHERE year = 1970", [(225.0,)]),
+    ("SELECT name FROM cars WHERE horsepower > 100", [("a",)]),
+    ("SELECT name FROM cars WHERE horsepower + 1 > 100 ORDER BY name", [("a",)]),
+])
+def test_a_refused_query_runs_once_fixed(sql: str, rows: list[tuple[object, ...]]) -> None:
+    con = database()
+    with pytest.raises(duckdb.Error) as refused:
+        con.execute(sql).fetchall()
+    assert TYPE_ERROR.search(str(refused.value))
+    fixed = coerce_types(sql, column_kinds([CARS, OTHER]))
+    assert fixed is not None and con.execute(fixed).fetchall() == rows
+
+
+def test_only_described_columns_in_number_places_change() -> None:
+    kinds = column_kinds([CARS, OTHER])
+    assert kinds == {"year": "integer", "horsepower": "numeric_text"}  # name is text in both: never touched
+    assert coerce_types("SELECT YEAR(made) FROM cars", kinds) is None  # a real date keeps its YEAR()
+    assert coerce_types("SELECT max(horsepower), horsepower FROM cars ORDER BY horsepower", kinds) is None
+    assert coerce_types("SELECT name FROM cars WHERE horsepower = 'null'", kinds) is None  # compared with text
+    assert coerce_types("SELECT (", kinds) is None
+
+
+def test_a_name_that_is_a_number_in_one_table_and_text_in_another_is_left_alone() -> None:
+    clash = RegisteredTable("t", "t", "", "", "csv", "public", "v", 1, [ColumnInfo("year", "VARCHAR")])
+    assert "year" not in column_kinds([CARS, clash])
