@@ -108,9 +108,12 @@ def wilson(correct: int, total: int, z: float = 1.96) -> list[float]:
     return [round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)]
 
 
+ROW_CAP = re.compile(r"\s+LIMIT\s+\d{5,}\s*;?\s*$")  # the runner's row cap, not a LIMIT the question asked for
+
+
 def error_class(item: dict[str, Any]) -> str:
     """Why an answer was wrong, from the two SQL texts (a coarse, stated heuristic)."""
-    sql, gold = item["sql"].upper(), item["gold"].upper()
+    sql, gold = ROW_CAP.sub("", item["sql"].upper()), item["gold"].upper()
     if not item.get("ran", True):
         return "no query ran (guard or engine error)"
     for word in ("INTERSECT", "EXCEPT", "UNION"):

@@ -30,6 +30,9 @@ def test_error_classes() -> None:
     assert bench.error_class({**item, "ran": False}) == "no query ran (guard or engine error)"
     assert bench.error_class({"sql": "SELECT a FROM t", "gold": "SELECT a FROM t JOIN u", "ran": True}) == \
         "different joins"
+    capped = {"sql": "SELECT a FROM t WHERE b = 2 LIMIT 100000", "gold": "SELECT a FROM t WHERE b = 1", "ran": True}
+    assert bench.error_class(capped) == "wrong values or filter"  # the runner's cap is not an asked-for LIMIT
+    assert bench.error_class({**capped, "sql": "SELECT a FROM t LIMIT 3"}) == "ordering or limit differs"
     summary = bench.summarize([{"system": "govdata", "language": "en", "correct": True, "part": "held_out",
                                 "db": "d", "seconds": 2.0, "sql": "", "gold": ""}])
     assert summary["govdata/en"]["parts"]["held_out"] == {"n": 1, "ex": 1.0, "ci95": [0.207, 1.0]}
