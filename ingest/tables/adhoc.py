@@ -17,7 +17,8 @@ from ingest.tables.model import ColumnInfo, Describe, RegisteredTable, TableSour
 from ingest.tables.names import unique_names
 from ingest.tables.sources import TABULAR_SUFFIXES, file_digest, sniff_format, sources_for
 
-_CACHE_FORMAT = "5"  # bump when what a table records changes (4: examples, ranges; 5: samples by frequency)
+_CACHE_FORMAT = "6"  # bump when what a table records changes (4: examples, ranges; 5: samples by frequency;
+#                       6: dates stored as text)
 
 
 def adhoc_database(path: Path, cache_root: Path) -> tuple[Path, list[RegisteredTable]]:

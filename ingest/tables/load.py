@@ -196,6 +196,7 @@ def _add_samples(con: duckdb.DuckDBPyConnection, table: str, columns: list[Colum
     for column in columns:
         if column.type == "VARCHAR":
             column.numeric_text = _mostly_numbers(con, table, column.name)
+            column.date_text = not column.numeric_text and _mostly_dates(con, table, column.name)
         if column.sensitive:
             continue
         if column.type == "VARCHAR":
@@ -223,7 +224,16 @@ def _short(value: object) -> str:
 
 def _mostly_numbers(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
     """At least 95% of the non-null values parse as numbers (SQLite and CSV sources often store them as text)."""
-    numeric, present = con.execute(
-        f"SELECT count(TRY_CAST({quote(column)} AS DOUBLE)), count({quote(column)}) FROM {quote(table)}"
+    return _mostly(con, table, column, "DOUBLE")
+
+
+def _mostly_dates(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """At least 95% of the non-null values parse as dates or timestamps ('2015-01-01', '2018/06/03 10:00')."""
+    return _mostly(con, table, column, "TIMESTAMP")
+
+
+def _mostly(con: duckdb.DuckDBPyConnection, table: str, column: str, kind: str) -> bool:
+    parsed, present = con.execute(
+        f"SELECT count(TRY_CAST({quote(column)} AS {kind})), count({quote(column)}) FROM {quote(table)}"
     ).fetchone() or (0, 0)
-    return bool(present) and numeric >= 0.95 * present
+    return bool(present) and parsed >= 0.95 * present

@@ -20,6 +20,7 @@ class ColumnInfo:
     samples: list[str] = field(default_factory=list)
     joins: list[str] = field(default_factory=list)  # "table.column" this column refers to
     numeric_text: bool = False  # text column whose values are (almost all) numbers
+    date_text: bool = False  # text column whose values are (almost all) dates or timestamps
     examples: list[str] = field(default_factory=list)  # a few values of a column with too many to list
     range: list[str] = field(default_factory=list)  # [min, max] of a number or date column
     distinct: int = 0  # distinct values of a text column whose samples are listed (0: not counted)

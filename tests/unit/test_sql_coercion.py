@@ -8,15 +8,16 @@ from ingest.tables import ColumnInfo, RegisteredTable
 
 CARS = RegisteredTable("cars", "cars", "", "", "csv", "public", "v", 3, [
     ColumnInfo("name", "VARCHAR"), ColumnInfo("year", "BIGINT"),
-    ColumnInfo("horsepower", "VARCHAR", numeric_text=True), ColumnInfo("made", "DATE")])
+    ColumnInfo("horsepower", "VARCHAR", numeric_text=True), ColumnInfo("made", "DATE"),
+    ColumnInfo("sold", "VARCHAR", date_text=True)])
 OTHER = RegisteredTable("models", "models", "", "", "csv", "public", "v", 1, [ColumnInfo("name", "VARCHAR")])
 
 
 def database() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("CREATE TABLE cars (name VARCHAR, year BIGINT, horsepower VARCHAR, made DATE)")
-    con.execute("INSERT INTO cars VALUES ('a', 1970, '130', '1970-05-01'), ('b', 1971, 'null', '1971-02-01'), "
-                "('c', 1970, '95', '1970-09-09')")
+    con.execute("CREATE TABLE cars (name VARCHAR, year BIGINT, horsepower VARCHAR, made DATE, sold VARCHAR)")
+    con.execute("INSERT INTO cars VALUES ('a', 1970, '130', '1970-05-01', '1971-03-02'), "
+                "('b', 1971, 'null', '1971-02-01', '1972/06/30 10:00'), ('c', 1970, '95', '1970-09-09', NULL)")
     return con
 
 
@@ -27,6 +28,10 @@ def database() -> duckdb.DuckDBPyConnection:
     ("SELECT SUM(horsepower) FROM cars WHERE year = 1970", [(225.0,)]),
     ("SELECT name FROM cars WHERE horsepower > 100", [("a",)]),
     ("SELECT name FROM cars WHERE horsepower + 1 > 100 ORDER BY name", [("a",)]),
+    ("SELECT name FROM cars WHERE YEAR(sold) = 1972", [("b",)]),
+    ("SELECT count(*) FROM cars WHERE MONTH(sold) = 3 AND EXTRACT(YEAR FROM sold) = 1971", [(1,)]),
+    ("SELECT strftime(sold, '%Y-%m') AS m FROM cars WHERE sold IS NOT NULL ORDER BY m", [("1971-03",), ("1972-06",)]),
+    ("SELECT date_part('year', sold) AS y FROM cars WHERE name = 'a'", [(1971,)]),
 ])
 def test_a_refused_query_runs_once_fixed(sql: str, rows: list[tuple[object, ...]]) -> None:
     con = database()
@@ -39,7 +44,8 @@ def test_a_refused_query_runs_once_fixed(sql: str, rows: list[tuple[object, ...]
 
 def test_only_described_columns_in_number_places_change() -> None:
     kinds = column_kinds([CARS, OTHER])
-    assert kinds == {"year": "integer", "horsepower": "numeric_text"}  # name is text in both: never touched
+    assert kinds == {"year": "integer", "horsepower": "numeric_text", "sold": "date_text"}  # name: never touched
+    assert coerce_types("SELECT name FROM cars WHERE sold > '1971'", kinds) is None  # not in a date function
     assert coerce_types("SELECT YEAR(made) FROM cars", kinds) is None  # a real date keeps its YEAR()
     assert coerce_types("SELECT max(horsepower), horsepower FROM cars ORDER BY horsepower", kinds) is None
     assert coerce_types("SELECT name FROM cars WHERE horsepower = 'null'", kinds) is None  # compared with text

@@ -168,6 +168,17 @@ def test_sqlite_mixed_types_fall_back_to_text(registry: Registry, tmp_path: Path
     assert rows(registry, "SELECT sum(r) FROM t") == [(6.75,)]
 
 
+def test_a_text_column_of_dates_is_marked_as_dates(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "dates.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE t (day TEXT, updated TEXT, note TEXT)")
+        con.executemany("INSERT INTO t VALUES (?, ?, ?)", [("2015-01-01", "2018/06/03 10:00", "2015-01-01"),
+                                                           ("2015-01-02", "2018/06/04 11:30", "soon"),
+                                                           (None, None, "later")])
+    [table], _ = registry.add(path)
+    assert {c.name: c.date_text for c in table.columns} == {"day": True, "updated": True, "note": False}
+
+
 def test_sqlite_join_key_takes_its_targets_numeric_type(registry: Registry, tmp_path: Path) -> None:
     path = tmp_path / "keys.sqlite"
     with sqlite3.connect(path) as con:
