@@ -161,8 +161,9 @@ class SqlSettings(BaseModel):
                                            "visible tables hold it (or the closest names).")
     fixups: bool = Field(default=True,
                          description="When the engine refuses a query for a reason with one right reading (a column "
-                                     "neither grouped nor aggregated; YEAR() of a year number; numbers stored as "
-                                     "text used as numbers), run it in that reading before asking the model.")
+                                     "neither grouped nor aggregated; YEAR() of a year number; numbers or dates "
+                                     "stored as text used as numbers or dates), run it in that reading before "
+                                     "asking the model.")
     confidence_threshold: float = Field(default=0.6, ge=0.0, le=1.0,
                                         description="Agreement below which the answer says candidates disagree.")
     engine: Literal["duckdb", "postgres"] = Field(default="duckdb",

@@ -1,6 +1,6 @@
 """Type fix-ups for SQL written as if types bent the way SQLite bends them.
 
-Two mistakes a small model makes on real tables, and every engine but SQLite refuses:
+Three mistakes a small model makes on real tables, and every engine but SQLite refuses:
 - `YEAR(year)` on a column that already holds the year as a number (DuckDB: "No function matches ...
   'year(BIGINT)'"): the number is the year, so the call is dropped.
 - arithmetic, SUM/AVG or a comparison with a number on a text column whose values are numbers (`horsepower`
@@ -27,7 +27,7 @@ TYPE_ERROR = re.compile(r"No function matches the given name and argument types|
                         r"|function \S+\((bigint|integer|text|character varying)[^)]*\) does not exist"
                         r"|operator does not exist: (text|character varying)")  # PostgreSQL
 _INTEGER = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT\d+)$", re.I)
-_NUMBER_CONTEXT = (exp.Avg, exp.Sum, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.GT, exp.GTE, exp.LT, exp.LTE)
+_NUMBER_CONTEXT = (exp.Avg, exp.Sum, exp.Add, exp.Sub, exp.Mul, exp.Div)
 _COMPARISON = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ, exp.NEQ)
 _DATE_PART = (exp.Year, exp.Month, exp.Day, exp.Quarter, exp.Week, exp.DayOfWeek, exp.DayOfYear, exp.Extract,
               exp.TimeToStr, exp.DateTrunc, exp.TimestampTrunc)

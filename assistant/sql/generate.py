@@ -271,7 +271,7 @@ class SqlGenerator:
     def _fixed_up(self, answer: SqlAnswer, context: SqlContext, runner: Runner, error: str,
                   steps: int = 2) -> SqlAnswer | None:
         """A query the engine refused for a reason with one right reading — a column neither grouped nor
-        aggregated (`grouping.py`), a year function on a year number or text used as a number
+        aggregated (`grouping.py`), a year function on a year number, text used as a number or a date
         (`coercion.py`) — run once more in that reading, through the guard again, before any model call; a
         second refusal of the other kind gets one more step. None when nothing applies or it still fails."""
         if not self.settings.fixups or steps == 0:

@@ -195,8 +195,7 @@ def _add_samples(con: duckdb.DuckDBPyConnection, table: str, columns: list[Colum
     and date columns. Sensitive columns show no values at all."""
     for column in columns:
         if column.type == "VARCHAR":
-            column.numeric_text = _mostly_numbers(con, table, column.name)
-            column.date_text = not column.numeric_text and _mostly_dates(con, table, column.name)
+            column.numeric_text, column.date_text = _text_kind(con, table, column.name)
         if column.sensitive:
             continue
         if column.type == "VARCHAR":
@@ -222,18 +221,13 @@ def _short(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _mostly_numbers(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    """At least 95% of the non-null values parse as numbers (SQLite and CSV sources often store them as text)."""
-    return _mostly(con, table, column, "DOUBLE")
-
-
-def _mostly_dates(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    """At least 95% of the non-null values parse as dates or timestamps ('2015-01-01', '2018/06/03 10:00')."""
-    return _mostly(con, table, column, "TIMESTAMP")
-
-
-def _mostly(con: duckdb.DuckDBPyConnection, table: str, column: str, kind: str) -> bool:
-    parsed, present = con.execute(
-        f"SELECT count(TRY_CAST({quote(column)} AS {kind})), count({quote(column)}) FROM {quote(table)}"
-    ).fetchone() or (0, 0)
-    return bool(present) and parsed >= 0.95 * present
+def _text_kind(con: duckdb.DuckDBPyConnection, table: str, column: str) -> tuple[bool, bool]:
+    """(numbers, dates): at least 95% of the non-null values parse as numbers, or else as dates or timestamps
+    ('2015-01-01', '2018/06/03 10:00') — SQLite and CSV sources often store both as text. One scan for both."""
+    name = quote(column)
+    numbers, dates, present = con.execute(
+        f"SELECT count(TRY_CAST({name} AS DOUBLE)), count(TRY_CAST({name} AS TIMESTAMP)), count({name}) "
+        f"FROM {quote(table)}"
+    ).fetchone() or (0, 0, 0)
+    numeric = bool(present) and numbers >= 0.95 * present
+    return numeric, not numeric and bool(present) and dates >= 0.95 * present
