@@ -282,13 +282,15 @@ class SqlGenerator:
             fixed = coerce_types(answer.sql, column_kinds(context.tables))
         else:
             fixed = None
-        verdict = self.guard.check(fixed, context.approval) if fixed else None
-        if verdict is None or not verdict.allowed or verdict.query is None:
+        if not fixed:
+            return None
+        verdict = self.guard.check(fixed, context.approval)
+        if not verdict.allowed or verdict.query is None:
             return None
         try:
             return with_result(answer, runner.run(verdict.query))
         except QueryFailed as exc:
-            return self._fixed_up(replace(answer, sql=fixed or ""), context, runner, str(exc), steps - 1)
+            return self._fixed_up(replace(answer, sql=fixed), context, runner, str(exc), steps - 1)
 
     def _invoke(self, messages: list[BaseMessage], schema: dict[str, Any] = SQL_SCHEMA, **sampling: Any) -> str:
         kwargs: dict[str, Any] = {"max_tokens": 400, **sampling}
