@@ -34,8 +34,8 @@ _DATE_PART = (exp.Year, exp.Month, exp.Day, exp.Quarter, exp.Week, exp.DayOfWeek
 
 
 def column_kinds(tables: Sequence[RegisteredTable]) -> dict[str, str]:
-    """Column name -> "integer" | "numeric_text" | "date_text", for names whose kind is the same in every table that has
-    them (a name that is a number in one table and a word in another is left alone)."""
+    """Column name -> "integer" | "numeric_text" | "date_text", for names whose kind is the same in every table
+    that has them (a name that is a number in one table and a word in another is left alone)."""
     seen: dict[str, set[str]] = {}
     for table in tables:
         for column in table.columns:

@@ -229,5 +229,7 @@ def _text_kind(con: duckdb.DuckDBPyConnection, table: str, column: str) -> tuple
         f"SELECT count(TRY_CAST({name} AS DOUBLE)), count(TRY_CAST({name} AS TIMESTAMP)), count({name}) "
         f"FROM {quote(table)}"
     ).fetchone() or (0, 0, 0)
-    numeric = bool(present) and numbers >= 0.95 * present
-    return numeric, not numeric and bool(present) and dates >= 0.95 * present
+    if not present:
+        return False, False
+    numeric = numbers >= 0.95 * present
+    return numeric, not numeric and dates >= 0.95 * present
