@@ -28,6 +28,8 @@ from assistant.sql.pruning import prune_columns
 from assistant.sql.repair import repair_hint
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.values import ValueIndex
+from assistant.sql.walls import AccessProfile
+from ingest.injection import defuse
 from ingest.tables import RegisteredTable, quote, snake_name
 from ingest.textutil import detect_language
 from prompts import load_prompt
@@ -112,6 +114,12 @@ class SqlContext:
     approval: Approval
     withheld: tuple[str, ...] = ()  # descriptions of tables and columns the role may not use, for scoring only
     engine: "PostgresTarget | None" = None  # the registry's tables in PostgreSQL (GOVDATA_SQL__ENGINE=postgres)
+    profile: "AccessProfile | None" = None  # what the role may read: `database` holds exactly that (walls.py)
+
+    @property
+    def shared(self) -> bool:
+        """Whether `database` is an access profile's own file, written once and then only read."""
+        return self.profile is not None and not self.profile.full
 
 
 def runner_for(context: SqlContext, limits: RunnerLimits, work_mem: str = "64MB") -> Runner:
@@ -119,8 +127,9 @@ def runner_for(context: SqlContext, limits: RunnerLimits, work_mem: str = "64MB"
     if context.engine is not None:
         from assistant.sql.postgres import PostgresRunner
 
-        return PostgresRunner(context.engine, limits, work_mem)
-    return QueryRunner(context.database, limits)
+        return PostgresRunner(context.engine, limits, work_mem, context.profile)
+    return QueryRunner(context.database, limits, context.profile.wall() if context.profile else None,
+                       shared=context.shared)
 
 
 _WITHHELD_MARGIN = 0.1  # a withheld table or column must beat the visible ones by this to be named the reason
@@ -460,8 +469,9 @@ def _render_table(table: RegisteredTable, ranges: bool = False, joined: dict[str
 
 def _one_line(text: str) -> str:
     """Data shown to the model stays on its own line: newlines and control characters become spaces, so a
-    value cannot start a line of its own that reads like an instruction."""
-    return _CONTROL.sub(" ", text)
+    value cannot start a line of its own that reads like an instruction; chat-template tokens in it are broken,
+    so a value cannot open a turn of its own either."""
+    return defuse(_CONTROL.sub(" ", text))
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -485,7 +495,7 @@ def value_hints(question: str, tables: list[RegisteredTable], context: SqlContex
     if not candidates:
         return {}
     hints: dict[tuple[str, str], list[str]] = {}
-    con = locked_connection(context.database, limits)
+    con = locked_connection(context.database, limits, shared=context.shared)
     try:
         for table in tables:
             for column in table.columns:

@@ -13,9 +13,11 @@ Tables are copied from the approved DuckDB file with COPY, all of them in one tr
 changes nothing. Passwords come from an environment variable named in the settings, or from ~/.pgpass.
 """
 
+import hashlib
 import json
 import os
 import re
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,7 @@ import sqlglot
 from sqlglot import exp
 
 from assistant.errors import GovDataError, first_line
-from assistant.files import atomic_write
+from assistant.files import atomic_write, file_lock
 from assistant.sql.guard import DIALECT, GuardedQuery, withheld_list
 from assistant.sql.runner import (
     CUT_MARK,
@@ -39,7 +41,9 @@ from assistant.sql.runner import (
     SqlResult,
     check_plan,
     json_value,
+    scrub_values,
 )
+from assistant.sql.walls import AccessProfile, Relation
 from ingest.tables import RegisteredTable, quote
 
 if TYPE_CHECKING:
@@ -58,6 +62,7 @@ class PostgresTarget:
     reader_dsn: str
     schema: str = "govdata"
     reader_role: str = "govdata_reader"
+    logins: str = ""  # the file that keeps each profile login's password (under GOVDATA_HOME, mode 0600)
 
     def __post_init__(self) -> None:
         for field, value in (("postgres_schema", self.schema), ("postgres_reader_role", self.reader_role)):
@@ -126,6 +131,7 @@ def load_tables(target: PostgresTarget, database: Path, tables: list[RegisteredT
                     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(target.schema)}")
                     for table in tables:
                         _copy_table(cur, source, target.schema, table)
+                    _drop_profile_schemas(cur, target)
                     provision_reader(cur, target, [t.name for t in tables])
             except GovDataError:
                 raise
@@ -140,7 +146,7 @@ def _copy_table(cur: Any, source: duckdb.DuckDBPyConnection, schema: str, table:
     name = f"{quote(schema)}.{quote(table.name)}"
     kinds = [postgres_type(c.type) for c in table.columns]
     columns = ", ".join(f"{quote(c.name)} {kind}" for c, kind in zip(table.columns, kinds, strict=True))
-    cur.execute(f"DROP TABLE IF EXISTS {name}")
+    cur.execute(f"DROP TABLE IF EXISTS {name} CASCADE")  # with the profiles' views over it (made again on use)
     cur.execute(f"CREATE TABLE {name} ({columns})")
     listed = ", ".join(quote(c.name) for c in table.columns)
     selected = ", ".join(f"CAST({quote(c.name)} AS VARCHAR)" if kind == _AS_TEXT else quote(c.name)
@@ -174,6 +180,116 @@ def provision_reader(cur: Any, target: PostgresTarget, tables: list[str]) -> Non
     cur.execute(f"ALTER ROLE {role} SET search_path = {schema}")
 
 
+@dataclass(frozen=True)
+class ProfileLogin:
+    """The login of one access profile: it may read its own schema's views, nothing else."""
+
+    role: str
+    password: str
+    schema: str
+
+
+def profile_names(target: PostgresTarget, profile: AccessProfile) -> tuple[str, str]:
+    """(login role, schema) of a profile: one per shape of what it may read, whatever the data's versions."""
+    suffix = "_p" + hashlib.sha256(f"{target.schema}/{profile.shape}".encode()).hexdigest()[:12]
+    return target.reader_role[: 63 - len(suffix)] + suffix, target.schema[: 63 - len(suffix)] + suffix
+
+
+def _drop_profile_schemas(cur: Any, target: PostgresTarget) -> None:
+    """A load replaces the approved tables, and the profiles' views with them: each is made again on its next use."""
+    cur.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", [target.schema + "\\_p%"])
+    for (schema,) in cur.fetchall():
+        cur.execute(f"DROP SCHEMA IF EXISTS {quote(schema)} CASCADE")
+
+
+def provision_profile(target: PostgresTarget, profile: AccessProfile) -> ProfileLogin:
+    """Make (or make again) the profile's login and its schema of views, as the owner, in one transaction: a view
+    per relation with only the columns the profile may read, masked ones as the mask, rows outside its filter
+    left out (security_barrier, so no function in a query sees them first). The login gets USAGE on that schema
+    and SELECT on those views only: no privilege on the approved tables, so a denied column or a whole row of
+    them is refused by the server itself."""
+    from psycopg import sql as pgsql
+
+    role, schema = profile_names(target, profile)
+    password = secrets.token_urlsafe(24)
+    with connect(target.owner_dsn) as con:
+        try:
+            with con.transaction(), con.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [schema])
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+                verb = "ALTER" if cur.fetchone() else "CREATE"
+                cur.execute(pgsql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT "
+                                      "NOREPLICATION PASSWORD {}").format(pgsql.Identifier(role),
+                                                                          pgsql.Literal(password)))
+                cur.execute(f"DROP SCHEMA IF EXISTS {quote(schema)} CASCADE")
+                cur.execute(f"CREATE SCHEMA {quote(schema)}")
+                for relation in profile.relations:
+                    cur.execute(_view_sql(target.schema, schema, relation))
+                cur.execute(f"REVOKE ALL ON SCHEMA {quote(target.schema)} FROM {quote(role)}")
+                cur.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {quote(target.schema)} FROM {quote(role)}")
+                cur.execute(f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(role)}")
+                cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {quote(schema)} TO {quote(role)}")
+                cur.execute(f"ALTER ROLE {quote(role)} SET default_transaction_read_only = on")
+                cur.execute(f"ALTER ROLE {quote(role)} SET search_path = {quote(schema)}")
+                cur.execute(pgsql.SQL("COMMENT ON SCHEMA {} IS {}").format(pgsql.Identifier(schema),
+                                                                             pgsql.Literal(profile.key)))
+        except GovDataError:
+            raise
+        except Exception as exc:  # psycopg errors: one line; the transaction was rolled back
+            raise GovDataError(f"cannot set up the access profile's login in PostgreSQL at {where(target.owner_dsn)}"
+                               f" (the owner login needs CREATEROLE; docs/deploy.md): {first_line(exc)}") from None
+    return ProfileLogin(role, password, schema)
+
+
+def _view_sql(base: str, schema: str, relation: Relation) -> str:
+    columns = ", ".join(f"CASE WHEN {quote(c)} IS NULL THEN NULL ELSE '{MASK}'::text END AS {quote(c)}"
+                        if c in relation.masked else quote(c) for c, _ in relation.columns) or "NULL AS no_columns"
+    where = ""
+    if relation.row_filter:
+        where = " WHERE " + sqlglot.parse_one(relation.row_filter, read=DIALECT).sql(dialect="postgres")
+    return (f"CREATE VIEW {quote(schema)}.{quote(relation.name)} WITH (security_barrier) AS "
+            f"SELECT {columns} FROM {quote(base)}.{quote(relation.name)}{where}")
+
+
+class ProfileLogins:
+    """Each profile's login, kept in `target.logins` (mode 0600) once made; made again when it is missing, its
+    password is refused, or its schema was made for other data (a load drops the views)."""
+
+    def __init__(self, target: PostgresTarget) -> None:
+        self.target = target
+        self.file = Path(target.logins) if target.logins else None
+
+    def get(self, profile: AccessProfile) -> ProfileLogin | None:
+        if self.file is None or not self.file.is_file():
+            return None
+        try:
+            known = json.loads(self.file.read_text(encoding="utf-8")).get(self._server(), {})
+            entry = known.get(profile.shape)
+            return ProfileLogin(entry["role"], entry["password"], entry["schema"]) if entry else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def make(self, profile: AccessProfile) -> ProfileLogin:
+        login = provision_profile(self.target, profile)
+        if self.file is not None:
+            with file_lock(self.file.with_name(self.file.name + ".lock")):
+                try:
+                    stored = json.loads(self.file.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    stored = {}
+                stored.setdefault(self._server(), {})[profile.shape] = {
+                    "role": login.role, "password": login.password, "schema": login.schema}
+                atomic_write(self.file, json.dumps(stored, indent=1))
+        return login
+
+    def _server(self) -> str:
+        return f"{where(self.target.owner_dsn)}#{self.target.schema}"
+
+
+class _StaleProfile(Exception):
+    """The profile's login or views are missing or were made for other data."""
+
+
 def postgres_sql(duckdb_sql: str, server_version: int) -> str:
     """Guarded DuckDB SQL as PostgreSQL SQL for this server: sqlglot transpiles it; before PostgreSQL 16,
     which has no any_value(), an ANY_VALUE(x) becomes MIN(x) (also "some value of the group")."""
@@ -186,15 +302,16 @@ def postgres_sql(duckdb_sql: str, server_version: int) -> str:
 class PostgresRunner:
     """Runs GuardedQuery objects (DuckDB dialect, transpiled here) as the reader role."""
 
-    def __init__(self, target: PostgresTarget, limits: RunnerLimits | None = None, work_mem: str = "64MB") -> None:
+    def __init__(self, target: PostgresTarget, limits: RunnerLimits | None = None, work_mem: str = "64MB",
+                 profile: "AccessProfile | None" = None) -> None:
         self.target = target
+        self.profile = profile
         self.limits = limits or RunnerLimits()
         self.work_mem = work_mem
 
     def run(self, query: GuardedQuery) -> SqlResult:
         started = time.perf_counter()
-        columns, rows, cut = self._fetch(query.sql, set(query.masked_outputs), from_duckdb=True,
-                                         approved=query.tables)
+        columns, rows, cut = self._as_profile(query)
         masked = sorted(set(query.masked_outputs))
         return SqlResult(
             sql=query.sql, columns=columns, rows=rows, row_count=len(rows),
@@ -205,18 +322,38 @@ class PostgresRunner:
         )
 
     def run_raw(self, sql: str) -> SqlResult:
-        """PostgreSQL SQL on the reader's connection with no guard: only for tests that prove the walls alone."""
-        columns, rows, _ = self._fetch(sql, set())
+        """PostgreSQL SQL on the login's connection with no guard: only for tests that prove the walls alone (as
+        the profile's own login when the runner has a profile)."""
+        columns, rows, _ = self._as_profile(GuardedQuery(sql, ()), raw=True)
         return SqlResult(sql=sql, columns=columns, rows=rows, row_count=len(rows), truncated=False, elapsed_ms=0.0)
 
-    def _fetch(self, sql: str, masked: set[int], *, from_duckdb: bool = False,
-               approved: tuple[str, ...] = ()) -> tuple[list[str], list[list[Any]], list[int]]:
+    def _as_profile(self, query: GuardedQuery, raw: bool = False) -> tuple[list[str], list[list[Any]], list[int]]:
+        """Run as the profile's own login (the configured reader for a whole-database profile); a login that is
+        missing, refused or stale is made again once, as the owner."""
+        if self.profile is None or self.profile.full:
+            dsn, schema, key = self.target.reader_dsn, self.target.schema, ""
+            return self._fetch(query, dsn, schema, key, raw)
+        logins = ProfileLogins(self.target)
+        login = logins.get(self.profile)
+        for attempt in range(2):
+            if login is None or attempt:
+                login = logins.make(self.profile)
+            dsn = _with_login(self.target.reader_dsn, login)
+            try:
+                return self._fetch(query, dsn, login.schema, self.profile.key, raw)
+            except _StaleProfile:
+                continue
+        raise GovDataError("the access profile's PostgreSQL login could not be set up; see docs/deploy.md")
+
+    def _fetch(self, query: GuardedQuery, dsn: str, schema: str, key: str,
+               raw: bool) -> tuple[list[str], list[list[Any]], list[int]]:
         """Run in a READ ONLY transaction with this query's timeout and work_mem; guarded SQL is first checked on
         PostgreSQL's own plan (tables, table functions, estimated rows), like DuckDB's runner does."""
         import psycopg
 
         timeout_ms = int(self.limits.timeout_s * 1000)
-        with connect(self.target.reader_dsn, autocommit=True) as con:
+        sql, masked, from_duckdb = query.sql, set(query.masked_outputs), not raw
+        with _login_connection(dsn, stale=bool(key)) as con:
             if from_duckdb:  # guarded SQL, written for this server's version
                 sql = postgres_sql(sql, con.info.server_version)
             try:
@@ -224,22 +361,26 @@ class PostgresRunner:
                     cur.execute("SET TRANSACTION READ ONLY")
                     cur.execute("SELECT set_config('statement_timeout', %s, true), set_config('work_mem', %s, true),"
                                 " set_config('search_path', %s, true)",
-                                [str(timeout_ms), self.work_mem, self.target.schema])
+                                [str(timeout_ms), self.work_mem, schema])
+                    if key:
+                        cur.execute("SELECT obj_description(to_regnamespace(%s), 'pg_namespace')", [schema])
+                        if (cur.fetchone() or [None])[0] != key:
+                            raise _StaleProfile()
                     if from_duckdb:
                         cur.execute("EXPLAIN (FORMAT JSON) " + sql)
-                        check_plan(postgres_plan_facts(_plan_json(cur.fetchone())), approved,
+                        check_plan(postgres_plan_facts(_plan_json(cur.fetchone())), query.tables,
                                    self.limits.max_estimated_rows)
                     cur.execute(sql)
                     if cur.description is None:
                         return [], [], []
                     columns = [str(d.name) for d in cur.description]
-                    raw = cur.fetchmany(self.limits.row_cap)
+                    fetched = cur.fetchmany(self.limits.row_cap)
             except psycopg.errors.QueryCanceled:
                 raise QueryFailed(f"the query ran longer than {self.limits.timeout_s:g} s and was stopped") from None
             except psycopg.Error as exc:
                 raise QueryFailed(postgres_message(exc, isinstance(exc, psycopg.errors.DataError))) from None
         cut: set[int] = set()
-        rows = [[self._cell(i, v, masked, cut) for i, v in enumerate(row)] for row in raw]
+        rows = [[self._cell(i, v, masked, cut) for i, v in enumerate(row)] for row in fetched]
         return columns, rows, sorted(cut)
 
     def _cell(self, index: int, value: Any, masked: set[int], cut: set[int]) -> Any:
@@ -248,6 +389,30 @@ class PostgresRunner:
             cut.add(index)
             value = value[:cap] + CUT_MARK
         return MASK if index in masked and value is not None else json_value(value)
+
+
+def _with_login(dsn: str, login: ProfileLogin) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(dsn, user=login.role, password=login.password)
+
+
+@contextmanager
+def _login_connection(dsn: str, *, stale: bool) -> Iterator[Any]:
+    """A connection as a login; for a profile's login, a refused password means it must be made again."""
+    import psycopg
+
+    try:
+        con = psycopg.connect(dsn, connect_timeout=5, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if stale and "authentication failed" in str(exc):
+            raise _StaleProfile() from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GovDataError(f"PostgreSQL at {where(dsn)} is not reachable: {first}") from None
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _plan_json(row: Any) -> list[dict[str, Any]]:
@@ -283,7 +448,7 @@ def postgres_message(exc: Exception, data_error: bool) -> str:
     """PostgreSQL's first line (its DETAIL and HINT lines name other columns and rows); for data errors (class
     22: bad casts, out of range) quoted values are hidden, since they may come from rows the role cannot read."""
     text = first_line(exc)
-    return re.sub(r'"(?:[^"]|"")*"', '"…"', text) if data_error else text
+    return scrub_values(text) if data_error else text
 
 
 def target_of(settings: "SqlSettings") -> PostgresTarget | None:

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -27,8 +28,10 @@ import duckdb
 from assistant.config import SqlSettings
 from assistant.errors import GovDataError
 from assistant.sql.guard import GuardedQuery, withheld_list
+from assistant.sql.walls import MASK, MASKED_TYPE, Wall
 
-MASK = "***"
+__all__ = ["MASK", "PlanFacts", "QueryFailed", "QueryRunner", "Runner", "RunnerLimits", "SqlResult", "check_plan",
+           "check_plan_columns", "engine_message", "json_value", "locked_connection"]
 CUT_MARK = "…"
 _FETCH_BATCH = 256
 # DuckDB type ids whose values have no fixed size: bounded in the engine before they are fetched
@@ -80,8 +83,34 @@ class RunnerLimits:
                    max_estimated_rows=settings.max_estimated_rows)
 
 
-def locked_connection(database: Path, limits: RunnerLimits) -> duckdb.DuckDBPyConnection:
-    """A read-only DuckDB connection with file/network access off and settings locked."""
+def locked_connection(database: Path, limits: RunnerLimits, *, shared: bool = False) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection with file/network access off and settings locked. `shared`: the file never
+    changes once written (an access profile's), so one open instance serves every query as a new cursor (its own
+    connection, ~0.4 ms instead of ~20 ms to open the file); the approved database is opened per query, so a
+    steward's `datasets add` can always take its write lock."""
+    if shared:
+        return _shared_instance(database, limits).cursor()
+    return _open_locked(database, limits)
+
+
+_SHARED: "OrderedDict[tuple[str, str, int], duckdb.DuckDBPyConnection]" = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 16
+
+
+def _shared_instance(database: Path, limits: RunnerLimits) -> duckdb.DuckDBPyConnection:
+    key = (str(database), limits.memory_limit, limits.threads)
+    with _SHARED_LOCK:
+        instance = _SHARED.get(key)
+        if instance is None:
+            instance = _SHARED[key] = _open_locked(database, limits)
+            while len(_SHARED) > _SHARED_MAX:  # dropped, not closed: cursors in use keep it open until they end
+                _SHARED.popitem(last=False)
+        _SHARED.move_to_end(key)
+        return instance
+
+
+def _open_locked(database: Path, limits: RunnerLimits) -> duckdb.DuckDBPyConnection:
     config = {
         "enable_external_access": False, "autoload_known_extensions": False, "autoinstall_known_extensions": False,
         "allow_community_extensions": False, "memory_limit": limits.memory_limit, "threads": limits.threads,
@@ -94,21 +123,29 @@ def locked_connection(database: Path, limits: RunnerLimits) -> duckdb.DuckDBPyCo
 
 
 class QueryRunner:
-    """Runs GuardedQuery objects against one DuckDB file."""
+    """Runs GuardedQuery objects against one DuckDB file: with a `wall`, the file of the caller's access profile,
+    whose relations are checked against the profile before every query and whose plan may scan nothing else."""
 
-    def __init__(self, database: Path, limits: RunnerLimits | None = None) -> None:
+    def __init__(self, database: Path, limits: RunnerLimits | None = None, wall: Wall | None = None,
+                 shared: bool = False) -> None:
         self.database = database
         self.limits = limits or RunnerLimits()
+        self.wall = wall
+        self.shared = shared
 
     def run(self, query: GuardedQuery) -> SqlResult:
         started = time.perf_counter()
-        con = locked_connection(self.database, self.limits)
+        con = locked_connection(self.database, self.limits, shared=self.shared)
         timer = threading.Timer(self.limits.timeout_s, con.interrupt)
         timer.start()
         try:
-            plan = _plan(con, query.sql) if query.tables or self.limits.max_estimated_rows else None
+            if self.wall is not None:
+                check_relations(con, self.wall)
+            plan = _plan(con, query.sql) if query.tables or self.limits.max_estimated_rows or self.wall else None
             if plan is not None:
                 check_plan(plan, query.tables, self.limits.max_estimated_rows)
+                if self.wall is not None:
+                    check_plan_columns(plan, self.wall)
             fetched = _Fetch(con, self.limits, started + self.limits.timeout_s, set(query.masked_outputs))
             fetched.run(query.sql)
         finally:
@@ -137,12 +174,14 @@ ALLOWED_PLAN_FUNCTIONS = frozenset({"UNNEST"})  # table functions a plan may run
 
 @dataclass(frozen=True)
 class PlanFacts:
-    """What a plan will do, as far as the planner knows: the most rows at any step, tables, table functions."""
+    """What a plan will do, as far as the planner knows: the most rows at any step, tables, table functions, and
+    what each table scan reads (its projected columns and the text of its pushed-down filters)."""
 
     estimated_rows: int
     tables: frozenset[str]
     functions: frozenset[str]
     result_rows: int = 0  # the estimate at the plan's root: the rows it expects to return
+    scans: tuple[tuple[str, tuple[str, ...], str], ...] = ()  # (table, projected columns, filter text)
 
 
 def _plan(con: duckdb.DuckDBPyConnection, sql: str) -> PlanFacts | None:
@@ -158,6 +197,7 @@ def plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
     join (which carry none) the product of its inputs."""
     tables: set[str] = set()
     functions: set[str] = set()
+    scans: list[tuple[str, tuple[str, ...], str]] = []
     peak = 0
 
     def rows_of(node: dict[str, Any]) -> int:
@@ -165,7 +205,9 @@ def plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
         info = node.get("extra_info") or {}
         children = [rows_of(child) for child in node.get("children") or []]
         if "Table" in info:
-            tables.add(str(info["Table"]).split(".")[-1].strip('"').lower())
+            table = str(info["Table"]).split(".")[-1].strip('"').lower()
+            tables.add(table)
+            scans.append((table, _listed(info.get("Projections")), _text(info.get("Filters"))))
         if "Function" in info:
             functions.add(str(info["Function"]).upper())
         estimate = str(info.get("Estimated Cardinality", "")).strip()
@@ -179,7 +221,48 @@ def plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
         return rows
 
     result = [rows_of(root) for root in plan]
-    return PlanFacts(peak, frozenset(tables), frozenset(functions), max(result, default=0))
+    return PlanFacts(peak, frozenset(tables), frozenset(functions), max(result, default=0), tuple(scans))
+
+
+def _listed(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return (str(value),) if value else ()
+
+
+def _text(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value or "")
+
+
+_NAME = re.compile(r'"((?:[^"]|"")+)"|([^\W\d][\w$]*)')
+
+
+def check_relations(con: duckdb.DuckDBPyConnection, wall: Wall) -> None:
+    """The connection's own tables and columns must be the profile's, no more: a file that holds a column the
+    profile does not list (the approved database opened by mistake, say) is refused before anything runs."""
+    rows = con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                       "WHERE database_name = current_database() AND NOT internal").fetchall()
+    for table, column, kind in rows:
+        held = wall.relations.get(str(table).lower())
+        name = str(column).lower()
+        if held is None or name not in held or (held[name] == MASKED_TYPE and str(kind) != MASKED_TYPE):
+            raise QueryFailed("this database holds more than the caller's access profile allows; refused")
+
+
+def check_plan_columns(plan: PlanFacts, wall: Wall) -> None:
+    """The second wall on the engine's plan: every table scan reads only columns of the profile's relation, and
+    names no column the profile denies (in its projections or its pushed-down filters)."""
+    for table, projected, filters in plan.scans:
+        held = wall.relations.get(table)
+        if held is None:
+            raise QueryFailed("the query's plan reads a table outside the caller's access profile; refused")
+        denied = wall.denied.get(table, frozenset())
+        for column in projected:
+            if column.lower() not in held:
+                raise QueryFailed("the query's plan reads a column outside the caller's access profile; refused")
+        named = {(quoted.replace('""', '"') or bare).lower() for quoted, bare in _NAME.findall(filters)}
+        if named & denied:
+            raise QueryFailed("the query's plan reads a column outside the caller's access profile; refused")
 
 
 def check_plan(plan: PlanFacts, approved: tuple[str, ...], max_rows: int) -> None:
@@ -307,9 +390,23 @@ def engine_message(exc: Exception) -> str:
     if text.startswith("Out of Memory Error"):
         return "the query needs more memory than the limit allows; select fewer rows or columns, or aggregate"
     if text.startswith(_DATA_ERRORS):
-        text = re.sub(r"'(?:[^']|'')*'", "'…'", text)
+        text = scrub_values(text)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return " ".join(lines[:2])[:400] if lines else type(exc).__name__
+
+
+_SINGLE_QUOTED = re.compile(r"'.*'", re.S)  # greedy: a value with a quote inside is hidden whole
+_DOUBLE_QUOTED = re.compile(r'".*"', re.S)
+_VALUE_NUMBER = re.compile(r"(?<![\w.])-?\d[\d:.\-]*\d(?![\w.])")
+
+
+def scrub_values(text: str) -> str:
+    """A data error without the values it quotes: single- or double-quoted text (from the first quote of a
+    kind to its last, so a value holding a quote is hidden whole), dates, times and numbers of several digits."""
+    text = text.replace("can't", "cannot")
+    text = _SINGLE_QUOTED.sub("'…'", text)
+    text = _DOUBLE_QUOTED.sub('"…"', text)
+    return _VALUE_NUMBER.sub(lambda m: "…" if len(m.group()) >= 4 or not m.group().isdigit() else m.group(), text)
 
 
 def json_value(value: Any) -> Any:

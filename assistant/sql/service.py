@@ -15,13 +15,14 @@ from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write
 from assistant.policy import pii
 from assistant.policy.roles import get_role
-from assistant.sql.examples import ExampleStore, VerifiedExample
+from assistant.sql.examples import ExampleStore, VerifiedExample, readable_by
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
 from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
 from assistant.sql.registry import Registry, full_approval
 from assistant.sql.runner import Runner, RunnerLimits, SqlResult
 from assistant.sql.values import ValueIndex
+from assistant.sql.walls import ProfileDatabases, profile_of
 from ingest.tables import RegisteredTable, adhoc_database
 
 DATASET_PREFIX = "govdata-sql:"
@@ -44,6 +45,11 @@ class SqlService:
         self._embed = embed
         self._ingest = ingest
         self._generator: SqlGenerator | None = None
+
+    @property
+    def profiles(self) -> ProfileDatabases:
+        """The DuckDB file of each access profile: what a role's queries (and value hints) may reach."""
+        return ProfileDatabases(self.registry.database, self.settings.sql_path / "profiles")
 
     @property
     def guard(self) -> SqlGuard:
@@ -69,7 +75,8 @@ class SqlService:
     def postgres(self) -> PostgresTarget | None:
         """Where the registry's tables are mirrored and queried (GOVDATA_SQL__ENGINE=postgres), or None: DuckDB.
         Read once: the settings are frozen and the passwords are read from their variables here."""
-        return target_of(self.settings.sql)
+        target = target_of(self.settings.sql)
+        return None if target is None else replace(target, logins=str(self.settings.sql_path / "postgres-logins.json"))
 
     def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None) -> AddResult:
         """Register PATH's tables, then index every approved table as a catalog record for dataset search."""
@@ -111,8 +118,9 @@ class SqlService:
             raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
                                "`govdata datasets add`")
         approval = self.registry.approval(record.access_levels, record.sensitive_columns, tables)
-        return SqlContext(self.registry.database, tables, approval, withheld_documents(every, approval),
-                          self.postgres)
+        profile = profile_of(approval, tables, every)
+        return SqlContext(self.profiles.database(profile), tables, approval, withheld_documents(every, approval),
+                          self.postgres, profile)
 
     def adhoc_context(self, db: Path) -> SqlContext:
         """An ad-hoc database (a file or folder the caller names): every table approved, whatever the role."""
@@ -144,9 +152,10 @@ class SqlService:
         if not question.strip():
             raise GovDataError("QUESTION must not be empty")
         context = self.context(role, db=db, dataset=dataset)
+        examples = readable_by(self.examples.all(), context.approval, self.guard) if db is None else []
         if get_role(role, self.settings.roles_file).masks_pii:  # the model never sees values the role may not
             context = replace(context, tables=pii.mask_any(context.tables)[0])
-        examples = self.examples.all() if db is None else []
+            examples = pii.mask_any(examples)[0]  # a question's words too: pii.mask_text on every text field
         return self.generator.ask(question, context, examples)
 
     def versions(self, tables: list[str], *, db: Path | None = None) -> dict[str, str]:

@@ -15,7 +15,7 @@ from assistant.cli.common import error_text
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, TableAccess
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql" / "guard"
-RULES = ("text", "parse", "statements", "bounds", "sources", "columns", "limits")
+RULES = ("text", "parse", "statements", "bounds", "sources", "columns", "limits", "methods")
 CAP = 50
 
 PEOPLE = {"id": "INTEGER", "name": "VARCHAR", "city": "VARCHAR", "phone": "VARCHAR", "ssn": "VARCHAR",

@@ -11,6 +11,7 @@ from assistant.sql.guard.bounds import MAX_IN_LIST, MAX_SERIES, MAX_SIZE_ARGUMEN
 from assistant.sql.guard.columns import check_columns, name_outputs, qualify_columns, withheld_by_stars
 from assistant.sql.guard.functions import ALLOWED_TABLE_FUNCTIONS, DENIED_FUNCTIONS, DENIED_PREFIXES, function_name
 from assistant.sql.guard.limits import clamp_limit, limit_of
+from assistant.sql.guard.methods import calls_from_methods
 from assistant.sql.guard.model import (
     DEFAULT_ROW_CAP,
     DIALECT,
@@ -57,7 +58,7 @@ class SqlGuard:
 
     def _guard(self, sql: str, approval: Approval) -> GuardedQuery:
         check_text(sql, self.max_chars)
-        root = parse_single(sql)
+        root = calls_from_methods(parse_single(sql))
         check_nodes(root)
         check_bounds(root)
         tables = check_tables(root, approval)
