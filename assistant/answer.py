@@ -18,6 +18,7 @@ from assistant.llm.factory import model_id
 from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.models import Answer, Citation
 from ingest.documents.readers import date_in_name
+from ingest.injection import defuse
 from ingest.textutil import detect_language
 from prompts import load_prompt
 from vectorstore.retriever import Ranked
@@ -42,17 +43,20 @@ def _source_name(payload: dict[str, Any]) -> str:
     return " ".join(p for p in (payload.get("title", ""), payload.get("article", "")) if p)
 
 
+_ATTRIBUTE_BREAKS = re.compile(r"[<>\s]+")
+
+
 def render_passages(ranked: Sequence[Ranked], question: str = "", budget: float | None = None) -> str:
     """Numbered, delimited passages, each cut to the sentences that matter to the question when it is longer
-    than `budget` tokens; text that tries to close the delimiter is defused."""
+    than `budget` tokens. Passage tags and chat-template tokens in the text are defused (no passage can close
+    its fence or open a turn); the source name loses quotes, brackets and line breaks."""
     blocks = []
     for n, item in enumerate(ranked, 1):
-        source = _source_name(item.hit.payload)
+        source = _ATTRIBUTE_BREAKS.sub(" ", defuse(_source_name(item.hit.payload)).replace('"', "")).strip()
         text = item.hit.document[:_PASSAGE_CHARS]
         if budget is not None:
             text = key_sentences(text, question, budget)
-        text = text.replace("</passage", "</ passage")
-        blocks.append(f'<passage n="{n}" source="{source.replace(chr(34), "")}">\n{text}\n</passage>')
+        blocks.append(f'<passage n="{n}" source="{source}">\n{defuse(text)}\n</passage>')
     return "\n".join(blocks)
 
 

@@ -21,12 +21,15 @@ from ingest.catalogs.tabular import load_tabular, rows_from_csv, rows_from_json
 from ingest.detect import detect
 from ingest.documents.chunking import chunk_text
 from ingest.documents.readers import read_document
+from ingest.injection import RULES_VERSION, Finding, find_instruction
 from ingest.options import SourceOptions
 from ingest.textutil import detect_language
 from vectorstore.store import DATASETS, PASSAGES, Metadata
 
-# Bump when loaders or chunkers change what they produce, so unchanged files are re-read once.
-LOADER_VERSION = "5"
+# Bump when loaders or chunkers change what they produce, so unchanged files are re-read once; the detector's
+# rules version is part of it, so a new rule reaches documents ingested before it.
+LOADER_VERSION = f"6/{RULES_VERSION}"
+HELD_REVIEW = "instruction-like text"
 MAX_DESCRIPTION = 100_000  # characters of one record's description kept (a 5 MB description is cut)
 
 
@@ -50,6 +53,7 @@ class LoadedSource:
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)  # records that could not be loaded (the rest did)
     repaired: int = 0  # text values whose invalid characters were repaired
+    held: int = 0  # passages held for a steward's review (instruction-like text)
 
 
 def _hash(*parts: str) -> str:
@@ -89,14 +93,25 @@ def dataset_item(dataset: Dataset, source: str) -> Item:
                 record)
 
 
-def chunk_item(chunk: Chunk) -> Item:
+def screen(text: str, title: str = "", heading_path: Iterable[str] = ()) -> Finding | None:
+    """Instruction-like text in a passage, its headings (read as markdown headings again: the chunker took their
+    `#` away) or its document's title; all of them reach the model or the search."""
+    return find_instruction(text) or find_instruction("\n".join((title, *(f"## {h}" for h in heading_path))))
+
+
+def chunk_item(chunk: Chunk, held: Finding | None = None) -> Item:
+    """A passage as a store item; a HELD one carries `held` in its filter metadata (searches leave it out until a
+    steward releases it) and the rule and words that held it in its record, for the register."""
     context = " > ".join(p for p in (chunk.title, *chunk.heading_path) if p)
     metadata: Metadata = {"access_level": chunk.access_level, "language": chunk.language, "source": chunk.source}
-    payload = {
+    payload: dict[str, Any] = {
         "source": chunk.source, "title": chunk.title, "heading_path": " > ".join(chunk.heading_path),
         "article": chunk.article, "chapter": chunk.chapter, "language": chunk.language,
         "access_level": chunk.access_level, "position": chunk.position, "url": chunk.url, "date": chunk.date,
     }
+    if held is not None:  # only then: a clean passage keeps its content hash (no re-embedding on upgrade)
+        metadata["held"] = True
+        payload |= {"held": True, "review": HELD_REVIEW, "held_rule": held.rule, "held_match": held.match[:200]}
     embed_text = f"{context}\n{chunk.text}"
     return Item(PASSAGES, chunk.chunk_id, embed_text, chunk.text, metadata,
                 _hash(embed_text, json.dumps(payload, sort_keys=True, ensure_ascii=False)), payload)
@@ -181,5 +196,8 @@ def load_source(path: Path, data: bytes, options: SourceOptions, settings: Setti
     title, chunks, document_repaired = _chunks(path, data, options, settings)
     if not chunks:
         raise IngestError(path, "document has no text to index")
-    items, duplicates = _unique(chunk_item(c) for c in chunks)
-    return LoadedSource("document", title, items, warnings, duplicates, repaired=int(document_repaired))
+    items, duplicates = _unique(chunk_item(c, screen(c.text, c.title, c.heading_path)) for c in chunks)
+    held = sum(1 for item in items if item.payload.get("held"))
+    if held:
+        warnings.append(f"held for review: {held} passage(s) with {HELD_REVIEW}")
+    return LoadedSource("document", title, items, warnings, duplicates, repaired=int(document_repaired), held=held)

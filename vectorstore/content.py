@@ -73,6 +73,15 @@ class ContentStore:
             ).fetchall()
         return [(item_id, text, tokens, json.loads(payload)) for item_id, text, tokens, payload in rows]
 
+    def flagged(self, collection: str, key: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, text, payload) of the items whose record has KEY set to true (held passages), by id."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT item_id, text, payload FROM contents WHERE collection = ? AND json_extract(payload, ?) = 1 "
+                "ORDER BY item_id", (collection, f"$.{key}"),
+            ).fetchall()
+        return [(item_id, text, json.loads(payload)) for item_id, text, payload in rows]
+
     def save_tokens(self, collection: str, tokens: dict[str, str]) -> None:
         """Cache keyword tokens (space-joined) so an index rebuild only tokenizes new items."""
         with self._lock, self._db:

@@ -14,6 +14,7 @@ class SearchFilters:
     language: str | None = None
     modified_from: int | None = None  # YYYYMMDD, inclusive
     modified_to: int | None = None
+    released: tuple[str, ...] = ()  # held items a steward released; every other held item is left out
 
     def where(self) -> dict[str, object] | None:
         """The filters other than access level (which selects store partitions) as a Chroma clause."""
@@ -60,9 +61,10 @@ class DocAttributes:
     language: Categorical
     modified_ymd: np.ndarray
     formats: list[frozenset[str]]
+    hold: Categorical  # "" for an item that is not held, else its own id (so a release can name it)
 
     def mask(self, filters: SearchFilters) -> np.ndarray:
-        allowed = self.access_level.isin(filters.access_levels)
+        allowed = self.access_level.isin(filters.access_levels) & self.hold.isin(("", *filters.released))
         if filters.publishers:
             allowed &= self.publisher.isin(filters.publishers)
         if filters.format:

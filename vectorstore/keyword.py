@@ -19,7 +19,7 @@ from vectorstore.content import ContentStore
 from vectorstore.filters import Categorical, DocAttributes
 from vectorstore.tokenize import tokenize
 
-_FORMAT_VERSION = 4
+_FORMAT_VERSION = 5  # 5: held items (`hold`)
 
 
 @dataclass
@@ -28,14 +28,21 @@ class KeywordIndex:
     attributes: DocAttributes
     publishers: tuple[str, ...]
 
+    def publishers_at(self, levels: tuple[str, ...]) -> tuple[str, ...]:
+        """The publishers of records at these access levels: a role's filter must not name another level's."""
+        at = self.attributes.access_level.isin(levels)
+        codes = set(self.attributes.publisher.codes[at].tolist())
+        return tuple(p for p in self.publishers if self.attributes.publisher.names.get(p) in codes)
 
-def _attributes(payloads: list[dict[str, Any]]) -> DocAttributes:
+
+def _attributes(payloads: list[dict[str, Any]], ids: list[str]) -> DocAttributes:
     return DocAttributes(
         access_level=Categorical.of([str(p.get("access_level", "")) for p in payloads]),
         publisher=Categorical.of([str(p.get("publisher", "")) for p in payloads]),
         language=Categorical.of([str(p.get("language", "")) for p in payloads]),
         modified_ymd=np.array([int(p.get("modified_ymd", 0) or 0) for p in payloads], dtype=np.int64),
         formats=[frozenset(str(f).lower() for f in p.get("formats", [])) for p in payloads],
+        hold=Categorical.of([item_id if p.get("held") else "" for item_id, p in zip(ids, payloads, strict=True)]),
     )
 
 
@@ -48,7 +55,7 @@ def build_keyword_index(contents: ContentStore, collection: str) -> KeywordIndex
     payloads = [payload for *_, payload in rows]
     publishers = tuple(sorted({str(p.get("publisher", "")) for p in payloads if p.get("publisher")}))
     bm25 = Bm25Index.from_tokens([item_id for item_id, *_ in rows], token_lists)
-    return KeywordIndex(bm25, _attributes(payloads), publishers)
+    return KeywordIndex(bm25, _attributes(payloads, bm25.ids), publishers)
 
 
 class KeywordIndexes:
@@ -94,7 +101,7 @@ class KeywordIndexes:
         return index
 
 
-_CATEGORICALS = ("access_level", "publisher", "language")
+_CATEGORICALS = ("access_level", "publisher", "language", "hold")
 
 
 def _encode(index: KeywordIndex, generation: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

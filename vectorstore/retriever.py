@@ -49,7 +49,8 @@ class Retriever:
         pool = max(self.candidates, k * 3)
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         dense = [] if mode == "bm25" else self.store.query(collection, vector.tolist(), pool, filters.access_levels,
-                                                           filters.where(), with_contents=False)
+                                                           filters.where(), with_contents=False,
+                                                           released=filters.released)
         index = self.keywords.get(collection) if mode != "dense" else None
         keyword = index.bm25.search(query, pool, index.attributes.mask(filters)) if index else []
         seen = {hit.item_id for hit in dense}
@@ -60,7 +61,7 @@ class Retriever:
         if mode == "weighted" and index is not None:
             coverage = index.bm25.coverage(query, [hit.item_id for hit in dense] + extra)
         ranked = _fuse(mode, dense, keyword, cosines, coverage, self.keyword_weight)
-        return self._complete(ranked[:k], collection)
+        return [r for r in self._complete(ranked[:k], collection) if not _held(r.hit, filters.released)]
 
     def _complete(self, ranked: list[Ranked], collection: str) -> list[Ranked]:
         """The candidates that made the cut get their text and record (fetched for k items, not the pool)."""
@@ -75,6 +76,11 @@ class Retriever:
                 r = replace(r, hit=replace(r.hit, document=text, payload=payload))
             out.append(r)
         return out
+
+
+def _held(hit: Hit, released: Sequence[str]) -> bool:
+    """A held item no steward released: both searches leave it out; this is the last wall if one did not."""
+    return bool(hit.payload.get("held")) and hit.item_id not in released
 
 
 def _fuse(mode: str, dense: Sequence[Hit], keyword: Sequence[tuple[str, float]], cosines: dict[str, float],

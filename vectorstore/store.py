@@ -71,9 +71,15 @@ def _adapter(model: ModelInfo, load: Callable[[], GovDataEmbeddings]) -> Any:
     return GovDataEmbeddingFunction()
 
 
-def partition_name(collection: str, level: str) -> str:
-    """The Chroma collection holding one access level's items of a logical collection."""
-    return f"{collection}__{level.replace(' ', '_').replace('-', '_')}"
+def partition_name(collection: str, level: str, held: bool = False) -> str:
+    """The Chroma collection holding one access level's items of a logical collection (or its held items)."""
+    name = f"{collection}__{level.replace(' ', '_').replace('-', '_')}"
+    return f"{name}__held" if held else name
+
+
+def _partition_of(metadata: Metadata | dict[str, Any]) -> tuple[str, bool]:
+    """(access level, held) of an item: which partition it lives in."""
+    return str(metadata.get("access_level")), bool(metadata.get("held"))
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,8 @@ class ChromaStore:
     Each logical collection is partitioned by access level into its own Chroma collection: a search reads
     only the partitions the role may see. That is the access filter by construction, and it is fast:
     Chroma's local metadata filter cost ~65 ms per query at 30k items (linear in size), an unfiltered HNSW
-    query ~3 ms.
+    query ~3 ms. Items held for review (metadata `held`, instruction-like text) live in a `__held` partition
+    of their level that a search never reads; the few a steward released are fetched from it by id.
     """
 
     def __init__(self, path: Path, model: ModelInfo, load_embeddings: Callable[[], GovDataEmbeddings],
@@ -132,7 +139,8 @@ class ChromaStore:
         self._function = _adapter(model, load_embeddings)
         self._refuse_legacy_layout(server.url if server is not None else str(path))
         self._collections = {
-            (name, level): self._open(partition_name(name, level)) for name in COLLECTIONS for level in ACCESS_LEVELS
+            (name, level, held): self._open(partition_name(name, level, held))
+            for name in COLLECTIONS for level in ACCESS_LEVELS for held in (False, True)
         }
         self.max_batch = int(self._client.get_max_batch_size())
         self.contents = ContentStore(path / "contents.sqlite")
@@ -174,8 +182,9 @@ class ChromaStore:
                 f"({self.model.dimension}-d); use another GOVDATA_HOME or set GOVDATA_EMBEDDING__MODEL"
             )
 
-    def _partitions(self, collection: str, levels: Sequence[str] = ACCESS_LEVELS) -> list[Any]:
-        return [self._collections[(collection, level)] for level in levels]
+    def _partitions(self, collection: str, levels: Sequence[str] = ACCESS_LEVELS,
+                    held: Sequence[bool] = (False, True)) -> list[Any]:
+        return [self._collections[(collection, level, h)] for level in levels for h in held]
 
     def count(self, collection: str) -> int:
         return sum(int(c.count()) for c in self._partitions(collection))
@@ -185,18 +194,20 @@ class ChromaStore:
 
     def upsert(self, collection: str, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str],
                metadatas: Sequence[Metadata], payloads: Sequence[dict[str, Any]]) -> None:
-        """Vectors and filter metadata into the partition of each item's access level (leaving the old one if
-        the level changed), texts and records into the content table."""
+        """Vectors and filter metadata into the partition of each item's access level and hold (leaving the old
+        one if either changed), texts and records into the content table."""
         previous = self.contents.get(collection, ids)
         moved = [i for i, meta in zip(ids, metadatas, strict=True)
-                 if i in previous and previous[i][1].get("access_level") != meta["access_level"]]
+                 if i in previous and _partition_of(previous[i][1]) != _partition_of(meta)]
         if moved:
             self._delete_vectors(collection, moved)
-        for level in ACCESS_LEVELS:
-            rows = [n for n, meta in enumerate(metadatas) if meta["access_level"] == level]
+        for (name, level, held), partition in self._collections.items():
+            if name != collection:
+                continue
+            rows = [n for n, meta in enumerate(metadatas) if _partition_of(meta) == (level, held)]
             for start in range(0, len(rows), self.max_batch):
                 chunk = rows[start : start + self.max_batch]
-                self._collections[(collection, level)].upsert(
+                partition.upsert(
                     ids=[ids[n] for n in chunk], embeddings=vectors[chunk], metadatas=[metadatas[n] for n in chunk],
                 )
         unknown = {str(meta["access_level"]) for meta in metadatas} - set(ACCESS_LEVELS)
@@ -221,22 +232,40 @@ class ChromaStore:
         return out
 
     def query(self, collection: str, vector: Sequence[float], k: int, levels: Sequence[str],
-              where: dict[str, Any] | None = None, with_contents: bool = True) -> list[Hit]:
+              where: dict[str, Any] | None = None, with_contents: bool = True,
+              released: Sequence[str] = ()) -> list[Hit]:
         """Nearest items by cosine similarity (score = 1 - distance) among the given access levels only: each
-        allowed partition is searched (with any further filters) and the results merged. Without contents,
-        hits carry ids and scores only (the retriever fetches texts for the final top k)."""
+        allowed partition is searched (with any further filters) and the results merged. Held items are never
+        searched; those in `released` (a steward's list, a few) are scored directly from their partition.
+        Without contents, hits carry ids and scores only (the retriever fetches texts for the final top k)."""
         results: list[tuple[str, float]] = []
-        for partition in self._partitions(collection, levels):
+        for partition in self._partitions(collection, levels, held=(False,)):
             if partition.count() == 0:
                 continue
             got = partition.query(query_embeddings=[list(vector)], n_results=k, where=where or None,
                                   include=["distances"])
             results += [(item_id, 1.0 - float(distance)) for item_id, distance in
                         zip(got["ids"][0], got["distances"][0], strict=True)]
+        if released:
+            results += self._released(collection, vector, levels, where, released)
         results.sort(key=lambda r: -r[1])
         top = results[:k]
         contents = self.contents.get(collection, [r[0] for r in top]) if with_contents else {}
         return list(_hits(top, contents))
+
+
+    def _released(self, collection: str, vector: Sequence[float], levels: Sequence[str],
+                  where: dict[str, Any] | None, released: Sequence[str]) -> list[tuple[str, float]]:
+        """Cosine similarity of the released held items at these levels that pass the filters."""
+        query = np.asarray(vector, dtype=np.float32)
+        query = query / (float(np.linalg.norm(query)) or 1.0)
+        out: list[tuple[str, float]] = []
+        for partition in self._partitions(collection, levels, held=(True,)):
+            got = partition.get(ids=list(released), where=where or None, include=["embeddings"])
+            for item_id, embedding in zip(got["ids"], got["embeddings"], strict=True):
+                found = np.asarray(embedding, dtype=np.float32)
+                out.append((item_id, float(found @ query) / (float(np.linalg.norm(found)) or 1.0)))
+        return out
 
 
 def _hits(rows: list[tuple[str, float]], contents: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Hit]:

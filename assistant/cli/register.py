@@ -1,4 +1,5 @@
-"""`govdata register list|show|export`: the public data resource register with quality scores and reasons."""
+"""`govdata register list|show|grade|held|export`: the public data resource register with quality scores and reasons,
+grading suggestions, and passages held for review."""
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -128,6 +129,38 @@ def register_grade(
     for s in suggestions:
         typer.echo(f"{s.id}  {s.status:<8}  {s.kind:<16}  {s.target}: {s.current} -> {s.suggested}  "
                    f"({describe_evidence(s.evidence)})")
+
+
+@register_app.command("held")
+def register_held(
+    release: Annotated[str | None, typer.Option("--release", metavar="ID", help="Release this passage.")] = None,
+    keep: Annotated[str | None, typer.Option("--keep", metavar="ID", help="Keep this passage held.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only pending, released or kept ones.")] = None,
+    role: Annotated[str, typer.Option("--role", help="Who reviews: a role with register.review.")] = STEWARD,
+    as_json: JsonOpt = False,
+) -> None:
+    """Passages held at ingest for instruction-like text, with the rule and the text; --release or --keep decides
+    one (a receipt each)."""
+    if release and keep:
+        raise FieldError("release", "give --release or --keep, not both", release)
+    svc = services()
+    if release or keep:
+        decided = svc.review_held(str(release or keep), release=bool(release), role=role)
+        if as_json:
+            print_json(decided.to_json())
+        else:
+            typer.echo(f"{decided.status}: {decided.id} {decided.source}")
+        return
+    held = svc.held_passages(role=role, status=status)
+    if as_json:
+        print_json([p.to_json() for p in held])
+        return
+    if not held:
+        typer.echo("no held passages")
+    for p in held:
+        where = f"{p.title} {p.article}".strip() if p.article else p.heading_path or p.title
+        typer.echo(f"{p.id}  {p.status:<8}  {p.rule}: “{p.match}”  {p.source}  ({where})")
+        typer.echo(f"    {' '.join(p.text.split())[:300]}")
 
 
 @register_app.command("export")

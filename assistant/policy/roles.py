@@ -16,7 +16,8 @@ PII_POLICIES = ("mask", "raw")
 ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables for SQL questions",
            "sql.learn": "store verified question/SQL examples",
            "register.read": "read the public data resource register",
-           "register.grade": "decide classification and grading suggestions"}
+           "register.grade": "decide classification and grading suggestions",
+           "register.review": "review passages held for instruction-like text"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 

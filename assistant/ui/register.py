@@ -14,6 +14,7 @@ from assistant.ui.text import text
 
 ENTRY_COLUMNS = ["score", "stale", "kind", "id", "title", "publisher", "access level", "first reason"]
 SUGGESTION_COLUMNS = ["id", "status", "kind", "target", "current", "suggested", "evidence"]
+HELD_COLUMNS = ["id", "status", "rule", "words", "source", "article", "text"]
 
 
 def entries(assistant: Services, caller: Caller, publisher: str, level: str, max_score: float | None,
@@ -54,6 +55,28 @@ def decide(assistant: Services, caller: Caller, name: str, suggestion_id: str, a
     table, _ = suggestions(assistant, caller, name, lang)
     key = "grade_accepted" if accept else "grade_rejected"
     return table, text(key, lang, id=decided.id, target=decided.target, value=decided.suggested)
+
+
+def held(assistant: Services, caller: Caller, lang: str) -> tuple[Any, str]:
+    """Passages held at ingest for instruction-like text, those waiting for review first (issue 26)."""
+    try:
+        found = assistant.held_passages(role=caller.role, user=caller.user)
+    except GovDataError as exc:
+        return None, _refused(assistant, caller, exc, lang)
+    rows = [[p.id, p.status, p.rule, p.match, p.title or p.source, p.article or p.heading_path, p.text[:400]]
+            for p in found[:500]]
+    pending = sum(p.status == "pending" for p in found)
+    return frame(HELD_COLUMNS, rows), text("held_count", lang, n=len(found), pending=pending)
+
+
+def review(assistant: Services, caller: Caller, passage_id: str, release: bool, lang: str) -> tuple[Any, str]:
+    """Release or keep one held passage, then list them again with the new status."""
+    try:
+        decided = assistant.review_held(passage_id.strip(), release=release, role=caller.role, user=caller.user)
+    except GovDataError as exc:
+        return None, _refused(assistant, caller, exc, lang)
+    table, _ = held(assistant, caller, lang)
+    return table, text("held_released" if release else "held_kept", lang, id=decided.id)
 
 
 def disclosure(assistant: Services, caller: Caller, lang: str) -> tuple[str | None, str]:
