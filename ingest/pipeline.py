@@ -19,6 +19,7 @@ from assistant.errors import GovDataError, IngestError
 from assistant.files import file_lock
 from ingest.detect import is_supported
 from ingest.items import LOADER_VERSION, Item, LoadedSource, load_source
+from ingest.links import leaves, leaves_its_folder, skip_warning
 from ingest.manifest import ItemKey, Manifest, SourceRow
 from ingest.options import OptionsResolver
 from vectorstore.embeddings import GovDataEmbeddings
@@ -41,6 +42,7 @@ class IngestSummary:
     removed: int = 0
     records_failed: int = 0  # records skipped with an error line while the rest of their file landed
     repaired: int = 0  # text values whose invalid characters were repaired
+    held: int = 0  # passages held for review (instruction-like text), in the files read this run
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -105,19 +107,53 @@ def exclusive_lock(home: Path) -> AbstractContextManager[None]:
     return file_lock(home / "ingest.lock")
 
 
-def discover(roots: list[Path], resolver: OptionsResolver) -> Iterator[tuple[Path, Path]]:
-    """(file, root) pairs under the given paths, sorted, skipping hidden, excluded and unsupported files."""
-    for root in roots:
-        if root.is_file():
-            yield root, root
+def discover(roots: list[Path], resolver: OptionsResolver,
+             skipped: list[str] | None = None) -> Iterator[tuple[Path, Path]]:
+    """(file, root) pairs under the given paths, sorted, each file once, skipping hidden, excluded and
+    unsupported files. A symbolic link out of the path named (ingest/links.py) or an unreadable folder is
+    skipped with a warning line added to `skipped`."""
+    found: set[Path] = set()
+    for named in roots:
+        if leaves_its_folder(named):
+            _note(skipped, skip_warning(named, named.parent.resolve()))
             continue
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            relative = path.relative_to(root)
-            if any(part.startswith(".") for part in relative.parts) or not is_supported(path):
-                continue
-            if resolver.resolve(path, root).excludes(path):
-                continue
-            yield path, root
+        root = named.resolve()
+        files = [root] if root.is_file() else [
+            p for p in _walk(root, root, skipped) if is_supported(p) and not resolver.resolve(p, root).excludes(p)]
+        for path in files:
+            target = path.resolve()
+            if target not in found:
+                found.add(target)
+                yield path, root
+
+
+def _walk(folder: Path, root: Path, skipped: list[str] | None) -> Iterator[Path]:
+    """The files under FOLDER, sorted, depth first, hidden ones left out. A link that stays inside ROOT is
+    followed to a file but not into a folder (what that holds is reached by its own path; no loop starts)."""
+    try:
+        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError as exc:
+        _note(skipped, f"{folder}: cannot read the folder ({exc.strerror or exc}), skipped")
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            outside, inner, file = leaves(entry, root), entry.is_dir() and not entry.is_symlink(), entry.is_file()
+        except OSError as exc:
+            _note(skipped, f"{entry}: cannot read ({exc.strerror or exc}), skipped")
+            continue
+        if outside:
+            _note(skipped, skip_warning(entry, root))
+        elif inner:
+            yield from _walk(entry, root, skipped)
+        elif file:
+            yield entry
+
+
+def _note(skipped: list[str] | None, line: str) -> None:
+    if skipped is not None:
+        skipped.append(line)
 
 
 class Pipeline:
@@ -139,13 +175,13 @@ class Pipeline:
             progress: Callable[[Path], None] | None = None) -> IngestSummary:
         summary = IngestSummary()
         resolver = OptionsResolver(access_level)
-        missing = [root for root in roots if not root.exists()]
+        missing = [root for root in roots if not root.exists() and not leaves_its_folder(root)]
         if missing:
             raise GovDataError(f"no such file or folder: {missing[0]}")
         seen: set[str] = set()
         with exclusive_lock(self.settings.home), _Writer(self, summary) as writer:
             pending: list[_Prepared] = []
-            for path, root in self._safe_discover(roots, resolver):
+            for path, root in self._safe_discover(roots, resolver, summary.warnings):
                 seen.add(str(path.resolve()))
                 prepared = self._prepare(path, root, resolver, summary)
                 if prepared is not None:
@@ -156,13 +192,14 @@ class Pipeline:
                     progress(path)
             self._flush_last(pending, writer, summary)
             writer.wait()
-            if prune:
-                self._prune(roots, seen, summary)
+            if prune:  # never under a link that was skipped: it names what it points at, not what was walked
+                self._prune([r for r in roots if not leaves_its_folder(r)], seen, summary)
         return summary
 
-    def _safe_discover(self, roots: list[Path], resolver: OptionsResolver) -> list[tuple[Path, Path]]:
+    def _safe_discover(self, roots: list[Path], resolver: OptionsResolver,
+                       skipped: list[str]) -> list[tuple[Path, Path]]:
         try:
-            return list(discover([r.resolve() for r in roots], resolver))
+            return list(discover(roots, resolver, skipped))
         except IngestError as exc:  # a broken options file stops the run: its rules may restrict access
             raise GovDataError(str(exc)) from None
 
@@ -194,6 +231,7 @@ class Pipeline:
             summary.failures.extend(f"{path}: {e}" for e in loaded.errors)
             summary.records_failed += len(loaded.errors)
             summary.repaired += loaded.repaired
+            summary.held += loaded.held
             if loaded.repaired:
                 noun = "values" if path.suffix.lower() == ".json" else "lines" if loaded.kind == "catalog" else "parts"
                 summary.warnings.append(f"{path}: {loaded.repaired} {noun} had invalid characters, repaired")

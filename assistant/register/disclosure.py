@@ -5,15 +5,15 @@ the threshold is shown as "<N"; when only one cell of a dimension is, the next s
 "suppressed", so the hidden one cannot be worked out from the total by subtraction.
 """
 
-import csv
 import html
-import io
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
+
+from assistant import csvsafe
 
 USE_ACTIONS = ("ask", "docs.search", "datasets.search", "sql.ask", "sql.run", "sql.replay")
 SQL_ACTIONS = ("sql.ask", "sql.run", "sql.replay")
@@ -95,20 +95,14 @@ def to_json(report: dict[str, Any]) -> str:
 
 def to_csv(report: dict[str, Any]) -> str:
     """Long format: section, key, count (the dataset rows add the level)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "key", "access_level", "count"])
-    writer.writerow(["requests", "all", "", report["requests"]])
+    rows: list[list[Cell]] = [["requests", "all", "", report["requests"]]]
     for section in ("outcomes", "by_action", "by_role", "by_interface", "by_month", "raw_personal_data_reads"):
-        for key, count in report[section].items():
-            writer.writerow([section, key, "", count])
-    for row in report["datasets"]:
-        writer.writerow(["datasets", row["dataset"], row["access_level"], row["uses"]])
-    for row in report["restricted_access"]:
-        writer.writerow(["restricted_access", f"{row['dataset']} / {row['role']}", row["access_level"], row["uses"]])
-    for row in report["documents_cited"]:
-        writer.writerow(["documents_cited", row["document"], "", row["citations"]])
-    return out.getvalue()
+        rows += [[section, key, "", count] for key, count in report[section].items()]
+    rows += [["datasets", row["dataset"], row["access_level"], row["uses"]] for row in report["datasets"]]
+    rows += [["restricted_access", f"{row['dataset']} / {row['role']}", row["access_level"], row["uses"]]
+             for row in report["restricted_access"]]
+    rows += [["documents_cited", row["document"], "", row["citations"]] for row in report["documents_cited"]]
+    return csvsafe.to_csv(["section", "key", "access_level", "count"], rows)
 
 
 def to_html(report: dict[str, Any]) -> str:

@@ -3,8 +3,6 @@ with its metadata, where it came from, and its quality score with reasons. Built
 SQL registry already hold; nothing here writes.
 """
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant.csvsafe import records_to_csv
 from assistant.register.periodicity import read_periodicity
 from assistant.register.quality import Quality, Resource, duplicate_groups, score
 
@@ -108,10 +107,5 @@ def export(entries: Iterable[Entry], fmt: str) -> str:
     rows = [e.to_json() for e in entries]
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=1)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**row, "formats": ", ".join(row["formats"]),
-                         "reasons": "; ".join(f"{r['rule']} {r['points']}: {r['reason']}" for r in row["reasons"])})
-    return out.getvalue()
+    return records_to_csv(CSV_COLUMNS, ({**row, "formats": ", ".join(row["formats"]), "reasons": "; ".join(
+        f"{r['rule']} {r['points']}: {r['reason']}" for r in row["reasons"])} for row in rows))

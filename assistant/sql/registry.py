@@ -18,6 +18,7 @@ from assistant.policy.access import normalize_access_level
 from assistant.register.grading import Decisions, apply_to_tables, decisions_path
 from assistant.sql.guard import Approval, TableAccess
 from ingest.tables import Describe, RegisteredTable, TableSource, file_digest, load_source, read_describe, sources_for
+from ingest.tables.sources import named_path
 
 REGISTRY_VERSION = 1
 
@@ -51,7 +52,7 @@ class Registry:
         """Load PATH as approved table(s), replacing same-named ones; True when all were already current."""
         notes = read_describe(describe) if describe else Describe()
         level = _access_level(access_level or notes.access_level or "public")
-        sources = sources_for(path.expanduser().resolve(), name)
+        sources = sources_for(named_path(path), name)
         extra = [describe.resolve()] if describe else []
         with self._locked():
             unchanged = self._unchanged(sources, level, extra)

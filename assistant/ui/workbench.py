@@ -6,6 +6,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.csvsafe import to_csv
 from assistant.errors import GovDataError
 from assistant.services import Services
 from assistant.sql.chart import pick_chart
@@ -64,10 +65,11 @@ def turn_page(result: dict[str, Any] | None, step: int, lang: str) -> tuple[Any,
 
 
 def csv_file(columns: list[str], rows: list[list[Any]]) -> str:
-    """The result as CSV in the private cache, readable only by this account (mkstemp's mode 600)."""
+    """The result as formula-safe CSV (assistant/csvsafe.py) in the private cache, readable only by this account
+    (mkstemp's mode 600)."""
     with tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="govdata-result-", delete=False,
                                      encoding="utf-8", dir=os.environ.get("GRADIO_TEMP_DIR")) as handle:
-        frame(columns, rows).to_csv(handle, index=False)
+        handle.write(to_csv(columns, rows))
     return handle.name
 
 

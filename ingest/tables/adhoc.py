@@ -12,6 +12,7 @@ import duckdb
 
 from assistant.errors import FieldError
 from assistant.files import atomic_write
+from ingest.links import leaves, leaves_its_folder
 from ingest.tables.load import load_source
 from ingest.tables.model import ColumnInfo, Describe, RegisteredTable, TableSource
 from ingest.tables.names import unique_names
@@ -23,6 +24,8 @@ _CACHE_FORMAT = "6"  # bump when what a table records changes (4: examples, rang
 
 def adhoc_database(path: Path, cache_root: Path) -> tuple[Path, list[RegisteredTable]]:
     """The DuckDB file to query and the tables it holds."""
+    if leaves_its_folder(path.expanduser()):
+        raise FieldError("db", "a symbolic link out of its folder; name its target instead", path)
     path = path.expanduser().resolve()
     if not path.exists():
         raise FieldError("db", "no such file or folder", path)
@@ -45,10 +48,17 @@ def _file_sources(path: Path) -> list[TableSource]:
 
 
 def _folder_sources(path: Path) -> list[TableSource]:
-    files = sorted(p for p in path.iterdir() if p.is_file() and TABULAR_SUFFIXES.get(p.suffix.lower()) in
-                   ("csv", "parquet"))
+    """The folder's CSV and Parquet files (or its one SQLite file); a link out of the folder is refused, not
+    skipped: an ad-hoc call has no summary to warn in, and a missing table would go unnoticed."""
+    tabular = [p for p in sorted(path.iterdir()) if TABULAR_SUFFIXES.get(p.suffix.lower()) in ("csv", "parquet")
+               or p.suffix.lower() in (".sqlite", ".db")]
+    outside = next((p for p in tabular if leaves(p, path)), None)
+    if outside is not None:
+        raise FieldError("db", f"{outside.name} is a symbolic link out of the folder; copy the file in or name its "
+                         "target", path)
+    files = [p for p in tabular if p.is_file() and p.suffix.lower() not in (".sqlite", ".db")]
     if not files:
-        sqlite = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".sqlite", ".db"))
+        sqlite = [p for p in tabular if p.is_file() and p.suffix.lower() in (".sqlite", ".db")]
         if len(sqlite) == 1:
             return sources_for(sqlite[0], None)
         raise FieldError("db", "the folder holds no CSV or Parquet files", path)

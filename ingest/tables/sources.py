@@ -8,6 +8,7 @@ from pathlib import Path
 
 from assistant.errors import GovDataError
 from ingest.catalogs.datapackage import package_license, package_publisher, resources, schema_fields
+from ingest.links import leaves_its_folder
 from ingest.tables.model import TableSource
 from ingest.tables.names import quote, snake_name
 
@@ -45,6 +46,15 @@ def sniff_format(path: Path) -> str:
         raise GovDataError(f"{path}: unsupported table format {path.suffix or '(no suffix)'}; "
                            "expected CSV, TSV, Parquet, JSON, SQLite or datapackage.json")
     return kind
+
+
+def named_path(path: Path) -> Path:
+    """The file the caller named, resolved; a symbolic link out of the folder holding it is refused
+    (ingest/links.py), so `datasets add portal/x.csv` cannot approve a host file a planted link points at."""
+    path = path.expanduser()
+    if leaves_its_folder(path):
+        raise GovDataError(f"{path}: a symbolic link out of {path.parent.resolve()}; name its target instead")
+    return path.resolve()
 
 
 def sources_for(path: Path, name: str | None) -> list[TableSource]:

@@ -142,6 +142,27 @@ def test_hostile_files_are_named_one_by_one_and_the_rest_lands(tmp_path: Path, c
     assert "臺南市機車定檢站地址" in [r["title"] for r in found]
 
 
+def test_links_out_of_the_folder_are_one_warning_each_and_the_rest_lands(tmp_path: Path) -> None:
+    """Issue 26: `portal/readme.txt -> a host file` is neither indexed (by the folder or by portal/*) nor the end
+    of the run."""
+    host = tmp_path / "host.txt"
+    host.write_text("host secret: root password hint\n", encoding="utf-8")
+    portal = tmp_path / "portal"
+    portal.mkdir()
+    shutil.copy(FIXTURES / "docs" / "increasing-digital-takeup.md", portal / "guide.md")
+    (portal / "readme.txt").symlink_to(host)
+    home = tmp_path / "home"
+    for args in ([str(portal)], [str(p) for p in sorted(portal.iterdir())]):
+        result = govdata(home, "ingest", *args)
+        assert result.code == 0 and "internal failure" not in result.stderr, result.stderr
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+        assert warnings == [f"warning: {portal / 'readme.txt'}: a symbolic link out of {portal}, skipped (name its "
+                            "target to include it)"]
+    assert govdata(home, "status", "--json").json()["sources"] == 1
+    found = govdata(home, "docs", "search", "host secret root password", "--json").json()
+    assert all(p["source"] != str(host) for p in found)
+
+
 # ---- issue 11: the whole shared catalog set plus the fuzz corpus; interrupted runs resume ----
 
 SHARED_CATALOGS = (Path(__file__).resolve().parents[3] / "shared" / "data" / "catalogs").resolve()
