@@ -15,20 +15,21 @@ the chain or lose an entry. SQLite triggers refuse UPDATE and DELETE through SQL
 """
 
 import contextlib
-import csv
 import hashlib
 import hmac
-import io
 import json
 import os
 import secrets
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.boundary import clean_any, cut, digest
 from assistant.config import Settings
+from assistant.csvsafe import records_to_csv
 from assistant.errors import FieldError, GovDataError
 from assistant.files import atomic_write, file_lock
 
@@ -52,12 +53,14 @@ CREATE TRIGGER IF NOT EXISTS receipts_no_delete BEFORE DELETE ON receipts
 """
 ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay", "sql.check", "sql.tables",
            "datasets.add", "sql.learn", "audit.read", "register.read",
-           "register.grade")
+           "register.grade", "register.review")
 
 
 @dataclass
 class Receipt:
-    """What was asked, by whom, from what, and what came back (as a hash)."""
+    """What was asked, by whom, from what, and what came back (as a hash). The log keeps at most
+    GOVDATA_AUDIT__MAX_TEXT_CHARS of the question and SQL, and the sha256 of each in full (issue 26; receipts
+    written before have no hashes)."""
 
     action: str
     user: str
@@ -79,6 +82,8 @@ class Receipt:
     time: str = ""
     prev_hash: str = ""
     hash: str = ""
+    question_sha256: str = ""
+    sql_sha256: str = ""
 
     def body(self) -> dict[str, Any]:
         """The hashed content: every field but the chain bookkeeping."""
@@ -153,20 +158,37 @@ def open_log(settings: Settings) -> "AuditLog":
             raise GovDataError(f"audit {name} {path}: it must lie outside GOVDATA_HOME, or whoever can rewrite the "
                                "log can rewrite its witness too")
     key = read_key(settings.audit.key_file) if settings.audit.key_file else None
-    return AuditLog(settings.audit_path, key=key, witness_file=settings.audit.witness_file)
+    return AuditLog(settings.audit_path, key=key, witness_file=settings.audit.witness_file,
+                    max_text_chars=settings.audit.max_text_chars)
+
+
+def kept(receipt: Receipt, limit: int) -> None:
+    """The receipt as the log keeps it, in place: every text cleaned (a lone surrogate or NUL cannot be stored,
+    and a receipt must be written whatever the caller sent), the sha256 of the question and SQL in full, and
+    each text cut to `limit` characters."""
+    for item in fields(receipt):
+        setattr(receipt, item.name, clean_any(getattr(receipt, item.name)))
+    receipt.question_sha256 = digest(receipt.question) if receipt.question else ""
+    receipt.sql_sha256 = digest(receipt.sql) if receipt.sql else ""
+    for name in ("question", "sql", "outcome", "user", "role", "route", "model"):
+        setattr(receipt, name, cut(getattr(receipt, name), limit))
+    receipt.settings = {key: cut(value, limit) if isinstance(value, str) else value
+                        for key, value in receipt.settings.items()}
 
 
 class AuditLog:
     """The receipts under one folder: audit.sqlite, head.json and a lock file; optionally a key that signs the
     head and a witness file elsewhere that receives every id and hash."""
 
-    def __init__(self, folder: Path, key: bytes | None = None, witness_file: Path | None = None) -> None:
+    def __init__(self, folder: Path, key: bytes | None = None, witness_file: Path | None = None,
+                 max_text_chars: int = 20_000) -> None:
         self.folder = folder
         self.database = folder / "audit.sqlite"
         self.head_file = folder / "head.json"
         self._lock_file = folder / "audit.lock"
         self.key = key
         self.witness_file = witness_file.expanduser() if witness_file else None
+        self.max_text_chars = max_text_chars
 
     def _connect(self) -> sqlite3.Connection:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -182,6 +204,7 @@ class AuditLog:
         """Write one receipt at the end of the chain; returns it with id, time and hashes filled in."""
         if receipt.action not in ACTIONS:
             raise GovDataError(f"audit: unknown action {receipt.action!r}")
+        kept(receipt, self.max_text_chars)
         with self._locked():
             receipt.time = datetime.now(UTC).isoformat(timespec="milliseconds")
             connection = self._connect()
@@ -350,21 +373,21 @@ class AuditLog:
                 return f"entry {seen_id} {what} ({self.witness_file}:{number})", seen_id
         return "", None
 
-    def export(self, fmt: str) -> str:
-        """All receipts, oldest first, as JSON lines or CSV (list and dict fields as JSON text)."""
-        receipts = [self._receipt(r).as_dict() for r in self._rows()]
+    def export(self, fmt: str, shown: Callable[[Receipt], Receipt] | None = None) -> str:
+        """All receipts, oldest first, as JSON lines or CSV (list and dict fields as JSON text); `shown` gives
+        each receipt as the reader may see it (masked)."""
+        receipts = [(shown or _same)(self._receipt(r)).as_dict() for r in self._rows()]
         if fmt == "jsonl":
             return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in receipts)
         if fmt != "csv":
             raise FieldError("format", "expected jsonl or csv", fmt)
-        out = io.StringIO()
-        fields = ["id", "time", *(f for f in Receipt.__dataclass_fields__ if f not in ("id", "time"))]
-        writer = csv.DictWriter(out, fieldnames=fields)
-        writer.writeheader()
-        for r in receipts:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
-                             for k, v in r.items()})
-        return out.getvalue()
+        columns = ["id", "time", *(f for f in Receipt.__dataclass_fields__ if f not in ("id", "time"))]
+        return records_to_csv(columns, ({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
+                                        for k, v in r.items()} for r in receipts))
+
+
+def _same(receipt: Receipt) -> Receipt:
+    return receipt
 
 
 def _check_copies(entry_id: int, body: str, entry_time: str, user: str, action: str) -> str:

@@ -178,6 +178,23 @@ class SqlSettings(BaseModel):
                                    description="PostgreSQL work_mem per query.")
 
 
+class InputSettings(BaseModel):
+    """The longest text a caller may send (issue 26); a longer one is refused with the limit named. SQL text is
+    bounded by GOVDATA_SQL__MAX_CHARS."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_question_chars: int = Field(default=2000, ge=10, le=1_000_000,
+                                    description="Longest question or search text.")
+    max_field_chars: int = Field(default=500, ge=10, le=100_000,
+                                 description="Longest filter or name (publisher, format, since, dataset, user, ...).")
+    max_history_turns: int = Field(default=10, ge=0, le=1000,
+                                   description="Earlier turns of a conversation taken with a question; older "
+                                               "ones are left out.")
+    max_history_chars: int = Field(default=8000, ge=10, le=1_000_000,
+                                   description="Longest earlier question or answer taken with a question.")
+
+
 class AuditSettings(BaseModel):
     """Outside witnesses for the audit log; both must lie outside GOVDATA_HOME (docs/security.md)."""
 
@@ -185,6 +202,9 @@ class AuditSettings(BaseModel):
 
     key_file: Path | None = Field(default=None, description="Secret key that signs the head (govdata audit keygen).")
     witness_file: Path | None = Field(default=None, description="Second place each receipt's id and hash is appended.")
+    max_text_chars: int = Field(default=20_000, ge=100, le=10_000_000,
+                                description="Most characters of a receipt's question, SQL and other texts kept; the "
+                                            "full question's and SQL's sha256 are kept beside them.")
 
 
 class DisclosureSettings(BaseModel):
@@ -211,6 +231,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     answer: AnswerSettings = AnswerSettings()
     sql: SqlSettings = SqlSettings()
+    input: InputSettings = InputSettings()
     audit: AuditSettings = AuditSettings()
     disclosure: DisclosureSettings = DisclosureSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")

@@ -2,17 +2,20 @@
 and the evaluations are shells over these; the parts are built lazily by `assistant/factories.py`."""
 
 import dataclasses
+import functools
+import inspect
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
 from assistant.answer import Answerer
 from assistant.audit import AuditLog, Receipt, Verification, content_hash, open_log
+from assistant.boundary import QUESTIONS, clean, digest, entering
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
 from assistant.factories import build_gate, build_model_gate, build_retriever, build_sql_service, build_store
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from assistant.gate import Gate
     from assistant.register.entries import Entry, RegisterFilter
     from assistant.register.grading import Suggestion
+    from assistant.register.held import HeldPassage
     from assistant.routing import Route
     from assistant.sql.examples import VerifiedExample
     from assistant.sql.generate import SqlAnswer, SqlContext
@@ -40,6 +44,32 @@ if TYPE_CHECKING:
 
 CATALOG_KINDS = ("dcat-us", "ckan", "tabular", "datapackage")
 T = TypeVar("T")
+P = ParamSpec("P")
+ENTRIES: dict[str, str | None] = {}  # use case (qualified name) -> the action its refusals are recorded as
+
+
+def _entry(action: str | None) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """A use case's way in (issue 26): every text argument cleaned and bounded (`boundary.entering`) before the
+    use case sees it, so none can forget to; a text over its limit is refused with a receipt of `action`, like
+    any refusal (None: a helper that leaves no receipt)."""
+    def wrap(method: Callable[P, T]) -> Callable[P, T]:
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def entered(*args: P.args, **kwargs: P.kwargs) -> T:
+            call = signature.bind(*args, **kwargs)
+            services: Services = call.arguments["self"]
+            try:
+                for name, value in list(call.arguments.items())[1:]:
+                    call.arguments[name] = entering(name, value, services.settings)
+            except FieldError as exc:
+                services._refuse(action, call.arguments, exc)
+            return method(*call.args, **call.kwargs)
+
+        ENTRIES[method.__qualname__] = action
+        return entered
+
+    return wrap
 
 
 class Services:
@@ -135,13 +165,14 @@ class Services:
         follow-up without cues, then the nearest example questions."""
         from assistant.routing import route
 
-        _require(question)
-        return route(question, self.embeddings.embed_array, previous)
+        question = clean(question[:self.settings.input.max_question_chars])  # a longer one is routed on its start;
+        _require(question)  # the use case it goes to refuses it, with a receipt
+        return route(question, self.embeddings.embed_array, clean(previous) if previous else None)
 
     def answerer(self) -> Answerer:
         def retrieve(question: str, role: str) -> list[Ranked]:
-            return self.retriever.retrieve(question, k=self.settings.answer.passages, filters=self.filters(role),
-                                           collection=PASSAGES)
+            return self.retriever.retrieve(question, k=self.settings.answer.passages,
+                                           filters=self.passage_filters(role), collection=PASSAGES)
 
         return Answerer(retrieve, self.chat_model, self.settings.answer, self.settings.llm.json_mode)
 
@@ -155,12 +186,14 @@ class Services:
             for language in ("zh", "en"):
                 warm(self.answerer().messages("?", [], language))
 
+    @_entry("ask")
     def ask(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None,
             user: str | None = None) -> Answer:
         """A grounded, cited answer from the documents the role may see (or found=false); leaves a receipt."""
         return next(e for e in self.ask_stream(question, role=role, history=history, user=user, stream=False)
                     if isinstance(e, Answer))
 
+    @_entry("ask")
     def ask_stream(self, question: str, *, role: str, history: list[tuple[str, str]] | None = None,
                    user: str | None = None, stream: bool = True) -> Iterator[str | Answer]:
         """Draft answer text while the model writes, then the checked Answer (with its receipt id)."""
@@ -203,19 +236,27 @@ class Services:
         publishers: tuple[str, ...] = ()
         if publisher:
             wanted = publisher.strip().lower()
-            known = self.retriever.keywords.get(DATASETS).publishers
+            known = self.retriever.keywords.get(DATASETS).publishers_at(tuple(levels))  # never another level's
             publishers = tuple(p for p in known if wanted in p.lower()) or (publisher,)
         return SearchFilters(
             access_levels=tuple(levels), publishers=publishers,
             format=format, language=language, modified_from=since_day(since) if since else None,
         )
 
+    def passage_filters(self, role: str) -> SearchFilters:
+        """The role's access levels for a passage search; held passages are left out for every role except the
+        ones a steward released (read from the decisions on every search, so a release holds at once)."""
+        from assistant.register.held import released_passages
+
+        return dataclasses.replace(self.filters(role), released=released_passages(self.settings.home))
+
+    @_entry("docs.search")
     def search_passages(self, query: str, *, k: int, role: str, fusion: Fusion | None = None,
                         user: str | None = None) -> list["Passage"]:
         """Hybrid search over document passages, access-filtered inside both searches."""
         with self._receipt("docs.search", role, user, question=query, route="docs") as receipt:
             _require(query)
-            ranked = self.retriever.retrieve(query, k=k, filters=self.filters(role), collection=PASSAGES,
+            ranked = self.retriever.retrieve(query, k=k, filters=self.passage_filters(role), collection=PASSAGES,
                                              fusion=fusion)
             passages, found = self._shown(role, [Passage.from_ranked(r) for r in ranked])
             receipt.raw_values = not self.role(role).masks_pii and found > 0
@@ -224,6 +265,7 @@ class Services:
             receipt.answer_hash = content_hash(receipt.chunk_ids)
         return passages
 
+    @_entry("datasets.search")
     def search_datasets(self, query: str, *, k: int, role: str, publisher: str | None = None,
                         format: str | None = None, language: str | None = None, since: str | None = None,
                         fusion: Fusion | None = None, access_level: str | None = None,
@@ -245,21 +287,19 @@ class Services:
             receipt.answer_hash = content_hash([r.identifier for r in records])
         return results
 
-    def hidden_matches(self, query: str, results: list["DatasetResult"], *, k: int, role: str,
-                       publisher: str | None = None, format: str | None = None, language: str | None = None,
-                       since: str | None = None) -> int:
-        """How many of the top k for QUERY (with the same filters) the role did not get because of their access
-        level: a count, never which. Only levels in GOVDATA_RETRIEVAL__DISCLOSE_HIDDEN_LEVELS are counted."""
-        allowed = set(allowed_levels(role, self.settings.roles_file))
+    @_entry(None)
+    def hidden_matches(self, query: str, *, k: int, role: str) -> int:
+        """How many of the top k records for QUERY's words the role may not see: a count, never which. Only the
+        words count, never the user's filters: a filter over hidden records' publisher or date would make the
+        count an oracle on them (issue 26). Only levels in GOVDATA_RETRIEVAL__DISCLOSE_HIDDEN_LEVELS count."""
+        allowed = allowed_levels(role, self.settings.roles_file)
         levels = tuple(lv for lv in self.settings.retrieval.disclose_hidden_levels if lv not in allowed)
         if not levels or not query.strip():
             return 0
-        wanted = self.filters(role, publisher=publisher, format=format, language=language, since=since)
-        hidden = self.retriever.retrieve(query, k=k, filters=dataclasses.replace(wanted, access_levels=levels),
-                                         collection=DATASETS)
-        ranked = sorted([(r.score, False) for r in results] + [(h.score, True) for h in hidden], reverse=True)[:k]
-        return sum(is_hidden for _, is_hidden in ranked)
+        ranked = self.retriever.retrieve(query, k=k, filters=SearchFilters((*allowed, *levels)), collection=DATASETS)
+        return sum(r.hit.payload.get("access_level") in levels for r in ranked)
 
+    @_entry("sql.ask")
     def sql_ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None,
                 user: str | None = None) -> "SqlAnswer":
         """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt (a refusal too)."""
@@ -275,6 +315,7 @@ class Services:
             receipt.outcome = f"error: {answer.error}" if answer.error else "ok"
         return dataclasses.replace(shown, receipt_id=receipt.id)
 
+    @_entry("sql.run")
     def sql_run(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None,
                 action: str = "sql.run") -> "SqlResult":
         """Guard and run SQL the user wrote; rejected and failed queries leave a receipt too."""
@@ -287,6 +328,7 @@ class Services:
             receipt.answer_hash = content_hash([shown.columns, shown.rows])
         return dataclasses.replace(shown, receipt_id=receipt.id)
 
+    @_entry("sql.check")
     def sql_check(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None) -> "Verdict":
         """The guard's verdict on SQL for the role, with its reason; nothing runs. Leaves a receipt."""
         with self._receipt("sql.check", role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
@@ -297,6 +339,7 @@ class Services:
         shown, _ = self._shown(role, dataclasses.replace(verdict, query=None))
         return dataclasses.replace(shown, query=verdict.query)
 
+    @_entry("sql.check")
     def eval_guard_line(self, row: dict[str, Any], db: Path, *, role: str,
                         user: str | None = None) -> dict[str, Any]:
         """One line of `eval guard`: the verdict on row["sql"] over an ad-hoc database whose approval the row
@@ -309,6 +352,7 @@ class Services:
             receipt.outcome = "allowed" if record["allowed"] else f"rejected: {record['reason']}"
         return record
 
+    @_entry("sql.tables")
     def sql_tables(self, role: str, *, db: Path | None = None, user: str | None = None) -> "SqlContext":
         """The approved tables the role may query, as the role may see them (samples masked). Leaves a receipt."""
         with self._receipt("sql.tables", role, user, route="sql", settings=self._sql_settings(db)) as receipt:
@@ -317,6 +361,7 @@ class Services:
             receipt.datasets = {t.name: t.version for t in context.tables}
         return dataclasses.replace(context, tables=tables)
 
+    @_entry("datasets.add")
     def add_tables(self, path: Path, *, name: str | None = None, access_level: str | None = None,
                    describe: Path | None = None, role: str, user: str | None = None) -> "AddResult":
         """Approve PATH's tables for SQL questions (a steward's action, `tables.approve`); leaves a receipt."""
@@ -329,6 +374,7 @@ class Services:
             receipt.outcome = "unchanged" if result.unchanged else "ok"
         return result
 
+    @_entry("sql.learn")
     def learn(self, question: str, sql: str, *, role: str, user: str | None = None) -> "VerifiedExample":
         """Store a verified question/SQL pair (`sql.learn`) after it passes the guard and runs; leaves a receipt."""
         with self._receipt("sql.learn", role, user, question=question, sql=sql, route="sql") as receipt:
@@ -337,31 +383,36 @@ class Services:
             receipt.datasets = self.sql.versions(list(example.tables))
         return example
 
+    @_entry("audit.read")
     def audit_receipts(self, *, role: str, user: str | None = None, of_user: str | None = None,
                        since: str | None = None, action: str | None = None, limit: int = 50) -> list[Receipt]:
         """Receipts newest first, filtered by user, time and action (`audit.read`)."""
         self._may_read_audit(role, user, f"list user={of_user} since={since} action={action}")
         start = parse_since(since).isoformat() if since else None
-        return self.audit.recent(user=of_user, since=start, action=action, limit=limit)
+        return self._visible(role, self.audit.recent(user=of_user, since=start, action=action, limit=limit))
 
+    @_entry("audit.read")
     def audit_receipt(self, receipt_id: int, *, role: str, user: str | None = None) -> Receipt:
         """One receipt in full (`audit.read`)."""
         self._may_read_audit(role, user, f"show {receipt_id}")
-        return self.audit.get(receipt_id)
+        return self._visible(role, self.audit.get(receipt_id))
 
+    @_entry("audit.read")
     def own_receipt(self, receipt_id: int, *, role: str, user: str | None = None) -> Receipt:
         """The receipt of the caller's own request, to show beside its answer (issue 17); a role with
         `audit.read` may see any. Someone else's receipt is refused without saying whose it is."""
         receipt = self.audit.get(receipt_id)
         if receipt.user != self.user(user) and not self.allowed(role, "audit.read"):
             raise GovDataError(f"receipt {receipt_id} is not one of yours")
-        return receipt
+        return self._visible(role, receipt)
 
+    @_entry("audit.read")
     def audit_export(self, fmt: str, *, role: str, user: str | None = None) -> str:
         """Every receipt, oldest first, as jsonl or csv (`audit.read`)."""
         self._may_read_audit(role, user, f"export {fmt}")
-        return self.audit.export(fmt)
+        return self.audit.export(fmt, (lambda receipt: self._visible(role, receipt)) if self._masks(role) else None)
 
+    @_entry("audit.read")
     def audit_verify(self, *, role: str, user: str | None = None,
                      expect_head: str | None = None) -> tuple[Verification, dict[str, Any]]:
         """The chain checked from the first entry, and the head it ended at (`audit.read`)."""
@@ -378,10 +429,15 @@ class Services:
             self.record(Receipt("audit.read", self.user(user), role, question=what, outcome=f"refused: {exc}"))
             raise
 
+    @_entry("register.read")
     def register_entries(self, *, role: str, user: str | None = None, where: "RegisterFilter | None" = None,
                          today: date | None = None) -> list["Entry"]:
         """The public data resource register (`register.read`): every catalog record and approved table with its
         quality score and reasons, lowest score first; leaves a receipt."""
+        return self._visible(role, self._register(role, user, where, today))
+
+    def _register(self, role: str, user: str | None, where: "RegisterFilter | None",
+                  today: date | None) -> list["Entry"]:
         from assistant.register.entries import RegisterFilter, build, from_record, from_table
 
         wanted = where or RegisterFilter()
@@ -395,17 +451,18 @@ class Services:
             receipt.row_count = len(entries)
         return entries
 
+    @_entry("register.read")
     def register_entry(self, entry_id: str, *, role: str, user: str | None = None,
                        today: date | None = None) -> "Entry":
         """One register entry by id (a catalog identifier or an approved table name)."""
         from assistant.register.entries import RegisterFilter
 
-        found = [e for e in self.register_entries(role=role, user=user, where=RegisterFilter(), today=today)
-                 if e.resource.id == entry_id]
+        found = [e for e in self._register(role, user, RegisterFilter(), today) if e.resource.id == entry_id]
         if not found:
             raise FieldError("id", "no register entry has this id", entry_id)
-        return found[0]
+        return self._visible(role, found[0])
 
+    @_entry("register.read")
     def register_grade(self, name: str, *, role: str, user: str | None = None) -> list["Suggestion"]:
         """Classification and grading suggestions for one approved table or catalog record, with evidence and
         the status of any earlier decision (`register.grade`); leaves a `register.read` receipt."""
@@ -413,8 +470,9 @@ class Services:
             self.role(role).require("register.grade")
             suggestions, versions = self._suggestions(name)
             receipt.datasets, receipt.row_count = versions, len(suggestions)
-        return suggestions
+        return self._visible(role, suggestions)
 
+    @_entry("register.grade")
     def register_decide(self, name: str, suggestion_id: str, *, accept: bool, role: str,
                         user: str | None = None) -> "Suggestion":
         """Accept or reject one suggestion (`register.grade`). An accepted one applies to the role policy at once:
@@ -434,7 +492,50 @@ class Services:
                 restrict_record(self.store, chosen.target, chosen.suggested)
             receipt.datasets = versions
             receipt.outcome = f"{status}: {chosen.kind} {chosen.target} -> {chosen.suggested}"
-        return dataclasses.replace(chosen, status=status)
+        return self._visible(role, dataclasses.replace(chosen, status=status))
+
+    @_entry("register.read")
+    def held_passages(self, *, role: str, user: str | None = None, status: str | None = None) -> list["HeldPassage"]:
+        """Passages held at ingest for instruction-like text, with their source, the rule that held each and its
+        text, those waiting for review first (`register.review`); leaves a `register.read` receipt."""
+        from assistant.register.held import STATUSES, held_passages
+
+        with self._receipt("register.read", role, user, question=f"held passages {status or 'all'}",
+                           route="register") as receipt:
+            self.role(role).require("register.review")
+            if status is not None and status not in STATUSES:
+                raise FieldError("status", f"expected one of: {', '.join(STATUSES)}", status)
+            found = [p for p in held_passages(self.store.contents.flagged(PASSAGES, "held"), self._decided())
+                     if status is None or p.status == status]
+            receipt.chunk_ids, receipt.row_count = [p.id for p in found], len(found)
+            receipt.sources = sorted({p.source for p in found})
+        return self._visible(role, found)
+
+    @_entry("register.review")
+    def review_held(self, passage_id: str, *, release: bool, role: str, user: str | None = None) -> "HeldPassage":
+        """A steward's decision on one held passage (`register.review`): released, searches and answers include
+        it again from the next question; kept, it stays held. Leaves a `register.review` receipt."""
+        from assistant.register.grading import Decisions, decisions_path
+        from assistant.register.held import held_passage, record_review
+
+        verb = "release" if release else "keep"
+        with self._receipt("register.review", role, user, question=f"{verb} held passage {passage_id}",
+                           route="register") as receipt:
+            self.role(role).require("register.review")
+            stored = self.store.contents.get(PASSAGES, [passage_id]).get(passage_id)
+            if stored is None or not stored[1].get("held"):
+                raise FieldError("passage", "no held passage has this id", passage_id)
+            passage = held_passage(passage_id, stored[0], stored[1], self._decided())
+            decided = record_review(Decisions(decisions_path(self.settings.home)), passage, release, receipt.user,
+                                    role)
+            receipt.chunk_ids, receipt.sources = [passage.id], [passage.source]
+            receipt.outcome = f"{decided.status}: held passage {passage.id} ({passage.rule})"
+        return self._visible(role, decided)
+
+    def _decided(self) -> dict[str, str]:
+        from assistant.register.grading import Decisions, decisions_path
+
+        return Decisions(decisions_path(self.settings.home)).statuses()
 
     def _suggestions(self, name: str) -> tuple[list["Suggestion"], dict[str, str]]:
         from assistant.register.grading import Decisions, decisions_path, suggest_for_record, suggest_for_table
@@ -450,6 +551,7 @@ class Services:
             return suggest_for_record(name, payload, decided), {name: str(payload.get("modified", ""))}
         raise FieldError("target", "no approved table or catalog record has this name", name)
 
+    @_entry("audit.read")
     def disclose(self, *, role: str, user: str | None = None, since: str | None = None,
                  until: str | None = None) -> dict[str, Any]:
         """The public disclosure report over the receipts from `since` up to the end of `until` (`audit.read`):
@@ -461,13 +563,15 @@ class Services:
         end = period_end(until).isoformat() if until else None
         receipts = [r for r in self.audit.recent(since=start, limit=100_000_000) if end is None or r.time < end]
         levels = {t.name: t.access_level for t in self.sql.registry.tables()}
-        return disclosure.build(receipts, levels, self.settings.disclosure.min_count, since, until)
+        return self._visible(role, disclosure.build(receipts, levels, self.settings.disclosure.min_count, since,
+                                                    until))
 
     def audit_head(self) -> dict[str, Any]:
         """The newest receipt's id and hash (signed when a key is set). Meant to be published, so anyone may
         read it, and reading it leaves no receipt (one would move the head it just printed)."""
         return self.audit.head()
 
+    @_entry("audit.read")
     def audit_replay(self, receipt_id: int, *, role: str, user: str | None = None) -> dict[str, Any]:
         """Re-run a receipt's SQL as its recorded role when every dataset is still at the recorded version
         (`audit.read`, then a `sql.replay` receipt); the report says same, different or version_changed."""
@@ -477,19 +581,23 @@ class Services:
             raise GovDataError(f"audit replay {receipt_id}: a {recorded.action} receipt has no SQL to replay")
         if recorded.outcome != "ok":
             raise GovDataError(f"audit replay {receipt_id}: the recorded query did not run ({recorded.outcome})")
+        if recorded.sql_sha256 and digest(recorded.sql) != recorded.sql_sha256:
+            raise GovDataError(f"audit replay {receipt_id}: the receipt keeps only the start of its SQL "
+                               f"({len(recorded.sql):,} characters), so it cannot be replayed")
         db = Path(recorded.settings["db"]) if recorded.settings.get("db") else None
         current = self.sql.versions(list(recorded.datasets), db=db)
         changed = {name: {"recorded": old, "now": current.get(name, "")} for name, old in recorded.datasets.items()
                    if current.get(name) != old}
         report: dict[str, Any] = {"id": receipt_id, "sql": recorded.sql, "changed": changed}
         if changed:
-            return report | {"status": "version_changed"}
+            return self._visible(role, report | {"status": "version_changed"})
         cap = recorded.settings.get("row_cap")
         replayer = Services(self.settings.with_row_cap(int(cap)), self.interface) if cap else self
         result = replayer.sql_run(recorded.sql, role=recorded.role, user=user, db=db, action="sql.replay")
         same = content_hash([result.columns, result.rows]) == recorded.answer_hash
-        return report | {"status": "same" if same else "different", "row_count": result.row_count,
-                         "recorded_row_count": recorded.row_count, "replay_receipt_id": result.receipt_id}
+        return self._visible(role, report | {"status": "same" if same else "different",
+                                             "row_count": result.row_count, "recorded_row_count": recorded.row_count,
+                                             "replay_receipt_id": result.receipt_id})
 
     def allowed(self, role: str, action: str) -> bool:
         """Whether the role may take a named action (audit.read, tables.approve, sql.learn); unknown roles may not."""
@@ -508,6 +616,11 @@ class Services:
         otherwise; and how many personal-data values it holds (a steward's raw view is recorded)."""
         masked, found = pii.mask_any(value)
         return (masked if self.role(role).masks_pii else value), found
+
+    def _visible(self, role: str, value: T) -> T:
+        """A read of the log or the register as it leaves Services: `_shown`'s masked copy for a role that masks
+        personal data (a custom role with audit.read or register.read), the value itself, uncounted, otherwise."""
+        return self._shown(role, value)[0] if self._masks(role) else value
 
     def _raw(self, role: str, tables: list[str], pii_found: int) -> bool:
         """True when the role saw personal data unmasked: sensitive columns (policy allow) or detected
@@ -545,6 +658,17 @@ class Services:
     def record(self, receipt: Receipt) -> Receipt:
         receipt.interface = self.interface
         return self.audit.append(receipt)
+
+    def _refuse(self, action: str | None, arguments: dict[str, Any], problem: FieldError) -> NoReturn:
+        """An argument refused at a use case's way in (`_entry`): recorded under `action` like any refusal."""
+        if action is None:
+            raise problem
+        question = next((arguments[q] for q in QUESTIONS if isinstance(arguments.get(q), str)), "")
+        sql = arguments["sql"] if isinstance(arguments.get("sql"), str) else ""
+        user = arguments.get("user") if isinstance(arguments.get("user"), str) else None
+        with self._receipt(action, str(arguments.get("role") or ""), user, question=question, sql=sql):
+            raise problem
+        raise problem  # not reached: the receipt block re-raises
 
     @contextmanager
     def _receipt(self, action: str, role: str, user: str | None, **fields: Any) -> Iterator[Receipt]:

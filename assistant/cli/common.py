@@ -16,7 +16,8 @@ RoleOpt = Annotated[str, typer.Option("--role", help="citizen | civil_servant | 
 
 
 # fields whose flag is not simply --field-name (or that are arguments)
-_FLAGS = {"dialect": "--to", "id": "ID", "target": "NAME", "suggestion": "ID"}
+_FLAGS = {"dialect": "--to", "id": "ID", "target": "NAME", "suggestion": "ID", "question": "QUESTION", "query": "QUERY",
+          "sql": "SQL"}
 
 
 def error_text(exc: Exception) -> str:

@@ -142,10 +142,9 @@ def datasets_search(
         typer.echo(f"    id: {r.identifier}  {r.url}".rstrip())
         if r.description:
             typer.echo("    " + r.description[:200].replace("\n", " "))
-    hidden = 0 if access_level else svc.hidden_matches(query, results, k=k, role=role, publisher=publisher,
-                                                       format=format, language=language, since=since)
+    hidden = 0 if access_level else svc.hidden_matches(query, k=k, role=role)  # the words only, no filters
     if hidden:
-        err(f"{hidden} more matching record(s) are not public and are not shown")
+        err(f"{hidden} more record(s) matching these words are not public and are not shown")
 
 
 @app.command()
@@ -180,6 +179,10 @@ def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 1, never a traceback."""
     enforce_offline()
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints escaped (\udcNN), never a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         code = app(standalone_mode=False)
         if code == 130:  # typer turns Ctrl-C into exit code 130 and click returns it without a word

@@ -1,22 +1,26 @@
 """Web sign-in: users from a JSON file (bundled demo users, or GOVDATA_USERS_FILE), each mapped to a role.
 
 Passwords are stored as PBKDF2-SHA256 hashes with a per-user salt; `python -m assistant.policy.users NAME ROLE` prints
-an entry for a new user.
+an entry for a new user. The file is read again whenever it changes, so a user removed from it, or given a lower role,
+is refused or lowered at their next request, without a restart (issue 26).
 """
 
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sys
+import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from assistant.errors import GovDataError
 from assistant.policy.roles import config_text
 
 _ITERATIONS = 120_000
+_loaded: dict[Path | None, tuple[tuple[int, ...], dict[str, "User"]]] = {}  # path -> (file stamp, users)
+_loading = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,28 @@ def hash_password(password: str, salt: str | None = None) -> tuple[str, str]:
     return salt, digest.hex()
 
 
-@cache
 def load_users(path: Path | None = None) -> dict[str, User]:
+    """The users of a file, read again when its size, times or inode change (one stat per call); the bundled
+    file is read once."""
+    stamp = _stamp(path)
+    with _loading:
+        cached = _loaded.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = _loaded[path] = (stamp, _read(path))
+        return cached[1]
+
+
+def _stamp(path: Path | None) -> tuple[int, ...]:
+    if path is None:
+        return ()
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise GovDataError(f"users file {path}: cannot read it ({exc.strerror})") from None
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def _read(path: Path | None) -> dict[str, User]:
     source = config_text(path, "users.json")
     try:
         raw = json.loads(source)

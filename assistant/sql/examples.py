@@ -7,6 +7,7 @@ from pathlib import Path
 
 from assistant.errors import GovDataError
 from assistant.files import atomic_write
+from assistant.sql.guard import Approval, SqlGuard
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,21 @@ class VerifiedExample:
     sql: str
     tables: tuple[str, ...]
     added_at: str = ""
+
+
+def readable_by(examples: list[VerifiedExample], approval: Approval, guard: SqlGuard) -> list[VerifiedExample]:
+    """The examples a caller could have written: every table in its approval, and SQL the guard allows for it
+    that touches no masked column and no column a `*` withholds. Anything else may carry what the caller may
+    not read, in the SQL or in the question's words (a name beside an SSN), so it never reaches their prompt."""
+    out = []
+    for example in examples:
+        if not all(approval.table(name) for name in example.tables):
+            continue
+        verdict = guard.check(example.sql, approval)
+        query = verdict.query
+        if verdict.allowed and query is not None and not query.masked_outputs and not query.withheld:
+            out.append(example)
+    return out
 
 
 class ExampleStore:

@@ -19,14 +19,23 @@ class Caller:
 
 
 def caller_of(assistant: Services, request: Any) -> Caller:
+    """Who is calling, with the role the users file gives them now (it is read again when it changes): a lowered
+    role holds at the next request, and a signed-in user no longer in the file is refused."""
     name = getattr(request, "username", None)
-    return Caller(name or "local", role_of(load_users(assistant.settings.users_file), name))
+    users = load_users(assistant.settings.users_file)
+    if name and name not in users:
+        raise GovDataError(f"user {name!r} may no longer use this app; sign in again")
+    return Caller(name or "local", role_of(users, name))
+
+
+_LABELS = {"sql": "sql_code", "query": "dataset_query"}  # fields whose form label has another key
 
 
 def error_markdown(exc: Exception, lang: str) -> str:
     """An error as the page says it: a field error names the form field by its label."""
     if isinstance(exc, FieldError):
-        return f"{text('error', lang)}: {esc(exc.named(text(exc.field, lang) if exc.field in TEXT else exc.field))}"
+        key = _LABELS.get(exc.field, exc.field)
+        return f"{text('error', lang)}: {esc(exc.named(text(key, lang) if key in TEXT else exc.field))}"
     return f"{text('error', lang)}: {esc(exc)}"
 
 

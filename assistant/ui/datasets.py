@@ -23,9 +23,7 @@ def find(assistant: Services, caller: Caller, query: str, publisher: str, fmt: s
         return error_markdown(exc, lang), hidden, gr.update(visible=False)
     approved = approved_tables(results)
     pick = gr.update(visible=bool(approved), choices=approved, value=approved[0] if approved else None)
-    count = 0 if level else assistant.hidden_matches(query, results, k=10, role=caller.role,
-                                                      publisher=publisher or None, format=fmt or None,
-                                                      since=since or None)
+    count = 0 if level else assistant.hidden_matches(query, k=10, role=caller.role)  # the words only, no filters
     note = f'<p class="hidden-note">{esc(text("hidden_matches", lang, n=count))}</p>' if count else ""
     return dataset_cards(results, lang) + note, pick, gr.update(visible=bool(approved))
 

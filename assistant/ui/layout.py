@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from assistant.config import Settings
 from assistant.policy.access import ACCESS_LEVELS
@@ -23,6 +24,7 @@ from assistant.ui import register as register_tab
 from assistant.ui import session, workbench
 from assistant.ui.ask import route_choices
 from assistant.ui.common import caller_of
+from assistant.ui.server import NoUploads, SignedInUsers
 from assistant.ui.text import LANGUAGE_CHOICES, text
 
 CSS = (".dataset-card{border:1px solid #ddd;border-radius:8px;padding:8px 12px;margin:6px 0}"
@@ -164,6 +166,15 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
     def disclose(lang: str, request: gr.Request) -> tuple[str | None, str]:
         return register_tab.disclosure(assistant, caller_of(assistant, request), lang)
 
+    def held(lang: str, request: gr.Request) -> tuple[Any, str]:
+        return register_tab.held(assistant, caller_of(assistant, request), lang)
+
+    def release_held(passage: str, lang: str, request: gr.Request) -> tuple[Any, str]:
+        return register_tab.review(assistant, caller_of(assistant, request), passage, True, lang)
+
+    def keep_held(passage: str, lang: str, request: gr.Request) -> tuple[Any, str]:
+        return register_tab.review(assistant, caller_of(assistant, request), passage, False, lang)
+
     with gr.Blocks(title="GovData Assistant", delete_cache=CACHE_SWEEP) as ui:
         lang, role_state, turns = gr.State("en"), gr.State("citizen"), gr.State([])
         labels.add(gr.Markdown(text("title"), elem_id="title"), "title", "value")
@@ -279,6 +290,16 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
                     reject_button = labels.add(gr.Button(text("grade_reject"), elem_id="grade-reject", scale=1),
                                                "grade_reject", "value")
                 grade_status = gr.Markdown(elem_id="grade-status")
+                held_button = labels.add(gr.Button(text("held_show"), elem_id="held-show"), "held_show", "value")
+                held_status = gr.Markdown(elem_id="held-status")
+                held_table = labels.add(gr.Dataframe(label=text("held_table"), elem_id="held-table",
+                                                     interactive=False, wrap=True), "held_table")
+                with gr.Row():
+                    held_id = labels.add(gr.Textbox(label=text("held_id"), elem_id="held-id", scale=3), "held_id")
+                    release_button = labels.add(gr.Button(text("held_release"), elem_id="held-release", scale=1),
+                                                "held_release", "value")
+                    keep_button = labels.add(gr.Button(text("held_keep"), elem_id="held-keep", scale=1),
+                                             "held_keep", "value")
                 disclose_button = labels.add(gr.Button(text("disclosure_button"), elem_id="disclosure-build"),
                                              "disclosure_button", "value")
                 disclose_file = labels.add(gr.File(label=text("disclosure_file"), elem_id="disclosure-file"),
@@ -330,6 +351,9 @@ def build_ui(assistant: Services) -> Any:  # noqa: PLR0915  (one layout, wired i
             trigger(grade, [grade_target, lang], [grade_table, grade_status], **fast_queue)
         accept_button.click(accept, [grade_target, grade_id, lang], [grade_table, grade_status], **fast_queue)
         reject_button.click(reject, [grade_target, grade_id, lang], [grade_table, grade_status], **fast_queue)
+        held_button.click(held, lang, [held_table, held_status], **fast_queue)
+        release_button.click(release_held, [held_id, lang], [held_table, held_status], **fast_queue)
+        keep_button.click(keep_held, [held_id, lang], [held_table, held_status], **fast_queue)
         disclose_button.click(disclose, lang, [disclose_file, disclose_status], **fast_queue)
     return ui
 
@@ -340,9 +364,15 @@ def build_assistant(settings: Settings) -> Services:
 
 
 def auth_for(assistant: Services) -> Any:
-    """The sign-in check Gradio calls with (username, password)."""
-    users = load_users(assistant.settings.users_file)
-    return lambda name, password: verify(users, name, password)
+    """The sign-in check Gradio calls with (username, password), against the users file as it is now."""
+    path = assistant.settings.users_file
+    load_users(path)  # a missing or malformed file stops the server at start
+    return lambda name, password: verify(load_users(path), name, password)
+
+
+def walls(assistant: Services) -> list[Middleware]:
+    """The server's walls in front of Gradio (assistant/ui/server.py): no uploads; no session for a removed user."""
+    return [Middleware(NoUploads), Middleware(SignedInUsers, users_file=assistant.settings.users_file)]
 
 
 def _warm_up(assistant: Services) -> None:
@@ -354,9 +384,9 @@ def _warm_up(assistant: Services) -> None:
         logging.getLogger(__name__).warning("warm-up failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
 
 
-def launch(assistant: Services, host: str, port: int) -> None:
+def launch(assistant: Services, host: str, port: int, *, block: bool = True) -> Any:
     """Check the servers the settings name (Chroma, PostgreSQL, the model server) before serving: one clear error
-    line at start, not a broken page later."""
+    line at start, not a broken page later. `block=False` returns the running app (tests close it)."""
     from assistant.sql.postgres import check_postgres, target_of
 
     if (target := target_of(assistant.settings.sql)) is not None:
@@ -367,6 +397,8 @@ def launch(assistant: Services, host: str, port: int) -> None:
         assistant.chat_model  # noqa: B018
     if assistant.settings.llm.warm_up:
         threading.Thread(target=_warm_up, args=(assistant,), name="warm-up", daemon=True).start()
-    build_ui(assistant).queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, show_error=False, auth=auth_for(assistant), css=CSS,
-        auth_message="GovData Assistant — demo users are listed in the README.")
+    ui = build_ui(assistant).queue(default_concurrency_limit=4)
+    ui.launch(server_name=host, server_port=port, show_error=False, auth=auth_for(assistant), css=CSS,
+              auth_message="GovData Assistant — demo users are listed in the README.", max_file_size=0,
+              app_kwargs={"middleware": walls(assistant)}, prevent_thread_lock=not block)
+    return ui

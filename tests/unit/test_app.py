@@ -191,3 +191,76 @@ def test_cards_show_only_the_facts_a_record_has_with_frequency_and_quality() -> 
     assert "updates: 偶尔" in card_facts(odd, "en")
     html = dataset_cards([SimpleNamespace(identifier="x", title="T", url="", description="", **vars(bare))], "en")
     assert " - " not in html and "· -" not in html and "<p></p>" not in html
+
+
+# ---- issue 26: no uploads; the users file holds at the next request ----
+
+def _users_file(path, users: dict[str, str]):  # type: ignore[no-untyped-def]
+    import json
+
+    from assistant.policy.users import hash_password
+
+    entries = {}
+    for name, role in users.items():
+        salt, digest = hash_password("pw", "cd" * 16)
+        entries[name] = {"role": role, "salt": salt, "password_hash": digest}
+    path.write_text(json.dumps(entries))
+    return path
+
+
+def test_the_signed_in_role_follows_the_users_file_and_a_removed_user_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from assistant.config import Settings
+    from assistant.errors import GovDataError
+    from assistant.services import Services
+    from assistant.ui.common import caller_of
+    from assistant.ui.layout import auth_for
+
+    path = _users_file(tmp_path / "users.json", {"ana": "civil_servant"})
+    assistant = Services(Settings(home=tmp_path / "home", users_file=path))
+    sign_in, request = auth_for(assistant), SimpleNamespace(username="ana")
+    assert caller_of(assistant, request).role == "civil_servant" and sign_in("ana", "pw")
+    _users_file(path, {"ana": "citizen", "bo": "citizen"})
+    assert caller_of(assistant, request).role == "citizen" and sign_in("bo", "pw")  # no restart
+    _users_file(path, {"bo": "citizen"})
+    with pytest.raises(GovDataError, match="'ana' may no longer use this app"):
+        caller_of(assistant, request)
+    assert not sign_in("ana", "pw") and caller_of(assistant, SimpleNamespace(username=None)).role == "citizen"
+
+
+def test_the_server_refuses_uploads_and_ends_a_removed_users_session(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`POST /gradio_api/upload` took a 20 MB file into Gradio's cache although the app has no upload component;
+    a removed user's session kept working until a restart."""
+    import socket
+
+    import httpx
+
+    from app import build_assistant
+    from assistant.config import Settings
+    from assistant.ui.layout import launch
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "restored-after"))  # launch points it at the private cache
+    path = _users_file(tmp_path / "users.json", {"ana": "citizen"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(home=tmp_path / "home", users_file=path, llm={"warm_up": False})
+    ui = launch(build_assistant(settings), "127.0.0.1", port, block=False)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            signed_in = client.post("/login", data={"username": "ana", "password": "pw"}, files={"x": ("", b"")})
+            assert signed_in.status_code == 200 and client.get("/config").status_code == 200  # a multipart sign-in
+            big = b"x" * 3_000_000
+            for route in ("/gradio_api/upload", "/gradio_api/upload/", "/gradio_api/process_recording",
+                          "/gradio_api/component_server"):
+                refused = client.post(route, files={"files": ("big.bin", big)})
+                assert refused.status_code == 403 and "no uploads" in refused.text, route
+            cached = [f for f in (tmp_path / "home" / "ui-cache").rglob("*") if f.is_file()]
+            assert all(f.stat().st_size < 1000 for f in cached), cached
+            _users_file(path, {"bo": "citizen"})
+            assert client.get("/config").status_code == 401  # the next request is signed out
+            _users_file(path, {"ana": "citizen"})
+            assert client.get("/config").status_code == 401  # the old session is gone, not just paused
+    finally:
+        ui.close()

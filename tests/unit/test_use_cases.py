@@ -149,16 +149,19 @@ def test_audit_receipts_since_filters_by_utc_time(services: Services) -> None:
 
 def test_hidden_matches_count_only_listed_levels_that_would_have_made_the_top_k(services: Services) -> None:
     """Issue 17: a citizen is told how many better matches are not public (never which); non-public records are
-    not counted by default, and a role that may see the level is told nothing."""
-    from assistant.models import DatasetResult
+    not counted by default, and a role that may see the level is told nothing. Issue 26: one search over the
+    words alone, with none of the user's filters."""
 
     class Hidden:
         def retrieve(self, query: str, *, k: int, filters: Any, collection: str) -> list[Ranked]:
-            assert filters.access_levels == ("restricted public",)  # never non-public by default
-            return [Ranked(Hit(f"h{i}", "t", s, {"title": "secret"}), s, s, s) for i, s in enumerate((0.9, 0.8, 0.1))]
+            assert filters.access_levels == ("public", "restricted public")  # never non-public by default
+            assert filters.where() is None and not filters.publishers  # the words only
+            levels = ("restricted public", "public", "restricted public", "public")
+            return [Ranked(Hit(f"h{i}", "t", 1 - i / 10, {"access_level": level}), 0, 0, 1 - i / 10)
+                    for i, level in enumerate(levels)][:k]
 
     services._retriever = Hidden()  # type: ignore[assignment]
-    shown = [DatasetResult("a", "A", "", "public", "", "", [], "", score, "", [], "") for score in (0.85, 0.5)]
-    assert services.hidden_matches("q", shown, k=3, role="citizen") == 2  # 0.9 and 0.8 beat 0.5; 0.1 does not
-    assert services.hidden_matches("q", shown, k=3, role="civil_servant") == 0  # it may see restricted public
-    assert services.hidden_matches("   ", shown, k=3, role="citizen") == 0
+    assert services.hidden_matches("q", k=3, role="citizen") == 2
+    assert services.hidden_matches("q", k=1, role="citizen") == 1
+    assert services.hidden_matches("q", k=3, role="civil_servant") == 0  # it may see restricted public
+    assert services.hidden_matches("   ", k=3, role="citizen") == 0

@@ -34,3 +34,21 @@ def test_malformed_users_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(GovDataError, match="users file .* is malformed"):
         load_users(path)
 
+
+
+def _entry(name: str, role: str, password: str = "pw") -> dict[str, dict[str, str]]:
+    salt, digest = hash_password(password, "ab" * 16)
+    return {name: {"role": role, "salt": salt, "password_hash": digest}}
+
+
+def test_the_users_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    """Issue 26: removing a user or lowering a role took effect only after a restart (the file was cached)."""
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps(_entry("ana", "civil_servant")))
+    assert role_of(load_users(path), "ana") == "civil_servant"
+    path.write_text(json.dumps(_entry("ana", "citizen")))
+    assert role_of(load_users(path), "ana") == "citizen"
+    path.write_text(json.dumps({**_entry("bo", "citizen", "new")}))
+    users = load_users(path)
+    assert "ana" not in users and verify(users, "bo", "new")
+    assert load_users(path) is users  # unchanged file: not read again
