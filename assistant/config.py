@@ -164,6 +164,15 @@ class SqlSettings(BaseModel):
                                      "neither grouped nor aggregated; YEAR() of a year number; numbers or dates "
                                      "stored as text used as numbers or dates), run it in that reading before "
                                      "asking the model.")
+    schema_style: Literal["compact", "ddl"] = Field(
+        default="compact", description="How tables are shown to the model: compact (columns with notes and frequent "
+                                       "values) or ddl (CREATE TABLE with three rows, as a plain prompt shows them).")
+    value_hints: bool = Field(default=True, description="Look up the values a question names (in either language) "
+                                                        "and list them under the schema.")
+    join_equations: bool = Field(default=True, description="Show declared joins as the equation to write "
+                                                           "(join on a.x = b.y) beside both columns.")
+    sample_values: bool = Field(default=True, description="List a text column's most frequent values in the schema.")
+    worked_examples: bool = Field(default=True, description="Put the two worked example turns before the question.")
     confidence_threshold: float = Field(default=0.6, ge=0.0, le=1.0,
                                         description="Agreement below which the answer says candidates disagree.")
     engine: Literal["duckdb", "postgres"] = Field(default="duckdb",

@@ -32,3 +32,16 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def private_folder(path: Path) -> None:
+    """Create PATH readable by its owner only (0700); an existing one of ours loses every right of other accounts
+    (its group's stay), so the approved tables, profiles and audit log under it are not readable by any local
+    account but the service's (issue 26)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        info = path.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o007:
+            path.chmod(info.st_mode & 0o770)
+    except OSError:
+        pass

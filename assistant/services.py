@@ -19,6 +19,7 @@ from assistant.boundary import QUESTIONS, clean, digest, entering
 from assistant.config import Settings
 from assistant.errors import FieldError, GovDataError
 from assistant.factories import build_gate, build_model_gate, build_retriever, build_sql_service, build_store
+from assistant.files import private_folder
 from assistant.llm.factory import build_chat_model
 from assistant.models import Answer, DatasetResult, Passage
 from assistant.policy import pii
@@ -78,6 +79,7 @@ class Services:
     def __init__(self, settings: Settings, interface: str = "cli") -> None:
         self.settings = settings
         self.interface = interface
+        private_folder(settings.home)
         self._embeddings: GovDataEmbeddings | None = None
         self._store: ChromaStore | None = None
         self._retriever: Retriever | None = None

@@ -4,6 +4,8 @@
     python bench/sql.py --split ../shared/data/text2sql/spider_dev_split --per-db 6 --out bench/results/sql.json
     python bench/sql.py --per-db 0 --candidates 3 --systems govdata --out bench/results/sql-n3.json --resume
     python bench/sql.py --compare BEFORE.json AFTER.json     # paired: questions gained and lost
+    python bench/sql.py --per-db 0 --db-part held_back --systems plain,govdata,langchain --out F   # issue 27
+    python bench/sql.py --per-db 0 --db-part held_back --systems govdata --set fixups=false --out F  # ablation
 
 `--per-db 0` takes the whole split. Every answered question is appended to OUT.partial.jsonl as it finishes,
 and `--resume` skips the ones already there, so a full-split run can span several sessions. The report gives
@@ -11,9 +13,15 @@ EX with a 95% Wilson interval per system and language, for the whole run and for
 questions the prompts were tuned on), `held_out` (a fixed fifth of the other questions, by a hash of their id,
 never to be looked at while tuning) and `rest`; per database; and the wrong answers by error class.
 
+Databases are split too (issue 27): `held_back` databases (a third, chosen by a hash of the name, and the messy
+split's own held-out databases) are reported apart from the `tuning` ones and are never looked at while
+deciding. Systems: `govdata` (the product, with `--set KEY=VALUE` overriding its GOVDATA_SQL__ settings for an
+ablation), `plain` (the simplest strong baseline: CREATE TABLE statements with three rows each, the question,
+"reply with one SQLite query") and `langchain` (create_sql_query_chain), all with the same chat model.
+
 Gold SQL runs on the SQLite file with Python's sqlite3. Ours runs through the guard on DuckDB (a copy of the
-SQLite data); LangChain's SQL runs on the SQLite file itself (its native engine), so it is not penalised for
-dialect. Rows are compared as multisets, in order only when the gold SQL orders them.
+SQLite data); LangChain's and the plain prompt's SQL run on the SQLite file itself (their native engine), so they are
+not penalised for dialect. Rows are compared as multisets, in order only when the gold SQL orders them.
 """
 
 import argparse
@@ -98,6 +106,16 @@ def tuned_ids() -> set[str]:
     return {item["id"] for item in json.loads(TUNED_RESULTS.read_text(encoding="utf-8")).get("per_item", [])}
 
 
+# Held-back databases (issue 27): a third of the Spider databases by a hash of the name (sha1 % 3 == 0), and the
+# messy split's held-out databases. Their questions are never read while deciding what to keep.
+HELD_BACK_DBS = frozenset({"pets_1", "employee_hire_evaluation", "course_teach", "battle_death", "vega_misc",
+                           "tw_portals"})
+
+
+def db_part_of(db_id: str) -> str:
+    return "held_back" if db_id in HELD_BACK_DBS else "tuning"
+
+
 def wilson(correct: int, total: int, z: float = 1.96) -> list[float]:
     """The 95% Wilson score interval of a proportion (honest at small n and near 0 or 1)."""
     if total == 0:
@@ -128,6 +146,10 @@ def error_class(item: dict[str, Any]) -> str:
     return "wrong values or filter"
 
 
+# An answer that says the question cannot be answered (every Spider and messy question can be): a false decline.
+DECLINES = ("cannot be answered", "not available to your role")
+
+
 def summarize(per_item: list[dict[str, Any]]) -> dict[str, Any]:
     """EX with intervals by system/language, by part, by database, and wrong answers by error class."""
     def ex(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -141,13 +163,16 @@ def summarize(per_item: list[dict[str, Any]]) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for key, items in sorted(groups.items()):
         parts = {part: ex([i for i in items if i["part"] == part]) for part in ("tuned", "held_out", "rest")}
+        parts |= {part: ex([i for i in items if db_part_of(i["db"]) == part]) for part in ("tuning", "held_back")}
         databases = {db: ex([i for i in items if i["db"] == db]) for db in sorted({i["db"] for i in items})}
         wrong = defaultdict(int)
         for item in items:
             if not item["correct"]:
                 wrong[error_class(item)] += 1
         seconds = sorted(i["seconds"] for i in items)
+        declined = sum(str(i.get("error", "")).startswith(DECLINES) for i in items)
         report[key] = {**ex(items), "parts": parts, "databases": databases,
+                       "declined": {"n": declined, "rate": round(declined / len(items), 3) if items else None},
                        "errors": dict(sorted(wrong.items(), key=lambda kv: -kv[1])),
                        "median_seconds": seconds[len(seconds) // 2] if seconds else None}
         if any("trace" in i for i in items):
@@ -215,18 +240,81 @@ class LangChainBaseline:
             return {"rows": None, "sql": sql, "error": f"SQLite error: {exc}", "trace": []}
 
 
+PLAIN_INSTRUCTION = "Reply with one SQLite query that answers the question, and nothing else."
+
+
+def plain_schema(database: Path, rows: int = 3) -> str:
+    """Every table's CREATE TABLE statement with its first `rows` rows, as the plain prompt shows them."""
+    con = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    con.text_factory = lambda b: b.decode("utf-8", errors="replace")
+    try:
+        parts = []
+        for name, ddl in con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL "
+                                     "AND name NOT LIKE 'sqlite_%' ORDER BY rowid").fetchall():
+            cursor = con.execute(f'SELECT * FROM "{name}" LIMIT {rows}')
+            header = "\t".join(d[0] for d in cursor.description)
+            sample = "\n".join("\t".join(str(v) for v in row) for row in cursor.fetchall())
+            parts.append(f"{ddl.strip()}\n/*\n{rows} rows from {name} table:\n{header}\n{sample}\n*/")
+        return "\n\n".join(parts)
+    finally:
+        con.close()
+
+
+def plain_sql(text: str) -> str:
+    """The SQL in a plain reply: inside a fence if there is one, up to the first semicolon."""
+    fenced = _FENCE.search(text)
+    text = (fenced.group(1) if fenced else text).strip()
+    return text.split(";")[0].strip()
+
+
+class PlainPrompt:
+    """The simplest strong baseline (issue 27): DDL with three rows per table, the question, one instruction;
+    one model call at the model's default (temperature 0), its SQL run on the SQLite file."""
+
+    def __init__(self, chat_model: Any) -> None:
+        self.chat_model = chat_model
+        self.schemas: dict[Path, str] = {}
+
+    def __call__(self, question: str, database: Path) -> dict[str, Any]:
+        from langchain_core.messages import HumanMessage
+
+        if database not in self.schemas:
+            self.schemas[database] = plain_schema(database)
+        prompt = f"{self.schemas[database]}\n\nQuestion: {question}\n{PLAIN_INSTRUCTION}"
+        sql = plain_sql(str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=400).content))
+        try:
+            return {"rows": [list(r) for r in sqlite_rows(database, sql)], "sql": sql, "error": None, "trace": []}
+        except sqlite3.Error as exc:
+            return {"rows": None, "sql": sql, "error": f"SQLite error: {exc}", "trace": []}
+
+
+def overrides(pairs: list[str]) -> dict[str, Any]:
+    """--set KEY=VALUE pairs as GOVDATA_SQL__ settings (true/false, numbers, text)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        low = value.strip().lower()
+        out[key.strip()] = (low == "true") if low in ("true", "false") else (
+            float(value) if re.fullmatch(r"-?\d+\.\d*", value) else int(value) if value.strip().isdigit() else value)
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(sql={"row_cap": 100_000, "candidates": args.candidates,  # type: ignore[arg-type]
-                             "candidate_budget_s": args.budget})
+                             "candidate_budget_s": args.budget, **overrides(args.set)})
     services = Services(settings)
-    systems = {"govdata": lambda q, d: ours(services, q, d)}
+    systems: dict[str, Any] = {"govdata": lambda q, d: ours(services, q, d)}
     if "langchain" in args.systems:
         systems["langchain"] = LangChainBaseline(services.chat_model)
+    if "plain" in args.systems:
+        systems["plain"] = PlainPrompt(services.chat_model)
     build_databases(args.split)
     questions = load_questions(args.split, args.per_db, set(args.dbs.split(",")) if args.dbs else None)
     tuned = tuned_ids()
     if args.part:
         questions = [q for q in questions if part_of(q["id"], tuned, q) in args.part.split(",")]
+    if args.db_part:
+        questions = [q for q in questions if db_part_of(q["db_id"]) == args.db_part]
     gold = {row["id"]: _gold(args.split, row) for row in questions}
     partial = args.out.with_suffix(".partial.jsonl") if args.out else None
     per_item = _done(partial) if partial and args.resume else []
@@ -264,7 +352,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     per_item = [i for i in per_item if i["id"] in wanted]
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "command": " ".join(sys.argv), "candidates": args.candidates,
+        "command": " ".join(sys.argv), "candidates": args.candidates, "settings": overrides(args.set),
         "questions": len(questions), "databases": sorted({q["db_id"] for q in questions}),
         "ex": {k: v["ex"] for k, v in summarize(per_item).items()},
         "report": summarize(per_item),
@@ -336,6 +424,10 @@ def main() -> None:
                              "high here so an N-candidate run records all N, and k < N can be scored from it).")
     parser.add_argument("--resume", action="store_true", help="Skip questions already in OUT.partial.jsonl.")
     parser.add_argument("--part", default="", help="Only these parts: tuned, held_out, rest (comma-separated).")
+    parser.add_argument("--db-part", default="", choices=["", "tuning", "held_back"],
+                        help="Only the tuning or the held-back databases.")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="Override a GOVDATA_SQL__ setting of the govdata system (ablations).")
     args = parser.parse_args()
     report = run(args)
     summary = {k: v for k, v in report.items() if k != "per_item"}

@@ -136,7 +136,7 @@ def sql_check(
     if as_json:
         print_json(result)
         return
-    typer.echo(("allowed: " if verdict.allowed else "rejected: ") + verdict.reason)
+    typer.echo(verdict.reason if verdict.allowed else "rejected: " + verdict.reason)
     if verdict.allowed:
         typer.echo(verdict.sql)
     if "transpiled" in result:

@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from assistant.config import SqlSettings
 from assistant.llm.replies import example_reply, parse_reply, response_format
+from assistant.policy import pii
 from assistant.sql.coercion import TYPE_ERROR, coerce_types, column_kinds
 from assistant.sql.examples import VerifiedExample
 from assistant.sql.grouping import NOT_GROUPED, explicit_grouping
@@ -60,6 +61,17 @@ _MAX_CANDIDATES = 400
 _RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
 
 Embed = Callable[[list[str]], np.ndarray]
+_MISSING = re.compile(r"column ([\w.\"]+) is not available|Column '([^']+)' could not be resolved|"
+                      r"column \"?([^\s\"]+)\"? (?:not found|does not exist)|table '?\"?([\w.]+)\"?'? (?:is not an "
+                      r"approved table|does not exist)|Table with name ([\w.]+) does not exist|"
+                      r"Referenced column \"([^\"]+)\" not found")
+
+
+def _missing_names(error: str) -> list[str]:
+    """The names an engine or guard message says are not there, as the person can read them."""
+    return [next(g for g in match.groups() if g).strip('"') for match in _MISSING.finditer(error)]
+
+
 NOT_AVAILABLE = ("not available to your role: the question is about data this role may not query (ask a data "
                  "steward for access); the closest tables you may use: {closest}")
 
@@ -115,6 +127,7 @@ class SqlContext:
     withheld: tuple[str, ...] = ()  # descriptions of tables and columns the role may not use, for scoring only
     engine: "PostgresTarget | None" = None  # the registry's tables in PostgreSQL (GOVDATA_SQL__ENGINE=postgres)
     profile: "AccessProfile | None" = None  # what the role may read: `database` holds exactly that (walls.py)
+    masks_pii: bool = False  # rows read for the prompt are masked like the registry's samples
 
     @property
     def shared(self) -> bool:
@@ -152,10 +165,11 @@ class SqlGenerator:
         started = time.perf_counter()
         visible = [_without_denied(t, context.approval) for t in context.tables if context.approval.table(t.name)]
         tables = self.link_tables(question, visible)
-        hints = value_hints(question, tables, context, self.limits(), self.values)
+        hints = value_hints(question, tables, context, self.limits(), self.values) if self.settings.value_hints else {}
         tables = prune_columns(question, tables, self.settings.max_columns, self._relevance, set(hints))
         shots = self.pick_examples(question, examples, {t.name for t in visible})
-        messages = self.messages(question, tables, hints, shots)
+        rows = first_rows(tables, context, self.limits()) if self.settings.schema_style == "ddl" else None
+        messages = self.messages(question, tables, hints, shots, rows)
         answer = self._explain_failure(question, visible, context,
                                        self._attempts(question, messages, context, visible))
         if self.settings.candidates > 1 and answer.error is None:
@@ -182,9 +196,13 @@ class SqlGenerator:
             return replace(answer, notice="0 rows from the tables you may use; the data this question is about is "
                                           "not available to your role") if withheld else answer
         closest = ", ".join(visible[i].name for i in np.argsort(-shown, kind="stable")[:3])
-        return replace(answer, error=NOT_AVAILABLE.format(closest=closest) if withheld else (
-            f"cannot be answered from these tables (closest: {closest}): the question needs a table or column "
-            f"they do not have, or one not available to your role (last attempt: {answer.error})"))
+        if withheld:
+            return replace(answer, error=NOT_AVAILABLE.format(closest=closest))
+        missing = ", ".join(dict.fromkeys(_missing_names(answer.error or ""))) or "a table or column"
+        return replace(answer, error=(
+            f"no query ran: the SQL written needs {missing}, which the tables you may use do not have (closest: "
+            f"{closest}); if the data is in them, name the column you mean, otherwise it may not be available to "
+            f"your role (last attempt: {answer.error})"))
 
     def _attempts(self, question: str, messages: list[BaseMessage], context: SqlContext,
                   visible: Sequence[RegisteredTable] = ()) -> SqlAnswer:
@@ -308,15 +326,19 @@ class SqlGenerator:
         return str(self.chat_model.invoke(messages, **kwargs).content)
 
     def messages(self, question: str, tables: list[RegisteredTable], hints: dict[tuple[str, str], list[str]],
-                 shots: Sequence[VerifiedExample]) -> list[BaseMessage]:
+                 shots: Sequence[VerifiedExample], rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
         turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
-        for n in (1, 2):
+        for n in (1, 2) if self.settings.worked_examples else ():
             turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render()))
             turns.append(example_reply(load_prompt(f"sql_example_{n}_assistant").render()))
         examples = "".join(f"\nVerified example:\nQuestion: {s.question}\nSQL: {s.sql}\n" for s in shots)
         language = _LANGUAGES.get(detect_language(question), "English")
         pattern = set_operation_hint(question) if self.settings.pattern_hints else ""
-        schema = render_schema(tables, self.settings.value_ranges)
+        if rows is not None:
+            schema = render_ddl(tables, rows)
+        else:
+            schema = render_schema(tables, self.settings.value_ranges, joins=self.settings.join_equations,
+                                   samples=self.settings.sample_values)
         user = load_prompt("sql_user").render(schema=schema, examples=examples,
                                               hints=render_hints(hints) + (f"\n{pattern}\n" if pattern else ""),
                                               question=question, language=language)
@@ -418,20 +440,65 @@ def _overlap_scores(question: str, documents: list[str]) -> np.ndarray:
     return np.asarray(scores, dtype=np.float32)
 
 
-def render_schema(tables: list[RegisteredTable], ranges: bool = False) -> str:
+def render_schema(tables: list[RegisteredTable], ranges: bool = False, *, joins: bool = True,
+                  samples: bool = True) -> str:
     """Compact DDL-like text: columns with types, descriptions, units and sample values. It depends only on
     the tables, so consecutive questions share the prompt prefix and llama.cpp reuses its cache. A join is
     written as its equation on both of its columns, so a link table is found from either side."""
     shown = {t.name.lower() for t in tables}
     joined: dict[str, list[str]] = {}
-    for table in tables:
+    for table in tables if joins else ():
         for column in table.columns:
             for target in column.joins:
                 here = f"{table.name}.{column.name}"
                 joined.setdefault(here.lower(), []).append(f"{here} = {target}")
                 if target.split(".")[0].lower() in shown:
                     joined.setdefault(target.lower(), []).append(f"{target} = {here}")
-    return "\n".join(_render_table(t, ranges, joined) for t in tables)
+    return "\n".join(_render_table(t, ranges, joined, samples) for t in tables)
+
+
+def render_ddl(tables: list[RegisteredTable], rows: dict[str, list[list[str]]]) -> str:
+    """Each table as a plain prompt shows it (issue 27): CREATE TABLE with its declared joins as foreign keys and a
+    column's description as a comment, then its first rows."""
+    return "\n\n".join(_ddl(table, rows.get(table.name, [])) for table in tables)
+
+
+def _ddl(table: RegisteredTable, rows: list[list[str]]) -> str:
+    entries = [(f"{quote_name(c.name)} {c.type}", _one_line(c.description[:120])) for c in table.columns]
+    entries += [(f"FOREIGN KEY ({quote_name(c.name)}) REFERENCES {target.split('.')[0]}({target.split('.')[-1]})", "")
+                for c in table.columns for target in c.joins]
+    lines = [f"  {text}{',' if n < len(entries) - 1 else ''}" + (f" -- {note}" if note else "")
+             for n, (text, note) in enumerate(entries)]
+    ddl = f"CREATE TABLE {quote_name(table.name)} (\n" + "\n".join(lines) + "\n);"
+    if not rows:
+        return ddl
+    header = "\t".join(c.name for c in table.columns)
+    sample = "\n".join("\t".join(_one_line(v)[:60] for v in row) for row in rows)
+    return f"{ddl}\n/*\n{len(rows)} rows from {table.name}:\n{header}\n{sample}\n*/"
+
+
+def quote_name(name: str) -> str:
+    """A name as SQL needs it: bare when it is a plain lower-case identifier, double-quoted otherwise."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else quote(name)
+
+
+def first_rows(tables: list[RegisteredTable], context: SqlContext, limits: RunnerLimits,
+               count: int = 3) -> dict[str, list[list[str]]]:
+    """The first rows of each table's shown columns, from the role's own relations (masked columns hold the mask,
+    denied ones are not there), masked for personal data when the role masks it."""
+    out: dict[str, list[list[str]]] = {}
+    con = locked_connection(context.database, limits, shared=context.shared)
+    try:
+        for table in tables:
+            columns = ", ".join(quote(c.name) for c in table.columns)
+            try:
+                found = con.execute(f"SELECT {columns} FROM {quote(table.name)} LIMIT {count}").fetchall()
+            except duckdb.Error:
+                continue
+            out[table.name] = [["NULL" if v is None else str(v) for v in row] for row in found]
+    finally:
+        con.close()
+    return pii.mask_any(out)[0] if context.masks_pii else out
 
 
 def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
@@ -442,14 +509,15 @@ def render_hints(hints: dict[tuple[str, str], list[str]]) -> str:
     return "\nValues in the data that the question mentions:\n" + "\n".join(lines) + "\n"
 
 
-def _render_table(table: RegisteredTable, ranges: bool = False, joined: dict[str, list[str]] | None = None) -> str:
+def _render_table(table: RegisteredTable, ranges: bool = False, joined: dict[str, list[str]] | None = None,
+                  samples: bool = True) -> str:
     about = f"  -- {_one_line(table.title)}" if table.title and table.title.lower() != table.name else ""
     lines = [f"TABLE {table.name} (rows: {table.row_count}){about}"]
     for column in table.columns:
         notes = [_one_line(n) for n in (column.description[:120], f"unit: {column.unit}" if column.unit else "") if n]
         if column.label and snake_name(column.label) != column.name:
             notes.insert(0, f"source name: {_one_line(column.label)}")
-        values = [] if column.sensitive else column.samples
+        values = [] if column.sensitive or not samples else column.samples
         if values:
             more = column.distinct - len(values[:12])
             notes.append("values: " + ", ".join(_sql_literal(v) for v in values[:12])

@@ -235,6 +235,12 @@ def _text(value: Any) -> str:
 
 
 _NAME = re.compile(r'"((?:[^"]|"")+)"|([^\W\d][\w$]*)')
+_LITERAL = re.compile(r"'(?:[^']|'')*'")  # a filter's text constants name no column
+
+
+def _names_in(expression: str) -> set[str]:
+    """The identifiers of an engine expression's text, lower-case, its string constants left out."""
+    return {(quoted.replace('""', '"') or bare).lower() for quoted, bare in _NAME.findall(_LITERAL.sub("", expression))}
 
 
 def check_relations(con: duckdb.DuckDBPyConnection, wall: Wall) -> None:
@@ -260,8 +266,7 @@ def check_plan_columns(plan: PlanFacts, wall: Wall) -> None:
         for column in projected:
             if column.lower() not in held:
                 raise QueryFailed("the query's plan reads a column outside the caller's access profile; refused")
-        named = {(quoted.replace('""', '"') or bare).lower() for quoted, bare in _NAME.findall(filters)}
-        if named & denied:
+        if _names_in(filters) & denied:
             raise QueryFailed("the query's plan reads a column outside the caller's access profile; refused")
 
 

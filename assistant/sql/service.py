@@ -1,6 +1,7 @@
 """The SQL side of Services: approved tables, checks, runs, questions and learned examples, per role."""
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -132,9 +133,7 @@ class SqlService:
         """`--db` treats every table as approved and no column as sensitive, so it must never open the approved
         database (or a hard link to it), the audit log or anything else under GOVDATA_HOME."""
         path, home = db.expanduser().resolve(), self.settings.home.expanduser().resolve()
-        approved = self.registry.database
-        same = path.is_file() and approved.is_file() and path.samefile(approved)
-        if same or path == home or home in path.parents:
+        if path == home or home in path.parents or _is_one_of(path, _own_files(home)):
             raise FieldError("db", "this is the assistant's own data under GOVDATA_HOME; query the approved "
                              "tables without an ad-hoc database so the role's access policy applies", db)
 
@@ -154,7 +153,7 @@ class SqlService:
         context = self.context(role, db=db, dataset=dataset)
         examples = readable_by(self.examples.all(), context.approval, self.guard) if db is None else []
         if get_role(role, self.settings.roles_file).masks_pii:  # the model never sees values the role may not
-            context = replace(context, tables=pii.mask_any(context.tables)[0])
+            context = replace(context, tables=pii.mask_any(context.tables)[0], masks_pii=True)
             examples = pii.mask_any(examples)[0]  # a question's words too: pii.mask_text on every text field
         return self.generator.ask(question, context, examples)
 
@@ -180,6 +179,32 @@ class SqlService:
             raise GovDataError(f"SQL rejected: {rejected.reason}") from None
         self._runner(context).run(query)
         return self.examples.add(question, sql, query.tables)
+
+
+def _own_files(home: Path) -> set[tuple[int, int]]:
+    """(device, inode) of every file under GOVDATA_HOME: a hard link to any of them is the same file."""
+    found: set[tuple[int, int]] = set()
+    for folder, _, names in os.walk(home):
+        for name in names:
+            try:
+                stat = os.stat(os.path.join(folder, name), follow_symlinks=False)
+            except OSError:
+                continue
+            found.add((stat.st_dev, stat.st_ino))
+    return found
+
+
+def _is_one_of(path: Path, files: set[tuple[int, int]]) -> bool:
+    """Whether PATH (a file, or any file in a folder) is one of `files`."""
+    candidates = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else []
+    for candidate in candidates:
+        try:
+            stat = candidate.stat()
+        except OSError:
+            continue
+        if (stat.st_dev, stat.st_ino) in files:
+            return True
+    return False
 
 
 def withheld_documents(tables: list[RegisteredTable], approval: Approval) -> tuple[str, ...]:

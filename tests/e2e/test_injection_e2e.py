@@ -138,7 +138,7 @@ def test_a_released_passage_is_still_only_quoted_data(ingested: tuple[Path, Run]
     released = govdata(home, "register", "held", "--release", deadline["id"], "--json")
     assert released.code == 0, released.stderr
     assert released.json()["status"] == "released"  # type: ignore[index]
-    receipts = govdata(home, "audit", "list", "--action", "register.grade", "--json").json()
+    receipts = govdata(home, "audit", "list", "--action", "register.review", "--json").json()
     assert f"released: held passage {deadline['id']}" in receipts[0]["outcome"]  # type: ignore[index]
     answer = services.ask("How many working days does an agency have to publish a new open dataset?",
                           role="citizen")

@@ -140,3 +140,43 @@ def test_engine_messages_keep_no_quoted_or_long_values(message: str, hidden: str
 def test_engine_messages_keep_names_of_the_query() -> None:
     text = 'Binder Error: Referenced column "ssn" not found in FROM clause!'
     assert engine_message(duckdb.BinderException(text)) == text
+
+
+def test_text_constants_in_a_filter_are_not_read_as_columns(service: SqlService) -> None:
+    """Red team: `city = 'ssn'` names no column; only identifiers of the filter count."""
+    for sql in ("SELECT id FROM people WHERE city = 'ssn'", "SELECT id FROM people WHERE city LIKE '%phone%'",
+                "SELECT id FROM people WHERE contains(city, 'ssn''s')"):
+        assert service.run(sql, role="citizen").rows == [], sql
+    wall = Wall({"people": {"id": "BIGINT", "city": "VARCHAR"}}, {"people": frozenset({"ssn"})})
+    with pytest.raises(QueryFailed):
+        check_plan_columns(PlanFacts(1, frozenset({"people"}), frozenset(), 1,
+                                     (("people", ("id",), "(ssn = 'city')"),)), wall)
+
+
+def test_db_refuses_a_hard_link_to_any_file_under_the_home(service: SqlService, tmp_path: Path) -> None:
+    """Red team: `--db` approves every table for every role, so a hard link to a profile's file (or the audit
+    log) must be refused like the approved database itself."""
+    profile = service.role_context("civil_servant").database
+    link = tmp_path / "elsewhere" / "civil.duckdb"
+    link.parent.mkdir()
+    os.link(profile, link)
+    with pytest.raises(GovDataError, match="the assistant's own data"):
+        service.run("SELECT count(*) FROM people", role="citizen", db=link)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    os.link(profile, folder / "x.duckdb")
+    with pytest.raises(GovDataError, match="the assistant's own data"):
+        service.adhoc_context(folder)
+
+
+def test_the_home_folder_is_private_to_its_owner(tmp_path: Path) -> None:
+    from assistant.files import private_folder
+
+    fresh = tmp_path / "fresh" / "home"
+    private_folder(fresh)
+    assert fresh.stat().st_mode & 0o777 == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    private_folder(shared)
+    assert shared.stat().st_mode & 0o777 == 0o750  # other accounts lose every right; the group keeps its own

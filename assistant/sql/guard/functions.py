@@ -1,6 +1,9 @@
 """Functions: an explicit allowlist of table functions and a denylist of functions that read files, the
 system or the engine's state."""
 
+import functools
+
+import duckdb
 from sqlglot import exp
 
 from assistant.sql.guard.model import SqlRejected
@@ -24,6 +27,10 @@ DENIED_FUNCTIONS = frozenset({
     "json_deserialize_sql", "test_all_types", "range_table", "pragma", "readcsv", "readparquet",
     # error() raises its argument as the engine's message: a side channel for any value
     "error", "truncate_duckdb_logs", "sniff_csv", "summary", "repeat_row", "histogram_values",
+    # who and where the query runs as: on PostgreSQL the login, database and server (issue 26)
+    "current_user", "session_user", "current_role", "user", "current_database", "current_catalog", "current_schema",
+    "version", "current_version", "currentversion", "inet_client_addr", "inet_client_port", "inet_server_addr",
+    "inet_server_port", "txid_current",
 })
 
 
@@ -43,3 +50,21 @@ def _check_function(node: exp.Func) -> None:
         if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
             raise SqlRejected(f"function {name}() is not allowed: it reaches outside the approved tables, changes "
                               "state or leaks values through errors", node)
+    if isinstance(node, exp.Anonymous) and function_name(node) not in engine_functions():
+        raise SqlRejected(f"function {function_name(node)}() is not a DuckDB function", node)
+
+
+@functools.cache
+def engine_functions() -> frozenset[str]:
+    """Every function name DuckDB itself knows in its main schema (table functions too: the source rule refuses
+    those; not its pg_catalog shims such as has_table_privilege or obj_description, which on PostgreSQL are the
+    server's own catalog functions). The guard decides on DuckDB's dialect, so a name sqlglot does not know and
+    DuckDB does not have is refused: on PostgreSQL such a name would be the server's own (query_to_xml runs any
+    SQL as the login; issue 26)."""
+    con = duckdb.connect()
+    try:
+        rows = con.execute("SELECT DISTINCT lower(function_name) FROM duckdb_functions() "
+                           "WHERE function_type <> 'pragma' AND schema_name = 'main'").fetchall()
+    finally:
+        con.close()
+    return frozenset(str(name) for (name,) in rows)

@@ -44,6 +44,31 @@ def _as_call(method: exp.Dot) -> exp.Expr:
     name, arguments = match.groups()
     text = f"{name}({receiver}{', ' + arguments if arguments.strip() else ''})"
     try:
-        return sqlglot.parse_one(text, read=DIALECT)
+        call = sqlglot.parse_one(text, read=DIALECT)
     except (SqlglotError, ValueError):
         raise SqlRejected(f"cannot read the method call .{name}(); write it as {name}(value, ...)", method) from None
+    return _lambda_parameters_kept(call, _parameters_around(method))
+
+
+def _parameters_around(node: exp.Expr) -> set[str]:
+    """The parameter names of the lambdas a node sits in (`x -> x.upper()`): there a bare name is the parameter."""
+    names: set[str] = set()
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.Lambda):
+            names.update(p.name.lower() for p in parent.expressions)
+        parent = parent.parent
+    return names
+
+
+def _lambda_parameters_kept(call: exp.Expr, parameters: set[str]) -> exp.Expr:
+    """The re-read call with a lambda's parameters as sqlglot reads them inside a lambda (identifiers, not columns)."""
+    if not parameters:
+        return call
+    for column in list(call.find_all(exp.Column)):
+        if not column.table and column.name.lower() in parameters:
+            replacement = column.this.copy()
+            if column is call:
+                return replacement
+            column.replace(replacement)
+    return call
