@@ -2,8 +2,9 @@
 --port). The page and its handlers live in assistant/ui/ (one module per tab); every decision (access,
 routing, guard, answers, receipts) is made by the use cases in assistant/services.py."""
 
-from assistant.config import Settings
-from assistant.ui.layout import auth_for, build_assistant, build_ui, launch
+from assistant.ui.layout import build_ui
+from assistant.ui.server import auth_for, build_assistant, launch
+from core.settings import Settings
 
 __all__ = ["auth_for", "build_assistant", "build_ui", "launch"]
 

@@ -12,11 +12,11 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from assistant.config import AnswerSettings
 from assistant.excerpts import key_sentences
 from assistant.llm.factory import model_id
 from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.models import Answer, Citation
+from core.settings import AnswerSettings
 from ingest.documents.readers import date_in_name
 from ingest.injection import defuse
 from ingest.textutil import detect_language

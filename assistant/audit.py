@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.boundary import clean_any, cut, digest
-from assistant.config import Settings
 from assistant.csvsafe import records_to_csv
-from assistant.errors import FieldError, GovDataError
-from assistant.files import atomic_write, file_lock
+from core.errors import FieldError, GovDataError
+from core.files import atomic_write, file_lock
+from core.settings import Settings
 
 GENESIS = "0" * 64
 _SCHEMA = """

@@ -11,8 +11,8 @@ import hashlib
 import re
 from typing import Any
 
-from assistant.config import Settings
-from assistant.errors import FieldError
+from core.errors import FieldError
+from core.settings import Settings
 
 REPLACEMENT = "\ufffd"
 _UNUSABLE = re.compile("[\x00\ud800-\udfff]")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import GovDataError
+from core.errors import GovDataError
 
 
 def read_jsonl(path: Path, required: Iterable[str]) -> list[dict[str, Any]]:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.config import Settings
-from assistant.errors import GovDataError
+from core.errors import GovDataError
+from core.settings import Settings
 from vectorstore.embeddings import GovDataEmbeddings
 from vectorstore.keyword import KeywordIndexes
 from vectorstore.retriever import Retriever

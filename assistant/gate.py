@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from assistant.errors import GovDataError
+from core.errors import GovDataError
 
 
 class Busy(GovDataError):

@@ -1,94 +1,13 @@
-"""Typed records that flow from ingest to the store and back to users."""
+"""What the assistant gives back: answers with citations, and search results (the records ingest produces are in
+core/records.py)."""
 
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 if TYPE_CHECKING:
     from vectorstore.retriever import Ranked
-
-
-class Distribution(BaseModel):
-    """One way to get a dataset: a format and a URL."""
-
-    model_config = ConfigDict(frozen=True)
-
-    format: str = ""
-    url: str = ""
-    title: str = ""
-
-
-class Dataset(BaseModel):
-    """A catalog record, with the source's identifier and title kept verbatim."""
-
-    model_config = ConfigDict(frozen=True)
-
-    identifier: str
-    title: str
-    description: str = ""
-    keywords: tuple[str, ...] = ()
-    publisher: str = ""
-    access_level: str = "public"
-    modified: str = ""
-    accrual_periodicity: str = ""
-    distributions: tuple[Distribution, ...] = ()
-    license: str = ""
-    temporal: str = ""
-    spatial: str = ""
-    landing_page: str = ""
-    contact: str = Field(default="", description="Owner or contact point: a name and/or an e-mail address.")
-    themes: tuple[str, ...] = ()
-    fields: tuple[str, ...] = Field(default=(), description="Main columns, where the catalog lists them.")
-    catalog: str = Field(default="", description="Catalog kind: dcat-us, ckan, tabular, datapackage.")
-    generated_identifier: bool = False
-
-    @property
-    def formats(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for dist in self.distributions:
-            if dist.format:
-                seen.setdefault(dist.format.lower(), None)
-        return list(seen)
-
-    @property
-    def url(self) -> str:
-        if self.landing_page:
-            return self.landing_page
-        return next((d.url for d in self.distributions if d.url), "")
-
-    def embedding_text(self) -> str:
-        """What the vector of this record is made from: the words a searcher would use."""
-        parts = [self.title, self.description]
-        if self.keywords:
-            parts.append("; ".join(self.keywords))
-        if self.themes:
-            parts.append("; ".join(self.themes))
-        if self.fields:
-            parts.append("; ".join(self.fields))
-        if self.publisher:
-            parts.append(self.publisher)
-        return "\n".join(p for p in parts if p)
-
-
-class Chunk(BaseModel):
-    """A passage of a document, with where it came from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    chunk_id: str
-    source: str
-    title: str
-    text: str
-    heading_path: tuple[str, ...] = ()
-    article: str = ""
-    chapter: str = ""
-    language: str = "en"
-    access_level: str = "public"
-    position: int = 0
-    url: str = ""
-    date: str = ""
 
 
 class Citation(BaseModel):
@@ -178,12 +97,9 @@ class DatasetResult:
     quality: int | None = None  # the register's metadata quality score, 0-100 (docs/register.md)
 
     @classmethod
-    def from_ranked(cls, ranked: "Ranked") -> "DatasetResult":
-        from assistant.register.entries import from_record
-        from assistant.register.quality import score
-
+    def from_ranked(cls, ranked: "Ranked", quality: int | None = None) -> "DatasetResult":
+        """The result of one ranked hit; `quality` is the register's score, which the use case computes."""
         record = ranked.hit.payload
-        quality = score(from_record(ranked.hit.item_id, record), date.today()).score if record else None
         return cls(
             identifier=str(record.get("identifier", ranked.hit.item_id)), title=str(record.get("title", "")),
             publisher=str(record.get("publisher", "")), access_level=str(record.get("access_level", "")),

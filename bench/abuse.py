@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import duckdb  # noqa: E402
 
-from assistant.config import Settings  # noqa: E402
-from assistant.errors import GovDataError  # noqa: E402
 from assistant.services import Services  # noqa: E402
+from core.errors import GovDataError  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 EXPENSIVE = [
     "SELECT count(*) FROM city a, city b, city c",
@@ -107,7 +107,7 @@ def main() -> None:
         folder = tables(Path(temp))
         services = Services(Settings(home=Path(temp) / "home"))
         for name in ("city", "tiny"):
-            services.sql.registry.add(folder / f"{name}.parquet")
+            services.sql.approved.add(folder / f"{name}.parquet")
         idle = phase(services, args.seconds / 2, 0, EXPENSIVE)
         loaded = phase(services, args.seconds, 8, EXPENSIVE)
         heavy = phase(services, args.seconds, 8, [*EXPENSIVE, HEAVY])

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from langchain_core.messages import HumanMessage, SystemMessage  # noqa: E402
 
-from assistant.config import Settings  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.services import Services  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from prompts import load_prompt  # noqa: E402
 from vectorstore.store import PASSAGES  # noqa: E402
 

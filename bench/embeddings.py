@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.config import EmbeddingSettings, Settings  # noqa: E402
+from core.settings import EmbeddingSettings, Settings  # noqa: E402
 from ingest.items import load_source  # noqa: E402
 from ingest.options import OptionsResolver  # noqa: E402
 from ingest.pipeline import discover  # noqa: E402

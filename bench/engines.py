@@ -21,9 +21,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.evaluation import gold_is_ordered, rows_match  # noqa: E402
+from assistant.sql.approved import full_approval  # noqa: E402
 from assistant.sql.guard import SqlGuard, SqlRejected  # noqa: E402
 from assistant.sql.postgres import PostgresRunner, PostgresTarget, dsn_with_password, load_tables  # noqa: E402
-from assistant.sql.registry import full_approval  # noqa: E402
 from assistant.sql.runner import QueryFailed, QueryRunner, RunnerLimits  # noqa: E402
 from bench.sql import sqlite_rows, wilson  # noqa: E402
 from ingest.tables import adhoc_database  # noqa: E402

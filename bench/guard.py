@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from assistant.sql.approved import full_approval  # noqa: E402
 from assistant.sql.guard import SqlGuard  # noqa: E402
-from assistant.sql.registry import full_approval  # noqa: E402
 from assistant.sql.runner import (  # noqa: E402
     QueryFailed,
     QueryRunner,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.config import Settings  # noqa: E402
 from assistant.services import Services  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from ingest.items import load_source  # noqa: E402
 from ingest.options import OptionsResolver  # noqa: E402
 from ingest.pipeline import discover  # noqa: E402

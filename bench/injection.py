@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.config import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from ingest.documents.chunking import chunk_text  # noqa: E402
 from ingest.documents.readers import DOCUMENT_SUFFIXES, read_document  # noqa: E402
 from ingest.items import screen  # noqa: E402

@@ -166,7 +166,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def audit_counts(home: Path, users: set[str], since: str) -> tuple[dict[str, int], dict[str, Any]]:
     from assistant.audit import open_log
-    from assistant.config import Settings
+    from core.settings import Settings
 
     log = open_log(Settings(home=home))
     counts: dict[str, int] = {}

@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.config import Settings  # noqa: E402
-from assistant.errors import GovDataError  # noqa: E402
 from assistant.register.entries import build, from_record  # noqa: E402
+from core.errors import GovDataError  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from ingest.items import load_source  # noqa: E402
 from ingest.options import SourceOptions  # noqa: E402
 from vectorstore.content import ContentStore  # noqa: E402

@@ -31,9 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.config import Settings  # noqa: E402
 from assistant.factories import model_info  # noqa: E402
 from assistant.services import Services  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from vectorstore.store import DATASETS, ChromaServer, ChromaStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,10 +41,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.config import Settings  # noqa: E402
 from assistant.evaluation import gold_is_ordered, rows_match  # noqa: E402
 from assistant.services import Services  # noqa: E402
 from assistant.sql.generate import vote  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 
 def load_questions(split: Path, per_db: int, dbs: set[str] | None) -> list[dict[str, Any]]:

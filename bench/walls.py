@@ -21,8 +21,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.config import Settings  # noqa: E402
 from assistant.sql.service import SqlService  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 QUERIES = [
     "SELECT count(*) AS n FROM people",
@@ -62,16 +62,16 @@ def main() -> None:
     source, describe = make_table(folder, args.rows)
     service = SqlService(Settings(home=folder / "home"), lambda: None,  # type: ignore[arg-type,return-value]
                          lambda texts: None, lambda paths: None)  # type: ignore[arg-type,return-value]
-    service.registry.add(source, name="people", describe=describe)
+    service.approved.add(source, name="people", describe=describe)
     report: dict[str, object] = {"rows": args.rows, "machine": f"{platform.machine()}, {platform.processor()}",
-                                 "approved_bytes": service.registry.database.stat().st_size, "roles": {}}
+                                 "approved_bytes": service.approved.database.stat().st_size, "roles": {}}
     for role in ("citizen", "civil_servant", "data_steward"):
         build = timed(lambda r=role: service.role_context(r))[0]  # type: ignore[misc]
         database = service.role_context(role).database
         per_query = {sql: statistics.median(timed(lambda s=sql, r=role: service.run(s, role=r),  # type: ignore[misc]
                                                   args.repeats)) for sql in QUERIES}
         report["roles"][role] = {"build_s": round(build, 3), "bytes": database.stat().st_size,  # type: ignore[index]
-                                 "own_file": database != service.registry.database,
+                                 "own_file": database != service.approved.database,
                                  "median_query_s": {k: round(v, 4) for k, v in per_query.items()}}
         print(role, json.dumps(report["roles"][role]), flush=True)  # type: ignore[index]
     if args.out:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import IngestError
+from core.errors import IngestError
 from ingest.catalogs.ckan import packages_of
 from ingest.catalogs.datapackage import is_datapackage
 from ingest.catalogs.dcat import is_dcat

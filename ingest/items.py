@@ -2,18 +2,16 @@
 
 import hashlib
 import json
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
-from assistant.errors import IngestError
-from assistant.models import Chunk, Dataset
-from assistant.policy.access import most_restrictive
-from assistant.register.grading import record_levels
+from core.access import most_restrictive
+from core.dates import ymd
+from core.errors import IngestError
+from core.records import Chunk, Dataset
+from core.settings import Settings
 from ingest.catalogs.ckan import load_ckan
 from ingest.catalogs.datapackage import load_datapackage
 from ingest.catalogs.dcat import load_dcat
@@ -60,31 +58,15 @@ def _hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-_DATE = re.compile(r"^\s*(\d{4})(?:[-/.年]\s*(\d{1,2})[-/.月]\s*(\d{1,2})|(\d{2})(\d{2}))(?!\d)")
-
-
-def _ymd(value: str) -> int:
-    """YYYYMMDD of a date for range filters and freshness: ISO (2024-11-14T...), 2024/11/14, 2024.11.14,
-    2024年11月14日 or 20241114; 0 when absent or not a real date."""
-    found = _DATE.match(value or "")
-    if found is None:
-        return 0
-    year, month, day = found.group(1), found.group(2) or found.group(4), found.group(3) or found.group(5)
-    try:
-        return int(date(int(year), int(month), int(day)).strftime("%Y%m%d"))
-    except ValueError:
-        return 0
-
-
 def dataset_item(dataset: Dataset, source: str) -> Item:
     """Chroma gets only what searches filter on (short values keep its writes fast); the full record, with
     its source and derived fields, goes to the content table."""
     language = detect_language(dataset.title + dataset.description)
     record = {**dataset.model_dump(mode="json"), "source": source, "url": dataset.url, "formats": dataset.formats,
-              "language": language, "modified_ymd": _ymd(dataset.modified)}
+              "language": language, "modified_ymd": ymd(dataset.modified)}
     metadata: Metadata = {
         "access_level": dataset.access_level, "publisher": dataset.publisher, "catalog": dataset.catalog,
-        "language": language, "modified_ymd": _ymd(dataset.modified),
+        "language": language, "modified_ymd": ymd(dataset.modified),
     }
     for fmt in dataset.formats:
         metadata[f"format_{fmt}"] = True
@@ -128,7 +110,8 @@ def _unique(items: Iterable[Item]) -> tuple[list[Item], int]:
 
 
 def _load_datasets(path: Path, data: bytes, options: SourceOptions, settings: Settings, warnings: list[str],
-                   errors: list[str]) -> tuple[list[Dataset] | None, int]:
+                   errors: list[str], record_levels: Mapping[str, str] | None = None
+                   ) -> tuple[list[Dataset] | None, int]:
     detected = detect(path, data)
     default = options.access_level or settings.ingest.default_access_level
     catalog_options = options.catalog
@@ -148,7 +131,7 @@ def _load_datasets(path: Path, data: bytes, options: SourceOptions, settings: Se
     if options.access_level:  # a folder/CLI level can only make records stricter, never looser
         datasets = [d.model_copy(update={"access_level": most_restrictive(d.access_level, options.access_level)})
                     for d in datasets]
-    graded = record_levels(settings.home)  # a steward's accepted grading decisions: stricter again, never looser
+    graded = record_levels or {}  # a steward's accepted grading decisions: stricter again, never looser
     if graded:
         datasets = [d.model_copy(update={"access_level": most_restrictive(d.access_level, graded[d.identifier])
                                          or d.access_level}) if d.identifier in graded else d for d in datasets]
@@ -183,11 +166,13 @@ def _chunks(path: Path, data: bytes, options: SourceOptions,
     return document.title, chunks, document.repaired
 
 
-def load_source(path: Path, data: bytes, options: SourceOptions, settings: Settings) -> LoadedSource:
-    """Read, parse and chunk one file entirely in memory; raises IngestError before anything is written."""
+def load_source(path: Path, data: bytes, options: SourceOptions, settings: Settings,
+                record_levels: Mapping[str, str] | None = None) -> LoadedSource:
+    """Read, parse and chunk one file entirely in memory; raises IngestError before anything is written.
+    `record_levels` are a steward's accepted levels by record id (a decision reaches ingest as an argument)."""
     warnings: list[str] = []
     errors: list[str] = []
-    datasets, repaired = _load_datasets(path, data, options, settings, warnings, errors)
+    datasets, repaired = _load_datasets(path, data, options, settings, warnings, errors, record_levels)
     if datasets is not None:
         if not datasets and errors:  # nothing loaded: the file fails as a whole, its last version stays
             raise IngestError(path, f"no record could be loaded ({len(errors)} failed; first: {errors[0]})")

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import IngestError
-from assistant.policy.access import ACCESS_LEVELS, most_restrictive, normalize_access_level
+from core.access import ACCESS_LEVELS, most_restrictive, normalize_access_level
+from core.errors import IngestError
 
 SIDECAR_NAME = ".govdata.json"
 _KNOWN_KEYS = {"access_level", "exclude", "catalog", "files", "language"}

@@ -6,7 +6,7 @@ before the store is touched, so a broken file changes nothing that was there bef
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.config import Settings
-from assistant.errors import GovDataError, IngestError
-from assistant.files import file_lock
+from core.errors import GovDataError, IngestError
+from core.files import file_lock
+from core.settings import Settings
 from ingest.detect import is_supported
 from ingest.items import LOADER_VERSION, Item, LoadedSource, load_source
 from ingest.links import leaves, leaves_its_folder, skip_warning
@@ -158,8 +158,9 @@ def _note(skipped: list[str] | None, line: str) -> None:
 
 class Pipeline:
     def __init__(self, settings: Settings, store: ChromaStore, embeddings: Callable[[], GovDataEmbeddings],
-                 manifest: Manifest) -> None:
+                 manifest: Manifest, record_levels: Mapping[str, str] | None = None) -> None:
         self.settings = settings
+        self.record_levels = dict(record_levels or {})  # a steward's accepted record levels, by record id
         self.store = store
         self._embeddings_factory = embeddings
         self._embeddings: GovDataEmbeddings | None = None
@@ -219,7 +220,7 @@ class Pipeline:
                     summary.files_skipped += 1
                     summary.skipped += previous.items
                 return None
-            loaded = load_source(path.resolve(), data, options, self.settings)
+            loaded = load_source(path.resolve(), data, options, self.settings, self.record_levels)
         except Exception as exc:  # whatever one file does, it is that file's error line, never the run's
             reason = _failure(path, exc)
             with summary.lock:

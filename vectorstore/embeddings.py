@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.config import EmbeddingSettings
-from assistant.errors import GovDataError
-from assistant.offline import enforce_offline
+from core.errors import GovDataError
+from core.offline import enforce_offline
+from core.settings import EmbeddingSettings
 
 QUERY_CACHE = 256
 _QUERY_LOCK = threading.Lock()

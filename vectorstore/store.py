@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from assistant.errors import GovDataError, StoreMismatchError, first_line
-from assistant.offline import enforce_offline
-from assistant.policy.access import ACCESS_LEVELS
+from core.access import ACCESS_LEVELS
+from core.errors import GovDataError, StoreMismatchError, first_line
+from core.offline import enforce_offline
 from vectorstore.content import ContentStore
 from vectorstore.embeddings import GovDataEmbeddings
 

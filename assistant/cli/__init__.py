@@ -1,7 +1,13 @@
 """`govdata`: the command-line shell. It parses flags, calls `assistant.services.Services` use cases and prints;
-it decides nothing about access. main (core commands and the entry point), sql, audit, common (shared options,
-error text)."""
+it decides nothing about access. main (core commands and the entry point), sql, eval, audit, register (their
+commands, registered on main's app here), common (shared options, error text)."""
 
-from assistant.cli.main import app, main
+from assistant.cli import audit, eval, register, sql
+from assistant.cli.main import app, datasets_app, main
+
+sql.register(app, datasets_app)
+eval.register(app)
+audit.register(app)
+register.register(app)
 
 __all__ = ["app", "main"]

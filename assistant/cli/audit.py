@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from assistant.cli.common import JsonOpt, err, print_json, services
-from assistant.errors import GovDataError
+from core.errors import GovDataError
 
 ReaderRole = Annotated[str, typer.Option("--role", help="Who reads the log: a role with audit.read.")]
 READER = "data_steward"
@@ -117,7 +117,7 @@ def audit_export(
     if out is None:
         typer.echo(text, nl=False)
         return
-    from assistant.files import atomic_write
+    from core.files import atomic_write
 
     atomic_write(out, text)
     err(f"wrote {text.count(chr(10)) - (fmt == 'csv')} receipts to {out}")

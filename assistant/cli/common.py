@@ -6,8 +6,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from assistant.config import Settings
-from assistant.errors import FieldError, GovDataError
+from core.errors import FieldError, GovDataError
+from core.settings import Settings
 
 state: dict[str, Any] = {"debug": False}
 

@@ -14,8 +14,8 @@ import typer
 
 from assistant.cli.common import JsonOpt, RoleOpt, err, error_text, print_json
 from assistant.cli.common import services as build_services
-from assistant.errors import GovDataError
 from assistant.policy.roles import DEFAULT_ROLE
+from core.errors import GovDataError
 
 eval_app = typer.Typer(help="Measure retrieval and answer quality on JSONL dev sets.", no_args_is_help=True)
 

@@ -14,10 +14,10 @@ import typer
 
 from assistant.cli.common import JsonOpt, RoleOpt, err, error_text, print_json, state
 from assistant.cli.common import services as build_services
-from assistant.config import Settings
-from assistant.errors import GovDataError
-from assistant.offline import enforce_offline
 from assistant.policy.roles import DEFAULT_ROLE
+from core.errors import GovDataError
+from core.offline import enforce_offline
+from core.settings import Settings
 
 app = typer.Typer(help="GovData Assistant: find datasets, ask policy questions, query approved data.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -40,7 +40,7 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest catalogs (DCAT data.json, CKAN JSON, CSV lists, datapackage.json) and documents."""
-    from assistant.policy.access import normalize_access_level
+    from core.access import normalize_access_level
 
     if access_level is not None:
         try:
@@ -170,7 +170,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 7860,
 ) -> None:
     """Start the web app."""
-    from assistant.ui.layout import build_assistant, launch
+    from assistant.ui.server import build_assistant, launch
 
     launch(build_assistant(Settings()), host, port)
 
@@ -212,14 +212,3 @@ def main() -> None:
             raise
         err(f"error: internal failure ({type(exc).__name__}: {exc}); rerun with --debug for details")
         sys.exit(1)
-
-
-from assistant.cli import audit as audit_commands  # noqa: E402  (the audit commands)
-from assistant.cli import eval as eval_commands  # noqa: E402  (eval search|ask|sql|guard)
-from assistant.cli import register as register_commands  # noqa: E402  (register list|show|export)
-from assistant.cli import sql as sql_commands  # noqa: E402  (sql, datasets add)
-
-sql_commands.register(app, datasets_app)
-eval_commands.register(app)
-audit_commands.register(app)
-register_commands.register(app)

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from assistant.cli.common import JsonOpt, print_json, services
-from assistant.errors import FieldError
 from assistant.register.entries import KINDS, Entry, RegisterFilter, export
 from assistant.register.grading import describe_evidence
+from core.errors import FieldError
 
 StewardRole = Annotated[str, typer.Option("--role", help="Who reads the register: a role with register.read.")]
 STEWARD = "data_steward"
@@ -30,8 +30,8 @@ def disclose(
     role: Annotated[str, typer.Option("--role", help="Who builds it: a role with audit.read.")] = STEWARD,
 ) -> None:
     """The public disclosure report: how public data was used, aggregated, small counts suppressed."""
-    from assistant.files import atomic_write
     from assistant.register import disclosure
+    from core.files import atomic_write
 
     writers = {".html": disclosure.to_html, ".csv": disclosure.to_csv, ".json": disclosure.to_json}
     writer = writers.get(out.suffix.lower())
@@ -47,7 +47,7 @@ def _filter(publisher: str | None, level: str | None, kind: str | None, min_scor
     if kind is not None and kind not in KINDS:
         raise FieldError("kind", f"expected one of: {', '.join(repr(k) for k in KINDS)}", kind)
     if level:
-        from assistant.policy.access import normalize_access_level
+        from core.access import normalize_access_level
 
         try:
             level = normalize_access_level(level)
@@ -177,7 +177,7 @@ def register_export(fmt: Annotated[str, typer.Option("--format", help="csv or js
     if out is None:
         typer.echo(text, nl=False)
         return
-    from assistant.files import atomic_write
+    from core.files import atomic_write
 
     atomic_write(out, text)
     typer.echo(f"wrote {out}", err=True)

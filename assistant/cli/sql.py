@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from assistant.cli.common import JsonOpt, RoleOpt, err, print_json, services
-from assistant.errors import GovDataError
 from assistant.policy.roles import DEFAULT_ROLE
+from core.errors import GovDataError
 
 sql_app = typer.Typer(help="Ask questions of approved tables; check and run SQL through the guard.",
                       no_args_is_help=True)

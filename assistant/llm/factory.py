@@ -4,9 +4,9 @@ import os
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.config import LlmSettings
-from assistant.errors import GovDataError
 from assistant.llm.model_file import check_model_file, verified_model
+from core.errors import GovDataError
+from core.settings import LlmSettings
 
 
 def build_chat_model(settings: LlmSettings, models_dir: "os.PathLike[str] | str") -> BaseChatModel:

@@ -9,8 +9,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
-from assistant.errors import GovDataError
 from assistant.policy.pii import mask_text
+from core.errors import GovDataError
 
 
 def masked_messages(messages: list[BaseMessage]) -> list[BaseMessage]:

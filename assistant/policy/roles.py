@@ -6,8 +6,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from assistant.errors import GovDataError
-from assistant.policy.access import ACCESS_LEVELS
+from core.access import ACCESS_LEVELS
+from core.errors import GovDataError
 
 DEFAULT_ROLE = "citizen"
 SENSITIVE_POLICIES = ("deny", "mask", "allow")

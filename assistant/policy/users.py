@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import GovDataError
 from assistant.policy.roles import config_text
+from core.errors import GovDataError
 
 _ITERATIONS = 120_000
 _loaded: dict[Path | None, tuple[tuple[int, ...], dict[str, "User"]]] = {}  # path -> (file stamp, users)

@@ -18,10 +18,10 @@ from typing import Any
 
 import duckdb
 
-from assistant.errors import GovDataError
-from assistant.files import atomic_write, file_lock
-from assistant.policy.access import most_restrictive
 from assistant.policy.pii import column_hint, find_pii, mask_text
+from core.access import most_restrictive
+from core.errors import GovDataError
+from core.files import atomic_write, file_lock
 
 SAMPLE_ROWS = 1000
 VALUE_SHARE = 0.5  # values that must match a detector for a column to be suggested on values alone
@@ -237,7 +237,7 @@ def record_levels(home: Path) -> dict[str, str]:
 def restrict_record(store: Any, record_id: str, level: str) -> None:
     """Move a catalog record to a stricter access level in the store now (vectors, filter metadata, record):
     its partition changes, so roles without that level stop finding it from the next search."""
-    from assistant.models import Dataset
+    from core.records import Dataset
     from ingest.items import dataset_item
     from vectorstore.store import DATASETS
 

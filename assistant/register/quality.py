@@ -13,6 +13,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from assistant.register.periodicity import read_periodicity
+from core.dates import ymd_date
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def formats(r: Resource, today: date) -> list[Loss]:
 def freshness(r: Resource, today: date) -> list[Loss]:
     """Updated as often as declared (15): older than twice the declared period (at least 3 days) is stale and
     loses 15; no declared frequency, or one that cannot be read, loses 5; last modified unreadable loses 5."""
-    modified = _ymd(r.modified_ymd) if r.modified_ymd else None
+    modified = ymd_date(r.modified_ymd) if r.modified_ymd else None
     if r.modified.strip() and modified is None:
         return [Loss("freshness", 5, f"last modified {r.modified[:40]!r} is not a date")]
     period = read_periodicity(r.update_frequency)
@@ -219,10 +220,3 @@ def _format(value: str) -> str:
 def _is_url(text: str) -> bool:
     parts = urlsplit(text)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
-
-
-def _ymd(value: int) -> date | None:
-    try:
-        return date(value // 10000, value // 100 % 100, value % 100)
-    except ValueError:
-        return None

@@ -3,8 +3,8 @@
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import GovDataError
 from assistant.sql.guard import Approval, TableAccess
+from core.errors import GovDataError
 
 
 def narrowed(approval: Approval, approved_tables: Any, denied_columns: Any) -> Approval:

@@ -5,9 +5,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.errors import GovDataError
-from assistant.files import atomic_write
 from assistant.sql.guard import Approval, SqlGuard
+from core.errors import GovDataError
+from core.files import atomic_write
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant.config import SqlSettings
 from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.policy import pii
 from assistant.sql.coercion import TYPE_ERROR, coerce_types, column_kinds
@@ -30,6 +29,7 @@ from assistant.sql.repair import repair_hint
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import AccessProfile
+from core.settings import SqlSettings
 from ingest.injection import defuse
 from ingest.tables import RegisteredTable, quote, snake_name
 from ingest.textutil import detect_language

@@ -29,8 +29,6 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from assistant.errors import GovDataError, first_line
-from assistant.files import atomic_write, file_lock
 from assistant.sql.guard import DIALECT, GuardedQuery, withheld_list
 from assistant.sql.runner import (
     CUT_MARK,
@@ -44,10 +42,12 @@ from assistant.sql.runner import (
     scrub_values,
 )
 from assistant.sql.walls import AccessProfile, Relation
+from core.errors import GovDataError, first_line
+from core.files import atomic_write, file_lock
 from ingest.tables import RegisteredTable, quote
 
 if TYPE_CHECKING:
-    from assistant.config import SqlSettings
+    from core.settings import SqlSettings
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COPY_BATCH = 5000

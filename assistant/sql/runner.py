@@ -25,10 +25,10 @@ from typing import Any, Protocol
 
 import duckdb
 
-from assistant.config import SqlSettings
-from assistant.errors import GovDataError
 from assistant.sql.guard import GuardedQuery, withheld_list
 from assistant.sql.walls import MASK, MASKED_TYPE, Wall
+from core.errors import GovDataError
+from core.settings import SqlSettings
 
 __all__ = ["MASK", "PlanFacts", "QueryFailed", "QueryRunner", "Runner", "RunnerLimits", "SqlResult", "check_plan",
            "check_plan_columns", "engine_message", "json_value", "locked_connection"]

@@ -11,19 +11,19 @@ from typing import Any
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
-from assistant.config import Settings
-from assistant.errors import FieldError, GovDataError
-from assistant.files import atomic_write
 from assistant.policy import pii
 from assistant.policy.roles import get_role
+from assistant.sql.approved import ApprovedTables, full_approval
 from assistant.sql.examples import ExampleStore, VerifiedExample, readable_by
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
 from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
-from assistant.sql.registry import Registry, full_approval
 from assistant.sql.runner import Runner, RunnerLimits, SqlResult
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import ProfileDatabases, profile_of
+from core.errors import FieldError, GovDataError
+from core.files import atomic_write
+from core.settings import Settings
 from ingest.tables import RegisteredTable, adhoc_database
 
 DATASET_PREFIX = "govdata-sql:"
@@ -40,7 +40,7 @@ class SqlService:
     def __init__(self, settings: Settings, chat_model: Callable[[], BaseChatModel],
                  embed: Callable[[list[str]], np.ndarray], ingest: Callable[[list[Path]], Any]) -> None:
         self.settings = settings
-        self.registry = Registry(settings.sql_path)
+        self.approved = ApprovedTables(settings.sql_path)
         self.examples = ExampleStore(settings.sql_path / "examples.jsonl")
         self._chat_model = chat_model
         self._embed = embed
@@ -50,7 +50,7 @@ class SqlService:
     @property
     def profiles(self) -> ProfileDatabases:
         """The DuckDB file of each access profile: what a role's queries (and value hints) may reach."""
-        return ProfileDatabases(self.registry.database, self.settings.sql_path / "profiles")
+        return ProfileDatabases(self.approved.database, self.settings.sql_path / "profiles")
 
     @property
     def guard(self) -> SqlGuard:
@@ -81,9 +81,9 @@ class SqlService:
 
     def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None) -> AddResult:
         """Register PATH's tables, then index every approved table as a catalog record for dataset search."""
-        added, unchanged = self.registry.add(path, name=name, access_level=access_level, describe=describe)
+        added, unchanged = self.approved.add(path, name=name, access_level=access_level, describe=describe)
         if self.postgres is not None:  # PostgreSQL mirrors the registry
-            sync_tables(self.postgres, self.registry.database, self.registry.tables(),
+            sync_tables(self.postgres, self.approved.database, self.approved.tables(),
                         self.settings.sql_path / "postgres.json")
         if unchanged and (self.settings.sql_path / "catalog.json").is_file():
             return AddResult(added, 0, unchanged=True)
@@ -93,7 +93,7 @@ class SqlService:
     def write_catalog(self) -> Path:
         """A DCAT-US data.json of the approved tables, so dataset search finds them (and their access level)."""
         path = self.settings.sql_path / "catalog.json"
-        records = [_dcat_record(t) for t in self.registry.tables()]
+        records = [_dcat_record(t) for t in self.approved.tables()]
         atomic_write(path, json.dumps({"conformsTo": "https://project-open-data.cio.gov/v1.1/schema",
                                        "dataset": records}, ensure_ascii=False, indent=1))
         return path
@@ -113,12 +113,12 @@ class SqlService:
     def role_context(self, role: str) -> SqlContext:
         """The approved tables of the role's access levels, its sensitive-column policy, and what it may not use."""
         record = get_role(role, self.settings.roles_file)
-        every = self.registry.tables()
+        every = self.approved.tables()
         tables = [t for t in every if t.access_level in record.access_levels]
         if not tables:
             raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
                                "`govdata datasets add`")
-        approval = self.registry.approval(record.access_levels, record.sensitive_columns, tables)
+        approval = self.approved.approval(record.access_levels, record.sensitive_columns, tables)
         profile = profile_of(approval, tables, every)
         return SqlContext(self.profiles.database(profile), tables, approval, withheld_documents(every, approval),
                           self.postgres, profile)
@@ -159,14 +159,14 @@ class SqlService:
 
     def versions(self, tables: list[str], *, db: Path | None = None) -> dict[str, str]:
         """The version of each named table (registry, or the ad-hoc database's content hash)."""
-        known = self.adhoc_context(db).tables if db is not None else self.registry.tables()
+        known = self.adhoc_context(db).tables if db is not None else self.approved.tables()
         versions = {t.name: t.version for t in known}
         return {name: versions.get(name, "") for name in tables}
 
     def has_sensitive(self, tables: list[str]) -> bool:
         """Whether any of these registered tables has a column flagged sensitive."""
         wanted = {name.lower() for name in tables}
-        return any(c.sensitive for t in self.registry.tables() if t.name in wanted for c in t.columns)
+        return any(c.sensitive for t in self.approved.tables() if t.name in wanted for c in t.columns)
 
     def learn(self, question: str, sql: str, role: str) -> VerifiedExample:
         """Store a pair verified by ROLE after it passes the guard and runs on the tables that role may query."""

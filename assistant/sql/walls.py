@@ -22,9 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-from assistant.errors import GovDataError, first_line
-from assistant.files import file_lock
 from assistant.sql.guard import Approval
+from core.errors import GovDataError, first_line
+from core.files import file_lock
 from ingest.tables import RegisteredTable, quote
 
 MASK = "***"

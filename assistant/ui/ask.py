@@ -1,22 +1,20 @@
 """The Ask tab: route a message (or take the route the user chose), then stream the reply."""
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.errors import GovDataError
 from assistant.models import Answer
 from assistant.services import Services
 from assistant.ui.common import Caller, error_markdown, receipt_block
 from assistant.ui.render import answer_markdown, datasets_markdown, esc, result_markdown, sql_markdown
 from assistant.ui.text import text
+from core.errors import GovDataError
 
-ROUTES = ("auto", "docs", "datasets", "sql")
+if TYPE_CHECKING:
+    from assistant.ui.page import Page
+
 
 Chat = list[dict[str, Any]]
-
-
-def route_choices(lang: str) -> list[tuple[str, str]]:
-    return [(text(f"route_{r}", lang), r) for r in ROUTES]
 
 
 def ask(assistant: Services, caller: Caller, message: str, history: Chat, route_choice: str, lang: str,
@@ -97,3 +95,36 @@ def last_receipt(turns: list[list[Any]]) -> int | None:
 
 def _with_receipt(reply: str, receipt: str) -> str:
     return f"{reply}\n\n{receipt}" if receipt else reply
+
+
+def layout(page: "Page") -> Any:
+    """The Ask tab: the conversation, the other readings of a SQL question, the route, the steward's receipt tools;
+    returns the tab. `page.parts["ask_tools"]` is the receipt row the page shows to stewards."""
+    import gradio as gr
+
+    from assistant.ui.text import route_choices
+
+    add, turns = page.labels.add, gr.State([])
+    with gr.Tab(text("tab_ask"), id="ask", elem_id="tab-ask") as tab:
+        chat = add(gr.Chatbot(label=text("chat"), elem_id="ask-chat", height=440), "chat")
+        with gr.Row(visible=False, elem_id="ask-readings-row") as readings_row:
+            readings = add(gr.Radio([], label=text("readings"), elem_id="ask-readings", scale=3), "readings")
+            reading_button = add(gr.Button(text("reading_show"), elem_id="ask-reading-show", scale=1),
+                                 "reading_show", "value")
+        route = add(gr.Radio(route_choices("en"), value="auto", label=text("route"), elem_id="ask-route"), "route",
+                    "label+routes")
+        message = add(gr.Textbox(label=text("ask_message"), elem_id="ask-message"), "ask_message")
+        send = add(gr.Button(text("ask_send"), variant="primary", elem_id="ask-send"), "ask_send", "value")
+        page.parts["ask_tools"] = page.receipt_tools("ask", turns, last_receipt)
+
+    def offer_readings(turns_now: list[list[Any]], lang: str) -> tuple[Any, Any]:
+        choices = reading_choices(turns_now, lang)
+        return gr.update(visible=bool(choices)), gr.update(choices=choices, value=None)
+
+    for trigger in (send.click, message.submit):
+        trigger(page.bound(ask), [message, chat, route, page.lang, turns], [chat, message, turns],
+                **page.model_queue).then(offer_readings, [turns, page.lang], [readings_row, readings])
+    reading_button.click(page.bound(show_reading), [turns, readings, chat, page.lang], chat, **page.fast_queue)
+    chat.clear(lambda: [], None, turns).then(  # a cleared conversation starts without context
+        offer_readings, [turns, page.lang], [readings_row, readings])
+    return tab

@@ -1,12 +1,15 @@
 """The Audit tab: receipts (filtered by user and time) and the chain check, for roles with `audit.read`."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.errors import GovDataError
 from assistant.services import Services
 from assistant.ui.common import Caller, error_markdown, frame
 from assistant.ui.render import RECEIPT_COLUMNS, esc, receipt_rows
 from assistant.ui.text import text
+from core.errors import GovDataError
+
+if TYPE_CHECKING:
+    from assistant.ui.page import Page
 
 
 def receipts(assistant: Services, caller: Caller, user: str, since: str, lang: str) -> tuple[Any, str]:
@@ -68,3 +71,28 @@ def _receipt_number(value: Any) -> int | None:
 
 def _refused(assistant: Services, caller: Caller, exc: GovDataError, lang: str) -> str:
     return text("audit_only", lang) if not assistant.allowed(caller.role, "audit.read") else error_markdown(exc, lang)
+
+
+def layout(page: "Page") -> Any:
+    """The Audit tab (data stewards): recent receipts by user and date, the chain check, and Replay/Verify for any
+    receipt number; refreshed whenever the tab is opened."""
+    import gradio as gr
+
+    add = page.labels.add
+    with gr.Tab(text("tab_audit"), id="audit", elem_id="tab-audit", visible=False) as tab:
+        with gr.Row():
+            user = add(gr.Textbox(label=text("audit_user"), elem_id="audit-user"), "audit_user")
+            since = add(gr.Textbox(label=text("audit_since"), elem_id="audit-since"), "audit_since")
+        with gr.Row():
+            refresh = add(gr.Button(text("audit_refresh"), elem_id="audit-refresh"), "audit_refresh", "value")
+            verify = add(gr.Button(text("audit_verify"), elem_id="audit-verify"), "audit_verify", "value")
+        status = gr.Markdown(elem_id="audit-status")
+        with gr.Row():
+            number = add(gr.Number(label=text("receipt_number"), elem_id="audit-receipt", minimum=1, precision=0,
+                                   value=None), "receipt_number")
+        page.receipt_tools("audit", number, lambda value: value, visible=True)
+        table = gr.Dataframe(elem_id="audit-table", interactive=False, max_height=600, wrap=True)
+    for trigger in (refresh.click, tab.select):
+        trigger(page.bound(receipts), [user, since, page.lang], [table, status], **page.fast_queue)
+    verify.click(page.bound(verify_chain), page.lang, status, **page.fast_queue)
+    return tab

@@ -1,13 +1,15 @@
 """What every tab's handlers share: who is calling, how an error reads on the page, and result frames."""
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.errors import FieldError, GovDataError
 from assistant.policy.users import load_users, role_of
 from assistant.services import Services
 from assistant.ui.render import esc
 from assistant.ui.text import TEXT, text
+from core.errors import FieldError, GovDataError
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,39 @@ def caller_of(assistant: Services, request: Any) -> Caller:
     if name and name not in users:
         raise GovDataError(f"user {name!r} may no longer use this app; sign in again")
     return Caller(name or "local", role_of(users, name))
+
+
+def for_caller(assistant: Services, handler: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
+    """The one adapter between Gradio and a tab's handler: Gradio passes the inputs and its request; the handler
+    gets Services, the caller the users file says the request is, the inputs by name and `fixed` keywords. The
+    signature Gradio reads is the handler's own, less (assistant, caller) and `fixed`, plus the request."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in list(inspect.signature(handler).parameters.values())[2:]
+             if p.kind in kinds and p.name not in fixed]
+
+    def arguments(args: tuple[Any, ...]) -> tuple[Caller, dict[str, Any]]:
+        *values, request = args
+        return caller_of(assistant, request), dict(zip(names, values, strict=True)) | fixed
+
+    if inspect.isgeneratorfunction(handler):
+        def stream(*args: Any) -> Any:
+            caller, named = arguments(args)
+            yield from handler(assistant, caller, **named)
+
+        call: Callable[..., Any] = stream
+    else:
+        def call(*args: Any) -> Any:
+            caller, named = arguments(args)
+            return handler(assistant, caller, **named)
+
+    import gradio as gr
+
+    params = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names]
+    call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*params, inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)])
+    call.__annotations__ = {"request": gr.Request}
+    call.__name__ = getattr(handler, "__name__", "handler")
+    return call
 
 
 _LABELS = {"sql": "sql_code", "query": "dataset_query"}  # fields whose form label has another key

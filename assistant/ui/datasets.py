@@ -1,14 +1,17 @@
 """The Find datasets tab: catalog search with filters, and opening an approved table in the workbench."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from assistant.errors import GovDataError
 from assistant.services import Services
 from assistant.ui.common import Caller, error_markdown
 from assistant.ui.render import approved_tables, dataset_cards, esc
 from assistant.ui.text import text
+from core.errors import GovDataError
+
+if TYPE_CHECKING:
+    from assistant.ui.page import Page
 
 
 def find(assistant: Services, caller: Caller, query: str, publisher: str, fmt: str, since: str, level: str,
@@ -32,3 +35,28 @@ def open_in_workbench(table: str | None) -> tuple[Any, Any]:
     if not table:
         return gr.update(), gr.update()
     return gr.Tabs(selected="sql"), gr.update(value=table)
+
+
+def layout(page: "Page") -> Any:
+    """The Find datasets tab: the search with its filters and the cards; `page.parts` gets the level picker (the
+    page fills it for the role) and the approved-table picker and its button (the page opens the SQL tab)."""
+    add = page.labels.add
+    with gr.Tab(text("tab_datasets"), id="datasets", elem_id="tab-datasets") as tab:
+        query = add(gr.Textbox(label=text("dataset_query"), elem_id="dataset-query"), "dataset_query")
+        with gr.Row():
+            publisher = add(gr.Textbox(label=text("publisher")), "publisher")
+            fmt = add(gr.Textbox(label=text("format")), "format")
+            since = add(gr.Textbox(label=text("since")), "since")
+            level = add(gr.Dropdown(label=text("access_level"), choices=[], elem_id="dataset-level"), "access_level")
+        search = add(gr.Button(text("search"), elem_id="dataset-search"), "search", "value")
+        cards = gr.HTML(elem_id="dataset-results")
+        with gr.Row():
+            pick = add(gr.Dropdown(label=text("approved_pick"), choices=[], visible=False, elem_id="dataset-pick"),
+                       "approved_pick")
+            open_button = add(gr.Button(text("query_dataset"), visible=False, elem_id="dataset-open"),
+                              "query_dataset", "value")
+    for trigger in (search.click, query.submit):
+        trigger(page.bound(find), [query, publisher, fmt, since, level, page.lang], [cards, pick, open_button],
+                **page.fast_queue)
+    page.parts.update(level=level, pick=pick, open_button=open_button)
+    return tab

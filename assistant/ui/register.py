@@ -3,14 +3,18 @@ reject, and the disclosure report. Every handler asks Services, which refuses ot
 
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.errors import FieldError, GovDataError
 from assistant.register.entries import RegisterFilter
 from assistant.register.grading import describe_evidence
 from assistant.services import Services
 from assistant.ui.common import Caller, error_markdown, frame
 from assistant.ui.text import text
+from core.access import ACCESS_LEVELS
+from core.errors import FieldError, GovDataError
+
+if TYPE_CHECKING:
+    from assistant.ui.page import Page
 
 ENTRY_COLUMNS = ["score", "stale", "kind", "id", "title", "publisher", "access level", "first reason"]
 SUGGESTION_COLUMNS = ["id", "status", "kind", "target", "current", "suggested", "evidence"]
@@ -97,3 +101,78 @@ def _refused(assistant: Services, caller: Caller, exc: GovDataError, lang: str) 
     if not assistant.allowed(caller.role, "register.read"):
         return text("register_only", lang)
     return error_markdown(exc, lang)
+
+
+def layout(page: "Page") -> Any:
+    """The Register tab (data stewards): the register, grading suggestions to accept or reject, the passages held
+    for review, and the disclosure report; the register is listed whenever the tab is opened."""
+    import gradio as gr
+
+    add = page.labels.add
+    with gr.Tab(text("tab_register"), id="register", elem_id="tab-register", visible=False) as tab:
+        with gr.Row():
+            publisher = add(gr.Textbox(label=text("publisher"), elem_id="register-publisher"), "publisher")
+            level = add(gr.Dropdown(label=text("access_level"), elem_id="register-level", value="",
+                                    choices=[("", ""), *[(lv, lv) for lv in ACCESS_LEVELS]]), "access_level")
+            most = add(gr.Number(label=text("register_max_score"), elem_id="register-max", minimum=0, maximum=100,
+                                 precision=0, value=100), "register_max_score")
+            stale = add(gr.Checkbox(label=text("register_stale"), elem_id="register-stale"), "register_stale")
+        show = add(gr.Button(text("register_show"), elem_id="register-show"), "register_show", "value")
+        status = gr.Markdown(elem_id="register-status")
+        table = add(gr.Dataframe(label=text("register_table"), elem_id="register-table", interactive=False,
+                                 max_height=500, wrap=True), "register_table")
+        _grading_layout(page)
+        _held_layout(page)
+        _disclosure_layout(page)
+    for trigger in (show.click, tab.select):
+        trigger(page.bound(entries), [publisher, level, most, stale, page.lang], [table, status], **page.fast_queue)
+    return tab
+
+
+def _grading_layout(page: "Page") -> None:
+    import gradio as gr
+
+    add = page.labels.add
+    with gr.Row():
+        target = add(gr.Textbox(label=text("target"), elem_id="grade-target", scale=3), "target")
+        suggest = add(gr.Button(text("grade_suggest"), elem_id="grade-suggest", scale=1), "grade_suggest", "value")
+    table = add(gr.Dataframe(label=text("grade_table"), elem_id="grade-table", interactive=False, wrap=True),
+                "grade_table")
+    with gr.Row():
+        chosen = add(gr.Textbox(label=text("suggestion"), elem_id="grade-id", scale=3), "suggestion")
+        accept = add(gr.Button(text("grade_accept"), variant="primary", elem_id="grade-accept", scale=1),
+                     "grade_accept", "value")
+        reject = add(gr.Button(text("grade_reject"), elem_id="grade-reject", scale=1), "grade_reject", "value")
+    status = gr.Markdown(elem_id="grade-status")
+    for trigger in (suggest.click, target.submit):
+        trigger(page.bound(suggestions), [target, page.lang], [table, status], **page.fast_queue)
+    for button, verdict in ((accept, True), (reject, False)):
+        button.click(page.bound(decide, accept=verdict), [target, chosen, page.lang], [table, status],
+                     **page.fast_queue)
+
+
+def _held_layout(page: "Page") -> None:
+    import gradio as gr
+
+    add = page.labels.add
+    show = add(gr.Button(text("held_show"), elem_id="held-show"), "held_show", "value")
+    status = gr.Markdown(elem_id="held-status")
+    table = add(gr.Dataframe(label=text("held_table"), elem_id="held-table", interactive=False, wrap=True),
+                "held_table")
+    with gr.Row():
+        chosen = add(gr.Textbox(label=text("held_id"), elem_id="held-id", scale=3), "held_id")
+        release = add(gr.Button(text("held_release"), elem_id="held-release", scale=1), "held_release", "value")
+        keep = add(gr.Button(text("held_keep"), elem_id="held-keep", scale=1), "held_keep", "value")
+    show.click(page.bound(held), page.lang, [table, status], **page.fast_queue)
+    for button, verdict in ((release, True), (keep, False)):
+        button.click(page.bound(review, release=verdict), [chosen, page.lang], [table, status], **page.fast_queue)
+
+
+def _disclosure_layout(page: "Page") -> None:
+    import gradio as gr
+
+    add = page.labels.add
+    build = add(gr.Button(text("disclosure_button"), elem_id="disclosure-build"), "disclosure_button", "value")
+    report = add(gr.File(label=text("disclosure_file"), elem_id="disclosure-file"), "disclosure_file")
+    status = gr.Markdown(elem_id="disclosure-status")
+    build.click(page.bound(disclosure), page.lang, [report, status], **page.fast_queue)

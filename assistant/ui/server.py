@@ -1,68 +1,60 @@
-"""The web server's own walls in front of Gradio's routes (issue 26): no uploads (the app has no upload component,
-so Gradio's upload routes would only let a signed-in user fill the disk), and no session for a user who is no
-longer in the users file (Gradio keeps sign-in tokens until a restart)."""
+"""The web server: start-up checks of the services the settings name, sign-in against the users file, the walls
+in front of Gradio's routes (assistant/ui/walls.py), the warm-up, and serving the page (assistant/ui/layout.py)."""
 
-from pathlib import Path
+import logging
+import threading
+from typing import Any
 
-from starlette.requests import HTTPConnection
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.middleware import Middleware
 
-from assistant.errors import GovDataError
-from assistant.policy.users import load_users
-
-_UPLOAD_ROUTES = ("upload", "process_recording")  # Gradio's routes that write a request's files to its cache
-_SIGN_IN = "login"  # the sign-in form may be sent as multipart; it carries no file
-
-
-def writes_files(scope: Scope) -> bool:
-    """Whether a request would make Gradio write files: its upload routes, or any multipart body but the
-    sign-in form."""
-    route = str(scope.get("path", "")).rstrip("/").rsplit("/", 1)[-1]
-    if route in _UPLOAD_ROUTES:
-        return True
-    content_type = HTTPConnection(scope).headers.get("content-type", "")
-    return content_type.lower().startswith("multipart/") and route != _SIGN_IN
+from assistant.policy.users import load_users, verify
+from assistant.services import Services
+from assistant.ui.layout import CSS, build_ui
+from assistant.ui.walls import NoUploads, SignedInUsers
+from core.settings import Settings
 
 
-class NoUploads:
-    """Refuses (403) a request that would write files before a byte of its body is read."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and writes_files(scope):
-            await PlainTextResponse("this app accepts no uploads", status_code=403)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+def build_assistant(settings: Settings) -> Services:
+    """The use cases the web app calls; its receipts say `interface: ui`."""
+    return Services(settings, interface="ui")
 
 
-class SignedInUsers:
-    """Drops the sign-in tokens of a user no longer in the users file (read again when it changes), so their next
-    request is signed out; a users file that cannot be read answers 503 rather than trusting old tokens."""
-
-    def __init__(self, app: ASGIApp, users_file: Path | None = None) -> None:
-        self.app = app
-        self.users_file = users_file
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            try:
-                forget_removed(scope, set(load_users(self.users_file)))
-            except GovDataError as exc:
-                await PlainTextResponse(f"sign-in is unavailable: {exc}", status_code=503)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+def auth_for(assistant: Services) -> Any:
+    """The sign-in check Gradio calls with (username, password), against the users file as it is now."""
+    path = assistant.settings.users_file
+    load_users(path)  # a missing or malformed file stops the server at start
+    return lambda name, password: verify(load_users(path), name, password)
 
 
-def forget_removed(scope: Scope, users: set[str]) -> None:
-    """Remove every token of the request's signed-in user from the app's tokens when the user is not in `users`."""
-    tokens = getattr(scope.get("app"), "tokens", None)
-    if not isinstance(tokens, dict):
-        return
-    for name, value in HTTPConnection(scope).cookies.items():
-        user = tokens.get(value) if name.startswith("access-token") else None
-        if user is not None and user not in users:
-            for token in [t for t, holder in tokens.items() if holder == user]:
-                tokens.pop(token, None)
+def walls(assistant: Services) -> list[Middleware]:
+    """The server's walls in front of Gradio (assistant/ui/server.py): no uploads; no session for a removed user."""
+    return [Middleware(NoUploads), Middleware(SignedInUsers, users_file=assistant.settings.users_file)]
+
+
+def _warm_up(assistant: Services) -> None:
+    """Model and store loaded while the first user signs in; a failure here is left to the first question,
+    which reports it in the page."""
+    try:
+        assistant.warm_up()
+    except Exception as exc:  # noqa: BLE001  (logged, never fatal: the question that needs the part says why)
+        logging.getLogger(__name__).warning("warm-up failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
+
+
+def launch(assistant: Services, host: str, port: int, *, block: bool = True) -> Any:
+    """Check the servers the settings name (Chroma, PostgreSQL, the model server) before serving: one clear error
+    line at start, not a broken page later. `block=False` returns the running app (tests close it)."""
+    from assistant.sql.postgres import check_postgres, target_of
+
+    if (target := target_of(assistant.settings.sql)) is not None:
+        check_postgres(target)
+    if assistant.settings.chroma.url:
+        assistant.store  # noqa: B018  (connects, or raises naming the URL)
+    if assistant.settings.llm.provider == "openai":
+        assistant.chat_model  # noqa: B018
+    if assistant.settings.llm.warm_up:
+        threading.Thread(target=_warm_up, args=(assistant,), name="warm-up", daemon=True).start()
+    ui = build_ui(assistant).queue(default_concurrency_limit=4)
+    ui.launch(server_name=host, server_port=port, show_error=False, auth=auth_for(assistant), css=CSS,
+              auth_message="GovData Assistant — demo users are listed in the README.", max_file_size=0,
+              app_kwargs={"middleware": walls(assistant)}, prevent_thread_lock=not block)
+    return ui

@@ -4,11 +4,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.errors import GovDataError
 from assistant.services import Services
 from assistant.ui.common import Caller
 from assistant.ui.render import esc
 from assistant.ui.text import language_of, text
+from core.errors import GovDataError
 
 
 def role_choices(assistant: Services, role: str, lang: str, table: str = "", level: str = "") -> tuple[Any, Any]:

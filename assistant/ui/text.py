@@ -158,3 +158,11 @@ def language_of(accept_language: str | None) -> str:
     """zh when the browser prefers Chinese (any zh-* first), else en."""
     first = (accept_language or "").split(",")[0].strip().lower()
     return "zh" if first.startswith("zh") else "en"
+
+
+ROUTES = ("auto", "docs", "datasets", "sql")
+
+
+def route_choices(lang: str) -> list[tuple[str, str]]:
+    """The Ask tab's "Answer from" choices in the page's language."""
+    return [(text(f"route_{r}", lang), r) for r in ROUTES]

@@ -2,18 +2,21 @@
 
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from assistant.csvsafe import to_csv
-from assistant.errors import GovDataError
 from assistant.services import Services
 from assistant.sql.chart import pick_chart
 from assistant.sql.guard import SqlRejected, withheld_list
-from assistant.ui.common import Caller, error_markdown, frame, receipt_block
+from assistant.ui.common import Caller, caller_of, error_markdown, frame, receipt_block
 from assistant.ui.render import esc, page_of, uncertainty_markdown, withheld_markdown
 from assistant.ui.text import text
+from core.errors import GovDataError
+
+if TYPE_CHECKING:
+    from assistant.ui.page import Page
 
 
 def check(assistant: Services, caller: Caller, sql: str, lang: str) -> str:
@@ -124,3 +127,62 @@ def last_receipt(result: dict[str, Any] | None) -> int | None:
 
 def _with_receipt(receipt: str) -> str:
     return f"\n\n{receipt}" if receipt else ""
+
+
+def layout(page: "Page") -> Any:
+    """The SQL workbench tab: question -> SQL, Check and Run, the result in pages with a chart and a CSV, the
+    steward's receipt tools; `page.parts` gets the dataset picker and the receipt row."""
+    add = page.labels.add
+    with gr.Tab(text("tab_sql"), id="sql", elem_id="tab-sql") as tab:
+        with gr.Row():
+            question = add(gr.Textbox(label=text("question"), elem_id="sql-question", scale=4), "question")
+            dataset = add(gr.Dropdown(label=text("dataset"), choices=[], scale=1, elem_id="sql-dataset"), "dataset")
+        generate_button = add(gr.Button(text("generate"), elem_id="sql-generate"), "generate", "value")
+        sql = add(gr.Textbox(label=text("sql_code"), lines=4, elem_id="sql-code"), "sql_code")
+        with gr.Row():
+            check_button = add(gr.Button(text("check"), elem_id="sql-check"), "check", "value")
+            run_button = add(gr.Button(text("run"), variant="primary", elem_id="sql-run"), "run", "value")
+        verdict, explanation = gr.Markdown(elem_id="sql-verdict"), gr.Markdown(elem_id="sql-explanation")
+        result = _result_layout(page)
+        page.parts.update(dataset=dataset, sql_tools=page.receipt_tools("sql", result[0], last_receipt))
+    check_button.click(page.bound(check), [sql, page.lang], verdict, **page.fast_queue)
+    run_button.click(page.bound(run), [sql, page.lang], [verdict, *result], **page.fast_queue)
+    generate_button.click(_writer(page), [question, dataset, page.lang], [sql, verdict, explanation, *result],
+                          **page.model_queue)
+    return tab
+
+
+def _result_layout(page: "Page") -> list[Any]:
+    """The result's components, in the order `result_outputs` fills them, with their own events wired."""
+    add = page.labels.add
+    state = gr.State(None)
+    table = add(gr.Dataframe(label=text("result"), elem_id="sql-table", interactive=False, max_height=500), "result")
+    with gr.Row():
+        prev_button = add(gr.Button(text("prev"), size="sm", elem_id="sql-prev"), "prev", "value")
+        page_label = gr.Markdown(elem_id="sql-page")
+        next_button = add(gr.Button(text("next"), size="sm", elem_id="sql-next"), "next", "value")
+    with gr.Row():
+        kind = add(gr.Radio(["bar", "line", "scatter", "none"], value="none", label=text("chart"),
+                            elem_id="sql-chart-kind"), "chart")
+        x_axis = add(gr.Dropdown(label=text("x"), choices=[], elem_id="sql-x"), "x")
+        y_axis = add(gr.Dropdown(label=text("y"), choices=[], elem_id="sql-y"), "y")
+    plots = [gr.BarPlot(visible=False, elem_id="sql-chart-bar"), gr.LinePlot(visible=False, elem_id="sql-chart-line"),
+             gr.ScatterPlot(visible=False, elem_id="sql-chart-scatter")]
+    csv = add(gr.File(label=text("csv"), elem_id="sql-csv"), "csv")
+    paged = [state, table, page_label]
+    prev_button.click(lambda r, g: turn_page(r, -1, g), [state, page.lang], paged)
+    next_button.click(lambda r, g: turn_page(r, 1, g), [state, page.lang], paged)
+    for control in (kind, x_axis, y_axis):
+        control.input(charts, [state, kind, x_axis, y_axis], plots)
+    return [state, table, page_label, kind, x_axis, y_axis, *plots, csv]
+
+
+def _writer(page: "Page") -> Any:
+    """Question -> SQL with Gradio's progress line (its own signature: the progress is a default argument)."""
+    def write(question: str, dataset: str, lang: str, request: gr.Request,
+              progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008  (Gradio's idiom)
+        progress(0.1, desc=text("writing_sql", lang))
+        return generate(page.assistant, caller_of(page.assistant, request), question, dataset, lang)
+
+    write.__name__ = "generate"  # the event carries the handler's name, like every other
+    return write

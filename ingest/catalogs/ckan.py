@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from assistant.models import Dataset
-from assistant.policy.access import NON_PUBLIC
+from core.access import NON_PUBLIC
+from core.records import Dataset
 
 from .common import RecordError, access_level_or_strict, distribution, load_records, text, text_list
 

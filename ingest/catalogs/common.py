@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from assistant.models import Dataset, Distribution
-from assistant.policy.access import NON_PUBLIC, normalize_access_level
+from core.access import NON_PUBLIC, normalize_access_level
+from core.records import Dataset, Distribution
 
 _EXT_FORMAT = re.compile(r"\.([A-Za-z0-9]{2,8})(?:[?#].*)?$")
 

@@ -4,7 +4,7 @@ resources are approved as SQL tables (`ingest/tables/`)."""
 
 from typing import Any
 
-from assistant.models import Dataset
+from core.records import Dataset
 
 from .common import access_level_or_strict, distribution, stable_identifier, text, text_list
 

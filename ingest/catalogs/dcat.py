@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from assistant.models import Dataset
+from core.records import Dataset
 
 from .common import (
     RecordError,

@@ -9,8 +9,8 @@ import csv
 import io
 from typing import Any
 
-from assistant.errors import IngestError
-from assistant.models import Dataset
+from core.errors import IngestError
+from core.records import Dataset
 
 from .common import (
     RecordError,

@@ -2,7 +2,7 @@
 
 `sources` says what tables a file holds, `load` reads one into DuckDB with described and sampled columns,
 `adhoc` caches a whole `--db` source as one DuckDB file. Who may see a table is decided elsewhere
-(`assistant/sql/registry.py`, `assistant/policy/`).
+(`assistant/sql/approved.py`, `assistant/policy/`).
 """
 
 from ingest.tables.adhoc import adhoc_database

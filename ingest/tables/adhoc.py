@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from assistant.errors import FieldError
-from assistant.files import atomic_write
+from core.errors import FieldError
+from core.files import atomic_write
 from ingest.links import leaves, leaves_its_folder
 from ingest.tables.load import load_source
 from ingest.tables.model import ColumnInfo, Describe, RegisteredTable, TableSource

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from assistant.errors import GovDataError, first_line
+from core.errors import GovDataError, first_line
 from ingest.tables.model import ColumnInfo, Describe, RegisteredTable, TableSource
 from ingest.tables.names import quote, reserved_words, unique_names
 from ingest.tables.sources import file_digest

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import FieldError
+from core.errors import FieldError
 
 
 @dataclass

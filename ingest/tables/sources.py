@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from assistant.errors import GovDataError
+from core.errors import GovDataError
 from ingest.catalogs.datapackage import package_license, package_publisher, resources, schema_fields
 from ingest.links import leaves_its_folder
 from ingest.tables.model import TableSource

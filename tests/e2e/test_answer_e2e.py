@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from assistant.config import LlmSettings, Settings
 from assistant.services import Services
+from core.settings import LlmSettings, Settings
 
 from .conftest import FIXTURES, free_port, govdata
 

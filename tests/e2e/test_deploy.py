@@ -16,9 +16,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from assistant.config import Settings
 from assistant.llm.model_file import verified_model
 from assistant.sql.postgres import dsn_with_password
+from core.settings import Settings
 from tests.e2e.conftest import FIXTURES, GOVDATA, PostgresServer, free_port, govdata
 
 pytestmark = pytest.mark.e2e

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.config import EmbeddingSettings, Settings
 from assistant.factories import model_info
+from core.settings import EmbeddingSettings, Settings
 from vectorstore.embeddings import build_embeddings
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from assistant.answer import render_passages
-from assistant.config import Settings
 from assistant.services import Services
+from core.settings import Settings
 
 from .conftest import FIXTURES, Run, govdata
 

@@ -12,23 +12,24 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from assistant.errors import GovDataError
+from assistant.sql.approved import ApprovedTables
 from assistant.sql.guard import Approval, GuardedQuery, SqlGuard
 from assistant.sql.postgres import PostgresRunner, PostgresTarget, dsn_with_password, load_tables
-from assistant.sql.registry import Registry
 from assistant.sql.runner import MASK, QueryFailed, QueryRunner, RunnerLimits
+from core.errors import GovDataError
 from tests.e2e.conftest import FIXTURES, PostgresServer, free_port, govdata
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def approved(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer) -> tuple[Registry, PostgresTarget]:
+def approved(tmp_path_factory: pytest.TempPathFactory,
+             postgres: PostgresServer) -> tuple[ApprovedTables, PostgresTarget]:
     """The permits CSV and the pets SQLite file approved in DuckDB, then loaded into PostgreSQL."""
     root = tmp_path_factory.mktemp("pg")
     for name in ("permits.csv", "permits.describe.json", "pets_1.sqlite"):
         shutil.copy(FIXTURES / "sql" / name, root / name)
-    registry = Registry(root / "sql")
+    registry = ApprovedTables(root / "sql")
     registry.add(root / "permits.csv", name="permits", describe=root / "permits.describe.json")
     registry.add(root / "pets_1.sqlite")
     target = PostgresTarget(dsn_with_password(postgres.owner_dsn, postgres.password_env), postgres.reader_dsn)
@@ -39,7 +40,7 @@ def approved(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer)
     return registry, target
 
 
-def _approval(registry: Registry, masked: frozenset[str] = frozenset()) -> Approval:
+def _approval(registry: ApprovedTables, masked: frozenset[str] = frozenset()) -> Approval:
     return Approval.of([dataclasses.replace(access, masked=masked if access.name == "permits" else frozenset())
                         for access in registry.approval(("public",), "allow").tables.values()])
 
@@ -56,7 +57,7 @@ QUESTIONS = [
 
 @pytest.mark.parametrize("sql", QUESTIONS)
 def test_guarded_queries_give_the_same_rows_on_postgres_as_on_duckdb(
-        sql: str, approved: tuple[Registry, PostgresTarget]) -> None:
+        sql: str, approved: tuple[ApprovedTables, PostgresTarget]) -> None:
     registry, target = approved
     query = SqlGuard().guard(sql, _approval(registry))
     on_duckdb = QueryRunner(registry.database).run(query)
@@ -65,7 +66,7 @@ def test_guarded_queries_give_the_same_rows_on_postgres_as_on_duckdb(
     assert on_postgres.sql == query.sql  # the receipt keeps the checked DuckDB-dialect SQL
 
 
-def test_masked_outputs_and_the_row_cap_hold_on_postgres(approved: tuple[Registry, PostgresTarget]) -> None:
+def test_masked_outputs_and_the_row_cap_hold_on_postgres(approved: tuple[ApprovedTables, PostgresTarget]) -> None:
     registry, target = approved
     query = SqlGuard(row_cap=3).guard("SELECT permit_id, phone FROM permits ORDER BY permit_id",
                                       _approval(registry, frozenset({"phone"})))
@@ -91,13 +92,13 @@ def test_masked_outputs_and_the_row_cap_hold_on_postgres(approved: tuple[Registr
     ("CREATE EXTENSION dblink", "read-only transaction"),
 ])
 def test_the_reader_login_refuses_on_its_own(sql: str, refusal: str,
-                                             approved: tuple[Registry, PostgresTarget]) -> None:
+                                             approved: tuple[ApprovedTables, PostgresTarget]) -> None:
     with pytest.raises(QueryFailed, match=refusal):
         PostgresRunner(approved[1]).run_raw(sql)
 
 
 def test_the_readers_defaults_are_read_only_even_outside_the_runner(
-        approved: tuple[Registry, PostgresTarget]) -> None:
+        approved: tuple[ApprovedTables, PostgresTarget]) -> None:
     with psycopg.connect(approved[1].reader_dsn, autocommit=True) as con:
         assert con.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
@@ -108,7 +109,8 @@ def test_the_readers_defaults_are_read_only_even_outside_the_runner(
                 con.execute(f"CREATE TABLE {table} (x int)")
 
 
-def test_postgres_own_plan_is_checked_before_a_guarded_query_runs(approved: tuple[Registry, PostgresTarget]) -> None:
+def test_postgres_own_plan_is_checked_before_a_guarded_query_runs(
+        approved: tuple[ApprovedTables, PostgresTarget]) -> None:
     """The twin of DuckDB's plan check, on PostgreSQL's EXPLAIN: estimated rows at any step, the tables the plan
     reads, and table functions, each refused before the query runs."""
     registry, target = approved
@@ -122,14 +124,14 @@ def test_postgres_own_plan_is_checked_before_a_guarded_query_runs(approved: tupl
         PostgresRunner(target).run(GuardedQuery("SELECT count(*) FROM generate_series(1, 10)", ()))
 
 
-def test_a_slow_query_is_stopped_at_the_timeout(approved: tuple[Registry, PostgresTarget]) -> None:
+def test_a_slow_query_is_stopped_at_the_timeout(approved: tuple[ApprovedTables, PostgresTarget]) -> None:
     runner = PostgresRunner(approved[1], RunnerLimits(timeout_s=0.5))
     with pytest.raises(QueryFailed, match="longer than 0.5 s"):
         runner.run_raw("SELECT pg_sleep(5)")
     assert runner.run_raw("SELECT 1 AS one").rows == [[1]]
 
 
-def test_a_failed_load_changes_nothing(approved: tuple[Registry, PostgresTarget]) -> None:
+def test_a_failed_load_changes_nothing(approved: tuple[ApprovedTables, PostgresTarget]) -> None:
     registry, target = approved
     tables = registry.tables()
     broken = dataclasses.replace(tables[0], name="no_such_table_in_duckdb")
@@ -149,7 +151,7 @@ def test_a_server_that_is_down_is_named_without_its_password(tmp_path: Path) -> 
     assert "hunter2" not in str(raised.value)
 
 
-def test_a_reader_role_that_could_do_more_is_refused(approved: tuple[Registry, PostgresTarget]) -> None:
+def test_a_reader_role_that_could_do_more_is_refused(approved: tuple[ApprovedTables, PostgresTarget]) -> None:
     registry, target = approved
     with psycopg.connect(target.owner_dsn, autocommit=True) as con:
         con.execute("DROP ROLE IF EXISTS too_mighty")

@@ -10,10 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from assistant.config import Settings, SqlSettings
 from assistant.sql.postgres import PostgresRunner, ProfileLogins
 from assistant.sql.runner import QueryFailed
 from assistant.sql.service import SqlService
+from core.settings import Settings, SqlSettings
 from tests.e2e.conftest import PostgresServer
 from tests.unit.test_sql_walls_fuzz import FIXED, SENSITIVE, _write_tables, generate, leaked_values, outcome
 

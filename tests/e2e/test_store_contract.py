@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import GovDataError
 from assistant.factories import chroma_server
 from assistant.services import Services
+from core.errors import GovDataError
+from core.settings import Settings
 from tests.unit.test_retrieval import (  # noqa: F401  (collected here again, with the server-backed fixture)
     DIM,
     FixedEmbeddings,
@@ -58,7 +58,7 @@ def test_the_server_holds_the_vectors_and_a_second_client_sees_them(chroma_url: 
 
 
 def test_the_model_check_holds_on_the_server(chroma_url: str, tmp_path: Path) -> None:
-    from assistant.errors import StoreMismatchError
+    from core.errors import StoreMismatchError
 
     server = ChromaServer(chroma_url, database=_database(chroma_url))
     ChromaStore(tmp_path / "a", ModelInfo("fixed", DIM), FixedEmbeddings, server)  # type: ignore[arg-type]

@@ -5,8 +5,8 @@ import json
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.answer import Answerer, partial_answer, render_passages, verify_citations
-from assistant.config import AnswerSettings
 from assistant.llm.replies import parse_reply
+from core.settings import AnswerSettings
 from vectorstore.retriever import Ranked
 from vectorstore.store import Hit
 

@@ -1,8 +1,13 @@
 """What the web app renders: links, escaping, pages, interface language (no browser needed)."""
 
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
+
+import pytest
 
 from assistant.models import Answer, Citation
+from assistant.services import Services
 from assistant.ui.render import (
     PAGE_ROWS,
     answer_markdown,
@@ -13,6 +18,7 @@ from assistant.ui.render import (
     table_markdown,
 )
 from assistant.ui.text import TEXT, language_of, text
+from core.settings import Settings
 
 
 def _result(identifier: str, title: str = "<b>T</b>", url: str = "https://x.gov/a") -> SimpleNamespace:
@@ -82,29 +88,13 @@ _BUILD_AND_EXIT = """
 import sys
 from pathlib import Path
 from app import build_assistant, build_ui
-from assistant.config import Settings
+from core.settings import Settings
 from assistant.ui.workbench import csv_file
 build_ui(build_assistant(Settings(home=Path(sys.argv[1]))))
 print(csv_file(["a"], [[1]]))
 """
 
 
-def test_result_csvs_live_in_a_private_cache_removed_at_exit(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    home = tmp_path / "home"
-    (home / "ui-cache").mkdir(parents=True)
-    (home / "ui-cache" / "stale.csv").write_text("left by a previous server")
-    done = subprocess.run([sys.executable, "-c", _BUILD_AND_EXIT, str(home)], capture_output=True, text=True,
-                          timeout=300, cwd=Path(__file__).resolve().parents[2],
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert done.returncode == 0, done.stderr
-    written = Path(done.stdout.strip().splitlines()[-1])
-    assert written.parent == (home / "ui-cache").resolve()
-    assert not (home / "ui-cache").exists()  # removed at exit, with the stale file from before
 
 
 def test_gradio_copies_of_result_csvs_are_not_readable_by_others(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -115,9 +105,9 @@ def test_gradio_copies_of_result_csvs_are_not_readable_by_others(tmp_path) -> No
     from gradio import processing_utils
 
     from app import build_assistant
-    from assistant.config import Settings
     from assistant.ui.layout import private_cache
     from assistant.ui.workbench import csv_file
+    from core.settings import Settings
 
     previous = os.environ.get("GRADIO_TEMP_DIR")
     try:
@@ -162,7 +152,7 @@ def test_an_empty_result_about_withheld_data_says_so_in_both_languages() -> None
 
 def test_searches_and_sql_runs_never_queue_behind_model_answers(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from app import build_assistant, build_ui
-    from assistant.config import Settings
+    from core.settings import Settings
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "restored-after"))  # build_ui points it elsewhere
     blocks = build_ui(build_assistant(Settings(home=tmp_path / "home")))
@@ -211,11 +201,11 @@ def _users_file(path, users: dict[str, str]):  # type: ignore[no-untyped-def]
 def test_the_signed_in_role_follows_the_users_file_and_a_removed_user_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from assistant.config import Settings
-    from assistant.errors import GovDataError
     from assistant.services import Services
     from assistant.ui.common import caller_of
-    from assistant.ui.layout import auth_for
+    from assistant.ui.server import auth_for
+    from core.errors import GovDataError
+    from core.settings import Settings
 
     path = _users_file(tmp_path / "users.json", {"ana": "civil_servant"})
     assistant = Services(Settings(home=tmp_path / "home", users_file=path))
@@ -237,8 +227,8 @@ def test_the_server_refuses_uploads_and_ends_a_removed_users_session(tmp_path, m
     import httpx
 
     from app import build_assistant
-    from assistant.config import Settings
-    from assistant.ui.layout import launch
+    from assistant.ui.server import launch
+    from core.settings import Settings
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "restored-after"))  # launch points it at the private cache
     path = _users_file(tmp_path / "users.json", {"ana": "citizen"})
@@ -264,3 +254,32 @@ def test_the_server_refuses_uploads_and_ends_a_removed_users_session(tmp_path, m
             assert client.get("/config").status_code == 401  # the old session is gone, not just paused
     finally:
         ui.close()
+
+
+def test_one_adapter_gives_each_handler_the_caller_and_gradio_the_handlers_own_signature(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 30: `for_caller` replaces a closure per handler; Gradio reads its signature to pass the request."""
+    import inspect
+
+    import gradio as gr
+
+    from assistant.ui.common import Caller, for_caller
+
+    monkeypatch.setenv("GOVDATA_HOME", str(tmp_path / "home"))
+    assistant = Services(Settings())
+    seen: list[tuple[Any, ...]] = []
+
+    def decide(assistant: Any, caller: Caller, name: str, suggestion: str, accept: bool, lang: str) -> str:
+        seen.append((caller, name, suggestion, accept, lang))
+        return "ok"
+
+    def stream(assistant: Any, caller: Caller, message: str) -> Any:
+        yield f"{caller.user}: {message}"
+
+    request = type("Request", (), {"username": "analyst"})()
+    call = for_caller(assistant, decide, accept=True)
+    assert list(inspect.signature(call).parameters) == ["name", "suggestion", "lang", "request"]
+    assert inspect.signature(call).parameters["request"].annotation is gr.Request
+    assert call("permits", "g1", "zh", request) == "ok"
+    assert seen == [(Caller("analyst", "civil_servant"), "permits", "g1", True, "zh")]
+    assert list(for_caller(assistant, stream)("hi", request)) == ["analyst: hi"]

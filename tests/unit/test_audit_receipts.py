@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from assistant.config import Settings
-from assistant.errors import GovDataError
 from assistant.services import Services
+from core.errors import GovDataError
+from core.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
 
@@ -21,7 +21,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GOVDATA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("GOVDATA_USER", "tester")
     services = Services(Settings())
-    services.sql.registry.add(tmp_path / "permits.csv", access_level="restricted public",
+    services.sql.approved.add(tmp_path / "permits.csv", access_level="restricted public",
                               describe=FIXTURES / "permits.describe.json")
     return tmp_path
 
@@ -40,7 +40,7 @@ def test_run_and_refusal_each_leave_a_receipt(home: Path) -> None:
     ran, refused = sorted(services.audit.recent(), key=lambda r: r.id)
     assert ran.id == result.receipt_id and ran.user == "ana" and ran.interface == "ui"
     assert ran.action == "sql.run" and ran.row_count == 3 and ran.sql == result.sql
-    assert ran.datasets == {"permits": services.sql.registry.tables()[0].version} and not ran.raw_values
+    assert ran.datasets == {"permits": services.sql.approved.tables()[0].version} and not ran.raw_values
     assert refused.outcome.startswith("refused: ") and "DROP" in refused.outcome and refused.row_count is None
     assert services.audit.verify().ok
 
@@ -73,7 +73,7 @@ def test_replay_same_then_version_changed(home: Path) -> None:
     assert code == 0 and report["status"] == "same" and report["replay_receipt_id"] == 2
     with open(home / "permits.csv", "a", encoding="utf-8") as handle:
         handle.write("P9,北京,Zhang San,13800000000,event,10,2024-05-01\n")
-    services.sql.registry.add(home / "permits.csv", access_level="restricted public",
+    services.sql.approved.add(home / "permits.csv", access_level="restricted public",
                               describe=FIXTURES / "permits.describe.json")
     code, out = _cli("audit", "replay", "1", "--json")
     report = json.loads(out)
@@ -110,20 +110,6 @@ def test_roles_file_rejects_an_unknown_pii_policy(tmp_path: Path) -> None:
     assert get_role("y", path).masks_pii  # masking is the default
 
 
-def test_parallel_cli_processes_keep_one_chain(home: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    commands = [[sys.executable, "-m", "assistant.cli", "sql", "run", f"SELECT {n} AS n FROM permits LIMIT 1",
-                 "--role", "civil_servant"] for n in range(4)]
-    processes = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for c in commands]
-    assert all(p.wait(timeout=120) == 0 for p in processes)
-    services = Services(Settings())
-    assert services.audit.verify().ok
-    assert sorted(r.sql for r in services.audit.recent()) == sorted(
-        f"SELECT {n} AS n FROM permits AS permits LIMIT 1" for n in range(4))
 
 
 def test_cli_verify_names_the_tampered_entry_and_exits_1(home: Path) -> None:

@@ -19,11 +19,11 @@ import pytest
 
 from assistant.audit import GENESIS, entry_hash
 from assistant.boundary import clean
-from assistant.config import AuditSettings, Settings
-from assistant.errors import FieldError, GovDataError
 from assistant.services import ENTRIES, Services
 from assistant.ui import workbench
 from assistant.ui.common import Caller
+from core.errors import FieldError, GovDataError
+from core.settings import AuditSettings, Settings
 from tests.unit.test_use_cases import (
     FIXTURES,
     _Retriever,
@@ -191,17 +191,17 @@ def test_routing_reads_at_most_the_question_limit(services: Services, monkeypatc
 def test_every_use_case_enters_through_the_boundary() -> None:
     """No use case can forget to clean and bound its texts: each public method that acts for a user is an entry,
     and so is the hidden-match count the search shells call with the same words."""
-    use_cases = [name for name, member in vars(Services).items() if inspect.isfunction(member)
-                 and not name.startswith("_") and "user" in inspect.signature(member).parameters and name != "user"]
+    use_cases = [name for name, member in inspect.getmembers(Services, inspect.isfunction)
+                 if not name.startswith("_") and "user" in inspect.signature(member).parameters and name != "user"]
     assert len(use_cases) >= 20
-    missing = [name for name in [*use_cases, "hidden_matches"] if f"Services.{name}" not in ENTRIES]
+    missing = [name for name in [*use_cases, "hidden_matches"] if name not in ENTRIES]
     assert missing == []
 
 
 def test_the_cli_takes_undecodable_argv_bytes_and_leaves_a_receipt(tmp_path: Path) -> None:
     """`govdata sql check $'SELECT 1 -- \\xed\\xa0\\x80'` ended in `internal failure (UnicodeEncodeError ...)`."""
     home = tmp_path / "home"
-    Services(Settings(home=home)).sql.registry.add(FIXTURES / "permits.csv", access_level="public")
+    Services(Settings(home=home)).sql.approved.add(FIXTURES / "permits.csv", access_level="public")
     env = {**os.environ, "GOVDATA_HOME": str(home), "GOVDATA_USER": "tester", "OMP_WAIT_POLICY": "PASSIVE"}
     done = subprocess.run([sys.executable, "-m", "assistant.cli", "sql", "check",
                            b"SELECT count(*) FROM permits -- \xed\xa0\x80 \xff", "--json"],

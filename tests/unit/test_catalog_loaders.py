@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import IngestError
+from core.errors import IngestError
+from core.settings import Settings
 from ingest.detect import detect
 from ingest.items import load_source
 from ingest.options import OptionsResolver, SourceOptions

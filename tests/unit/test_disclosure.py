@@ -8,7 +8,7 @@ from datetime import datetime
 
 from assistant.audit import Receipt
 from assistant.register.disclosure import build, to_csv, to_html, to_json
-from assistant.services import period_end
+from core.dates import period_end
 
 LEVELS = {"permits": "public", "clinic_visits": "restricted public"}
 

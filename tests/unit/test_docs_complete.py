@@ -6,7 +6,7 @@ import typer
 from pydantic import BaseModel
 
 from assistant.cli import app
-from assistant.config import Settings
+from core.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import IngestError
+from core.errors import IngestError
+from core.settings import Settings
 from ingest.documents.readers import read_document
 from ingest.items import load_source
 from ingest.options import SourceOptions
@@ -71,7 +71,7 @@ HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
                              "protects it); ingest an unencrypted copy"),
 ])
 def test_hostile_documents_are_refused_with_one_line(name: str, message: str) -> None:
-    from assistant.errors import IngestError
+    from core.errors import IngestError
     from ingest.documents.readers import read_document
 
     path = HOSTILE / name
@@ -92,7 +92,7 @@ def test_big5_and_gbk_text_are_told_apart() -> None:
 
 
 def test_big5_catalog_titles_land_readable() -> None:
-    from assistant.config import Settings
+    from core.settings import Settings
     from ingest.items import load_source
     from ingest.options import OptionsResolver
 
@@ -104,10 +104,10 @@ def test_big5_catalog_titles_land_readable() -> None:
 
 
 def test_legacy_encoded_and_empty_csv_as_approved_tables(tmp_path: Path) -> None:
-    from assistant.errors import GovDataError
-    from assistant.sql.registry import Registry
+    from assistant.sql.approved import ApprovedTables
+    from core.errors import GovDataError
 
-    registry = Registry(tmp_path / "sql")
+    registry = ApprovedTables(tmp_path / "sql")
     (table,), _ = registry.add(HOSTILE / "big5_catalog.csv", name="tainan")
     assert table.row_count == 5 and "臺南市機車定檢站地址" in table.columns[0].samples
     with pytest.raises(GovDataError, match=r"empty.csv: empty file \(0 bytes\); there is no table to approve"):

@@ -1,6 +1,6 @@
 """One line per failure: the helper every layer uses to quote a library's exception."""
 
-from assistant.errors import first_line
+from core.errors import first_line
 
 
 def test_the_first_line_is_kept_and_capped() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.files import atomic_write, file_lock
+from core.files import atomic_write, file_lock
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:

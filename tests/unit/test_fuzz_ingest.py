@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import IngestError
+from core.errors import IngestError
+from core.settings import Settings
 from ingest.clean import clean_text, clean_tree
 from ingest.items import load_source
 from ingest.manifest import Manifest

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import GovDataError
 from assistant.policy.pii import _ID_CHECK, _ID_WEIGHTS
 from assistant.register.grading import column_evidence, suggest_for_record
 from assistant.services import Services
+from core.errors import GovDataError
+from core.settings import Settings
 from ingest.tables.model import ColumnInfo
 
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant.config import AnswerSettings, Settings
-from assistant.errors import FieldError, GovDataError
 from assistant.register.grading import decisions_path
 from assistant.services import Services
+from core.errors import FieldError, GovDataError
+from core.settings import AnswerSettings, Settings
 
 ROLES = ("citizen", "civil_servant", "data_steward")
 POLICY = """# Handling requests (test)

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.config import Settings
 from assistant.services import Services
 from assistant.ui import datasets as datasets_tab
 from assistant.ui.common import Caller
+from core.settings import Settings
 from vectorstore.keyword import KeywordIndexes
 from vectorstore.retriever import Retriever
 from vectorstore.store import DATASETS, ChromaStore, ModelInfo
@@ -93,3 +93,9 @@ def test_a_publisher_filter_never_names_a_publisher_of_a_hidden_level(services: 
     assert services.filters("civil_servant", publisher="secret").publishers == (SECRET_PUBLISHER,)
     assert SECRET_PUBLISHER not in services.filters("civil_servant", publisher="secret",
                                                     access_level="public").publishers
+
+
+def test_found_records_carry_the_registers_quality_score(services: Services) -> None:
+    """Issue 17's card field: the register's metadata score of each found record (computed by the use case)."""
+    found = services.search_datasets("roads", k=5, role="citizen")
+    assert found and all(isinstance(r.quality, int) and 0 <= r.quality <= 100 for r in found)

@@ -9,9 +9,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.answer import Answerer, render_passages
-from assistant.config import AnswerSettings, Settings, SqlSettings
 from assistant.sql.generate import SqlGenerator, render_schema
 from assistant.sql.service import SqlService
+from core.settings import AnswerSettings, Settings, SqlSettings
 from prompts import load_prompt
 from tests.unit.scripted_model import ScriptedModel, reply
 from vectorstore.retriever import Ranked
@@ -57,13 +57,13 @@ def complaints(tmp_path: Path) -> SqlService:
     model = ScriptedModel(replies=[])
     settings = Settings(home=tmp_path / "home", sql=SqlSettings(retries=2))
     svc = SqlService(settings, lambda: model, lambda texts: None, lambda paths: None)  # type: ignore[arg-type]
-    svc.registry.add(INJECTION / "complaints.csv")
+    svc.approved.add(INJECTION / "complaints.csv")
     svc._generator = SqlGenerator(model, settings.sql, "none", None)
     return svc
 
 
 def test_table_values_with_instructions_stay_quoted_on_their_column_line(complaints: SqlService) -> None:
-    table = complaints.registry.tables()[0]
+    table = complaints.approved.tables()[0]
     schema = render_schema([table])
     assert len(schema.splitlines()) == 1 + len(table.columns)
     note_line = next(line for line in schema.splitlines() if line.strip().startswith("note "))
@@ -77,7 +77,7 @@ def test_a_model_obeying_injected_values_changes_nothing(complaints: SqlService)
                           reply("SELECT 1; DROP TABLE complaints")])
     answer = complaints.ask("How many noise complaints per district?", role="civil_servant")
     assert answer.error is not None and answer.rows == [] and answer.attempts == 3
-    connection = duckdb.connect(str(complaints.registry.database), read_only=True)
+    connection = duckdb.connect(str(complaints.approved.database), read_only=True)
     try:
         assert connection.execute("SELECT count(*) FROM complaints").fetchone() == (7,)
     finally:

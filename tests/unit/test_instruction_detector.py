@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import render_passages
-from assistant.models import Chunk
+from core.records import Chunk
 from ingest.injection import RULES, defuse, find_instruction, normalise
 from ingest.items import chunk_item, screen
 from vectorstore.retriever import Ranked

@@ -13,10 +13,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import GovDataError
 from assistant.models import Answer, Citation
 from assistant.services import Services
+from core.errors import GovDataError
+from core.settings import Settings
 from vectorstore.retriever import Ranked
 from vectorstore.store import Hit
 
@@ -41,7 +41,7 @@ def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
     describe.write_text(json.dumps({"title": "People", "columns": {
         "name": {"sensitive": True}, "ssn": {"sensitive": True}, "address": {"sensitive": True}}}))
     svc = Services(Settings())
-    svc.sql.registry.add(source, access_level="public", describe=describe)
+    svc.sql.approved.add(source, access_level="public", describe=describe)
     return svc
 
 
@@ -196,8 +196,8 @@ def test_db_cannot_name_the_approved_database_or_the_audit_log(services: Service
     services.sql_run("SELECT id FROM people", role="citizen")  # creates the audit log
     home = services.settings.home
     link = tmp_path / "innocent.duckdb"
-    os.link(services.sql.registry.database, link)
-    for db in (services.sql.registry.database, home / "audit" / "audit.sqlite", link, home):
+    os.link(services.sql.approved.database, link)
+    for db in (services.sql.approved.database, home / "audit" / "audit.sqlite", link, home):
         with pytest.raises(GovDataError, match="GOVDATA_HOME"):
             services.sql_run("SELECT ssn FROM people", role="citizen", db=db)
     assert all(r.outcome.startswith("refused: db ") for r in services.audit.recent(limit=4))

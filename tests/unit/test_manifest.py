@@ -52,7 +52,7 @@ def test_an_unexpected_failure_in_one_file_is_that_files_error_line(tmp_path: Pa
     import numpy as np
 
     import ingest.pipeline as pipeline_module
-    from assistant.config import Settings
+    from core.settings import Settings
     from ingest.manifest import Manifest
     from ingest.pipeline import Pipeline
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.config import Settings
 from assistant.services import Services
+from core.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
 PHONE, EMAIL = "13800138000", "wf@example.cn"

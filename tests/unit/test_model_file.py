@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import GovDataError
 from assistant.llm.model_file import check_model_file
+from core.errors import GovDataError
 
 
 def test_model_file_hash_is_checked(tmp_path: Path) -> None:
@@ -24,9 +24,9 @@ def test_model_file_hash_is_checked(tmp_path: Path) -> None:
 def test_a_model_server_that_is_down_is_one_line_naming_its_url() -> None:
     import socket
 
-    from assistant.config import LlmSettings
-    from assistant.errors import GovDataError
     from assistant.llm.factory import build_chat_model
+    from core.errors import GovDataError
+    from core.settings import LlmSettings
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,9 +40,9 @@ def test_a_model_server_that_refuses_the_key_says_which_variable(monkeypatch: py
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from assistant.config import LlmSettings
-    from assistant.errors import GovDataError
     from assistant.llm.factory import build_chat_model
+    from core.errors import GovDataError
+    from core.settings import LlmSettings
 
     class Refusing(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from assistant.errors import GovDataError
 from assistant.llm.masking import ServerChatOpenAI
+from core.errors import GovDataError
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli.common import error_text
-from assistant.errors import FieldError
+from core.errors import FieldError
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")

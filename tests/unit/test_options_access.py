@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import GovDataError, IngestError
-from assistant.policy.access import most_restrictive, normalize_access_level
 from assistant.policy.roles import allowed_levels
+from core.access import most_restrictive, normalize_access_level
+from core.errors import GovDataError, IngestError
+from core.settings import Settings
 from ingest.options import OptionsResolver
 
 

@@ -9,10 +9,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from assistant.config import Settings, SqlSettings
-from assistant.errors import GovDataError
 from assistant.gate import Busy, Gate
 from assistant.services import Services
+from core.errors import GovDataError
+from core.settings import Settings, SqlSettings
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
     con.execute(f"COPY (SELECT range AS id, {wide} FROM range(1000)) TO '{source / 'wide.parquet'}' (FORMAT parquet)")
     svc = Services(Settings(home=tmp_path / "home", sql=SqlSettings(max_concurrent_per_user=1, queue_wait_s=0.2)))
     for name in ("city", "tiny", "wide"):
-        svc.sql.registry.add(source / f"{name}.parquet")
+        svc.sql.approved.add(source / f"{name}.parquet")
     return svc
 
 
@@ -131,8 +131,8 @@ def test_one_user_holds_one_model_slot_and_others_still_get_answers(tmp_path: Pa
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Per-user caps on model work: a second question from the same user waits and is told busy, while another
     user's question and every SQL run go through (runs use the engine's gate, not the model's)."""
-    from assistant.config import LlmSettings
     from assistant.models import Answer
+    from core.settings import LlmSettings
 
     monkeypatch.setenv("GOVDATA_USER", "tester")
     release, entered = threading.Event(), threading.Event()
@@ -162,7 +162,7 @@ def test_one_user_holds_one_model_slot_and_others_still_get_answers(tmp_path: Pa
 
 
 def test_the_embedded_model_takes_two_workers_and_a_server_takes_its_setting() -> None:
-    from assistant.config import LlmSettings
+    from core.settings import LlmSettings
 
     assert LlmSettings().workers() == 2
     assert LlmSettings(provider="openai", max_concurrent=12).workers() == 12
@@ -172,7 +172,7 @@ def test_the_embedded_model_takes_two_workers_and_a_server_takes_its_setting() -
 def test_parts_shared_by_web_sessions_are_built_once_under_concurrent_first_use(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The load test found it: two sessions' first searches opened two Chroma clients on one folder at once."""
-    import assistant.services as services_module
+    import assistant.usecases.desk as services_module
 
     built: list[int] = []
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
 from assistant.register.entries import APPROVED_TABLE, CATALOG_RECORD, Entry, build, export, from_record
 from assistant.register.periodicity import read_periodicity
 from assistant.register.quality import WEIGHTS, Resource, duplicate_groups, score
+from core.settings import Settings
 from ingest.items import load_source
 from ingest.options import SourceOptions
 

@@ -124,7 +124,7 @@ def test_record_that_becomes_restricted_leaves_the_public_partition(retriever: R
 def test_store_with_the_old_unpartitioned_layout_is_refused(tmp_path: Path) -> None:
     import chromadb
 
-    from assistant.errors import StoreMismatchError
+    from core.errors import StoreMismatchError
 
     chromadb.PersistentClient(path=str(tmp_path / "chroma")).create_collection("datasets")
     with pytest.raises(StoreMismatchError, match="older layout"):

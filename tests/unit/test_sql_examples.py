@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
 from assistant.sql.examples import VerifiedExample, readable_by
 from assistant.sql.generate import SqlGenerator
 from assistant.sql.guard import Approval, SqlGuard, TableAccess
 from assistant.sql.service import SqlService
+from core.settings import Settings
 from tests.unit.scripted_model import ScriptedModel, reply
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
@@ -26,7 +26,7 @@ def svc(tmp_path: Path) -> SqlService:
     settings = Settings(home=tmp_path / "home")
     model = ScriptedModel(replies=[])
     service = SqlService(settings, lambda: model, lambda texts: None, lambda paths: None)  # type: ignore[arg-type]
-    service.registry.add(FIXTURES / "permits.csv", describe=FIXTURES / "permits.describe.json", access_level="public")
+    service.approved.add(FIXTURES / "permits.csv", describe=FIXTURES / "permits.describe.json", access_level="public")
     service._generator = SqlGenerator(model, settings.sql, "none", None)
     for question, sql in (SENSITIVE, STAR, PLAIN):
         service.learn(question, sql, "data_steward")

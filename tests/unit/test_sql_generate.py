@@ -8,11 +8,11 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 
 from assistant.cli.common import error_text
-from assistant.config import Settings, SqlSettings
-from assistant.errors import GovDataError
 from assistant.sql.evalguard import narrowed
 from assistant.sql.generate import SqlGenerator
 from assistant.sql.service import SqlService
+from core.errors import GovDataError
+from core.settings import Settings, SqlSettings
 from tests.unit.scripted_model import ScriptedModel, reply
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
@@ -21,9 +21,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
 def service(tmp_path: Path, model: BaseChatModel, **sql: Any) -> SqlService:
     settings = Settings(home=tmp_path / "home", sql=SqlSettings(**sql))
     svc = SqlService(settings, lambda: model, lambda texts: None, lambda paths: None)  # type: ignore[arg-type]
-    svc.registry.add(FIXTURES / "permits.csv", describe=FIXTURES / "permits.describe.json",
+    svc.approved.add(FIXTURES / "permits.csv", describe=FIXTURES / "permits.describe.json",
                      access_level="restricted public")
-    svc.registry.add(FIXTURES / "datapackage" / "datapackage.json")
+    svc.approved.add(FIXTURES / "datapackage" / "datapackage.json")
     svc._generator = SqlGenerator(model, settings.sql, "none", None)
     return svc
 
@@ -234,13 +234,13 @@ def test_withheld_documents_are_other_levels_tables_and_denied_columns(tmp_path:
     from assistant.sql.service import withheld_documents
 
     svc = service(tmp_path, ScriptedModel(replies=[]))
-    tables = svc.registry.tables()
-    citizen = svc.registry.approval(("public",), "deny", tables)
+    tables = svc.approved.tables()
+    citizen = svc.approved.approval(("public",), "deny", tables)
     assert [d.split()[0] for d in withheld_documents(tables, citizen)] == ["permits"]
-    servant = svc.registry.approval(("public", "restricted public"), "deny", tables)
+    servant = svc.approved.approval(("public", "restricted public"), "deny", tables)
     assert withheld_documents(tables, servant) == ("permits applicant_name Applicant Name person who applied",
                                                    "permits phone Phone applicant phone")
-    assert withheld_documents(tables, svc.registry.approval(("public", "restricted public"), "mask", tables)) == ()
+    assert withheld_documents(tables, svc.approved.approval(("public", "restricted public"), "mask", tables)) == ()
 
 
 def test_an_engine_error_is_not_mistaken_for_missing_data(tmp_path: Path) -> None:

@@ -138,8 +138,8 @@ def test_rejections_are_one_readable_line() -> None:
 
 
 def test_guarded_sql_transpiles_for_other_engines() -> None:
-    from assistant.errors import GovDataError
     from assistant.sql.guard import transpile
+    from core.errors import GovDataError
 
     query = GUARD.guard("SELECT strftime(created, '%Y') AS y, count(*) FROM complaints GROUP BY 1", APPROVAL)
     assert "TO_CHAR(complaints.created, 'YYYY')" in transpile(query.sql, "postgres")

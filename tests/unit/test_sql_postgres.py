@@ -2,9 +2,9 @@
 
 import pytest
 
-from assistant.config import SqlSettings
-from assistant.errors import GovDataError
 from assistant.sql.postgres import PostgresTarget, postgres_message, postgres_sql, postgres_type, target_of, where
+from core.errors import GovDataError
+from core.settings import SqlSettings
 
 
 @pytest.mark.parametrize(("duckdb_type", "expected"), [

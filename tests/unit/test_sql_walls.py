@@ -9,8 +9,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import GovDataError
 from assistant.sql.guard import GuardedQuery
 from assistant.sql.runner import (
     MASK,
@@ -24,6 +22,8 @@ from assistant.sql.runner import (
 )
 from assistant.sql.service import SqlService
 from assistant.sql.walls import PROFILE_FILE, Wall
+from core.errors import GovDataError
+from core.settings import Settings
 
 SSN = "123-45-6789"
 
@@ -38,8 +38,8 @@ def service(tmp_path: Path) -> SqlService:
     (data / "cases.csv").write_text("id,kind\n1,noise\n")
     svc = SqlService(Settings(home=tmp_path / "home"), lambda: None,  # type: ignore[arg-type,return-value]
                      lambda texts: None, lambda paths: None)  # type: ignore[arg-type,return-value]
-    svc.registry.add(data / "people.csv", name="people", describe=data / "people.describe.json")
-    svc.registry.add(data / "cases.csv", name="cases", access_level="non-public")
+    svc.approved.add(data / "people.csv", name="people", describe=data / "people.describe.json")
+    svc.approved.add(data / "cases.csv", name="cases", access_level="non-public")
     return svc
 
 
@@ -64,7 +64,7 @@ def test_each_role_queries_a_file_that_holds_only_what_it_may_read(service: SqlS
     con = duckdb.connect(str(servant.database), read_only=True)
     assert con.execute("SELECT ssn, phone FROM people ORDER BY id").fetchall() == [(MASK, MASK), (None, None)]
     con.close()
-    assert steward.database == service.registry.database  # the whole database: nothing to take out
+    assert steward.database == service.approved.database  # the whole database: nothing to take out
     assert citizen.database.name == PROFILE_FILE and citizen.database != servant.database
 
 
@@ -73,7 +73,7 @@ def test_a_new_grading_or_version_makes_a_new_file_and_the_old_one_goes_after_a_
     first = service.role_context("citizen").database
     assert service.role_context("citizen").database == first  # built once
     (tmp_path / "data" / "people.csv").write_text("id,city,ssn,phone\n1,west,1,2\n")
-    service.registry.add(tmp_path / "data" / "people.csv", name="people",
+    service.approved.add(tmp_path / "data" / "people.csv", name="people",
                          describe=tmp_path / "data" / "people.describe.json")
     second = service.role_context("citizen").database
     assert second != first and first.is_file()
@@ -86,7 +86,7 @@ def test_a_new_grading_or_version_makes_a_new_file_and_the_old_one_goes_after_a_
 def test_the_runner_refuses_a_file_that_holds_more_than_the_profile(service: SqlService) -> None:
     """The approved database opened with a citizen's wall (a wiring mistake) is refused before anything runs."""
     wall = service.role_context("citizen").profile.wall()  # type: ignore[union-attr]
-    runner = QueryRunner(service.registry.database, wall=wall)
+    runner = QueryRunner(service.approved.database, wall=wall)
     with pytest.raises(QueryFailed, match="holds more than the caller's access profile"):
         runner.run(GuardedQuery("SELECT id FROM people", ("people",)))
     assert QueryRunner(service.role_context("citizen").database, wall=wall).run(
@@ -116,7 +116,7 @@ def test_plan_facts_read_each_scans_columns_and_filters(tmp_path: Path) -> None:
 
 
 def test_a_failed_build_leaves_no_profile_behind(service: SqlService) -> None:
-    service.registry.database.unlink()
+    service.approved.database.unlink()
     with pytest.raises(GovDataError, match="cannot build the access profile"):
         service.role_context("citizen")
     assert not any(p.name.startswith(".") or (p / PROFILE_FILE).exists()
@@ -170,7 +170,7 @@ def test_db_refuses_a_hard_link_to_any_file_under_the_home(service: SqlService, 
 
 
 def test_the_home_folder_is_private_to_its_owner(tmp_path: Path) -> None:
-    from assistant.files import private_folder
+    from core.files import private_folder
 
     fresh = tmp_path / "fresh" / "home"
     private_folder(fresh)

@@ -20,11 +20,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import GovDataError
 from assistant.sql.generate import runner_for
 from assistant.sql.runner import QueryRunner
 from assistant.sql.service import SqlService
+from core.errors import GovDataError
+from core.settings import Settings
 
 SEED = 20261206
 CASES = 2000  # through the guard and the wall, per role
@@ -82,8 +82,8 @@ def _service(root: Path, variant: str) -> SqlService:
     settings = Settings(home=root / "home")
     service = SqlService(settings, lambda: None, lambda texts: None, lambda paths: None)  # type: ignore[arg-type,return-value]
     data = root / "data"
-    service.registry.add(data / "people.csv", name="people", describe=data / "people.describe.json")
-    service.registry.add(data / "contacts.csv", name="contacts", access_level="restricted public",
+    service.approved.add(data / "people.csv", name="people", describe=data / "people.describe.json")
+    service.approved.add(data / "contacts.csv", name="contacts", access_level="restricted public",
                          describe=data / "contacts.describe.json")
     return service
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import FieldError, GovDataError
-from assistant.sql.registry import Registry
+from assistant.sql.approved import ApprovedTables
+from core.errors import FieldError, GovDataError
+from core.settings import Settings
 from ingest.manifest import Manifest
 from ingest.pipeline import IngestSummary, Pipeline
 from ingest.tables import adhoc_database
@@ -99,7 +99,7 @@ def test_datasets_add_refuses_a_link_out_of_its_folder(tmp_path: Path) -> None:
     (tmp_path / "host" / "people.csv").write_text("name,salary\nAnn,1\n", encoding="utf-8")
     (tmp_path / "tables").mkdir()
     (tmp_path / "tables" / "people.csv").symlink_to(tmp_path / "host" / "people.csv")
-    registry = Registry(tmp_path / "sql")
+    registry = ApprovedTables(tmp_path / "sql")
     with pytest.raises(GovDataError, match="people.csv: a symbolic link out of .*tables; name its target"):
         registry.add(tmp_path / "tables" / "people.csv")
     assert registry.stored_tables() == []
@@ -114,7 +114,7 @@ def test_a_datapackage_resource_cannot_link_out_of_the_package_folder(tmp_path: 
     (package / "data.csv").symlink_to(tmp_path / "host.csv")
     (package / "datapackage.json").write_text('{"resources": [{"name": "d", "path": "data.csv"}]}', encoding="utf-8")
     with pytest.raises(GovDataError, match="is not a file beside it"):
-        Registry(tmp_path / "sql").add(package / "datapackage.json")
+        ApprovedTables(tmp_path / "sql").add(package / "datapackage.json")
 
 
 def test_an_adhoc_folder_with_a_link_out_of_it_is_refused(tmp_path: Path) -> None:

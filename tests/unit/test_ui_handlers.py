@@ -118,7 +118,7 @@ def test_every_answer_and_result_carries_its_own_compact_receipt(services: Servi
     assert "SELECT" in shown and "permits@" in shown  # the SQL that ran, at its data version
     import pytest
 
-    from assistant.errors import GovDataError
+    from core.errors import GovDataError
 
     with pytest.raises(GovDataError, match=f"receipt {steward_receipt.id} is not one of yours"):
         services.own_receipt(steward_receipt.id, role="citizen", user="ana")

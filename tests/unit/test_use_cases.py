@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from assistant.config import Settings
-from assistant.errors import GovDataError
 from assistant.models import Answer
 from assistant.services import Services
+from core.errors import GovDataError
+from core.settings import Settings
 from vectorstore.retriever import Ranked
 from vectorstore.store import Hit
 
@@ -126,7 +126,7 @@ def test_named_actions_come_from_the_roles_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("value", "day"), [("2026", 20260101), ("2026-11", 20261101), ("2026-11-05", 20261105),
                                             ("2026-11-05T10:00", 20261105), ("2026-11-05T01:00+08:00", 20261104)])
 def test_one_reading_of_since_for_catalogs_and_receipts(value: str, day: int) -> None:
-    from assistant.services import since_day
+    from core.dates import since_day
 
     assert since_day(value) == day
 
@@ -134,8 +134,8 @@ def test_one_reading_of_since_for_catalogs_and_receipts(value: str, day: int) ->
 @pytest.mark.parametrize("value", ["x", "2026-13", "26", "2026-01-01-01", "2026-02-30"])
 def test_a_bad_since_names_the_field(value: str) -> None:
     from assistant.cli.common import error_text
-    from assistant.errors import FieldError
-    from assistant.services import parse_since
+    from core.dates import parse_since
+    from core.errors import FieldError
 
     with pytest.raises(FieldError) as raised:
         parse_since(value)

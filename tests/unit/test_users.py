@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import GovDataError
 from assistant.policy.roles import load_roles
 from assistant.policy.users import hash_password, load_users, role_of, verify
+from core.errors import GovDataError
 
 
 def test_bundled_demo_users_sign_in_with_their_documented_passwords() -> None:

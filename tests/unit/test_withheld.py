@@ -6,25 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
 from assistant.services import Services
 from assistant.sql.guard import SqlGuard
 from assistant.sql.guard.model import WITHHELD_REASON
 from assistant.ui import workbench
 from assistant.ui.common import Caller
+from tests.conftest import Home
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
 
 
 @pytest.fixture
-def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
-    monkeypatch.setenv("GOVDATA_USER", "tester")
+def services(tmp_path: Path, home_builder: Home) -> Services:
     for name in ("permits.csv", "permits.describe.json"):
         shutil.copy(FIXTURES / name, tmp_path / name)
-    svc = Services(Settings(home=tmp_path / "home"))
-    svc.add_tables(tmp_path / "permits.csv", name="permits", describe=tmp_path / "permits.describe.json",
-                   access_level="public", role="data_steward")
-    return svc
+    return home_builder.services(tables=((tmp_path / "permits.csv", {
+        "name": "permits", "describe": tmp_path / "permits.describe.json", "access_level": "public"}),))
 
 
 @pytest.mark.parametrize(("sql", "withheld"), [

@@ -9,9 +9,9 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope
 from sqlglot.schema import MappingSchema
 
-from assistant.errors import first_line
 from assistant.sql.guard.model import DIALECT, Approval, SqlRejected, TableAccess
 from assistant.sql.guard.sources import _scopes
+from core.errors import first_line
 
 _AUTO_ALIAS = re.compile(r"^_col_\d+$")
 

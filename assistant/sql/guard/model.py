@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from assistant.errors import GovDataError
+from core.errors import GovDataError
 
 DIALECT = "duckdb"
 MAX_SQL_CHARS = 20_000

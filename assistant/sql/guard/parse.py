@@ -7,9 +7,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
-from assistant.errors import FieldError, first_line
 from assistant.sql.guard.model import DIALECT, SqlRejected
 from assistant.sql.guard.statements import _kind
+from core.errors import FieldError, first_line
 
 
 def parse_single(sql: str) -> exp.Expr:

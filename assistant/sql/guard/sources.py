@@ -5,9 +5,9 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from assistant.errors import first_line
 from assistant.sql.guard.functions import ALLOWED_TABLE_FUNCTIONS, function_name
 from assistant.sql.guard.model import DIALECT, Approval, SqlRejected
+from core.errors import first_line
 
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "system", "temp"})
 SYSTEM_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_sequence"})

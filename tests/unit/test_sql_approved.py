@@ -10,19 +10,19 @@ import duckdb
 import pytest
 
 from assistant.cli.common import error_text
-from assistant.errors import GovDataError
-from assistant.sql.registry import Registry
+from assistant.sql.approved import ApprovedTables
+from core.errors import GovDataError
 from ingest.tables import adhoc_database, snake_name, unique_names
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Registry:
-    return Registry(tmp_path / "sql")
+def registry(tmp_path: Path) -> ApprovedTables:
+    return ApprovedTables(tmp_path / "sql")
 
 
-def rows(registry: Registry, sql: str) -> list[tuple]:
+def rows(registry: ApprovedTables, sql: str) -> list[tuple]:
     con = duckdb.connect(str(registry.database), read_only=True)
     try:
         return con.execute(sql).fetchall()
@@ -30,7 +30,7 @@ def rows(registry: Registry, sql: str) -> list[tuple]:
         con.close()
 
 
-def test_csv_with_describe_file(registry: Registry) -> None:
+def test_csv_with_describe_file(registry: ApprovedTables) -> None:
     [table], unchanged = registry.add(FIXTURES / "permits.csv", describe=FIXTURES / "permits.describe.json")
     assert not unchanged and table.name == "permits" and table.row_count == 5
     names = [c.name for c in table.columns]
@@ -45,7 +45,8 @@ def test_csv_with_describe_file(registry: Registry) -> None:
     assert rows(registry, 'SELECT count(*) FROM permits WHERE "城市" = \'北京\'') == [(3,)]
 
 
-def test_columns_record_ranges_and_examples_but_never_for_sensitive_ones(registry: Registry, tmp_path: Path) -> None:
+def test_columns_record_ranges_and_examples_but_never_for_sensitive_ones(registry: ApprovedTables,
+                                                                          tmp_path: Path) -> None:
     csv = tmp_path / "people.csv"
     csv.write_text("id,name,secret,born,score\n" + "".join(
         f"{i},person {i:02d},s{i},2020-01-{i + 1:02d},{i * 1.5}\n" for i in range(31)), encoding="utf-8")
@@ -63,7 +64,7 @@ def test_columns_record_ranges_and_examples_but_never_for_sensitive_ones(registr
     assert "s1" not in schema and "45" not in schema
 
 
-def test_datapackage_keeps_field_descriptions_units_and_publisher(registry: Registry) -> None:
+def test_datapackage_keeps_field_descriptions_units_and_publisher(registry: ApprovedTables) -> None:
     [table], _ = registry.add(FIXTURES / "datapackage" / "datapackage.json")
     assert table.name == "city_air" and table.publisher == "Fixture Environment Bureau"
     pm = next(c for c in table.columns if c.label == "PM2.5")
@@ -71,7 +72,7 @@ def test_datapackage_keeps_field_descriptions_units_and_publisher(registry: Regi
     assert rows(registry, "SELECT max(pm2_5) FROM city_air") == [(89.5,)]
 
 
-def test_sqlite_tables_keep_foreign_keys(registry: Registry) -> None:
+def test_sqlite_tables_keep_foreign_keys(registry: ApprovedTables) -> None:
     tables, _ = registry.add(FIXTURES / "pets_1.sqlite")
     assert {t.name for t in tables} == {"student", "has_pet", "pets"}
     has_pet = next(t for t in tables if t.name == "has_pet")
@@ -79,7 +80,7 @@ def test_sqlite_tables_keep_foreign_keys(registry: Registry) -> None:
     assert rows(registry, "SELECT count(*) FROM pets") == [(3,)]
 
 
-def test_parquet_and_json(registry: Registry, tmp_path: Path) -> None:
+def test_parquet_and_json(registry: ApprovedTables, tmp_path: Path) -> None:
     con = duckdb.connect()
     con.execute(f"COPY (SELECT range AS n, range * 2 AS twice FROM range(4)) TO '{tmp_path / 'n.parquet'}'")
     (tmp_path / "items.json").write_text(json.dumps([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]))
@@ -89,7 +90,7 @@ def test_parquet_and_json(registry: Registry, tmp_path: Path) -> None:
     assert rows(registry, "SELECT sum(twice) FROM n") == [(12,)]
 
 
-def test_same_file_again_is_unchanged_and_changed_file_reloads(registry: Registry, tmp_path: Path) -> None:
+def test_same_file_again_is_unchanged_and_changed_file_reloads(registry: ApprovedTables, tmp_path: Path) -> None:
     source = tmp_path / "permits.csv"
     shutil.copy(FIXTURES / "permits.csv", source)
     [first], _ = registry.add(source)
@@ -100,7 +101,7 @@ def test_same_file_again_is_unchanged_and_changed_file_reloads(registry: Registr
     assert not unchanged and third.version != first.version and third.row_count == 6
 
 
-def test_failed_add_keeps_existing_tables_and_registry(registry: Registry) -> None:
+def test_failed_add_keeps_existing_tables_and_registry(registry: ApprovedTables) -> None:
     registry.add(FIXTURES / "permits.csv", name="broken")
     before = registry.registry_file.read_text()
     with pytest.raises(GovDataError, match=r"broken.parquet: cannot read as parquet"):
@@ -116,7 +117,7 @@ def test_failed_add_keeps_existing_tables_and_registry(registry: Registry) -> No
     ("permits.csv", {"access_level": "secretish"}, "--access-level"),
     ("permits.csv", {"describe": "broken.describe.json"}, "--describe"),
 ])
-def test_bad_input_is_one_clear_error(registry: Registry, path: str, kwargs: dict, message: str) -> None:
+def test_bad_input_is_one_clear_error(registry: ApprovedTables, path: str, kwargs: dict, message: str) -> None:
     if "describe" in kwargs:
         kwargs = {"describe": FIXTURES / kwargs["describe"]}
     with pytest.raises(GovDataError) as raised:
@@ -125,7 +126,7 @@ def test_bad_input_is_one_clear_error(registry: Registry, path: str, kwargs: dic
     assert not registry.registry_file.exists()
 
 
-def test_approval_by_role_policy(registry: Registry) -> None:
+def test_approval_by_role_policy(registry: ApprovedTables) -> None:
     registry.add(FIXTURES / "permits.csv", describe=FIXTURES / "permits.describe.json",
                  access_level="restricted public")
     assert registry.approval(("public",), "deny").tables == {}
@@ -156,7 +157,7 @@ def test_adhoc_folder_and_sqlite_are_cached(tmp_path: Path) -> None:
     assert {t.name for t in lite_tables} == {"student", "has_pet", "pets"} and lite != database
 
 
-def test_sqlite_mixed_types_fall_back_to_text(registry: Registry, tmp_path: Path) -> None:
+def test_sqlite_mixed_types_fall_back_to_text(registry: ApprovedTables, tmp_path: Path) -> None:
     path = tmp_path / "mixed.sqlite"
     with sqlite3.connect(path) as con:
         con.execute("CREATE TABLE t (n INTEGER, x INTEGER, r REAL, mpg TEXT)")
@@ -168,7 +169,7 @@ def test_sqlite_mixed_types_fall_back_to_text(registry: Registry, tmp_path: Path
     assert rows(registry, "SELECT sum(r) FROM t") == [(6.75,)]
 
 
-def test_a_text_column_of_dates_is_marked_as_dates(registry: Registry, tmp_path: Path) -> None:
+def test_a_text_column_of_dates_is_marked_as_dates(registry: ApprovedTables, tmp_path: Path) -> None:
     path = tmp_path / "dates.sqlite"
     with sqlite3.connect(path) as con:
         con.execute("CREATE TABLE t (day TEXT, updated TEXT, note TEXT)")
@@ -179,7 +180,7 @@ def test_a_text_column_of_dates_is_marked_as_dates(registry: Registry, tmp_path:
     assert {c.name: c.date_text for c in table.columns} == {"day": True, "updated": True, "note": False}
 
 
-def test_sqlite_join_key_takes_its_targets_numeric_type(registry: Registry, tmp_path: Path) -> None:
+def test_sqlite_join_key_takes_its_targets_numeric_type(registry: ApprovedTables, tmp_path: Path) -> None:
     path = tmp_path / "keys.sqlite"
     with sqlite3.connect(path) as con:
         con.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)")
@@ -193,7 +194,7 @@ def test_sqlite_join_key_takes_its_targets_numeric_type(registry: Registry, tmp_
     assert rows(registry, "SELECT count(*) FROM child JOIN parent ON child.pid = parent.id") == [(3,)]
 
 
-def test_a_datapackage_reads_the_same_for_its_catalog_record_and_its_tables(registry: Registry,
+def test_a_datapackage_reads_the_same_for_its_catalog_record_and_its_tables(registry: ApprovedTables,
                                                                            tmp_path: Path) -> None:
     from ingest.catalogs.datapackage import load_datapackage
 
@@ -210,7 +211,7 @@ def test_a_datapackage_reads_the_same_for_its_catalog_record_and_its_tables(regi
     assert record.license == table.license == "ODC-BY"
 
 
-def test_ranges_and_examples_can_be_left_out_of_the_prompt(registry: Registry, tmp_path: Path) -> None:
+def test_ranges_and_examples_can_be_left_out_of_the_prompt(registry: ApprovedTables, tmp_path: Path) -> None:
     from assistant.sql.generate import render_schema
 
     csv = tmp_path / "t.csv"

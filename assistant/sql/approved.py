@@ -12,18 +12,18 @@ from pathlib import Path
 
 import duckdb
 
-from assistant.errors import FieldError, GovDataError, first_line
-from assistant.files import atomic_write, file_lock
-from assistant.policy.access import normalize_access_level
 from assistant.register.grading import Decisions, apply_to_tables, decisions_path
 from assistant.sql.guard import Approval, TableAccess
+from core.access import normalize_access_level
+from core.errors import FieldError, GovDataError, first_line
+from core.files import atomic_write, file_lock
 from ingest.tables import Describe, RegisteredTable, TableSource, file_digest, load_source, read_describe, sources_for
 from ingest.tables.sources import named_path
 
 REGISTRY_VERSION = 1
 
 
-class Registry:
+class ApprovedTables:
     """The approved tables under `root` (GOVDATA_HOME/sql)."""
 
     def __init__(self, root: Path, decisions: Path | None = None) -> None:

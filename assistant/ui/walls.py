@@ -1,0 +1,68 @@
+"""The web server's own walls in front of Gradio's routes (issue 26): no uploads (the app has no upload component,
+so Gradio's upload routes would only let a signed-in user fill the disk), and no session for a user who is no
+longer in the users file (Gradio keeps sign-in tokens until a restart)."""
+
+from pathlib import Path
+
+from starlette.requests import HTTPConnection
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from assistant.policy.users import load_users
+from core.errors import GovDataError
+
+_UPLOAD_ROUTES = ("upload", "process_recording")  # Gradio's routes that write a request's files to its cache
+_SIGN_IN = "login"  # the sign-in form may be sent as multipart; it carries no file
+
+
+def writes_files(scope: Scope) -> bool:
+    """Whether a request would make Gradio write files: its upload routes, or any multipart body but the
+    sign-in form."""
+    route = str(scope.get("path", "")).rstrip("/").rsplit("/", 1)[-1]
+    if route in _UPLOAD_ROUTES:
+        return True
+    content_type = HTTPConnection(scope).headers.get("content-type", "")
+    return content_type.lower().startswith("multipart/") and route != _SIGN_IN
+
+
+class NoUploads:
+    """Refuses (403) a request that would write files before a byte of its body is read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and writes_files(scope):
+            await PlainTextResponse("this app accepts no uploads", status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class SignedInUsers:
+    """Drops the sign-in tokens of a user no longer in the users file (read again when it changes), so their next
+    request is signed out; a users file that cannot be read answers 503 rather than trusting old tokens."""
+
+    def __init__(self, app: ASGIApp, users_file: Path | None = None) -> None:
+        self.app = app
+        self.users_file = users_file
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                forget_removed(scope, set(load_users(self.users_file)))
+            except GovDataError as exc:
+                await PlainTextResponse(f"sign-in is unavailable: {exc}", status_code=503)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def forget_removed(scope: Scope, users: set[str]) -> None:
+    """Remove every token of the request's signed-in user from the app's tokens when the user is not in `users`."""
+    tokens = getattr(scope.get("app"), "tokens", None)
+    if not isinstance(tokens, dict):
+        return
+    for name, value in HTTPConnection(scope).cookies.items():
+        user = tokens.get(value) if name.startswith("access-token") else None
+        if user is not None and user not in users:
+            for token in [t for t, holder in tokens.items() if holder == user]:
+                tokens.pop(token, None)

@@ -1,0 +1,1 @@
+"""One module per use-case family; `assistant.services.Services` joins them into the one door every shell uses."""

@@ -1,0 +1,104 @@
+"""Use cases over approved tables: questions, checks and runs of SQL, the role's tables, approving tables and
+learning verified pairs."""
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.audit import content_hash
+
+if TYPE_CHECKING:
+    from assistant.sql.examples import VerifiedExample
+    from assistant.sql.generate import SqlAnswer, SqlContext
+    from assistant.sql.guard import Verdict
+    from assistant.sql.runner import SqlResult
+    from assistant.sql.service import AddResult
+
+from assistant.usecases.desk import Desk, _entry
+
+
+class SqlUseCases(Desk):
+
+    @_entry("sql.ask")
+    def sql_ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None,
+                user: str | None = None) -> "SqlAnswer":
+        """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt (a refusal too)."""
+        with self._receipt("sql.ask", role, user, question=question, route="sql",
+                           settings=self._sql_settings(db)) as receipt:
+            with self.model_gate.slot(receipt.user, role):  # model work: the engine's gate stays for runs
+                answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
+            shown, found = self._shown(role, answer)
+            receipt.datasets, receipt.sql = dict(answer.dataset_versions), answer.sql
+            receipt.row_count, receipt.model = answer.row_count, self.settings.llm.model
+            receipt.answer_hash = content_hash([shown.columns, shown.rows])
+            receipt.raw_values = self._raw(role, list(answer.dataset_versions), found)
+            receipt.outcome = f"error: {answer.error}" if answer.error else "ok"
+        return dataclasses.replace(shown, receipt_id=receipt.id)
+
+    @_entry("sql.run")
+    def sql_run(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None,
+                action: str = "sql.run") -> "SqlResult":
+        """Guard and run SQL the user wrote; rejected and failed queries leave a receipt too."""
+        with self._receipt(action, role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
+            with self.gate.slot(receipt.user, role):
+                result = self.sql.run(sql, role=role, db=db)
+            shown, found = self._shown(role, result)
+            receipt.sql, receipt.datasets, receipt.row_count = result.sql, result.dataset_versions, result.row_count
+            receipt.raw_values = self._raw(role, result.tables, found)
+            receipt.answer_hash = content_hash([shown.columns, shown.rows])
+        return dataclasses.replace(shown, receipt_id=receipt.id)
+
+    @_entry("sql.check")
+    def sql_check(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None) -> "Verdict":
+        """The guard's verdict on SQL for the role, with its reason; nothing runs. Leaves a receipt."""
+        with self._receipt("sql.check", role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
+            verdict = self.sql.check(sql, role=role, db=db)
+            receipt.outcome = "allowed" if verdict.allowed else f"rejected: {verdict.reason}"
+            if verdict.query is not None:
+                receipt.datasets = self.sql.versions(list(verdict.query.tables), db=db)
+        shown, _ = self._shown(role, dataclasses.replace(verdict, query=None))
+        return dataclasses.replace(shown, query=verdict.query)
+
+    @_entry("sql.check")
+    def eval_guard_line(self, row: dict[str, Any], db: Path, *, role: str,
+                        user: str | None = None) -> dict[str, Any]:
+        """One line of `eval guard`: the verdict on row["sql"] over an ad-hoc database whose approval the row
+        may only narrow (approved_tables, denied_columns). Nothing runs; leaves a `sql.check` receipt."""
+        from assistant.sql.evalguard import guard_line
+
+        sql = str(row.get("sql", ""))
+        with self._receipt("sql.check", role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
+            record = guard_line(self.sql, row, db)
+            receipt.outcome = "allowed" if record["allowed"] else f"rejected: {record['reason']}"
+        return record
+
+    @_entry("sql.tables")
+    def sql_tables(self, role: str, *, db: Path | None = None, user: str | None = None) -> "SqlContext":
+        """The approved tables the role may query, as the role may see them (samples masked). Leaves a receipt."""
+        with self._receipt("sql.tables", role, user, route="sql", settings=self._sql_settings(db)) as receipt:
+            context = self.sql.context(role, db=db)
+            tables, _ = self._shown(role, context.tables)
+            receipt.datasets = {t.name: t.version for t in context.tables}
+        return dataclasses.replace(context, tables=tables)
+
+    @_entry("datasets.add")
+    def add_tables(self, path: Path, *, name: str | None = None, access_level: str | None = None,
+                   describe: Path | None = None, role: str, user: str | None = None) -> "AddResult":
+        """Approve PATH's tables for SQL questions (a steward's action, `tables.approve`); leaves a receipt."""
+        with self._receipt("datasets.add", role, user, question=str(path), route="sql",
+                           settings={"name": name, "access_level": access_level,
+                                     "describe": str(describe) if describe else None}) as receipt:
+            self.role(role).require("tables.approve")
+            result = self.sql.add(path, name=name, access_level=access_level, describe=describe)
+            receipt.datasets = {t.name: t.version for t in result.tables}
+            receipt.outcome = "unchanged" if result.unchanged else "ok"
+        return result
+
+    @_entry("sql.learn")
+    def learn(self, question: str, sql: str, *, role: str, user: str | None = None) -> "VerifiedExample":
+        """Store a verified question/SQL pair (`sql.learn`) after it passes the guard and runs; leaves a receipt."""
+        with self._receipt("sql.learn", role, user, question=question, sql=sql, route="sql") as receipt:
+            self.role(role).require("sql.learn")
+            example = self.sql.learn(question, sql, role)
+            receipt.datasets = self.sql.versions(list(example.tables))
+        return example
