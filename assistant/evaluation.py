@@ -2,7 +2,6 @@
 
 import json
 import math
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -55,22 +54,71 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(sum(r[key] for r in rows) / len(rows), 4) for key in rows[0]}
 
 
+def bootstrap_interval(values: list[float], rounds: int = 2000, seed: int = 28) -> list[float]:
+    """The 95% percentile-bootstrap interval of a mean (fixed seed, so a report is reproducible)."""
+    import random
+
+    if not values:
+        return [0.0, 0.0]
+    rng, n = random.Random(seed), len(values)
+    means = sorted(sum(rng.choice(values) for _ in range(n)) / n for _ in range(rounds))
+    return [round(means[int(0.025 * rounds)], 3), round(means[int(0.975 * rounds) - 1], 3)]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 4) if ordered else 0.0
+
+
+def _summary(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
+    """One group's figures: ranking metrics of its answerable queries (with the recall interval), how often a
+    query no record answers got no result (`nothing`), how often an answerable one got none (`false_nothing`),
+    and the search time p50/p95 in seconds."""
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    out: dict[str, Any] = {"queries": len(rows)}
+    if answerable:
+        out |= _mean([r["metrics"] for r in answerable])
+        out[f"recall@{k}_ci95"] = bootstrap_interval([r["metrics"][f"recall@{k}"] for r in answerable])
+        out["false_nothing"] = round(sum(r["empty"] for r in answerable) / len(answerable), 4)
+    if unanswerable:
+        out["nothing"] = round(sum(r["empty"] for r in unanswerable) / len(unanswerable), 4)
+        out["nothing_ci95"] = bootstrap_interval([float(r["empty"]) for r in unanswerable])
+    seconds = [r["seconds"] for r in rows]
+    out |= {"p50_s": _percentile(seconds, 0.5), "p95_s": _percentile(seconds, 0.95)}
+    return out
+
+
 def evaluate_search(rows: list[dict[str, Any]], search: Callable[[str, int, str], list[set[str]]], k: int,
                     modes: Iterable[str]) -> dict[str, Any]:
-    """Metrics per retrieval mode, overall and per query group; `search(query, k, mode)` returns, per
-    result, the set of names it can be matched by (identifier, title)."""
+    """Metrics per retrieval mode, overall, per query group and per part (tune / held_back, when the lines say);
+    `search(query, k, mode)` returns, per result, the set of names it can be matched by (identifier, title). A
+    line with no relevant record is a need nothing answers: it scores whether the search returned nothing."""
+    import time
+
     report: dict[str, Any] = {"queries": len(rows), "k": k}
     per_query: dict[str, list[dict[str, Any]]] = {}
     for mode in modes:
-        overall: list[dict[str, float]] = []
-        groups: dict[str, list[dict[str, float]]] = defaultdict(list)
-        per_query[mode] = []
+        scored: list[dict[str, Any]] = []
         for row in rows:
-            metrics = ranking_metrics(search(row["query"], max(k, 10), mode), set(row["relevant"]), k)
-            overall.append(metrics)
-            groups[str(row.get("group", "all"))].append(metrics)
-            per_query[mode].append({"id": row.get("id"), **{m: round(v, 4) for m, v in metrics.items()}})
-        report[mode] = {"all": _mean(overall), **{g: _mean(v) | {"queries": len(v)} for g, v in groups.items()}}
+            started = time.perf_counter()
+            found = search(row["query"], max(k, 10), mode)
+            relevant = set(row["relevant"])
+            scored.append({"id": row.get("id"), "group": str(row.get("group", "all")),
+                           "part": str(row.get("part", "all")), "answerable": bool(relevant), "empty": not found,
+                           "seconds": time.perf_counter() - started,
+                           "metrics": ranking_metrics(found, relevant, k) if relevant else {}})
+        groups = sorted({r["group"] for r in scored})
+        parts = sorted({r["part"] for r in scored} - {"all"})
+        report[mode] = {"all": _summary(scored, k), **{g: _summary([r for r in scored if r["group"] == g], k)
+                                                        for g in groups}}
+        for part in parts:
+            inside = [r for r in scored if r["part"] == part]
+            report[mode][f"part:{part}"] = {"all": _summary(inside, k), **{
+                g: _summary([r for r in inside if r["group"] == g], k) for g in groups if any(
+                    r["group"] == g for r in inside)}}
+        per_query[mode] = [{"id": r["id"], "empty": r["empty"], **{m: round(v, 4) for m, v in r["metrics"].items()}}
+                           for r in scored]
     report["per_query"] = per_query
     return report
 

@@ -73,7 +73,8 @@ def build_retriever(settings: Settings, store: ChromaStore, embeddings: GovDataE
     """Hybrid search (vectors + BM25, fused) over the store, tuned by GOVDATA_RETRIEVAL__*."""
     keywords = KeywordIndexes(store.contents, settings.home / "bm25")
     retrieval = settings.retrieval
-    return Retriever(store, embeddings, keywords, retrieval.fusion, retrieval.keyword_weight, retrieval.candidates)
+    return Retriever(store, embeddings, keywords, retrieval.fusion, retrieval.keyword_weight, retrieval.candidates,
+                     retrieval.translate)
 
 
 def build_sql_service(settings: Settings, chat_model: Callable[[], BaseChatModel],

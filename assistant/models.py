@@ -1,7 +1,7 @@
 """What the assistant gives back: answers with citations, and search results (the records ingest produces are in
 core/records.py)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -95,10 +95,12 @@ class DatasetResult:
     catalog: str
     update_frequency: str = ""  # as the catalog declares it (R/P1M, monthly, 每月)
     quality: int | None = None  # the register's metadata quality score, 0-100 (docs/register.md)
+    matched: list[str] = field(default_factory=list)  # why it matched: query words found, "失业 → unemployment"
 
     @classmethod
-    def from_ranked(cls, ranked: "Ranked", quality: int | None = None) -> "DatasetResult":
-        """The result of one ranked hit; `quality` is the register's score, which the use case computes."""
+    def from_ranked(cls, ranked: "Ranked", quality: int | None = None,
+                    matched: list[str] | None = None) -> "DatasetResult":
+        """The result of one ranked hit; `quality` (the register's score) and `matched` come from the use case."""
         record = ranked.hit.payload
         return cls(
             identifier=str(record.get("identifier", ranked.hit.item_id)), title=str(record.get("title", "")),
@@ -108,4 +110,5 @@ class DatasetResult:
             score=round(ranked.score, 6), source=str(record.get("source", "")),
             keywords=list(record.get("keywords", [])), catalog=str(record.get("catalog", "")),
             update_frequency=str(record.get("accrual_periodicity", "") or ""), quality=quality,
+            matched=list(matched or []),
         )

@@ -61,6 +61,11 @@ class RetrievalSettings(BaseModel):
     fusion: Literal["weighted", "rrf", "dense", "bm25"] = "weighted"
     keyword_weight: float = Field(default=0.5, ge=0.0, le=10.0)
     candidates: int = Field(default=100, ge=10, le=1000, description="Dense and keyword candidates per search.")
+    min_coverage: float = Field(default=0.0, ge=-1.0, le=1.0,
+                                description="Dataset search answers nothing unless one of its top results holds more "
+                                            "than this share of the query's keyword weight (0: a word; -1: off).")
+    translate: bool = Field(default=True, description="Read a Chinese query in English too (CC-CEDICT, word by "
+                                                      "word) for keyword search and coverage (issue 28).")
     disclose_hidden_levels: tuple[AccessLevelName, ...] = Field(
         default=("restricted public",),
         description="Levels whose matching records a role that cannot see them is told about (a count, never "

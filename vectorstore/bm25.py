@@ -84,6 +84,27 @@ class Bm25Index:
         out.update({self.ids[row]: float(share) for row, share in zip(rows, shares, strict=True)})
         return out
 
+    def group_coverage(self, groups: Sequence[Sequence[str]], ids: Sequence[str]) -> dict[str, float]:
+        """Coverage of a query read word by word in another language (issue 28): each group is the words one
+        query word may be written as; a document covers the group when it holds any of them. Groups weigh their
+        words' mean idf; a group no document holds is a miss at the highest idf, like an unknown word."""
+        out = dict.fromkeys(ids, 0.0)
+        rows = [self._rows[i] for i in ids if i in self._rows]
+        ceiling = float(self.idf.max()) if len(self.idf) else 0.0
+        known = [[self.vocabulary[w] for w in group if w in self.vocabulary] for group in groups]
+        weights = np.asarray([float(self.idf[terms].mean()) if terms else ceiling for terms in known], np.float32)
+        total = float(weights.sum())
+        if not rows or total <= 0 or not any(known):
+            return out
+        by_row = self._by_row[rows]
+        covered = np.zeros((len(rows), len(known)), dtype=np.float32)
+        for column, terms in enumerate(known):
+            if terms:
+                covered[:, column] = (by_row[:, terms].sum(axis=1).A.ravel() > 0).astype(np.float32)
+        shares = covered @ weights / total
+        out.update({self.ids[row]: float(share) for row, share in zip(rows, shares, strict=True)})
+        return out
+
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Top-k (id, score) with score > 0 among allowed documents (a boolean mask), best first."""
         scores = self.scores(query)

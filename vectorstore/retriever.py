@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from vectorstore.bilingual import Gloss, glossary
 from vectorstore.embeddings import GovDataEmbeddings
 from vectorstore.filters import SearchFilters
 from vectorstore.keyword import KeywordIndexes
@@ -29,14 +30,17 @@ class Ranked:
     dense: float
     keyword: float
     score: float
+    coverage: float = 0.0  # share of the query's keyword weight the record holds (either reading); weighted fusion
 
 
 class Retriever:
     """`retrieve(query, k=, filters=, collection=)`: the one retriever, over the local or a server Chroma."""
 
     def __init__(self, store: ChromaStore, embeddings: GovDataEmbeddings, keywords: KeywordIndexes,
-                 fusion: Fusion = "weighted", keyword_weight: float = 0.3, candidates: int = 50) -> None:
+                 fusion: Fusion = "weighted", keyword_weight: float = 0.3, candidates: int = 50,
+                 translate: bool = True) -> None:
         self.store = store
+        self.translate = translate
         self.embeddings = embeddings
         self.keywords = keywords
         self.fusion = fusion
@@ -52,16 +56,31 @@ class Retriever:
                                                            filters.where(), with_contents=False,
                                                            released=filters.released)
         index = self.keywords.get(collection) if mode != "dense" else None
-        keyword = index.bm25.search(query, pool, index.attributes.mask(filters)) if index else []
+        groups = self.reading(query) if index is not None else []
+        keyword = _merged(index.bm25.search(query, pool, mask := index.attributes.mask(filters)),
+                          index.bm25.search(" ".join(w for g in groups for w in g.english), pool, mask)
+                          if groups else []
+                          ) if index else []
         seen = {hit.item_id for hit in dense}
         extra = [item_id for item_id, _ in keyword if item_id not in seen]
         vectors = self.store.vectors(collection, extra) if extra else {}
         cosines = {item_id: float(v @ vector) for item_id, v in vectors.items()}
-        coverage = {}
+        coverage: dict[str, float] = {}
         if mode == "weighted" and index is not None:
-            coverage = index.bm25.coverage(query, [hit.item_id for hit in dense] + extra)
+            ids = [hit.item_id for hit in dense] + extra
+            coverage = index.bm25.coverage(query, ids)
+            if groups:  # the query read in English: a record covers what it meets in either reading
+                read = index.bm25.group_coverage([g.english for g in groups], ids)
+                coverage = {i: max(coverage.get(i, 0.0), read.get(i, 0.0)) for i in ids}
         ranked = _fuse(mode, dense, keyword, cosines, coverage, self.keyword_weight)
         return [r for r in self._complete(ranked[:k], collection) if not _held(r.hit, filters.released)]
+
+    def reading(self, query: str) -> list[Gloss]:
+        """A Chinese query read in English word by word (vectorstore/bilingual.py), when `translate` is on."""
+        if not self.translate:
+            return []
+        found = glossary()
+        return found.reading(query) if found is not None else []
 
     def _complete(self, ranked: list[Ranked], collection: str) -> list[Ranked]:
         """The candidates that made the cut get their text and record (fetched for k items, not the pool)."""
@@ -76,6 +95,14 @@ class Retriever:
                 r = replace(r, hit=replace(r.hit, document=text, payload=payload))
             out.append(r)
         return out
+
+
+def _merged(first: list[tuple[str, float]], second: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Two keyword lists as one, each document at its better score, best first."""
+    best: dict[str, float] = {}
+    for item_id, score in [*first, *second]:
+        best[item_id] = max(score, best.get(item_id, 0.0))
+    return sorted(best.items(), key=lambda pair: -pair[1])
 
 
 def _held(hit: Hit, released: Sequence[str]) -> bool:
@@ -95,7 +122,8 @@ def _fuse(mode: str, dense: Sequence[Hit], keyword: Sequence[tuple[str, float]],
     ranked = []
     for item_id, entry in by_id.items():
         entry["coverage"] = coverage.get(item_id, 0.0)
-        ranked.append(Ranked(entry["hit"], entry["dense"] or 0.0, entry["keyword"], _score(mode, entry, best, weight)))
+        ranked.append(Ranked(entry["hit"], entry["dense"] or 0.0, entry["keyword"], _score(mode, entry, best, weight),
+                             entry["coverage"]))
     return sorted(ranked, key=lambda r: -r.score)
 
 

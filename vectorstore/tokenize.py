@@ -44,3 +44,17 @@ def tokenize(text: str) -> list[str]:
         tokens.extend(w for w in _jieba().lcut(run) if w.strip() and w not in _STOP)
         tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
     return tokens
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RUN.search(text))
+
+
+def simplified(text: str) -> str:
+    """Traditional Chinese folded to simplified (the dictionary and the index read simplified)."""
+    return _to_simplified()(text) if _CJK_RUN.search(text) else text
+
+
+def words_of(text: str) -> list[str]:
+    """The lower-cased Latin words of a text, as the index reads them (stop words left in)."""
+    return _WORD.findall(text.lower())

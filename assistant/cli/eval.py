@@ -31,14 +31,19 @@ def register(app: typer.Typer) -> None:
 def eval_search(
     file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "query", "relevant": [identifiers or titles]}.')],
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="Cut-off for recall.")] = 10,
+    part: Annotated[str, typer.Option("--part", help="Only lines of this part (their `part` field: tune, "
+                                                     "held_back).")] = "",
     role: RoleOpt = DEFAULT_ROLE,
     as_json: JsonOpt = False,
 ) -> None:
-    """Dataset search quality: recall@k, MRR, nDCG@10 for hybrid search, with BM25-only and dense-only
-    baselines in the same run."""
+    """Dataset search quality: recall@k (with a bootstrap interval), MRR, nDCG@10 for hybrid search, with
+    BM25-only and dense-only baselines in the same run, per group and per part; lines with no relevant record
+    score whether the search returned nothing; search time p50/p95."""
     from assistant.evaluation import evaluate_search, read_jsonl
 
-    rows = read_jsonl(file, ("query", "relevant"))
+    rows = [r for r in read_jsonl(file, ("query", "relevant")) if not part or r.get("part") == part]
+    if not rows:
+        raise GovDataError(f"{file}: no line has part {part!r}")
     services = build_services(interface="eval")
     fusion = services.settings.retrieval.fusion
 
@@ -53,7 +58,10 @@ def eval_search(
         return
     for mode in dict.fromkeys([fusion, "bm25", "dense"]):
         for group, metrics in report[mode].items():
-            typer.echo(f"{mode:9} {group:7} " + "  ".join(f"{key} {value}" for key, value in metrics.items()))
+            nested = metrics if group.startswith("part:") else {"": metrics}
+            for inner, figures in nested.items():
+                label = f"{group}/{inner}" if inner else group
+                typer.echo(f"{mode:9} {label:18} " + "  ".join(f"{key} {value}" for key, value in figures.items()))
 
 
 def eval_ask(

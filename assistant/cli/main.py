@@ -140,11 +140,22 @@ def datasets_search(
                  f"quality {r.quality}/100" if r.quality is not None else "", f"score {r.score:.3f}"]
         typer.echo(f"[{n}] {r.title}  ({'; '.join(f for f in facts if f)})")
         typer.echo(f"    id: {r.identifier}  {r.url}".rstrip())
+        if r.matched:
+            typer.echo("    matched: " + ", ".join(r.matched))
         if r.description:
             typer.echo("    " + r.description[:200].replace("\n", " "))
+    if not results:
+        typer.echo(nothing_line(svc.closest_topics(query, role=role)))
     hidden = 0 if access_level else svc.hidden_matches(query, k=k, role=role)  # the words only, no filters
     if hidden:
         err(f"{hidden} more record(s) matching these words are not public and are not shown")
+
+
+def nothing_line(closest: dict[str, list[str]]) -> str:
+    """No dataset matches, with where to look instead (the publishers and keywords of the closest records)."""
+    hints = [f"{label}: {', '.join(values)}" for label, values in (("closest publishers", closest["publishers"]),
+                                                                   ("closest keywords", closest["keywords"])) if values]
+    return "No dataset matches this need." + (f" Try {'; '.join(hints)}." if hints else "")
 
 
 @app.command()

@@ -28,7 +28,16 @@ def find(assistant: Services, caller: Caller, query: str, publisher: str, fmt: s
     pick = gr.update(visible=bool(approved), choices=approved, value=approved[0] if approved else None)
     count = 0 if level else assistant.hidden_matches(query, k=10, role=caller.role)  # the words only, no filters
     note = f'<p class="hidden-note">{esc(text("hidden_matches", lang, n=count))}</p>' if count else ""
-    return dataset_cards(results, lang) + note, pick, gr.update(visible=bool(approved))
+    cards = dataset_cards(results, lang) if results else nothing_card(
+        assistant.closest_topics(query, role=caller.role), lang)
+    return cards + note, pick, gr.update(visible=bool(approved))
+
+
+def nothing_card(closest: dict[str, list[str]], lang: str) -> str:
+    """No dataset matches the need; where to look instead (publishers and keywords of the closest records)."""
+    hints = [f"{text(key, lang)}: {esc(', '.join(values))}" for key, values in
+             (("closest_publishers", closest["publishers"]), ("closest_keywords", closest["keywords"])) if values]
+    return f'<p class="nothing">{esc(text("nothing_matches", lang))}</p>' + "".join(f"<p>{h}</p>" for h in hints)
 
 
 def open_in_workbench(table: str | None) -> tuple[Any, Any]:

@@ -31,13 +31,20 @@ def dataset_cards(results: list[Any], lang: str) -> str:
         return f"<p>{esc(text('no_datasets', lang))}</p>"
     cards = []
     for r in results:
-        approved = (f'<p class="query-hint">✔ {esc(text("query_dataset", lang))}: '
-                    f"<code>{esc(r.identifier[len(SQL_PREFIX):])}</code></p>"
-                    if r.identifier.startswith(SQL_PREFIX) else "")
-        description = f"<p>{esc(r.description[:300])}</p>" if r.description else ""
+        approved = r.identifier.startswith(SQL_PREFIX)
+        hint = f'<p class="query-hint">✔ {esc(text("query_in_workbench", lang))}</p>' if approved else ""
+        description = f"<p>{esc(_without_cli(r.description)[:300])}</p>" if r.description else ""
+        matched = (f'<p class="matched">{esc(text("matched", lang))}: {esc(", ".join(r.matched))}</p>'
+                   if getattr(r, "matched", None) else "")
+        url = "" if approved else link(r.url)  # an approved table's "link" is a CLI command, not a page
         cards.append(f'<div class="dataset-card"><h4>{esc(r.title)}</h4><p>{esc(card_facts(r, lang))}</p>'
-                     f"{description}{link(r.url)}{approved}</div>")
+                     f"{matched}{description}{url}{hint}</div>")
     return "\n".join(cards)
+
+
+def _without_cli(description: str) -> str:
+    """An approved table's description without the line written for the CLI (`govdata sql ask ...`)."""
+    return "\n".join(line for line in description.splitlines() if "govdata sql ask" not in line)
 
 
 _EVERY = {1 / 24: ("hourly", "每小时"), 1.0: ("daily", "每日"), 7.0: ("weekly", "每周"),
@@ -80,10 +87,11 @@ def answer_markdown(answer: Any) -> str:
 
 def datasets_markdown(results: list[Any], lang: str) -> str:
     if not results:
-        return esc(text("no_datasets", lang))
+        return esc(text("nothing_matches", lang))
     lines = [esc(text("datasets_found", lang))]
     for n, r in enumerate(results, 1):
-        lines.append(f"{n}. **{esc(r.title)}** — {esc(card_facts(r, lang))} {link(r.url)}".rstrip())
+        why = f" ({esc(text('matched', lang))}: {esc(', '.join(r.matched))})" if getattr(r, "matched", None) else ""
+        lines.append(f"{n}. **{esc(r.title)}** — {esc(card_facts(r, lang))}{why} {link(r.url)}".rstrip())
     return "\n".join(lines)
 
 

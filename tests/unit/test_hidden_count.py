@@ -97,5 +97,16 @@ def test_a_publisher_filter_never_names_a_publisher_of_a_hidden_level(services: 
 
 def test_found_records_carry_the_registers_quality_score(services: Services) -> None:
     """Issue 17's card field: the register's metadata score of each found record (computed by the use case)."""
-    found = services.search_datasets("roads", k=5, role="citizen")
+    found = services.search_datasets("mine safety", k=5, role="citizen")
     assert found and all(isinstance(r.quality, int) and 0 <= r.quality <= 100 for r in found)
+
+
+def test_a_need_no_record_shares_a_word_with_gets_nothing_and_where_to_look(services: Services) -> None:
+    """Issue 28: "Nothing matches" instead of the nearest unrelated records; the closest publishers and keywords
+    are suggested from what the role may see, never a hidden level's."""
+    assert services.search_datasets("roads", k=5, role="citizen") == []
+    assert services.audit.recent(action="datasets.search", limit=1)[0].outcome == "nothing matches"
+    closest = services.closest_topics("roads", role="citizen")
+    assert SECRET_PUBLISHER not in closest["publishers"] and closest["publishers"]
+    found = services.search_datasets("mine safety", k=5, role="citizen")
+    assert found and found[0].matched == ["mine", "safety"]

@@ -102,7 +102,7 @@ def test_the_model_never_sees_samples_a_role_may_not(services: Services, monkeyp
 
 
 def _hit(payload: dict[str, Any], document: str = "") -> Ranked:
-    return Ranked(Hit("id1", document, 0.9, payload), 0.9, 0.9, 0.9)
+    return Ranked(Hit("id1", document, 0.9, payload), 0.9, 0.9, 0.9, coverage=0.9)
 
 
 class _Retriever:
@@ -111,6 +111,9 @@ class _Retriever:
 
     def retrieve(self, *args: Any, **kwargs: Any) -> list[Ranked]:
         return self.ranked
+
+    def reading(self, query: str) -> list[Any]:
+        return []
 
 
 def test_dataset_search_masks_every_field(services: Services) -> None:

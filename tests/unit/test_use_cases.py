@@ -23,7 +23,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
 class _Retriever:
     def retrieve(self, *args: Any, **kwargs: Any) -> list[Ranked]:
         record = {"identifier": "x", "title": "T", "source": "s", "access_level": "public"}
-        return [Ranked(Hit("x", "text", 0.9, record), 0.9, 0.9, 0.9)]
+        return [Ranked(Hit("x", "text", 0.9, record), 0.9, 0.9, 0.9, coverage=0.9)]
+
+    def reading(self, query: str) -> list[Any]:
+        return []
 
 
 class _Answerer:
