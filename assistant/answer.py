@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from assistant.claims import check_claims
 from assistant.excerpts import key_sentences
 from assistant.llm.factory import model_id
 from assistant.llm.replies import example_reply, parse_reply, response_format
@@ -104,16 +105,6 @@ def verify_citations(answer: str, cited: Sequence[Any], count: int) -> tuple[str
     return cleaned, sorted(valid)
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-
-
-def ungrounded_numbers(answer: str, passages: Sequence[str]) -> list[str]:
-    """Numbers in the answer that none of its cited passages contains: the model's typical invention
-    (a fee, a date, a limit). Citation markers are not counted."""
-    text = _MARKER.sub("", answer)
-    return [n for n in _NUMBER.findall(text) if not any(n in p for p in passages)]
-
-
 def closest_sources(ranked: Sequence[Ranked], limit: int = 3) -> list[str]:
     names: dict[str, None] = {}
     for item in ranked:
@@ -184,16 +175,18 @@ class Answerer:
                                        len(ranked))
         if not text or not cited:  # an answer that cites no retrieved passage is not grounded
             return self._not_found(ranked, base)
-        if ungrounded_numbers(text, [standalone, *(ranked[n - 1].hit.document for n in cited)]):
-            return self._not_found(ranked, base)  # a number the cited passages do not state is invented
-        citations = [self._citation(n, ranked[n - 1]) for n in cited]
-        return Answer(answer=text, found=True, citations=citations, **base)
+        kept, dropped = check_claims(text, {n: ranked[n - 1].hit.document for n in cited}, standalone)
+        still = sorted({int(m) for m in _MARKER.findall(kept)} & set(cited)) or (cited if kept else [])
+        if not kept or not still:  # nothing the cited passages state is left
+            return self._not_found(ranked, base, dropped)
+        citations = [self._citation(n, ranked[n - 1]) for n in still]
+        return Answer(answer=kept, found=True, citations=citations, dropped=dropped, **base)
 
-    def _not_found(self, ranked: Sequence[Ranked], base: dict[str, Any]) -> Answer:
+    def _not_found(self, ranked: Sequence[Ranked], base: dict[str, Any], dropped: Sequence[str] = ()) -> Answer:
         sources = base["closest_sources"]
         name = "not_found_zh" if base["language"] == "zh" else "not_found_en"
         joined = ("、" if base["language"] == "zh" else "; ").join(sources) or "-"
-        return Answer(answer=load_prompt(name).render(sources=joined), found=False, **base)
+        return Answer(answer=load_prompt(name).render(sources=joined), found=False, dropped=list(dropped), **base)
 
     @staticmethod
     def _citation(n: int, item: Ranked) -> Citation:

@@ -49,6 +49,7 @@ class Answer(BaseModel):
     model: str = ""
     retrieved_chunk_ids: list[str] = Field(default_factory=list)
     receipt_id: int | None = None
+    dropped: list[str] = Field(default_factory=list)  # sentences removed: their cited passages do not state them
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,8 @@ def ask(
     typer.echo(answer.answer)
     for citation in answer.citations:  # the path stays in --json's "source"; people read the name
         typer.echo(f"  [{citation.n}] {citation.label}" + (f" — {citation.url}" if citation.url else ""))
+    for sentence in answer.dropped:  # what the claim checks removed (issue 29)
+        err(f"removed (its cited passages do not state it): {sentence}")
 
 
 @app.command()

@@ -79,6 +79,12 @@ def answer_markdown(answer: Any) -> str:
     """The answer, then each citation as an expandable quote with its source (a "not found" answer names
     the closest sources in its own text)."""
     parts = [esc(answer.answer)]
+    dropped = getattr(answer, "dropped", None)
+    if dropped:  # issue 29: what the checks removed, so a reader knows the answer was cut
+        lang = "zh" if getattr(answer, "language", "en") == "zh" else "en"
+        removed = "".join(f"\n> {esc(sentence)}" for sentence in dropped)
+        parts.append(f"<details><summary>{esc(text('dropped_sentences', lang, n=len(dropped)))}</summary>\n{removed}"
+                     "</details>")
     for c in answer.citations:  # named as a person would cite it; a link only where the source has a web address
         source = f"\n\n{link(c.url)}" if c.url else ""
         parts.append(f"<details><summary>[{c.n}] {esc(c.label)}</summary>\n\n> {esc(c.quote)}{source}</details>")

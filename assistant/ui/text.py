@@ -29,6 +29,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "closest": ("Closest sources", "最接近的来源"),
     "datasets_found": ("Datasets you may use:", "您可以使用的数据集："),
     "no_datasets": ("No datasets found.", "没有找到数据集。"),
+    "dropped_sentences": ("{n} sentence(s) removed: the passages they cite do not state them",
+                          "已删除 {n} 句：所引段落并未这样说"),
     "nothing_matches": ("No dataset matches this need.", "没有与这个需求相符的数据集。"),
     "closest_publishers": ("Closest publishers", "最接近的发布机构"),
     "closest_keywords": ("Closest keywords", "最接近的关键词"),
