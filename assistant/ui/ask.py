@@ -104,8 +104,9 @@ def layout(page: "Page") -> Any:
 
     from assistant.ui.text import route_choices
 
-    add, turns = page.labels.add, gr.State([])
+    add = page.labels.add
     with gr.Tab(text("tab_ask"), id="ask", elem_id="tab-ask") as tab:
+        turns = gr.State([])  # inside the tab: a component directly under gr.Tabs would count as a tab
         chat = add(gr.Chatbot(label=text("chat"), elem_id="ask-chat", height=440), "chat")
         with gr.Row(visible=False, elem_id="ask-readings-row") as readings_row:
             readings = add(gr.Radio([], label=text("readings"), elem_id="ask-readings", scale=3), "readings")

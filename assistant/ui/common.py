@@ -30,10 +30,11 @@ def caller_of(assistant: Services, request: Any) -> Caller:
     return Caller(name or "local", role_of(users, name))
 
 
-def for_caller(assistant: Services, handler: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
+def for_caller(assistant: Services, handler: Callable[..., Any], name: str = "", **fixed: Any) -> Callable[..., Any]:
     """The one adapter between Gradio and a tab's handler: Gradio passes the inputs and its request; the handler
     gets Services, the caller the users file says the request is, the inputs by name and `fixed` keywords. The
-    signature Gradio reads is the handler's own, less (assistant, caller) and `fixed`, plus the request."""
+    signature Gradio reads is the handler's own, less (assistant, caller) and `fixed`, plus the request. `name`
+    is the event's API name (what gradio_client calls; kept stable), the handler's own by default."""
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     names = [p.name for p in list(inspect.signature(handler).parameters.values())[2:]
              if p.kind in kinds and p.name not in fixed]
@@ -59,7 +60,7 @@ def for_caller(assistant: Services, handler: Callable[..., Any], **fixed: Any) -
     call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [*params, inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)])
     call.__annotations__ = {"request": gr.Request}
-    call.__name__ = getattr(handler, "__name__", "handler")
+    call.__name__ = name or getattr(handler, "__name__", "handler")
     return call
 
 

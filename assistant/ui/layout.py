@@ -76,11 +76,14 @@ def _wire_page(ui: Any, page: Page) -> None:
     def whoami(lang: str, role: str, request: gr.Request) -> str:
         return session.whoami(caller_of(assistant, request), lang, role)
 
+    def relabel(lang: str) -> list[Any]:
+        return page.labels.updates(lang)
+
     labelled, pickers = [component for component, _, _ in page.labels.items], [parts["dataset"], parts["level"]]
     filled = [lang, parts["language"], role, *pickers, parts["tab_audit"], parts["tab_register"],
               parts["ask_tools"], parts["sql_tools"]]
-    ui.load(who, None, filled).then(whoami, [lang, role], parts["whoami"]).then(page.labels.updates, lang, labelled)
+    ui.load(who, None, filled).then(whoami, [lang, role], parts["whoami"]).then(relabel, lang, labelled)
     parts["language"].input(lambda value: value, parts["language"], lang).then(
-        page.labels.updates, lang, labelled).then(whoami, [lang, role], parts["whoami"]).then(
+        relabel, lang, labelled).then(whoami, [lang, role], parts["whoami"]).then(
         switch_language, [lang, *pickers], pickers)
     parts["open_button"].click(datasets_tab.open_in_workbench, parts["pick"], [parts["tabs"], parts["dataset"]])

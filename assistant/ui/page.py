@@ -59,9 +59,10 @@ class Page:
     receipt_actions: tuple[Callable[..., str], Callable[..., str]] = field(default=(lambda *a: "", lambda *a: ""))
     parts: dict[str, Any] = field(default_factory=dict)
 
-    def bound(self, handler: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
-        """A tab's handler as Gradio calls it: the request becomes the caller (`common.for_caller`)."""
-        return for_caller(self.assistant, handler, **fixed)
+    def bound(self, handler: Callable[..., Any], name: str = "", **fixed: Any) -> Callable[..., Any]:
+        """A tab's handler as Gradio calls it: the request becomes the caller (`common.for_caller`); `name` is
+        the event's API name for gradio_client (stable across releases)."""
+        return for_caller(self.assistant, handler, name, **fixed)
 
     def receipt_tools(self, prefix: str, source: Any, pick: Callable[[Any], int | None],
                       visible: bool = False) -> Any:

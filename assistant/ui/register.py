@@ -125,7 +125,8 @@ def layout(page: "Page") -> Any:
         _held_layout(page)
         _disclosure_layout(page)
     for trigger in (show.click, tab.select):
-        trigger(page.bound(entries), [publisher, level, most, stale, page.lang], [table, status], **page.fast_queue)
+        trigger(page.bound(entries, "register_entries"), [publisher, level, most, stale, page.lang], [table, status],
+                **page.fast_queue)
     return tab
 
 
@@ -145,9 +146,9 @@ def _grading_layout(page: "Page") -> None:
         reject = add(gr.Button(text("grade_reject"), elem_id="grade-reject", scale=1), "grade_reject", "value")
     status = gr.Markdown(elem_id="grade-status")
     for trigger in (suggest.click, target.submit):
-        trigger(page.bound(suggestions), [target, page.lang], [table, status], **page.fast_queue)
-    for button, verdict in ((accept, True), (reject, False)):
-        button.click(page.bound(decide, accept=verdict), [target, chosen, page.lang], [table, status],
+        trigger(page.bound(suggestions, "grade"), [target, page.lang], [table, status], **page.fast_queue)
+    for button, verdict, name in ((accept, True, "accept"), (reject, False, "reject")):
+        button.click(page.bound(decide, name, accept=verdict), [target, chosen, page.lang], [table, status],
                      **page.fast_queue)
 
 
@@ -163,9 +164,10 @@ def _held_layout(page: "Page") -> None:
         chosen = add(gr.Textbox(label=text("held_id"), elem_id="held-id", scale=3), "held_id")
         release = add(gr.Button(text("held_release"), elem_id="held-release", scale=1), "held_release", "value")
         keep = add(gr.Button(text("held_keep"), elem_id="held-keep", scale=1), "held_keep", "value")
-    show.click(page.bound(held), page.lang, [table, status], **page.fast_queue)
-    for button, verdict in ((release, True), (keep, False)):
-        button.click(page.bound(review, release=verdict), [chosen, page.lang], [table, status], **page.fast_queue)
+    show.click(page.bound(held, "held"), page.lang, [table, status], **page.fast_queue)
+    for button, verdict, name in ((release, True, "release_held"), (keep, False, "keep_held")):
+        button.click(page.bound(review, name, release=verdict), [chosen, page.lang], [table, status],
+                     **page.fast_queue)
 
 
 def _disclosure_layout(page: "Page") -> None:
@@ -175,4 +177,4 @@ def _disclosure_layout(page: "Page") -> None:
     build = add(gr.Button(text("disclosure_button"), elem_id="disclosure-build"), "disclosure_button", "value")
     report = add(gr.File(label=text("disclosure_file"), elem_id="disclosure-file"), "disclosure_file")
     status = gr.Markdown(elem_id="disclosure-status")
-    build.click(page.bound(disclosure), page.lang, [report, status], **page.fast_queue)
+    build.click(page.bound(disclosure, "disclose"), page.lang, [report, status], **page.fast_queue)

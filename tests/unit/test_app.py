@@ -283,3 +283,19 @@ def test_one_adapter_gives_each_handler_the_caller_and_gradio_the_handlers_own_s
     assert call("permits", "g1", "zh", request) == "ok"
     assert seen == [(Caller("analyst", "civil_servant"), "permits", "g1", True, "zh")]
     assert list(for_caller(assistant, stream)("hi", request)) == ["analyst: hi"]
+
+
+API_NAMES = ["accept", "ask", "ask_1", "charts", "charts_1", "charts_2", "check", "disclose", "find", "find_1",
+             "generate", "grade", "grade_1", "handler", "handler_1", "handler_2", "handler_3", "handler_4",
+             "handler_5", "held", "keep_held", "lambda", "lambda_1", "lambda_2", "lambda_3", "offer_readings",
+             "offer_readings_1", "offer_readings_2", "open_in_workbench", "receipts", "receipts_1",
+             "register_entries", "register_entries_1", "reject", "relabel", "relabel_1", "release_held", "run",
+             "show_reading", "switch_language", "verify_chain", "who", "whoami", "whoami_1"]
+
+
+def test_the_pages_event_names_stay_what_gradio_clients_call(tmp_path: Path) -> None:
+    """gradio_client scripts call events by name (`api_name="/register_entries"`): a refactor keeps them."""
+    from app import build_assistant, build_ui
+
+    blocks = build_ui(build_assistant(Settings(home=tmp_path / "home")))
+    assert sorted(str(f.api_name) for f in blocks.fns.values()) == sorted(API_NAMES)
