@@ -166,6 +166,36 @@ def test_json_shapes_are_the_clis(client: TestClient, home: ShellHome, monkeypat
     ran = post(client, home, "citizen", "/sql/run", {"sql": sql}).json()
     expected = shapes.sql_result(home.services.sql_run(sql, role="citizen"))
     assert set(ran) == set(expected) and ran["rows"] == expected["rows"]
+    cli_record = json.loads(CliRunner().invoke(app, ["datasets", "show", PUBLIC, "--json"]).output)
+    assert get(client, home, "citizen", f"/datasets/{PUBLIC}").json() == cli_record
+    cli_overview = json.loads(CliRunner().invoke(app, ["datasets", "overview", "--json"]).output)
+    assert get(client, home, "citizen", "/catalog/overview").json() == cli_overview
+
+
+def test_ask_and_sql_ask_answer_in_the_clis_shape(client: TestClient, home: ShellHome,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model is scripted here (its answers are tested elsewhere): these are the routes and their shapes."""
+    from assistant.models import Answer
+    from assistant.services import Services
+    from assistant.sql.generate import SqlAnswer
+
+    class Answerer:
+        def ask_stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            yield Answer(answer="Not in the guides.", found=False, language="en", closest_sources=["guide.md"])
+
+    class Generator:
+        def ask(self, question: str, context: Any, examples: Any) -> Any:
+            return SqlAnswer(question, "SELECT count(*) AS n FROM permits", "how many permits")
+
+    monkeypatch.setattr(Services, "answerer", lambda self: Answerer())
+    monkeypatch.setattr(type(home.services.sql), "generator", property(lambda self: Generator()))
+    answer = post(client, home, "citizen", "/ask", {"question": "How long may a reply take?"}).json()
+    assert answer["found"] is False and answer["closest_sources"] == ["guide.md"] and answer["receipt_id"]
+    assert set(answer) == set(shapes.answer(Answer(answer="", found=False, language="en")))
+    sql = post(client, home, "citizen", "/sql/ask", {"question": "How many permits?", "dataset": "permits"}).json()
+    assert sql["sql"] == "SELECT count(*) AS n FROM permits" and sql["explanation"] == "how many permits"
+    assert set(sql) == set(shapes.sql_answer(SqlAnswer("q", "", ""))) and sql["receipt_id"]
+    assert [r.action for r in home.services.audit.recent(limit=2)] == ["sql.ask", "ask"]
 
 
 def test_every_call_leaves_a_receipt_naming_the_interface_and_the_token(client: TestClient,
