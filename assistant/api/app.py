@@ -4,7 +4,7 @@ calls one Services use case as the token's caller and returns the CLI's `--json`
 
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +25,7 @@ DESCRIPTION = ("Open-data catalogs, laws and guides, and approved tables, as the
 def build_api(services: Services) -> FastAPI:
     """The API app for one Services (its receipts should say `interface: api`), mounted at /api/v1."""
     api = FastAPI(title="GovData Assistant API", version="1", description=DESCRIPTION, openapi_url="/openapi.json",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)  # the docs pages load scripts from a CDN: not offline
     errors.install(api)
     api.add_middleware(BodyLimit, limit=services.settings.api.max_body_bytes)
     bearer = HTTPBearer(auto_error=False, description="A token from `govdata tokens create NAME ROLE`.")
@@ -65,6 +65,9 @@ class _Bounds:
     def size(self) -> Any:
         return Query(ge=1, le=self.deepest, description=f"Page size (at most {self.deepest}).")
 
+    def id(self, what: str) -> Any:
+        return Path(max_length=self.settings.input.max_field_chars, description=what)
+
     def offset(self) -> Any:
         return Query(ge=0, le=self.deepest - 1, description="Where the page starts: 0, or the previous page's next.")
 
@@ -92,7 +95,8 @@ def _catalog_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> No
         return services.catalog_overview(role=caller.role, user=caller.user)
 
     @api.get("/datasets/{id:path}", summary="One dataset record", tags=["catalog"])
-    def get_dataset(id: str, caller: As) -> dict[str, Any]:
+    def get_dataset(id: Annotated[str, b.id("The dataset's identifier, as search gives it.")],
+                    caller: As) -> dict[str, Any]:
         """The full catalog record: distributions, licence, contact, themes (as `govdata datasets show --json`)."""
         return services.dataset_record(id, role=caller.role, user=caller.user)
 
@@ -104,7 +108,8 @@ def _catalog_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> No
         return shapes.page(found, shapes.passage)
 
     @api.get("/documents/{id:path}", summary="One passage", tags=["documents"])
-    def get_passage(id: str, caller: As) -> dict[str, Any]:
+    def get_passage(id: Annotated[str, b.id("The passage's chunk_id, as search gives it.")],
+                    caller: As) -> dict[str, Any]:
         """A passage by its chunk_id."""
         return shapes.passage(services.passage(id, role=caller.role, user=caller.user))
 
@@ -143,7 +148,8 @@ def _sql_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> None:
 
 
 class BodyLimit:
-    """Refuses (413) a body over the limit: by its Content-Length before reading, or while it streams in."""
+    """Refuses (413) a body over the limit before the app sees it: by its Content-Length, or, for a body sent in
+    chunks without one, by reading it (it is small) and handing it on whole."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -152,21 +158,40 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit:
-            await errors.error_response(self._too_large())(scope, receive, send)
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.limit:
+                await errors.error_response(self._too_large())(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
             return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        body, more, first = b"", True, None
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise self._too_large()
-            return message
-
-        await self.app(scope, counted, send)
+            if message["type"] != "http.request":
+                first = message
+                break
+            body += message.get("body", b"")
+            more = bool(message.get("more_body", False))
+            if len(body) > self.limit:
+                await errors.error_response(self._too_large())(scope, receive, send)
+                return
+        await self.app(scope, _replay(first or {"type": "http.request", "body": body, "more_body": False},
+                                      receive), send)
 
     def _too_large(self) -> TooLarge:
         return TooLarge(f"the request body is over {self.limit:,} bytes (GOVDATA_API__MAX_BODY_BYTES)")
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """The body already read, then whatever the connection says next (a disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first
+        return await receive()
+
+    return replayed

@@ -2,6 +2,7 @@
 is a schema error naming the field), a description an agent can act on, and one Services call as the caller, whose
 receipt says `interface: mcp`. A tool that needs a named action is listed only to roles that have it."""
 
+import json
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -278,6 +279,4 @@ def _resources(server: GovDataMCP) -> None:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)

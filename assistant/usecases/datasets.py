@@ -84,8 +84,8 @@ class DatasetUseCases(Desk):
         theme, catalog kind and language, the range of their update dates, documents and approved tables."""
         with self._receipt("catalog.overview", role, user, route="datasets") as receipt:
             levels = allowed_levels(role, self.settings.roles_file)
-            records = [p for *_, p in self.store.contents.all_rows(DATASETS) if p.get("access_level") in levels]
-            passages = [p for *_, p in self.store.contents.all_rows(PASSAGES)
+            records = [p for p in self.store.contents.payloads(DATASETS) if p.get("access_level") in levels]
+            passages = [p for p in self.store.contents.payloads(PASSAGES)
                         if p.get("access_level") in levels and not p.get("held")]
             tables = [t.name for t in self.sql.approved.tables() if t.access_level in levels]
             overview = overview_of(records, levels) | {

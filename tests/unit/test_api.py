@@ -137,6 +137,13 @@ def test_a_malformed_body_is_a_422_and_a_huge_one_a_413(client: TestClient, home
     assert broken.status_code == 422 and broken.json()["field"] == "body"
     huge = client.post("/sql/run", content=b'{"sql": "' + b"x" * 300_000 + b'"}', headers=headers)
     assert huge.status_code == 413 and "GOVDATA_API__MAX_BODY_BYTES" in huge.json()["error"]
+    chunks = client.post("/sql/run", content=iter([b'{"sql": "', b"x" * 200_000, b"x" * 200_000, b'"}']),
+                         headers=headers)  # sent in chunks, without a Content-Length
+    assert chunks.status_code == 413
+    small = client.post("/sql/run", content=iter([b'{"sql": ', b'"SELECT count(*) FROM permits"}']), headers=headers)
+    assert small.status_code == 200 and small.json()["rows"] == [[5]]
+    long_id = get(client, home, "citizen", "/datasets/" + "d" * 600)
+    assert long_id.status_code == 422 and long_id.json()["field"] == "id"
 
 
 def test_sql_run_is_refused_with_the_guards_reason_and_masks_for_a_citizen(client: TestClient,
