@@ -21,6 +21,7 @@ from assistant.ui.walls import NoUploads, SignedInUsers
 from core.settings import Settings
 
 AUTH_MESSAGE = "GovData Assistant — demo users are listed in the README."
+SHUTDOWN_S = 5
 
 
 def build_assistant(settings: Settings) -> Services:
@@ -105,10 +106,18 @@ class Running:
 
 def serve(app: Any, host: str, port: int, *, block: bool = True) -> Running | None:
     """uvicorn on host:port; no access log (a search's words travel in its URL, and receipts already record
-    every call)."""
+    every call). On a stop, open connections (a page's event streams) get a few seconds, not forever."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            """End the page's event streams first, as Gradio's own server does, so a stop takes moments."""
+            for event in _stop_events(app):
+                event.set()
+            await super().shutdown(sockets)
+
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                   timeout_graceful_shutdown=SHUTDOWN_S))
     print(f"serving http://{host}:{port}  (web app /, REST API /api/v1, MCP /mcp)", file=sys.stderr)
     if block:
         server.run()
@@ -118,3 +127,9 @@ def serve(app: Any, host: str, port: int, *, block: bool = True) -> Running | No
     while not server.started and thread.is_alive():
         time.sleep(0.05)
     return Running(server, thread)
+
+
+def _stop_events(app: Any) -> list[Any]:
+    """The stop events of the apps mounted on APP (Gradio's: its heartbeat streams end when it is set)."""
+    mounted = [getattr(route, "app", None) for route in getattr(app, "routes", [])]
+    return [event for sub in mounted if (event := getattr(sub, "stop_event", None)) is not None]
