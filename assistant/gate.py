@@ -17,7 +17,7 @@ class Busy(GovDataError):
     """No slot freed up within the wait; the message says which cap was full."""
 
 
-class _Bucket:
+class Bucket:
     """A token bucket: `rate` queries a second on average, `burst` at once."""
 
     def __init__(self, rate: float, burst: int) -> None:
@@ -43,7 +43,7 @@ class Gate:
         self.noun = noun
         self._rate = per_user_per_minute / 60
         self._burst = burst
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, Bucket] = {}
         self._limits = {"user": per_user, "role": per_role, "server": total}
         self._total = threading.BoundedSemaphore(total)
         self._lock = threading.Lock()
@@ -63,7 +63,7 @@ class Gate:
             return
         while True:
             with self._lock:
-                bucket = self._buckets.setdefault(user, _Bucket(self._rate, self._burst))
+                bucket = self._buckets.setdefault(user, Bucket(self._rate, self._burst))
                 pause = bucket.wait_time()
             if pause == 0:
                 return
@@ -96,3 +96,20 @@ class Gate:
         who = {"user": "you already have", "role": f"the role {role} already has",
                "server": "the server already has"}[kind]
         return f"busy: {who} {limit} {self.noun[limit != 1]} running; try again in a moment"
+
+
+class Pace:
+    """Requests per minute per key (an API token), refused rather than waited for: a program is told when to try
+    again (HTTP 429 with Retry-After) instead of holding a connection open."""
+
+    def __init__(self, per_minute: int, burst: int) -> None:
+        self.rate, self.burst = per_minute / 60, burst
+        self._buckets: dict[str, Bucket] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, key: str) -> float:
+        """0 when the key may go now (its token is taken), else the seconds until it may."""
+        if not self.rate:
+            return 0.0
+        with self._lock:
+            return self._buckets.setdefault(key, Bucket(self.rate, self.burst)).wait_time()

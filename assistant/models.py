@@ -2,12 +2,14 @@
 core/records.py)."""
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 if TYPE_CHECKING:
     from vectorstore.retriever import Ranked
+
+T = TypeVar("T")
 
 
 class Citation(BaseModel):
@@ -77,6 +79,16 @@ class Passage:
             date=str(meta.get("date", "")), url=str(meta.get("url", "")),
         )
 
+    @classmethod
+    def from_stored(cls, chunk_id: str, text: str, meta: dict[str, Any]) -> "Passage":
+        """A passage read by its id (no search, so no score)."""
+        return cls(
+            source=str(meta.get("source", "")), title=str(meta.get("title", "")), chunk_id=chunk_id, text=text,
+            score=0.0, heading_path=str(meta.get("heading_path", "")), article=str(meta.get("article", "")),
+            access_level=str(meta.get("access_level", "")), date=str(meta.get("date", "")),
+            url=str(meta.get("url", "")),
+        )
+
 
 @dataclass(frozen=True)
 class DatasetResult:
@@ -113,3 +125,14 @@ class DatasetResult:
             update_frequency=str(record.get("accrual_periodicity", "") or ""), quality=quality,
             matched=list(matched or []),
         )
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a ranked list: its items, how many the list holds (a search ranks at most
+    GOVDATA_API__MAX_RESULTS), where this page starts, and where the next one does (None: this is the last)."""
+
+    items: list[T]
+    total: int
+    offset: int
+    next: int | None

@@ -9,9 +9,11 @@ from assistant.usecases.documents import DocumentUseCases
 from assistant.usecases.ingest import CATALOG_KINDS, IngestUseCases
 from assistant.usecases.register import RegisterUseCases
 from assistant.usecases.sql import SqlUseCases
+from assistant.usecases.tokens import TokenUseCases
 
 __all__ = ["CATALOG_KINDS", "ENTRIES", "Services"]
 
 
-class Services(DocumentUseCases, DatasetUseCases, AuditUseCases, SqlUseCases, RegisterUseCases, IngestUseCases):
+class Services(DocumentUseCases, DatasetUseCases, AuditUseCases, SqlUseCases, RegisterUseCases, IngestUseCases,
+               TokenUseCases):
     """Every use case, lazily built parts for one settings object: the embedding model loads only when needed."""

@@ -41,3 +41,8 @@ class FieldError(GovDataError):
 
     def named(self, name: str) -> str:
         return f"{name} {self.value}: {self.problem}" if self.value is not None else f"{name}: {self.problem}"
+
+
+class NotFound(FieldError):
+    """A named thing (a dataset, a passage) that does not exist, or that the caller may not see: the two are told
+    the same way, so a refusal never confirms that something hidden exists."""

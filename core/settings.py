@@ -229,6 +229,24 @@ class DisclosureSettings(BaseModel):
     min_count: int = Field(default=5, ge=1, le=1000, description="Counts below this are shown as <N.")
 
 
+class ApiSettings(BaseModel):
+    """The REST API and MCP server that `govdata serve` runs beside the web app (docs/api.md): who may call without
+    a token, how fast one token may call, and how long lists and texts may be."""
+
+    model_config = ConfigDict(frozen=True)
+
+    anonymous_role: str | None = Field(default=None,
+                                       description="Role of a call without a token; unset: such a call gets 401.")
+    requests_per_minute: int = Field(default=120, ge=0, le=100_000,
+                                     description="Average requests per minute per token (bursts of BURST); 0: off.")
+    burst: int = Field(default=20, ge=1, le=10_000, description="Requests one token may send at once.")
+    max_results: int = Field(default=50, ge=1, le=1000,
+                             description="Deepest a list may be paged: offset + k (or limit) at most this.")
+    max_body_bytes: int = Field(default=262_144, ge=1024, le=100_000_000,
+                                description="Largest request body accepted; a larger one gets 413.")
+    token_days: int = Field(default=90, ge=1, le=3650, description="Days a new token lasts unless --expires says.")
+
+
 class Settings(BaseSettings):
     """All configuration; plain data, no clients are built here."""
 
@@ -248,6 +266,7 @@ class Settings(BaseSettings):
     input: InputSettings = InputSettings()
     audit: AuditSettings = AuditSettings()
     disclosure: DisclosureSettings = DisclosureSettings()
+    api: ApiSettings = ApiSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
     users_file: Path | None = Field(default=None, description="JSON web users -> role and password hash.")
     user: str | None = Field(default=None, description="Who CLI receipts name; default the OS account.")
@@ -271,6 +290,10 @@ class Settings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self.home / "audit"
+
+    @property
+    def tokens_path(self) -> Path:
+        return self.home / "tokens.json"
 
     @property
     def models_dir(self) -> Path:

@@ -73,6 +73,13 @@ class ContentStore:
             ).fetchall()
         return [(item_id, text, tokens, json.loads(payload)) for item_id, text, tokens, payload in rows]
 
+    def payloads(self, collection: str) -> list[dict[str, Any]]:
+        """The record of every item, without its text (counting over a collection: the catalog overview)."""
+        with self._lock:
+            rows = self._db.execute("SELECT payload FROM contents WHERE collection = ? ORDER BY item_id",
+                                    (collection,)).fetchall()
+        return [json.loads(payload) for (payload,) in rows]
+
     def flagged(self, collection: str, key: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(id, text, payload) of the items whose record has KEY set to true (held passages), by id."""
         with self._lock:

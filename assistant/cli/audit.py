@@ -36,12 +36,15 @@ def audit_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Recent receipts, newest first."""
-    receipts = services().audit_receipts(role=role, of_user=user, since=since, action=action, limit=limit)
+    receipts = services().audit_receipts(role=role, of_user=user, since=since, action=action, limit=limit + 1)
+    shown = receipts[:limit]
     if as_json:
-        print_json([r.as_dict() for r in receipts])
-        return
-    for receipt in receipts:
-        typer.echo(_one_line(receipt))
+        print_json([r.as_dict() for r in shown])
+    else:
+        for receipt in shown:
+            typer.echo(_one_line(receipt))
+    if len(receipts) > limit:
+        err(f"showing the newest {limit} receipts; there are more (--limit, --since)")
 
 
 @audit_app.command("show")

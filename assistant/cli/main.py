@@ -4,7 +4,6 @@ Conventions: `--json` prints only JSON on stdout; progress and errors go to stde
 1 on bad input or a failed operation (one line per problem), 2 on usage errors; `--debug` shows tracebacks.
 """
 
-import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from assistant import shapes
 from assistant.cli.common import JsonOpt, RoleOpt, err, error_text, print_json, state
 from assistant.cli.common import services as build_services
 from assistant.policy.roles import DEFAULT_ROLE
@@ -104,7 +104,7 @@ def docs_search(
     """Passages of ingested documents closest to QUERY (only those the role may see)."""
     passages = build_services().search_passages(query, k=k, role=role)
     if as_json:
-        print_json([dataclasses.asdict(p) for p in passages])
+        print_json([shapes.passage(p) for p in passages])
         return
     for n, passage in enumerate(passages, 1):
         where = " > ".join(p for p in (passage.title, passage.heading_path, passage.article) if p)
@@ -132,7 +132,7 @@ def datasets_search(
     results = svc.search_datasets(query, k=k, role=role, publisher=publisher, format=format, language=language,
                                   since=since, access_level=access_level)
     if as_json:
-        print_json([dataclasses.asdict(r) for r in results])
+        print_json([shapes.dataset(r) for r in results])
         return
     for n, r in enumerate(results, 1):
         facts = [r.publisher, r.access_level, ", ".join(r.formats), f"modified {r.modified[:10]}" if r.modified
@@ -158,6 +158,45 @@ def nothing_line(closest: dict[str, list[str]]) -> str:
     return "No dataset matches this need." + (f" Try {'; '.join(hints)}." if hints else "")
 
 
+@datasets_app.command("show")
+def datasets_show(
+    identifier: Annotated[str, typer.Argument(metavar="ID", help="The dataset's identifier, as search shows it.")],
+    role: RoleOpt = DEFAULT_ROLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """One catalog record in full: distributions, licence, contact, themes (only one the role may see)."""
+    record = build_services().dataset_record(identifier, role=role)
+    if as_json:
+        print_json(record)
+        return
+    for key, value in record.items():
+        if key == "distributions":
+            for dist in value:
+                parts = (dist.get("format", ""), dist.get("url", ""), dist.get("title", ""))
+                typer.echo("distribution: " + " ".join(p for p in parts if p))
+        elif value not in ("", [], None):
+            typer.echo(f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}")
+
+
+@datasets_app.command("overview")
+def datasets_overview(role: RoleOpt = DEFAULT_ROLE, as_json: JsonOpt = False) -> None:
+    """What the catalog holds for the role: publishers, counts by level, theme and catalog, the update dates."""
+    overview = build_services().catalog_overview(role=role)
+    if as_json:
+        print_json(overview)
+        return
+    modified = overview["modified"]
+    typer.echo(f"{overview['datasets']} datasets from {overview['publishers_total']} publishers; updated "
+               f"{modified['earliest'] or '?'} to {modified['latest'] or '?'}; {overview['documents']} documents; "
+               f"{overview['approved_tables']} approved tables")
+    for title, counts in (("by access level", overview["by_access_level"]), ("by catalog", overview["by_catalog"]),
+                          ("by theme", overview["by_theme"])):
+        if counts:
+            typer.echo(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for row in overview["publishers"][:20]:
+        typer.echo(f"    {row['datasets']:>5}  {row['publisher']}")
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A policy or service question, Chinese or English.")],
@@ -168,7 +207,7 @@ def ask(
     documents do not support an answer."""
     answer = build_services().ask(question, role=role)
     if as_json:
-        print_json(answer.model_dump())
+        print_json(shapes.answer(answer))
         return
     typer.echo(answer.answer)
     for citation in answer.citations:  # the path stays in --json's "source"; people read the name
@@ -182,10 +221,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 7860,
 ) -> None:
-    """Start the web app."""
+    """Start the web app, with the REST API at /api/v1 and the MCP server at /mcp on the same port."""
     from assistant.ui.server import build_assistant, launch
 
     launch(build_assistant(Settings()), host, port)
+
+
+@app.command("mcp")
+def mcp_stdio(role: RoleOpt = DEFAULT_ROLE) -> None:
+    """Serve the MCP tools over stdio to a local client, as ROLE (receipts say interface mcp)."""
+    from assistant.mcp.server import run_stdio
+
+    run_stdio(build_services(interface="mcp"), role)
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.cli.common import JsonOpt, print_json, services
+from assistant import shapes
+from assistant.cli.common import JsonOpt, err, print_json, services
 from assistant.register.entries import KINDS, Entry, RegisterFilter, export
 from assistant.register.grading import describe_evidence
 from core.errors import FieldError
@@ -78,12 +79,15 @@ def register_list(publisher: Publisher = None, access_level: Level = None, kind:
                   role: StewardRole = STEWARD, as_json: JsonOpt = False) -> None:
     """Entries, lowest quality score first, each with the rule that cost it most."""
     where = _filter(publisher, access_level, kind, min_score, max_score, stale)
-    entries = services().register_entries(role=role, where=where)[:limit]
+    every = services().register_entries(role=role, where=where)
+    entries = every[:limit]
     if as_json:
-        print_json([e.to_json() for e in entries])
-        return
-    for entry in entries:
-        typer.echo(_line(entry))
+        print_json([shapes.entry(e) for e in entries])
+    else:
+        for entry in entries:
+            typer.echo(_line(entry))
+    if len(every) > limit:
+        err(f"showing {limit} of {len(every)} entries; --limit shows more")
 
 
 @register_app.command("show")

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from assistant import shapes
 from assistant.cli.common import JsonOpt, RoleOpt, err, print_json, services
 from assistant.policy.roles import DEFAULT_ROLE
 from core.errors import GovDataError
@@ -40,7 +41,7 @@ def datasets_add(
     """Register a file as approved table(s) for SQL questions, and index them for dataset search."""
     result = services().add_tables(path, name=name, access_level=access_level, describe=describe, role=role)
     if as_json:
-        print_json({"tables": [_table_summary(t) for t in result.tables], "indexed": result.indexed,
+        print_json({"tables": [shapes.table(t) for t in result.tables], "indexed": result.indexed,
                     "unchanged": result.unchanged})
         return
     if result.unchanged:
@@ -53,20 +54,12 @@ def datasets_add(
                                                                if sensitive else ""))
 
 
-def _table_summary(table: Any) -> dict[str, Any]:
-    return {
-        "name": table.name, "title": table.title, "access_level": table.access_level, "version": table.version,
-        "row_count": table.row_count, "source": table.source, "format": table.format,
-        "columns": [dataclasses.asdict(c) for c in table.columns],
-    }
-
-
 @sql_app.command("tables")
 def sql_tables(role: RoleOpt = DEFAULT_ROLE, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """The approved tables the role may query, with their columns."""
     context = services().sql_tables(role, db=db)
     if as_json:
-        print_json([_table_summary(t) for t in context.tables])
+        print_json([shapes.table(t) for t in context.tables])
         return
     for table in context.tables:
         access = context.approval.table(table.name)
@@ -90,7 +83,7 @@ def sql_ask(
     """Write SQL for QUESTION, check it with the guard, run it on DuckDB, and explain it."""
     answer = services().sql_ask(question, role=role, db=db, dataset=dataset)
     if as_json:
-        print_json(answer.as_dict())
+        print_json(shapes.sql_answer(answer))
     else:
         _show_answer(answer)
     if answer.error:
@@ -130,7 +123,7 @@ def sql_check(
     from assistant.sql.guard import transpile
 
     verdict = services().sql_check(sql, role=role, db=db)
-    result = verdict.as_dict()
+    result = shapes.verdict(verdict)
     if to and verdict.allowed:
         result["transpiled"] = transpile(verdict.sql, to)
     if as_json:
@@ -155,7 +148,7 @@ def sql_run(
     except SqlRejected as rejected:
         raise GovDataError(f"rejected: {rejected.reason}") from None
     if as_json:
-        print_json(dataclasses.asdict(result))
+        print_json(shapes.sql_result(result))
         return
     typer.echo(result.sql)
     _show_rows(result.columns, result.rows, result.truncated)

@@ -17,8 +17,13 @@ ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables
            "sql.learn": "store verified question/SQL examples",
            "register.read": "read the public data resource register",
            "register.grade": "decide classification and grading suggestions",
-           "register.review": "review passages held for instruction-like text"}
+           "register.review": "review passages held for instruction-like text",
+           "tokens.manage": "create, list or revoke API tokens"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
+
+
+class NotAllowed(GovDataError):
+    """A role refused a named action (shells that speak HTTP answer 403)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Role:
 
     def require(self, action: str) -> None:
         if not self.allowed(action):
-            raise GovDataError(f"role {self.name!r} may not {ACTIONS.get(action, action)}")
+            raise NotAllowed(f"role {self.name!r} may not {ACTIONS.get(action, action)}")
 
 
 def config_text(path: Path | None, bundled: str) -> str:

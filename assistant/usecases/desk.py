@@ -2,6 +2,7 @@
 in which role, masking, and the one receipt helper (`_receipt`) that records a use case whatever happens. Each
 use-case family (documents, datasets, sql, audit, register, ingest) is a subclass; `Services` joins them."""
 
+import copy
 import dataclasses
 import functools
 import inspect
@@ -9,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, Self, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
@@ -78,18 +79,29 @@ class Desk:
         self._sql: SqlService | None = None
         self._gate: Any = None
         self._model_gate: Any = None
+        self._pace: Any = None
+        self._token_file: Any = None
         self._building = threading.RLock()  # web sessions share one Services: each part is built once
+        self._owner: Desk = self  # who holds the parts: itself, or the Services a `for_interface` view was made of
+
+    def for_interface(self, interface: str) -> Self:
+        """The same use cases and parts (store, models, gates) for another shell, whose receipts name it: one server
+        runs the web app, the REST API and MCP on one set of parts."""
+        view = copy.copy(self)
+        view.interface = interface
+        return view
 
     def _once(self, attribute: str, build: Callable[[], T]) -> T:
         """The part in `attribute`, built on first use by exactly one thread (two Chroma clients opened at once
         on one folder break each other; two embedding models would double the memory)."""
-        value = getattr(self, attribute)
+        owner = self._owner
+        value = getattr(owner, attribute)
         if value is None:
-            with self._building:
-                value = getattr(self, attribute)
+            with owner._building:
+                value = getattr(owner, attribute)
                 if value is None:
                     value = build()
-                    setattr(self, attribute, value)
+                    setattr(owner, attribute, value)
         return value
 
     @property
@@ -280,6 +292,16 @@ def _mask_error(exc: GovDataError, masks: bool) -> None:
             exc.value = None if exc.value is None else pii.mask_text(str(exc.value))[0]
         if isinstance(getattr(exc, "reason", None), str):
             exc.reason = pii.mask_text(exc.reason)[0]  # type: ignore[attr-defined]
+
+
+def _depth(k: int, offset: int, deepest: int) -> int:
+    """How deep a paged search ranks: to GOVDATA_API__MAX_RESULTS, which offset + k may not pass."""
+    if offset < 0:
+        raise FieldError("offset", "expected 0 or more", offset)
+    if offset + k > deepest:
+        raise FieldError("offset" if offset else "k", f"offset + k may be at most {deepest} "
+                                                      "(GOVDATA_API__MAX_RESULTS)", offset if offset else k)
+    return deepest
 
 
 def _require(query: str) -> None:

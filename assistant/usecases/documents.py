@@ -1,4 +1,5 @@
-"""Use cases over laws and guides: routing a question, cited answers (streamed), passage search."""
+"""Use cases over laws and guides: routing a question, cited answers (streamed), passage search (a whole list, or
+a page for the API and MCP) and one passage by id."""
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -6,16 +7,16 @@ from typing import TYPE_CHECKING
 from assistant.answer import Answerer
 from assistant.audit import content_hash
 from assistant.boundary import clean
-from assistant.models import Answer, Passage
+from assistant.models import Answer, Page, Passage
 from assistant.policy import pii
-from core.errors import GovDataError
+from core.errors import GovDataError, NotFound
 from vectorstore.retriever import Fusion, Ranked
 from vectorstore.store import PASSAGES
 
 if TYPE_CHECKING:
     from assistant.routing import Route
 
-from assistant.usecases.desk import Desk, _entry, _require
+from assistant.usecases.desk import Desk, _depth, _entry, _require
 
 
 class DocumentUseCases(Desk):
@@ -82,13 +83,41 @@ class DocumentUseCases(Desk):
     def search_passages(self, query: str, *, k: int, role: str, fusion: Fusion | None = None,
                         user: str | None = None) -> list["Passage"]:
         """Hybrid search over document passages, access-filtered inside both searches."""
-        with self._receipt("docs.search", role, user, question=query, route="docs") as receipt:
+        return self._search_passages(query, k, 0, None, role, user, fusion).items
+
+    @_entry("docs.search")
+    def search_passages_page(self, query: str, *, k: int, offset: int = 0, role: str,
+                             user: str | None = None) -> Page["Passage"]:
+        """One page of a passage search for the API and MCP (ranked to GOVDATA_API__MAX_RESULTS, like datasets)."""
+        return self._search_passages(query, k, offset, self.settings.api.max_results, role, user, None)
+
+    def _search_passages(self, query: str, k: int, offset: int, deepest: int | None, role: str, user: str | None,
+                         fusion: Fusion | None) -> Page["Passage"]:
+        with self._receipt("docs.search", role, user, question=query, route="docs",
+                           settings={"offset": offset} if offset else {}) as receipt:
             _require(query)
-            ranked = self.retriever.retrieve(query, k=k, filters=self.passage_filters(role), collection=PASSAGES,
+            depth = k if deepest is None else _depth(k, offset, deepest)
+            ranked = self.retriever.retrieve(query, k=depth, filters=self.passage_filters(role), collection=PASSAGES,
                                              fusion=fusion)
-            passages, found = self._shown(role, [Passage.from_ranked(r) for r in ranked])
+            passages, found = self._shown(role, [Passage.from_ranked(r) for r in ranked[offset:offset + k]])
             receipt.raw_values = not self.role(role).masks_pii and found > 0
             receipt.chunk_ids = [p.chunk_id for p in passages]
             receipt.sources = sorted({p.source for p in passages})
             receipt.answer_hash = content_hash(receipt.chunk_ids)
-        return passages
+        return Page(passages, len(ranked), offset, offset + k if len(ranked) > offset + k else None)
+
+    @_entry("docs.get")
+    def passage(self, chunk_id: str, *, role: str, user: str | None = None) -> "Passage":
+        """One passage by id, if the role may see its level and it is not held for review; otherwise not found,
+        exactly like an id that does not exist."""
+        with self._receipt("docs.get", role, user, question=chunk_id, route="docs") as receipt:
+            filters = self.passage_filters(role)
+            stored = self.store.contents.get(PASSAGES, [chunk_id]).get(chunk_id)
+            if (stored is None or stored[1].get("access_level") not in filters.access_levels
+                    or (stored[1].get("held") and chunk_id not in filters.released)):
+                raise NotFound("id", "no passage has this id", chunk_id)
+            passage, found = self._shown(role, Passage.from_stored(chunk_id, *stored))
+            receipt.raw_values = not self.role(role).masks_pii and found > 0
+            receipt.chunk_ids, receipt.sources = [chunk_id], [passage.source]
+            receipt.answer_hash = content_hash(receipt.chunk_ids)
+        return passage

@@ -136,3 +136,57 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(timeout=20)
+
+
+@dataclass(frozen=True)
+class ApiServer:
+    """`govdata serve` on 127.0.0.1 over a small home, with a token per role and one revoked (issue 31)."""
+
+    url: str
+    home: Path
+    tokens: dict[str, str]
+
+    def bearer(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """One real server for the REST and MCP end-to-end tests: the DOL catalog slice (public, restricted public and
+    non-public records) and a guide ingested with the real embedding model; permits (sensitive columns) and
+    applicants (ID numbers: personal data) approved as public tables. No model is loaded (no warm-up)."""
+    home = tmp_path_factory.mktemp("api-home")
+    sql = FIXTURES / "sql"
+    steps = [("ingest", str(FIXTURES / "catalogs" / "dol_slice.data.json"),
+              str(FIXTURES / "docs" / "increasing-digital-takeup.md")),
+             ("datasets", "add", str(sql / "permits.csv"), "--describe", str(sql / "permits.describe.json")),
+             ("datasets", "add", str(FIXTURES / "register" / "applicants.csv"))]
+    for step in steps:
+        done = govdata(home, *step)
+        assert done.code == 0, done.stderr
+    from assistant.services import Services
+    from core.settings import Settings
+
+    steward = Services(Settings(home=home, user="steward-ana"))
+    tokens = {role: steward.create_token(role.replace("_", "-"), role, role="data_steward")[1]
+              for role in ("citizen", "civil_servant", "data_steward")}
+    tokens |= {f"client{n}": steward.create_token(f"client{n}", "citizen", role="data_steward")[1] for n in range(20)}
+    tokens["revoked"] = steward.create_token("old", "data_steward", role="data_steward")[1]
+    steward.revoke_token("old", role="data_steward")
+    port = free_port()
+    env = {**os.environ, "GOVDATA_HOME": str(home), "OMP_WAIT_POLICY": "PASSIVE", "GOVDATA_LLM__WARM_UP": "false"}
+    process = subprocess.Popen([*GOVDATA, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail(f"govdata serve did not start: {process.stderr.read().decode() if process.stderr else ''}")
+            time.sleep(0.3)
+    yield ApiServer(f"http://127.0.0.1:{port}", home, tokens)
+    process.terminate()
+    process.wait(timeout=30)

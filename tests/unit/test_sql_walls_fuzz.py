@@ -217,6 +217,11 @@ def wall_outcome(service: SqlService, sql: str, role: str) -> tuple[str, Any]:
     return "rows", [result.columns, _unordered(result.rows)]
 
 
+def inconclusive(*outcomes: tuple[str, Any]) -> bool:
+    """A query stopped at the deadline on a loaded machine says nothing either way about the values."""
+    return any(kind == "refused" and "ran longer than" in str(detail) for kind, detail in outcomes)
+
+
 def leaked_values(value: Any) -> list[str]:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return sorted(raw for raw in RAW_VALUES if raw in text)
@@ -252,7 +257,8 @@ def test_no_sensitive_value_reaches_any_output(role: str, twins: tuple[SqlServic
     differing, leaking = [], []
     for sql in FIXED + generate(CASES):
         one, other = outcome(first, sql, role), outcome(second, sql, role)
-        if one != other and outcome(first, sql, role) == one:  # a volatile function (random, uuid) differs anyway
+        # a volatile function (random, uuid) differs on one registry too; a deadline hit says nothing either way
+        if one != other and not inconclusive(one, other) and outcome(first, sql, role) == one:
             differing.append(f"{sql}\n    a: {str(one)[:160]}\n    b: {str(other)[:160]}")
         found = leaked_values([one, other])
         if found:
@@ -270,7 +276,7 @@ def test_the_engine_wall_holds_without_the_guard(role: str, twins: tuple[SqlServ
     for sql in FIXED + generate(WALL_CASES, seed=SEED + 1):
         one, other = wall_outcome(first, sql, role), wall_outcome(second, sql, role)
         ran += one[0] == "rows"
-        if one != other and wall_outcome(first, sql, role) == one:
+        if one != other and not inconclusive(one, other) and wall_outcome(first, sql, role) == one:
             differing.append(f"{sql}\n    a: {str(one)[:160]}\n    b: {str(other)[:160]}")
         if leaked_values([one, other]):
             leaking.append(sql)
