@@ -26,7 +26,7 @@ from vectorstore.store import DATASETS, PASSAGES, Metadata
 
 # Bump when loaders or chunkers change what they produce, so unchanged files are re-read once; the detector's
 # rules version is part of it, so a new rule reaches documents ingested before it.
-LOADER_VERSION = f"6/{RULES_VERSION}"
+LOADER_VERSION = f"7/{RULES_VERSION}"  # 7: a first heading "## X" titles a document "X", not "# X"
 HELD_REVIEW = "instruction-like text"
 MAX_DESCRIPTION = 100_000  # characters of one record's description kept (a 5 MB description is cut)
 

@@ -72,7 +72,7 @@ def _common_characters(text: str, encoding: str) -> int:
 
 
 def _first_heading(text: str) -> str:
-    match = re.search(r"^#\s*(.+?)\s*#*\s*$", text, re.M)
+    match = re.search(r"^#+\s*(.+?)\s*#*\s*$", text, re.M)
     return match.group(1).strip() if match else ""
 
 

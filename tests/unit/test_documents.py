@@ -131,3 +131,11 @@ def test_a_document_names_its_web_address_and_date_from_front_matter_or_file_nam
     relative.write_text("---\ntitle: P\nurl: /policy-memo/\n---\n\nText.\n", encoding="utf-8")
     assert read_document(relative.read_bytes(), relative).url == ""  # only web addresses become links
     assert date_in_name("report_2024-01-31.pdf") == "2024-01-31" and date_in_name("v2.md") == ""
+
+
+def test_a_first_heading_of_any_level_is_the_title_without_its_marks(tmp_path: Path) -> None:
+    """A file that starts at `## X` was titled "# X" (found while writing the issue-29 dev set)."""
+    from ingest.documents.readers import read_markdown
+
+    assert read_markdown("## 应用\n\ntext".encode(), tmp_path / "README.md").title == "应用"
+    assert read_markdown(b"# Public Domain\n\ntext", tmp_path / "LICENSE.md").title == "Public Domain"
