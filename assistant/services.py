@@ -7,11 +7,13 @@ from assistant.usecases.datasets import DatasetUseCases
 from assistant.usecases.desk import ENTRIES
 from assistant.usecases.documents import DocumentUseCases
 from assistant.usecases.ingest import CATALOG_KINDS, IngestUseCases
+from assistant.usecases.knowledge import KnowledgeUseCases
 from assistant.usecases.register import RegisterUseCases
 from assistant.usecases.sql import SqlUseCases
 
 __all__ = ["CATALOG_KINDS", "ENTRIES", "Services"]
 
 
-class Services(DocumentUseCases, DatasetUseCases, AuditUseCases, SqlUseCases, RegisterUseCases, IngestUseCases):
+class Services(DocumentUseCases, DatasetUseCases, AuditUseCases, SqlUseCases, RegisterUseCases, IngestUseCases,
+               KnowledgeUseCases):
     """Every use case, lazily built parts for one settings object: the embedding model loads only when needed."""

@@ -1,13 +1,14 @@
 """`govdata`: the command-line shell. It parses flags, calls `assistant.services.Services` use cases and prints;
-it decides nothing about access. main (core commands and the entry point), sql, eval, audit, register (their
+it decides nothing about access. main (core commands and the entry point), sql, eval, audit, register, knowledge (their
 commands, registered on main's app here), common (shared options, error text)."""
 
-from assistant.cli import audit, eval, register, sql
+from assistant.cli import audit, eval, knowledge, register, sql
 from assistant.cli.main import app, datasets_app, main
 
 sql.register(app, datasets_app)
 eval.register(app)
 audit.register(app)
 register.register(app)
+knowledge.register(app)
 
 __all__ = ["app", "main"]

@@ -17,7 +17,9 @@ ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables
            "sql.learn": "store verified question/SQL examples",
            "register.read": "read the public data resource register",
            "register.grade": "decide classification and grading suggestions",
-           "register.review": "review passages held for instruction-like text"}
+           "register.review": "review passages held for instruction-like text",
+           "knowledge.propose": "propose knowledge (verified SQL, terms, table notes)",
+           "knowledge.review": "review knowledge (approve, reject, import, re-check)"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 
