@@ -7,7 +7,10 @@ with nothing masked or withheld (`examples.reads_only_readable`), and no word na
 or a table of another access level. Otherwise the item never reaches its prompt or its answer.
 """
 
+import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -91,10 +94,37 @@ def readable(items: Sequence[KnowledgeItem], approval: Approval, guard: SqlGuard
         sql = checked_sql(item)
         if item.kind == "term" and item.sql and not sql:
             continue  # an expression with no table to read it from is never shown
-        if sql and not reads_only_readable(sql, approval, guard):
+        if sql and not _reads_only_readable(sql, approval, guard):
             continue
         out.append(item)
     return out
+
+
+_VERDICTS: OrderedDict[tuple[str, str], bool] = OrderedDict()
+_VERDICTS_KEPT = 20_000
+_VERDICTS_LOCK = threading.Lock()
+
+
+def _reads_only_readable(sql: str, approval: Approval, guard: SqlGuard) -> bool:
+    """`examples.reads_only_readable`, remembered per SQL and approval: a guard check costs a few ms, and every
+    question reads every item, so an office with hundreds of items would wait seconds for them otherwise."""
+    key = (sql, _approval_key(approval))
+    with _VERDICTS_LOCK:
+        if key in _VERDICTS:
+            _VERDICTS.move_to_end(key)
+            return _VERDICTS[key]
+    verdict = reads_only_readable(sql, approval, guard)
+    with _VERDICTS_LOCK:
+        _VERDICTS[key] = verdict
+        while len(_VERDICTS) > _VERDICTS_KEPT:
+            _VERDICTS.popitem(last=False)
+    return verdict
+
+
+def _approval_key(approval: Approval) -> str:
+    """Everything about an approval a verdict depends on: each table's columns and types, masked and denied."""
+    return json.dumps(sorted((t.name, sorted(t.columns.items()), sorted(t.masked), sorted(t.denied))
+                             for t in approval.tables.values()), ensure_ascii=False)
 
 
 def choose(question: str, items: Sequence[KnowledgeItem], visible: set[str], shown: set[str], relevance: Relevance,
