@@ -88,7 +88,8 @@ class Curation:
                 put(items, step(item, user, role, "rejected", reason.strip(), reviewer=user))
                 return _find(items, item.id)
             if item.db:
-                raise GovDataError(f"knowledge item {item.id} belongs to an ad-hoc database; import it again with --db")
+                raise GovDataError(f"knowledge item {item.id} belongs to an ad-hoc database; import it again for "
+                                   "that database")
             checked = self.verify(item, role, None)
             until = expiry(expires) if expires is not None else item.expires
             approved = step(item, user, role, "approved", reason.strip(), reviewer=user, tables=checked.tables,

@@ -19,7 +19,7 @@ from assistant.sql.curation import Curation, Verified
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
 from assistant.sql.knowledge import KnowledgeItem, KnowledgeStore, checked_sql, fingerprint
-from assistant.sql.lessons import hidden_names, readable
+from assistant.sql.lessons import hidden_names, names_any, readable
 from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
 from assistant.sql.runner import Runner, RunnerLimits, SqlResult
 from assistant.sql.values import ValueIndex
@@ -161,7 +161,8 @@ class SqlService:
         if not question.strip():
             raise GovDataError("QUESTION must not be empty")
         context = self.context(role, db=db, dataset=dataset)
-        taught = self.taught(context, db)
+        whole = context if db is None or dataset is None else self.adhoc_context(db)  # the fingerprint's tables
+        taught = self.taught(context, "" if db is None else _fingerprint(whole.tables))
         if get_role(role, self.settings.roles_file).masks_pii:  # the model never sees values the role may not
             context = replace(context, tables=pii.mask_any(context.tables)[0], masks_pii=True)
             taught = [_masked(item) for item in taught]  # a question's words too, and a note's
@@ -169,21 +170,30 @@ class SqlService:
 
     def scope(self, db: Path | None) -> str:
         """Whose knowledge a call uses: "" for the approved tables, else the ad-hoc database's fingerprint."""
-        if db is None:
-            return ""
-        return fingerprint({t.name: t.version for t in self.adhoc_context(db).tables})
+        return "" if db is None else _fingerprint(self.adhoc_context(db).tables)
 
-    def taught(self, context: SqlContext, db: Path | None) -> list[KnowledgeItem]:
-        """The knowledge in use for this call that its role may read (`lessons.readable`); every item of an
-        ad-hoc database, whose tables are all approved. None when knowledge_tokens is 0."""
+    def taught(self, context: SqlContext, scope: str) -> list[KnowledgeItem]:
+        """The knowledge in use for this call (`scope`: "" the approved tables, else an ad-hoc database's
+        fingerprint) that its role may read (`lessons.readable`); every item of an ad-hoc database, whose tables
+        are all approved. None when knowledge_tokens is 0."""
         if self.settings.sql.knowledge_tokens == 0:
             return []
-        scope = self.scope(db)
         items = [i for i in self.knowledge.items() if i.db == scope and i.in_use()]
-        if db is not None or not items:
+        if scope or not items:
             return items
         hidden = hidden_names(context.approval, context.tables, self.approved.tables())
         return readable(items, context.approval, self.guard, hidden)
+
+    def reviewable(self, items: list[KnowledgeItem], role: str) -> list[KnowledgeItem]:
+        """The items a reviewing role may read in the queue: an ad-hoc database's, and those on the approved tables
+        whose tables it may query and whose words name no column it may not read. The guard is not asked: a
+        suspended item fails it by definition and must still reach the steward."""
+        record = get_role(role, self.settings.roles_file)
+        every = self.approved.tables()
+        approval = self.approved.approval(record.access_levels, record.sensitive_columns, every)
+        hidden = hidden_names(approval, every, every)
+        return [i for i in items if i.db or (all(approval.table(n) for n in i.tables) and not names_any(
+            " ".join((i.question, i.term, i.text, i.sql)), hidden))]
 
     def verify(self, item: KnowledgeItem, role: str, db: Path | None = None) -> Verified:
         """An item checked as ROLE on the tables it may query: its SQL (a term's expression, read from its table)
@@ -224,6 +234,10 @@ class SqlService:
         """Store a pair verified by ROLE (it passes the guard and runs on the tables that role may query) as an
         approved knowledge item: a steward's direct approval."""
         return self.curation.learn(question, sql, role, user)
+
+
+def _fingerprint(tables: list[RegisteredTable]) -> str:
+    return fingerprint({t.name: t.version for t in tables})
 
 
 def _masked(item: KnowledgeItem) -> KnowledgeItem:

@@ -63,7 +63,7 @@ class KnowledgeUseCases(Desk):
                 raise FieldError("status", f"expected one of: {', '.join(STATUSES)}", status)
             if kind is not None and kind not in KINDS:
                 raise FieldError("kind", f"expected one of: {', '.join(KINDS)}", kind)
-            found = [i for i in self.sql.knowledge.items()
+            found = [i for i in self.sql.reviewable(self.sql.knowledge.items(), role)
                      if (status is None or i.state() == status) and (kind is None or i.kind == kind)]
             found.sort(key=lambda i: (_URGENCY.get(i.state(), 9), -_number(i.id)))
             receipt.row_count = len(found)
@@ -76,6 +76,8 @@ class KnowledgeUseCases(Desk):
             item = self.sql.knowledge.get(item_id)
             if item.proposer != receipt.user:
                 self.role(role).require("knowledge.review")
+                if not self.sql.reviewable([item], role):  # a custom reviewer role with less access
+                    raise FieldError("id", "no knowledge item has this id", item_id)
             receipt.datasets = dict(item.tables)
         return self._visible(role, item)
 

@@ -305,3 +305,20 @@ def test_the_pages_propose_review_and_show_the_knowledge_used(svc: Services) -> 
     assert svc.sql.knowledge.get("k2").question == "Permits by kind?"
     demand, line = knowledge_tab.demand(svc, steward, "en")
     assert line == text("demand_count", "en", n=len(demand))
+
+
+def test_a_reviewer_role_with_less_access_does_not_see_items_beyond_it(home_builder: Home, tmp_path: Path) -> None:
+    roles = tmp_path / "roles.json"
+    roles.write_text(json.dumps({
+        "data_steward": {"access_levels": ["public", "restricted public", "non-public"], "sensitive_columns": "allow",
+                         "pii": "raw"},
+        "public_reviewer": {"access_levels": ["public"], "sensitive_columns": "deny",
+                            "actions": ["knowledge.review"]}}))
+    svc = home_builder.services(tables=((FIXTURES / "permits.csv", {"access_level": "non-public"}),),
+                                roles_file=roles)
+    item = svc.knowledge_propose("pair", question="Fees?", sql="SELECT sum(fee) FROM permits", role="data_steward",
+                                 user="sam")
+    assert [i.id for i in svc.knowledge_items(role="data_steward", user="lee")] == [item.id]
+    assert svc.knowledge_items(role="public_reviewer", user="pat") == []
+    with pytest.raises(GovDataError, match="no knowledge item"):
+        svc.knowledge_item(item.id, role="public_reviewer", user="pat")
