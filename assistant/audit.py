@@ -53,7 +53,8 @@ CREATE TRIGGER IF NOT EXISTS receipts_no_delete BEFORE DELETE ON receipts
 """
 ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay", "sql.check", "sql.tables",
            "datasets.add", "sql.learn", "audit.read", "register.read",
-           "register.grade", "register.review", "datasets.get", "docs.get", "catalog.overview", "tokens.manage")
+           "register.grade", "register.review", "datasets.get", "docs.get", "catalog.overview", "tokens.manage",
+           "knowledge.propose", "knowledge.review", "knowledge.import", "knowledge.recheck", "knowledge.read")
 
 
 @dataclass

@@ -151,6 +151,9 @@ class SqlSettings(BaseModel):
                              description="Columns shown per table: a wider table shows its most relevant ones (plus "
                                          "join keys and hinted columns); 0 shows all.")
     examples: int = Field(default=3, ge=0, le=10, description="Verified question/SQL pairs shown per question.")
+    knowledge_tokens: int = Field(default=600, ge=0, le=4000,
+                                  description="Prompt tokens the taught knowledge (terms, pairs, notes) may take; "
+                                              "0 teaches nothing.")
     candidates: int = Field(default=1, ge=1, le=16,
                             description="SQL candidates per question; more than 1 votes by result set.")
     candidate_temperature: float = Field(default=0.7, ge=0.0, le=2.0,

@@ -17,7 +17,7 @@ RoleOpt = Annotated[str, typer.Option("--role", help="citizen | civil_servant | 
 
 # fields whose flag is not simply --field-name (or that are arguments)
 _FLAGS = {"dialect": "--to", "id": "ID", "target": "NAME", "suggestion": "ID", "question": "QUESTION", "query": "QUERY",
-          "sql": "SQL"}
+          "sql": "SQL", "file": "FILE"}
 
 
 def error_text(exc: Exception) -> str:

@@ -1,6 +1,5 @@
 """`govdata sql ...` and `govdata datasets add`: thin shells over the SQL use cases of Services."""
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,11 +41,14 @@ def datasets_add(
     result = services().add_tables(path, name=name, access_level=access_level, describe=describe, role=role)
     if as_json:
         print_json({"tables": [shapes.table(t) for t in result.tables], "indexed": result.indexed,
-                    "unchanged": result.unchanged})
+                    "unchanged": result.unchanged, "rechecked": result.rechecked})
         return
     if result.unchanged:
         err(f"unchanged: {', '.join(t.name for t in result.tables)} already approved at this version")
         return
+    for outcome in result.rechecked:  # knowledge on the changed tables, run again (issue 32)
+        if outcome["status"] in ("suspended", "flagged"):
+            err(f"knowledge {outcome['id']} {outcome['status']}: {outcome['reason']}")
     for table in result.tables:
         sensitive = [c.name for c in table.columns if c.sensitive]
         err(f"approved table {table.name}: {table.row_count} rows, {len(table.columns)} columns, "
@@ -100,6 +102,8 @@ def _show_answer(answer: Any) -> None:
     _show_rows(answer.columns, answer.rows, answer.truncated)
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
     typer.echo(f"datasets: {versions}")
+    if answer.knowledge:
+        typer.echo(f"knowledge used: {', '.join(answer.knowledge)}")
     if answer.uncertain:
         err(f"uncertain: {round(100 * (answer.confidence or 0))}% of {answer.candidates} candidate queries gave "
             f"this result; {len(answer.alternatives)} other reading(s) in --json")
@@ -161,9 +165,10 @@ def sql_learn(
     role: Annotated[str, typer.Option("--role", help="Who verifies: a role with sql.learn.")] = "data_steward",
     as_json: JsonOpt = False,
 ) -> None:
-    """Store a verified question -> SQL pair; it must pass the guard and run. Used as a few-shot example."""
-    example = services().learn(question, sql, role=role)
+    """Store a verified question -> SQL pair as approved knowledge (a steward's direct approval); it must pass the
+    guard and run. Shown to the model as a verified example."""
+    item = services().learn(question, sql, role=role)
     if as_json:
-        print_json(dataclasses.asdict(example))
+        print_json(item.as_dict())
         return
-    err(f"learned: {example.question} -> tables {', '.join(example.tables)}")
+    err(f"learned {item.id}: {item.question} -> tables {', '.join(item.tables)}")

@@ -18,7 +18,9 @@ ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables
            "register.read": "read the public data resource register",
            "register.grade": "decide classification and grading suggestions",
            "register.review": "review passages held for instruction-like text",
-           "tokens.manage": "create, list or revoke API tokens"}
+           "tokens.manage": "create, list or revoke API tokens",
+           "knowledge.propose": "propose knowledge (verified SQL, terms, table notes)",
+           "knowledge.review": "review knowledge (approve, reject, import, re-check)"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 

@@ -20,9 +20,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.policy import pii
 from assistant.sql.coercion import TYPE_ERROR, coerce_types, column_kinds
-from assistant.sql.examples import VerifiedExample
 from assistant.sql.grouping import NOT_GROUPED, explicit_grouping
 from assistant.sql.guard import Approval, SqlGuard
+from assistant.sql.knowledge import KnowledgeItem
+from assistant.sql.lessons import Lesson, choose
 from assistant.sql.patterns import set_operation_hint
 from assistant.sql.pruning import prune_columns
 from assistant.sql.repair import repair_hint
@@ -102,6 +103,7 @@ class SqlAnswer:
     uncertain: bool = False  # confidence below GOVDATA_SQL__CONFIDENCE_THRESHOLD
     notice: str | None = None  # something the user should know about a result that ran, e.g. withheld data
     withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
+    knowledge: list[str] = field(default_factory=list)  # ids of the knowledge items the prompt was taught
     # every candidate in the order written, for benchmarks: {"key", "rows", "sql", "seconds"}; not in as_dict
     trace: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
 
@@ -113,7 +115,7 @@ class SqlAnswer:
             "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
             "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
             "alternatives": self.alternatives, "uncertain": self.uncertain, "notice": self.notice,
-            "withheld": self.withheld,
+            "withheld": self.withheld, "knowledge": self.knowledge,
         }
 
 
@@ -161,22 +163,25 @@ class SqlGenerator:
     def limits(self) -> RunnerLimits:
         return RunnerLimits.of(self.settings)
 
-    def ask(self, question: str, context: SqlContext, examples: Sequence[VerifiedExample] = ()) -> SqlAnswer:
+    def ask(self, question: str, context: SqlContext, knowledge: Sequence[KnowledgeItem] = ()) -> SqlAnswer:
+        """Write, guard and run SQL for the question over the context's tables, taught the `knowledge` items the
+        caller may read (issue 32: the answer names the ones its prompt showed)."""
         started = time.perf_counter()
         visible = [_without_denied(t, context.approval) for t in context.tables if context.approval.table(t.name)]
         tables = self.link_tables(question, visible)
         hints = value_hints(question, tables, context, self.limits(), self.values) if self.settings.value_hints else {}
         tables = prune_columns(question, tables, self.settings.max_columns, self._relevance, set(hints))
-        shots = self.pick_examples(question, examples, {t.name for t in visible})
+        lesson = choose(question, knowledge, {t.name for t in visible}, {t.name for t in tables}, self._relevance,
+                        self.embed, self.settings.examples, self.settings.knowledge_tokens)
         rows = first_rows(tables, context, self.limits()) if self.settings.schema_style == "ddl" else None
-        messages = self.messages(question, tables, hints, shots, rows)
+        messages = self.messages(question, tables, hints, lesson, rows)
         answer = self._explain_failure(question, visible, context,
                                        self._attempts(question, messages, context, visible))
         if self.settings.candidates > 1 and answer.error is None:
             answer = self._vote(question, messages, context, answer, time.perf_counter() - started,
                                 started + self.settings.candidate_budget_s)
         versions = {t.name: t.version for t in context.tables}
-        return replace(answer, tables_shown=[t.name for t in tables],
+        return replace(answer, tables_shown=[t.name for t in tables], knowledge=lesson.ids,
                        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
                        dataset_versions={name: versions[name] for name in answer.dataset_versions if name in versions})
 
@@ -326,12 +331,12 @@ class SqlGenerator:
         return str(self.chat_model.invoke(messages, **kwargs).content)
 
     def messages(self, question: str, tables: list[RegisteredTable], hints: dict[tuple[str, str], list[str]],
-                 shots: Sequence[VerifiedExample], rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
+                 lesson: Lesson | None = None, rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
         turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
         for n in (1, 2) if self.settings.worked_examples else ():
             turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render()))
             turns.append(example_reply(load_prompt(f"sql_example_{n}_assistant").render()))
-        examples = "".join(f"\nVerified example:\nQuestion: {s.question}\nSQL: {s.sql}\n" for s in shots)
+        examples = lesson.render() if lesson is not None else ""
         language = _LANGUAGES.get(detect_language(question), "English")
         pattern = set_operation_hint(question) if self.settings.pattern_hints else ""
         if rows is not None:
@@ -363,14 +368,6 @@ class SqlGenerator:
             vectors = self.embed([question, *documents])
             scores = scores + vectors[1:] @ vectors[0]
         return scores
-
-    def pick_examples(self, question: str, examples: Sequence[VerifiedExample],
-                      visible: set[str]) -> list[VerifiedExample]:
-        usable = [e for e in examples if set(e.tables) <= visible]
-        if not usable or self.settings.examples == 0:
-            return []
-        scores = self._relevance(question, [e.question for e in usable])
-        return [usable[i] for i in np.argsort(-scores)[: self.settings.examples]]
 
 
 def _without_denied(table: RegisteredTable, approval: Approval) -> RegisteredTable:

@@ -1,9 +1,10 @@
-"""The SQL side of Services: approved tables, checks, runs, questions and learned examples, per role."""
+"""The SQL side of Services: approved tables, checks, runs, questions and the knowledge they are taught, per
+role."""
 
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,11 @@ from langchain_core.language_models import BaseChatModel
 from assistant.policy import pii
 from assistant.policy.roles import get_role
 from assistant.sql.approved import ApprovedTables, full_approval
-from assistant.sql.examples import ExampleStore, VerifiedExample, readable_by
+from assistant.sql.curation import Curation, Verified
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
+from assistant.sql.knowledge import KnowledgeItem, KnowledgeStore, checked_sql, fingerprint
+from assistant.sql.lessons import hidden_names, names_any, readable
 from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
 from assistant.sql.runner import Runner, RunnerLimits, SqlResult
 from assistant.sql.values import ValueIndex
@@ -34,6 +37,7 @@ class AddResult:
     tables: list[RegisteredTable]
     indexed: int
     unchanged: bool = False
+    rechecked: list[dict[str, str]] = field(default_factory=list)  # knowledge re-run on the changed tables
 
 
 class SqlService:
@@ -41,7 +45,8 @@ class SqlService:
                  embed: Callable[[list[str]], np.ndarray], ingest: Callable[[list[Path]], Any]) -> None:
         self.settings = settings
         self.approved = ApprovedTables(settings.sql_path)
-        self.examples = ExampleStore(settings.sql_path / "examples.jsonl")
+        self.knowledge = KnowledgeStore(settings.sql_path)
+        self.curation = Curation(self.knowledge, self.verify)
         self._chat_model = chat_model
         self._embed = embed
         self._ingest = ingest
@@ -79,16 +84,21 @@ class SqlService:
         target = target_of(self.settings.sql)
         return None if target is None else replace(target, logins=str(self.settings.sql_path / "postgres-logins.json"))
 
-    def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None) -> AddResult:
-        """Register PATH's tables, then index every approved table as a catalog record for dataset search."""
+    def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None,
+            role: str | None = None, user: str = "") -> AddResult:
+        """Register PATH's tables, then index every approved table as a catalog record for dataset search. With
+        `role` (the steward adding), every knowledge item on a table whose version changed is run again as that
+        role (issue 32): suspended when it fails, flagged when its result changed shape."""
         added, unchanged = self.approved.add(path, name=name, access_level=access_level, describe=describe)
         if self.postgres is not None:  # PostgreSQL mirrors the registry
             sync_tables(self.postgres, self.approved.database, self.approved.tables(),
                         self.settings.sql_path / "postgres.json")
         if unchanged and (self.settings.sql_path / "catalog.json").is_file():
             return AddResult(added, 0, unchanged=True)
+        rechecked = self.curation.recheck({t.name: t.version for t in added}, role, user) if role else []
         summary = self._ingest([self.write_catalog()])
-        return AddResult(added, int(getattr(summary, "added", 0)) + int(getattr(summary, "updated", 0)))
+        return AddResult(added, int(getattr(summary, "added", 0)) + int(getattr(summary, "updated", 0)),
+                         rechecked=rechecked)
 
     def write_catalog(self) -> Path:
         """A DCAT-US data.json of the approved tables, so dataset search finds them (and their access level)."""
@@ -151,11 +161,63 @@ class SqlService:
         if not question.strip():
             raise GovDataError("QUESTION must not be empty")
         context = self.context(role, db=db, dataset=dataset)
-        examples = readable_by(self.examples.all(), context.approval, self.guard) if db is None else []
+        whole = context if db is None or dataset is None else self.adhoc_context(db)  # the fingerprint's tables
+        taught = self.taught(context, "" if db is None else _fingerprint(whole.tables))
         if get_role(role, self.settings.roles_file).masks_pii:  # the model never sees values the role may not
             context = replace(context, tables=pii.mask_any(context.tables)[0], masks_pii=True)
-            examples = pii.mask_any(examples)[0]  # a question's words too: pii.mask_text on every text field
-        return self.generator.ask(question, context, examples)
+            taught = [_masked(item) for item in taught]  # a question's words too, and a note's
+        return self.generator.ask(question, context, taught)
+
+    def scope(self, db: Path | None) -> str:
+        """Whose knowledge a call uses: "" for the approved tables, else the ad-hoc database's fingerprint."""
+        return "" if db is None else _fingerprint(self.adhoc_context(db).tables)
+
+    def taught(self, context: SqlContext, scope: str) -> list[KnowledgeItem]:
+        """The knowledge in use for this call (`scope`: "" the approved tables, else an ad-hoc database's
+        fingerprint) that its role may read (`lessons.readable`); every item of an ad-hoc database, whose tables
+        are all approved. None when knowledge_tokens is 0."""
+        if self.settings.sql.knowledge_tokens == 0:
+            return []
+        items = [i for i in self.knowledge.items() if i.db == scope and i.in_use()]
+        if scope or not items:
+            return items
+        hidden = hidden_names(context.approval, context.tables, self.approved.tables())
+        return readable(items, context.approval, self.guard, hidden)
+
+    def reviewable(self, items: list[KnowledgeItem], role: str) -> list[KnowledgeItem]:
+        """The items a reviewing role may read in the queue: an ad-hoc database's, and those on the approved tables
+        whose tables it may query and whose words name no column it may not read. The guard is not asked: a
+        suspended item fails it by definition and must still reach the steward."""
+        record = get_role(role, self.settings.roles_file)
+        every = self.approved.tables()
+        approval = self.approved.approval(record.access_levels, record.sensitive_columns, every)
+        hidden = hidden_names(approval, every, every)
+        return [i for i in items if i.db or (all(approval.table(n) for n in i.tables) and not names_any(
+            " ".join((i.question, i.term, i.text, i.sql)), hidden))]
+
+    def verify(self, item: KnowledgeItem, role: str, db: Path | None = None) -> Verified:
+        """An item checked as ROLE on the tables it may query: its SQL (a term's expression, read from its table)
+        passes the guard and runs; a note's or term's tables exist. The tables it uses at their current versions,
+        and its result's columns."""
+        context = self.context(role, db=db)
+        known = {t.name: t.version for t in context.tables}
+        if item.kind in ("note", "term") and not item.tables and (item.kind == "note" or item.sql):
+            raise FieldError("table", f"a {item.kind} names the table it is about")
+        if item.kind == "term" and item.sql and len(item.tables) != 1:
+            raise FieldError("table", "a term's SQL expression is read from one table")
+        sql, names = checked_sql(item), [n.lower() for n in item.tables]
+        columns: tuple[str, ...] = ()
+        if sql:
+            try:
+                query = self.guard.guard(sql, context.approval)
+            except SqlRejected as rejected:
+                raise GovDataError(f"SQL rejected: {rejected.reason}") from None
+            columns = tuple(self._runner(context).run(query).columns)
+            names = list(query.tables) if item.kind == "pair" else names
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise GovDataError(f"not an approved table this role may query: {', '.join(missing)}")
+        return Verified({n: known[n] for n in names}, columns)
 
     def versions(self, tables: list[str], *, db: Path | None = None) -> dict[str, str]:
         """The version of each named table (registry, or the ad-hoc database's content hash)."""
@@ -168,17 +230,23 @@ class SqlService:
         wanted = {name.lower() for name in tables}
         return any(c.sensitive for t in self.approved.tables() if t.name in wanted for c in t.columns)
 
-    def learn(self, question: str, sql: str, role: str) -> VerifiedExample:
-        """Store a pair verified by ROLE after it passes the guard and runs on the tables that role may query."""
-        if not question.strip():
-            raise GovDataError("QUESTION must not be empty")
-        context = self.context(role)
-        try:
-            query = self.guard.guard(sql, context.approval)
-        except SqlRejected as rejected:
-            raise GovDataError(f"SQL rejected: {rejected.reason}") from None
-        self._runner(context).run(query)
-        return self.examples.add(question, sql, query.tables)
+    def learn(self, question: str, sql: str, role: str, user: str = "") -> KnowledgeItem:
+        """Store a pair verified by ROLE (it passes the guard and runs on the tables that role may query) as an
+        approved knowledge item: a steward's direct approval."""
+        return self.curation.learn(question, sql, role, user)
+
+
+def _fingerprint(tables: list[RegisteredTable]) -> str:
+    return fingerprint({t.name: t.version for t in tables})
+
+
+def _masked(item: KnowledgeItem) -> KnowledgeItem:
+    """The item's texts with personal data masked, for a role that masks it."""
+    def masked(text: str) -> str:
+        return pii.mask_text(text)[0]
+
+    return replace(item, question=masked(item.question), term=masked(item.term), text=masked(item.text),
+                   sql=masked(item.sql))
 
 
 def _own_files(home: Path) -> set[tuple[int, int]]:

@@ -123,8 +123,14 @@ def sql_markdown(answer: Any, lang: str) -> str:
              withheld_markdown(getattr(answer, "withheld", []), lang),
              table_markdown(answer.columns, answer.rows),
              f"{esc(text('rows', lang, n=answer.row_count))} · {esc(text('datasets_used', lang))}: {esc(versions)}",
-             esc(text("sql_more", lang))]
+             knowledge_line(answer, lang), esc(text("sql_more", lang))]
     return "\n\n".join(p for p in parts if p)
+
+
+def knowledge_line(answer: Any, lang: str) -> str:
+    """The knowledge items the answer's prompt was taught (issue 32), or "" when none."""
+    used = getattr(answer, "knowledge", None)
+    return f"{esc(text('knowledge_used', lang))}: {esc(', '.join(used))}" if used else ""
 
 
 def receipt_markdown(receipt: Any, lang: str, steward: bool = False) -> str:

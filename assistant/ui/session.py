@@ -23,13 +23,14 @@ def role_choices(assistant: Services, role: str, lang: str, table: str = "", lev
 
 
 def who(assistant: Services, caller: Caller, accept_language: str | None) -> tuple[Any, ...]:
-    """On page load: the language (from the browser), the role, its choices, and whether the Audit and Register
-    tabs and the receipt tools under answers and results show (their handlers refuse other roles on the server
+    """On page load: the language (from the browser), the role, its choices, and whether the Audit, Register and
+    Knowledge tabs and the receipt tools under answers and results show (their handlers refuse other roles on the server
     anyway)."""
     lang = language_of(accept_language)
     steward = assistant.allowed(caller.role, "audit.read")
     return (lang, lang, caller.role, *role_choices(assistant, caller.role, lang), gr.update(visible=steward),
             gr.update(visible=assistant.allowed(caller.role, "register.read")),
+            gr.update(visible=assistant.allowed(caller.role, "knowledge.review")),
             gr.update(visible=steward), gr.update(visible=steward))
 
 

@@ -10,8 +10,9 @@ from assistant.csvsafe import to_csv
 from assistant.services import Services
 from assistant.sql.chart import pick_chart
 from assistant.sql.guard import SqlRejected, withheld_list
+from assistant.ui import knowledge as knowledge_tab
 from assistant.ui.common import Caller, caller_of, error_markdown, frame, receipt_block
-from assistant.ui.render import esc, page_of, uncertainty_markdown, withheld_markdown
+from assistant.ui.render import esc, knowledge_line, page_of, uncertainty_markdown, withheld_markdown
 from assistant.ui.text import text
 from core.errors import GovDataError
 
@@ -57,6 +58,7 @@ def generate(assistant: Services, caller: Caller, question: str, dataset: str, l
     return (answer.sql, text("allowed_run", lang, n=answer.row_count) + (f"\n\n{withheld}" if withheld else ""),
             (f"{doubt}\n\n" if doubt else "")
             + f"{esc(answer.explanation)}\n\n{text('datasets_used', lang)}: {esc(versions)}"
+            + _with_receipt(knowledge_line(answer, lang))
             + _with_receipt(receipt_block(assistant, caller, answer.receipt_id, lang)),
             *result_outputs(answer.columns, answer.rows, lang, answer.receipt_id))
 
@@ -142,11 +144,15 @@ def layout(page: "Page") -> Any:
         with gr.Row():
             check_button = add(gr.Button(text("check"), elem_id="sql-check"), "check", "value")
             run_button = add(gr.Button(text("run"), variant="primary", elem_id="sql-run"), "run", "value")
+            right_button = add(gr.Button(text("knowledge_propose"), elem_id="sql-propose"), "knowledge_propose",
+                               "value")
         verdict, explanation = gr.Markdown(elem_id="sql-verdict"), gr.Markdown(elem_id="sql-explanation")
         result = _result_layout(page)
         page.parts.update(dataset=dataset, sql_tools=page.receipt_tools("sql", result[0], last_receipt))
     check_button.click(page.bound(check), [sql, page.lang], verdict, **page.fast_queue)
     run_button.click(page.bound(run), [sql, page.lang], [verdict, *result], **page.fast_queue)
+    right_button.click(page.bound(knowledge_tab.propose), [question, sql, page.lang], verdict,
+                       api_name="knowledge_propose", **page.fast_queue)
     generate_button.click(_writer(page), [question, dataset, page.lang], [sql, verdict, explanation, *result],
                           **page.model_queue)
     return tab

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from assistant.audit import content_hash
 
 if TYPE_CHECKING:
-    from assistant.sql.examples import VerifiedExample
     from assistant.sql.generate import SqlAnswer, SqlContext
     from assistant.sql.guard import Verdict
+    from assistant.sql.knowledge import KnowledgeItem
     from assistant.sql.runner import SqlResult
     from assistant.sql.service import AddResult
 
@@ -33,6 +33,7 @@ class SqlUseCases(Desk):
             receipt.answer_hash = content_hash([shown.columns, shown.rows])
             receipt.raw_values = self._raw(role, list(answer.dataset_versions), found)
             receipt.outcome = f"error: {answer.error}" if answer.error else "ok"
+            receipt.sources = [f"knowledge:{k}" for k in answer.knowledge]  # what it was taught (issue 32)
         return dataclasses.replace(shown, receipt_id=receipt.id)
 
     @_entry("sql.run")
@@ -89,16 +90,24 @@ class SqlUseCases(Desk):
                            settings={"name": name, "access_level": access_level,
                                      "describe": str(describe) if describe else None}) as receipt:
             self.role(role).require("tables.approve")
-            result = self.sql.add(path, name=name, access_level=access_level, describe=describe)
+            result = self.sql.add(path, name=name, access_level=access_level, describe=describe, role=role,
+                                  user=receipt.user)
             receipt.datasets = {t.name: t.version for t in result.tables}
             receipt.outcome = "unchanged" if result.unchanged else "ok"
+        if result.rechecked:  # the knowledge on the changed tables, run again as this steward (issue 32)
+            from assistant.usecases.knowledge import recheck_outcome
+
+            with self._receipt("knowledge.recheck", role, user, question=f"datasets add {path}",
+                               route="sql") as rechecked:
+                recheck_outcome(rechecked, result.rechecked)
         return result
 
     @_entry("sql.learn")
-    def learn(self, question: str, sql: str, *, role: str, user: str | None = None) -> "VerifiedExample":
-        """Store a verified question/SQL pair (`sql.learn`) after it passes the guard and runs; leaves a receipt."""
+    def learn(self, question: str, sql: str, *, role: str, user: str | None = None) -> "KnowledgeItem":
+        """Store a verified question/SQL pair (`sql.learn`) after it passes the guard and runs: an approved
+        knowledge item, a steward's direct approval (issue 32); leaves a receipt."""
         with self._receipt("sql.learn", role, user, question=question, sql=sql, route="sql") as receipt:
             self.role(role).require("sql.learn")
-            example = self.sql.learn(question, sql, role)
-            receipt.datasets = self.sql.versions(list(example.tables))
-        return example
+            item = self.sql.learn(question, sql, role, receipt.user)
+            receipt.datasets, receipt.outcome = dict(item.tables), f"approved {item.id}"
+        return item
