@@ -60,7 +60,7 @@ ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.r
 class Receipt:
     """What was asked, by whom, from what, and what came back (as a hash). The log keeps at most
     GOVDATA_AUDIT__MAX_TEXT_CHARS of the question and SQL, and the sha256 of each in full (issue 26; receipts
-    written before have no hashes)."""
+    written before have no hashes). `sdc` is disclosure control's report for a protected result (issue 35)."""
 
     action: str
     user: str
@@ -84,6 +84,7 @@ class Receipt:
     hash: str = ""
     question_sha256: str = ""
     sql_sha256: str = ""
+    sdc: dict[str, Any] = field(default_factory=dict)  # disclosure control: which rules acted, cells suppressed
 
     def body(self) -> dict[str, Any]:
         """The hashed content: every field but the chain bookkeeping."""

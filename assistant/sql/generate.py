@@ -438,7 +438,7 @@ def with_result(answer: SqlAnswer, result: SqlResult) -> SqlAnswer:
     return replace(answer, sql=result.sql, columns=result.columns, rows=result.rows, row_count=result.row_count,
                    truncated=result.truncated, masked_columns=result.masked_columns,
                    dataset_versions=dict.fromkeys(result.tables, ""), error=None, withheld=result.withheld,
-                   sdc=result.sdc, notice=result.sdc["notice"] if result.sdc else answer.notice)
+                   sdc=result.sdc)
 
 
 def table_document(table: RegisteredTable) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.audit import content_hash
+from assistant.sql.sdc import public
 
 if TYPE_CHECKING:
     from assistant.sql.examples import VerifiedExample
@@ -33,7 +34,8 @@ class SqlUseCases(Desk):
             receipt.answer_hash = content_hash([shown.columns, shown.rows])
             receipt.raw_values = self._raw(role, list(answer.dataset_versions), found)
             receipt.outcome = f"error: {answer.error}" if answer.error else "ok"
-        return dataclasses.replace(shown, receipt_id=receipt.id)
+            receipt.sdc = dict(answer.sdc or {})
+        return dataclasses.replace(shown, receipt_id=receipt.id, sdc=public(answer.sdc))
 
     @_entry("sql.run")
     def sql_run(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None,
@@ -46,7 +48,8 @@ class SqlUseCases(Desk):
             receipt.sql, receipt.datasets, receipt.row_count = result.sql, result.dataset_versions, result.row_count
             receipt.raw_values = self._raw(role, result.tables, found)
             receipt.answer_hash = content_hash([shown.columns, shown.rows])
-        return dataclasses.replace(shown, receipt_id=receipt.id)
+            receipt.sdc = dict(result.sdc or {})
+        return dataclasses.replace(shown, receipt_id=receipt.id, sdc=public(result.sdc))
 
     @_entry("sql.check")
     def sql_check(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None) -> "Verdict":
