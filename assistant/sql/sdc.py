@@ -299,22 +299,25 @@ def _open(grid: _Grid, row: int, measure: int) -> bool:
 
 
 def _secondary(grid: _Grid) -> int:
-    """Suppress more cells until no relation in the result has exactly one hidden part: a margin and the cells one
-    level finer under it (hidden rows count as hidden), and the cells of one family in one row."""
+    """Suppress more cells until no relation in the result has exactly one hidden part (hidden rows count as
+    hidden): a margin and the cells of a finer level under it, two levels that split the same rows (GROUPING SETS
+    ((a), (b)) both add up to the total), and the cells of one family in one row."""
     relations = _relations(grid)
-    additive = [m.kind != "count_distinct" for m in grid.layout.measures]
+    additive = [m for m, measure in enumerate(grid.layout.measures) if measure.kind != "count_distinct"]
     added, changed = 0, True
     while changed:
         changed = False
-        for margin, parts in relations:
-            for measure in (m for m in range(len(additive)) if additive[m]):
-                members = [margin, *parts]
+        for members, preferred in relations:
+            for measure in additive:
                 closed = [r for r in members if not _open(grid, r, measure)]
                 if len(closed) != 1:
                     continue
-                pick = _smallest(grid, [r for r in parts if _open(grid, r, measure)], measure)
-                target = pick if pick is not None else margin
-                grid.cells[target][measure] = Release(rule="secondary")
+                pick = _smallest(grid, [r for r in preferred if _open(grid, r, measure)], measure)
+                if pick is None:
+                    pick = _smallest(grid, [r for r in members if _open(grid, r, measure)], measure)
+                if pick is None:
+                    continue
+                grid.cells[pick][measure] = Release(rule="secondary")
                 added, changed = added + 1, True
         for row in range(len(grid.cells)):
             added_here = _close_families(grid, row)
@@ -345,23 +348,38 @@ def _close_families(grid: _Grid, row: int) -> int:
     return added
 
 
-def _relations(grid: _Grid) -> list[tuple[int, list[int]]]:
-    """(margin row, rows of a finer level under it) for every margin and every finer level in the result."""
-    levels = set(grid.levels)
-    index: dict[tuple[frozenset[int], frozenset[int]], dict[tuple[Any, ...], list[int]]] = {}
+def _relations(grid: _Grid) -> list[tuple[list[int], list[int]]]:
+    """Every linear relation among the result's rows, as (members, the members to suppress first): a margin with
+    the rows of each finer level under it (children first), and two levels neither finer than the other with the
+    rows of each that share their common keys (both sum to the same total)."""
+    levels = sorted(set(grid.levels), key=sorted)
+    rows_at: dict[frozenset[int], list[int]] = {level: [] for level in levels}
+    for row, level in enumerate(grid.levels):
+        rows_at[level].append(row)
+
+    def grouped(level: frozenset[int], on: frozenset[int]) -> dict[tuple[Any, ...], list[int]]:
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for row in rows_at[level]:
+            groups.setdefault(_project(grid.keys[row], on), []).append(row)
+        return groups
+
+    out: list[tuple[list[int], list[int]]] = []
     for coarse in levels:
         for finer in (f for f in levels if coarse < f):
-            groups: dict[tuple[Any, ...], list[int]] = {}
-            for row, level in enumerate(grid.levels):
-                if level == finer:
-                    groups.setdefault(_project(grid.keys[row], coarse), []).append(row)
-            index[(coarse, finer)] = groups
-    out = []
-    for margin, level in enumerate(grid.levels):
-        for (coarse, _), groups in index.items():
-            parts = groups.get(_project(grid.keys[margin], level)) if coarse == level else None
-            if parts:
-                out.append((margin, parts))
+            parts = grouped(finer, coarse)
+            for margin in rows_at[coarse]:
+                children = parts.get(_project(grid.keys[margin], coarse), [])
+                if children:
+                    out.append(([margin, *children], children))
+    for n, first in enumerate(levels):
+        for second in levels[n + 1:]:
+            if first < second or second < first:
+                continue
+            common = first & second
+            left, right = grouped(first, common), grouped(second, common)
+            for shared, rows in left.items():
+                members = rows + right.get(shared, [])
+                out.append((members, members))
     return out
 
 

@@ -164,7 +164,7 @@ def _grouping(root: exp.Select) -> tuple[list[exp.Expr], list[list[int]]]:
         return keys, [fixed]
     construct = constructs[0]
     if isinstance(construct, exp.GroupingSets):
-        sets = [fixed + [position(e) for e in (s.expressions if isinstance(s, exp.Tuple) else [s])]
+        sets = [fixed + [position(e) for e in (s.expressions if isinstance(s, exp.Tuple) else [s.unnest()])]
                 for s in construct.expressions]
     else:
         parts = [position(e) for e in construct.expressions]
