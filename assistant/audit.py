@@ -288,6 +288,19 @@ class AuditLog:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return [self._receipt(r) for r in self._rows(where, tuple(params), "DESC", limit)]
 
+    def protected_since(self, user: str, since: str) -> int:
+        """How many of a user's answers since `since` (ISO time) disclosure control protected (issue 35: the daily
+        limit). Reads the indexed user and time copies, which `verify` checks against the hashed body."""
+        if not self.database.is_file():
+            return 0
+        connection = self._connect()
+        try:
+            row = connection.execute("SELECT count(*) FROM receipts WHERE user = ? AND time >= ? AND "
+                                     "json_extract(body, '$.sdc.table') IS NOT NULL", (user, since)).fetchone()
+        finally:
+            connection.close()
+        return int(row[0]) if row else 0
+
     def get(self, entry_id: int) -> Receipt:
         rows = self._rows("WHERE id = ?", (entry_id,))
         if not rows:

@@ -250,6 +250,8 @@ class SdcSettings(BaseModel):
     query_noise: float = Field(default=1.0, ge=0.0, le=10.0,
                                description="Query layer (seeded by the query's wording), as a share of the cell-key "
                                            "layer; 0 turns it off.")
+    daily_queries: int = Field(default=200, ge=0, le=1_000_000,
+                               description="Protected answers one user may get per day (UTC); 0: no limit.")
     max_groups: int = Field(default=20_000, ge=1, le=1_000_000,
                             description="Most groups (small ones included) a protected query may form: all are "
                                         "checked together before any is shown.")

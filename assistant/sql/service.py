@@ -176,10 +176,20 @@ class SqlService:
             raise GovDataError("QUESTION must not be empty")
         context = self.context(role, db=db, dataset=dataset)
         examples = readable_by(self.examples.all(), context.approval, self.guard) if db is None else []
+        if context.sdc is not None:  # no worked example the role's disclosure control would refuse
+            examples = [e for e in examples if self._sdc_allows(context, e.sql)]
         if get_role(role, self.settings.roles_file).masks_pii:  # the model never sees values the role may not
             context = replace(context, tables=pii.mask_any(context.tables)[0], masks_pii=True)
             examples = pii.mask_any(examples)[0]  # a question's words too: pii.mask_text on every text field
         return self.generator.ask(question, context, examples)
+
+    def _sdc_allows(self, context: SqlContext, sql: str) -> bool:
+        assert context.sdc is not None
+        try:
+            SdcRunner(self._runner(context), context.sdc).plan(self.guard.guard(sql, context.approval))
+        except (SdcRefused, SqlRejected):
+            return False
+        return True
 
     def versions(self, tables: list[str], *, db: Path | None = None) -> dict[str, str]:
         """The version of each named table (registry, or the ad-hoc database's content hash)."""

@@ -69,6 +69,19 @@ def test_receipts_record_which_rules_acted_and_the_report_counts_them(home: Path
     assert "refused_queries" in control["(refused)"]
 
 
+def test_each_user_gets_a_daily_number_of_protected_answers(home: Path) -> None:
+    services = Services(Settings(sdc={"daily_queries": 2}))  # type: ignore[arg-type]
+    for _ in range(2):
+        services.sql_run(AGGREGATE, role="citizen", user="ana")
+    with pytest.raises(GovDataError, match="daily limit"):
+        services.sql_run(AGGREGATE, role="citizen", user="ana")
+    assert services.sql_run(AGGREGATE, role="citizen", user="bo").sdc is not None  # per user
+    assert services.sql_run("SELECT region, count(*) AS n FROM wards GROUP BY region", role="citizen",
+                            user="ana").sdc is None  # answers that need no protection are not counted
+    assert services.sql_run("SELECT count(*) AS n FROM people", role="data_steward", user="ana").row_count == 1
+    assert services.audit.recent(action="sql.run", limit=4)[-1].outcome.startswith("refused: disclosure control")
+
+
 def test_check_says_what_disclosure_control_allows(home: Path) -> None:
     services = Services(Settings())
     allowed = services.sql_check(AGGREGATE, role="citizen")
@@ -95,6 +108,13 @@ def test_the_models_row_level_sql_is_refused_and_fixed_into_an_aggregate(home: P
     services._chat_model, services.sql._generator = only_rows, None
     refused = services.sql_ask("List the patients", role="citizen", user="ana")
     assert refused.error is not None and "disclosure control" in refused.error and refused.rows == []
+
+
+def test_worked_examples_the_role_could_not_run_are_not_shown_to_the_model(home: Path) -> None:
+    service = Services(Settings()).sql
+    context = service.role_context("citizen")
+    assert not service._sdc_allows(context, "SELECT ward, age FROM people")
+    assert service._sdc_allows(context, "SELECT ward, count(*) AS n FROM people GROUP BY ward")
 
 
 def test_the_workbench_table_chart_and_csv_show_protected_rows(home: Path) -> None:
