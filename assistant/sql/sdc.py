@@ -198,9 +198,10 @@ def release(measure: Measure, cells: Sequence[Cell], rules: SdcRules, secret: by
     first = cells[0]
     if below_threshold(first, rules.k):
         return Release(rule="threshold")
+    if measure.kind == "count_distinct" and int(first.value or 0) < rules.k:
+        return Release(rule="threshold")  # fewer than k distinct values: a small number made from a few people
     if measure.kind in ("count", "count_distinct"):
-        floor = rules.k if measure.kind == "count" else 1
-        return Release(_finish(measure, perturbed_count(first, rules, secret, seed, floor)))
+        return Release(_finish(measure, perturbed_count(first, rules, secret, seed, rules.k)))
     if dominated(first, rules.dominance_n, rules.dominance_share):
         return Release(rule="dominance")
     total = perturbed_sum(first, rules, secret, seed)

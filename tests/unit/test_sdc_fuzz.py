@@ -34,11 +34,14 @@ K = 5
 AGGREGATE_CLAUSES = [
     "SELECT count(*) AS n, sum(p.salary) AS s FROM people AS p WHERE ({e}) IS NOT NULL",
     "SELECT CAST(({e}) AS VARCHAR) AS g, count(*) AS n, avg(p.age) AS a FROM people AS p GROUP BY 1",
-    "SELECT p.city AS c, count(DISTINCT CAST(({e}) AS VARCHAR)) AS n FROM people AS p GROUP BY p.city",
-    "SELECT p.city AS c, sum(TRY_CAST(({e}) AS DOUBLE)) AS s, count(*) AS n FROM people AS p GROUP BY ROLLUP (p.city)",
+    "SELECT p.city AS c, count(DISTINCT p.age) FILTER (WHERE CAST(({e}) AS VARCHAR) < '5') AS n FROM people AS p "
+    "GROUP BY p.city",
+    "SELECT p.city AS c, sum(p.salary) FILTER (WHERE ({e}) IS NOT NULL) AS s, count(*) AS n FROM people AS p "
+    "GROUP BY ROLLUP (p.city)",
     "SELECT count(*) FILTER (WHERE CAST(({e}) AS VARCHAR) < '5') AS n, count(*) AS m FROM people AS p",
     "SELECT p.city AS c, CAST(({e}) AS VARCHAR) AS g, count(*) AS n FROM people AS p GROUP BY CUBE (1, 2)",
-    "SELECT avg(TRY_CAST(({e}) AS DOUBLE)) AS a FROM people AS p WHERE p.city = 'north'",
+    "SELECT avg(p.salary) FILTER (WHERE ({e}) IS NOT NULL) AS a FROM people AS p WHERE p.city = 'north'",
+    "SELECT sum(TRY_CAST(({e}) AS DOUBLE)) AS s FROM people AS p",  # refused: a function inside sum()
 ]
 
 
