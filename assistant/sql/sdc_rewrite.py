@@ -21,7 +21,7 @@ from sqlglot import exp, parse_one
 from sqlglot.errors import SqlglotError
 
 from assistant.sql.guard import DIALECT, function_name
-from assistant.sql.runner import QueryFailed
+from assistant.sql.runner import QueryFailed, json_value
 from assistant.sql.sdc import RECORD_KEY_PRIME, Layout, Measure, Output, plural
 from assistant.sql.walls import RECORD_KEY
 
@@ -207,7 +207,7 @@ def _outputs(root: exp.Select, table: SdcTable, keys: list[exp.Expr]
     for projection in root.expressions:
         name, expression = projection.alias_or_name, projection.unalias()
         if isinstance(expression, exp.Literal | exp.Null | exp.Boolean):
-            outputs.append(Output(name, constant=expression.to_py()))
+            outputs.append(Output(name, constant=json_value(expression.to_py())))
         elif expression.sql(dialect=DIALECT) in key_text:
             outputs.append(Output(name, key=key_text.index(expression.sql(dialect=DIALECT))))
         else:
