@@ -99,7 +99,8 @@ def test_answer_with_a_number_its_passages_lack_is_declined() -> None:
 def test_numbers_stated_by_the_cited_passage_are_fine() -> None:
     from assistant.claims import check_claims
 
-    assert check_claims("期限为20个工作日 [2]。", {2: "自收到申请之日起20个工作日内"}, "?") == ("期限为20个工作日 [2]。", [])
+    stated = "期限为20个工作日 [2]。"
+    assert check_claims(stated, {2: "自收到申请之日起20个工作日内"}, "?") == (stated, [])
     assert check_claims("It costs 35 dollars [1].", {1: "It is free."}, "?") == ("", ["It costs 35 dollars [1]."])
 
 
