@@ -61,7 +61,7 @@ ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.r
 class Receipt:
     """What was asked, by whom, from what, and what came back (as a hash). The log keeps at most
     GOVDATA_AUDIT__MAX_TEXT_CHARS of the question and SQL, and the sha256 of each in full (issue 26; receipts
-    written before have no hashes)."""
+    written before have no hashes). `sdc` is disclosure control's report for a protected result (issue 35)."""
 
     action: str
     user: str
@@ -85,6 +85,7 @@ class Receipt:
     hash: str = ""
     question_sha256: str = ""
     sql_sha256: str = ""
+    sdc: dict[str, Any] = field(default_factory=dict)  # disclosure control: which rules acted, cells suppressed
 
     def body(self) -> dict[str, Any]:
         """The hashed content: every field but the chain bookkeeping."""
@@ -287,6 +288,19 @@ class AuditLog:
                 params.append(value)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return [self._receipt(r) for r in self._rows(where, tuple(params), "DESC", limit)]
+
+    def protected_since(self, user: str, since: str) -> int:
+        """How many of a user's answers since `since` (ISO time) disclosure control protected (issue 35: the daily
+        limit). Reads the indexed user and time copies, which `verify` checks against the hashed body."""
+        if not self.database.is_file():
+            return 0
+        connection = self._connect()
+        try:
+            row = connection.execute("SELECT count(*) FROM receipts WHERE user = ? AND time >= ? AND "
+                                     "json_extract(body, '$.sdc.table') IS NOT NULL", (user, since)).fetchone()
+        finally:
+            connection.close()
+        return int(row[0]) if row else 0
 
     def get(self, entry_id: int) -> Receipt:
         rows = self._rows("WHERE id = ?", (entry_id,))

@@ -195,6 +195,34 @@ class SqlSettings(BaseModel):
                                    description="PostgreSQL work_mem per query.")
 
 
+class SdcSettings(BaseModel):
+    """Statistical disclosure control of aggregates over tables about people, households or businesses (issue 35,
+    docs/security.md): applied for roles whose `microdata` is `deny`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    k: int = Field(default=5, ge=2, le=1000, description="Fewest units a released cell or shown group may come "
+                                                         "from (threshold rule); a table's describe file may raise "
+                                                         "or lower it.")
+    dominance_n: int = Field(default=2, ge=1, le=10, description="Dominance rule: this many largest units ...")
+    dominance_share: float = Field(default=0.85, gt=0.0, le=1.0,
+                                   description="... may make up at most this share of a sum or mean.")
+    count_noise: int = Field(default=2, ge=0, le=100,
+                             description="Cell-key layer: a released count moves by at most this much, the same for "
+                                         "the same units every time.")
+    sum_noise: float = Field(default=0.1, ge=0.0, le=10.0,
+                             description="Cell-key layer for sums and means: at most this share of the largest unit "
+                                         "contribution.")
+    query_noise: float = Field(default=1.0, ge=0.0, le=10.0,
+                               description="Query layer (seeded by the query's wording), as a share of the cell-key "
+                                           "layer; 0 turns it off.")
+    daily_queries: int = Field(default=200, ge=0, le=1_000_000,
+                               description="Protected answers one user may get per day (UTC); 0: no limit.")
+    max_groups: int = Field(default=20_000, ge=1, le=1_000_000,
+                            description="Most groups (small ones included) a protected query may form: all are "
+                                        "checked together before any is shown.")
+
+
 class InputSettings(BaseModel):
     """The longest text a caller may send (issue 26); a longer one is refused with the limit named. SQL text is
     bounded by GOVDATA_SQL__MAX_CHARS."""
@@ -266,6 +294,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     answer: AnswerSettings = AnswerSettings()
     sql: SqlSettings = SqlSettings()
+    sdc: SdcSettings = SdcSettings()
     input: InputSettings = InputSettings()
     audit: AuditSettings = AuditSettings()
     disclosure: DisclosureSettings = DisclosureSettings()

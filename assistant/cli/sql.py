@@ -109,6 +109,8 @@ def _show_answer(answer: Any) -> None:
             f"this result; {len(answer.alternatives)} other reading(s) in --json")
     if answer.notice:
         err(f"note: {answer.notice}")
+    if answer.sdc:
+        err(f"note: {answer.sdc['notice']}")
 
 
 def _show_rows(columns: list[str], rows: list[list[Any]], truncated: bool) -> None:
@@ -156,6 +158,8 @@ def sql_run(
         return
     typer.echo(result.sql)
     _show_rows(result.columns, result.rows, result.truncated)
+    if result.sdc:
+        err(f"note: {result.sdc['notice']}")
 
 
 @sql_app.command("learn")

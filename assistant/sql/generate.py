@@ -28,6 +28,8 @@ from assistant.sql.patterns import set_operation_hint
 from assistant.sql.pruning import prune_columns
 from assistant.sql.repair import repair_hint
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
+from assistant.sql.sdc_rewrite import SdcRefused
+from assistant.sql.sdc_runner import SdcPolicy, SdcRunner
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import AccessProfile
 from core.settings import SqlSettings
@@ -104,6 +106,7 @@ class SqlAnswer:
     notice: str | None = None  # something the user should know about a result that ran, e.g. withheld data
     withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
     knowledge: list[str] = field(default_factory=list)  # ids of the knowledge items the prompt was taught
+    sdc: dict[str, Any] | None = None  # disclosure control's report when it protected the rows (issue 35)
     # every candidate in the order written, for benchmarks: {"key", "rows", "sql", "seconds"}; not in as_dict
     trace: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
 
@@ -115,7 +118,7 @@ class SqlAnswer:
             "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
             "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
             "alternatives": self.alternatives, "uncertain": self.uncertain, "notice": self.notice,
-            "withheld": self.withheld, "knowledge": self.knowledge,
+            "withheld": self.withheld, "knowledge": self.knowledge, "sdc": self.sdc,
         }
 
 
@@ -130,6 +133,7 @@ class SqlContext:
     engine: "PostgresTarget | None" = None  # the registry's tables in PostgreSQL (GOVDATA_SQL__ENGINE=postgres)
     profile: "AccessProfile | None" = None  # what the role may read: `database` holds exactly that (walls.py)
     masks_pii: bool = False  # rows read for the prompt are masked like the registry's samples
+    sdc: "SdcPolicy | None" = None  # tables about people this role sees only as protected aggregates (issue 35)
 
     @property
     def shared(self) -> bool:
@@ -138,13 +142,21 @@ class SqlContext:
 
 
 def runner_for(context: SqlContext, limits: RunnerLimits, work_mem: str = "64MB") -> Runner:
-    """The runner of the engine that holds the context's tables: DuckDB, or PostgreSQL as the reader login."""
+    """The runner of the engine that holds the context's tables: DuckDB, or PostgreSQL as the reader login; for a
+    role under disclosure control, wrapped so queries over tables about people come back protected."""
+    protected = context.sdc is not None and bool(context.sdc.tables)
+    engine_limits = replace(limits, row_cap=context.sdc.engine_rows()) if context.sdc and protected else limits
+    runner: Runner
     if context.engine is not None:
         from assistant.sql.postgres import PostgresRunner
 
-        return PostgresRunner(context.engine, limits, work_mem, context.profile)
-    return QueryRunner(context.database, limits, context.profile.wall() if context.profile else None,
-                       shared=context.shared)
+        runner = PostgresRunner(context.engine, engine_limits, work_mem, context.profile)
+    else:
+        runner = QueryRunner(context.database, engine_limits, context.profile.wall() if context.profile else None,
+                             shared=context.shared)
+    if protected and context.sdc is not None:
+        return SdcRunner(runner, context.sdc, postgres=context.engine is not None)
+    return runner
 
 
 _WITHHELD_MARGIN = 0.1  # a withheld table or column must beat the visible ones by this to be named the reason
@@ -293,6 +305,8 @@ class SqlGenerator:
             return f"rejected by the guard: {verdict.reason}"
         try:
             result = runner.run(verdict.query)
+        except SdcRefused as exc:
+            return f"refused by {exc.reason}"
         except QueryFailed as exc:
             fixed = self._fixed_up(answer, context, runner, str(exc))
             if fixed is not None:
@@ -420,7 +434,8 @@ def with_result(answer: SqlAnswer, result: SqlResult) -> SqlAnswer:
     """The answer with the rows its checked SQL returned (versions filled in by `ask`)."""
     return replace(answer, sql=result.sql, columns=result.columns, rows=result.rows, row_count=result.row_count,
                    truncated=result.truncated, masked_columns=result.masked_columns,
-                   dataset_versions=dict.fromkeys(result.tables, ""), error=None, withheld=result.withheld)
+                   dataset_versions=dict.fromkeys(result.tables, ""), error=None, withheld=result.withheld,
+                   sdc=result.sdc)
 
 
 def table_document(table: RegisteredTable) -> str:
@@ -487,6 +502,8 @@ def first_rows(tables: list[RegisteredTable], context: SqlContext, limits: Runne
     con = locked_connection(context.database, limits, shared=context.shared)
     try:
         for table in tables:
+            if context.sdc is not None and table.name in context.sdc.tables:
+                continue  # no rows of a table about people reach the prompt for a role that may not see them
             columns = ", ".join(quote(c.name) for c in table.columns)
             try:
                 found = con.execute(f"SELECT {columns} FROM {quote(table.name)} LIMIT {count}").fetchall()
@@ -554,6 +571,8 @@ def value_hints(question: str, tables: list[RegisteredTable], context: SqlContex
 
     def readable(table: str, column: str) -> bool:
         access = context.approval.table(table)
+        if context.sdc is not None and table in context.sdc.tables:
+            return False  # a value found would tell that someone in a table about people has it
         return access is not None and column not in access.masked and column not in access.denied
 
     candidates = _phrases(question)

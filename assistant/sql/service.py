@@ -22,6 +22,9 @@ from assistant.sql.knowledge import KnowledgeItem, KnowledgeStore, checked_sql, 
 from assistant.sql.lessons import hidden_names, names_any, readable
 from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
 from assistant.sql.runner import Runner, RunnerLimits, SqlResult
+from assistant.sql.sdc import SdcRules
+from assistant.sql.sdc_rewrite import SdcRefused
+from assistant.sql.sdc_runner import SdcPolicy, SdcRunner, declared, record_keys, secret_of
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import ProfileDatabases, profile_of
 from core.errors import FieldError, GovDataError
@@ -55,7 +58,12 @@ class SqlService:
     @property
     def profiles(self) -> ProfileDatabases:
         """The DuckDB file of each access profile: what a role's queries (and value hints) may reach."""
-        return ProfileDatabases(self.approved.database, self.settings.sql_path / "profiles")
+        return ProfileDatabases(self.approved.database, self.settings.sql_path / "profiles", self.sdc_secret)
+
+    @cached_property
+    def sdc_secret(self) -> bytes:
+        """Disclosure control's key (GOVDATA_HOME/sql/sdc.key): record keys and noise are keyed by it."""
+        return secret_of(self.settings.sql_path / "sdc.key")
 
     @property
     def guard(self) -> SqlGuard:
@@ -129,9 +137,12 @@ class SqlService:
             raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
                                "`govdata datasets add`")
         approval = self.approved.approval(record.access_levels, record.sensitive_columns, tables)
-        profile = profile_of(approval, tables, every)
-        return SqlContext(self.profiles.database(profile), tables, approval, withheld_documents(every, approval),
-                          self.postgres, profile)
+        under = [t for t in tables if t.unit] if record.microdata == "deny" else []
+        profile = profile_of(approval, tables, every, record_keys=record_keys(under))
+        policy = SdcPolicy(declared(under, self.settings.sdc.k), SdcRules.of(self.settings.sdc),
+                           self.sdc_secret) if under else None
+        return SqlContext(self.profiles.database(profile), _without_ranges(tables, under), approval,
+                          withheld_documents(every, approval), self.postgres, profile, sdc=policy)
 
     def adhoc_context(self, db: Path) -> SqlContext:
         """An ad-hoc database (a file or folder the caller names): every table approved, whatever the role."""
@@ -148,7 +159,20 @@ class SqlService:
                              "tables without an ad-hoc database so the role's access policy applies", db)
 
     def check(self, sql: str, *, role: str, db: Path | None = None) -> Verdict:
-        return self.guard.check(sql, self.context(role, db=db).approval)
+        """The guard's verdict, and for a role under disclosure control whether the query is an aggregate it may
+        run over a table about people."""
+        context = self.context(role, db=db)
+        verdict = self.guard.check(sql, context.approval)
+        if not verdict.allowed or verdict.query is None or context.sdc is None:
+            return verdict
+        try:
+            planned = SdcRunner(self._runner(context), context.sdc).plan(verdict.query)
+        except SdcRefused as refused:
+            return Verdict(False, refused.reason, sql)
+        if planned is None:
+            return verdict
+        return replace(verdict, reason=f"allowed: an aggregate of {planned.table.name} under disclosure control "
+                                       "(small cells suppressed, counts and sums perturbed)")
 
     def run(self, sql: str, *, role: str, db: Path | None = None) -> SqlResult:
         context = self.context(role, db=db)
@@ -163,6 +187,8 @@ class SqlService:
         context = self.context(role, db=db, dataset=dataset)
         whole = context if db is None or dataset is None else self.adhoc_context(db)  # the fingerprint's tables
         taught = self.taught(context, "" if db is None else _fingerprint(whole.tables))
+        if context.sdc is not None:  # no worked pair the role's disclosure control would refuse (issue 35)
+            taught = [i for i in taught if i.kind != "pair" or self._sdc_allows(context, i.sql)]
         if get_role(role, self.settings.roles_file).masks_pii:  # the model never sees values the role may not
             context = replace(context, tables=pii.mask_any(context.tables)[0], masks_pii=True)
             taught = [_masked(item) for item in taught]  # a question's words too, and a note's
@@ -219,6 +245,14 @@ class SqlService:
             raise GovDataError(f"not an approved table this role may query: {', '.join(missing)}")
         return Verified({n: known[n] for n in names}, columns)
 
+    def _sdc_allows(self, context: SqlContext, sql: str) -> bool:
+        assert context.sdc is not None
+        try:
+            SdcRunner(self._runner(context), context.sdc).plan(self.guard.guard(sql, context.approval))
+        except (SdcRefused, SqlRejected):
+            return False
+        return True
+
     def versions(self, tables: list[str], *, db: Path | None = None) -> dict[str, str]:
         """The version of each named table (registry, or the ad-hoc database's content hash)."""
         known = self.adhoc_context(db).tables if db is not None else self.approved.tables()
@@ -273,6 +307,14 @@ def _is_one_of(path: Path, files: set[tuple[int, int]]) -> bool:
         if (stat.st_dev, stat.st_ino) in files:
             return True
     return False
+
+
+def _without_ranges(tables: list[RegisteredTable], under: list[RegisteredTable]) -> list[RegisteredTable]:
+    """The tables as a role under disclosure control may see them: a table about people keeps its frequent values
+    but not the min..max of a column (one person's value each) nor examples of many-valued text (single people's)."""
+    names = {t.name for t in under}
+    return [replace(t, columns=[replace(c, range=[], examples=[]) for c in t.columns]) if t.name in names else t
+            for t in tables]
 
 
 def withheld_documents(tables: list[RegisteredTable], approval: Approval) -> tuple[str, ...]:

@@ -79,6 +79,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "uncertain": ("The candidate queries disagreed: {pct}% of them gave this result. Check the SQL, or pick "
                   "another reading below and rephrase the question.",
                   "候选查询结果不一致：只有 {pct}% 得到这个结果。请核对 SQL，或参考下面的其他理解并换个问法。"),
+    "sdc": ("{notice}", "统计披露控制：{table} 是关于个人、住户或企业的表，只显示汇总结果。少于 {k} 个单位的组不显示，"
+                        "少于 {k} 个单位计算的单元格显示为“suppressed”；计数和合计按单元格密钥法加入了扰动"
+                        "（同样的单位和同样的问法总得到同样的答案）。"),
     "withheld": ("No rows from the tables you may use: the data this question is about is not available to your "
                  "role. A data steward can grant access.",
                  "您可用的表中没有结果：这个问题涉及的数据不对您的角色开放，可向数据管理员申请权限。"),

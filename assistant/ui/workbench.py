@@ -10,9 +10,10 @@ from assistant.csvsafe import to_csv
 from assistant.services import Services
 from assistant.sql.chart import pick_chart
 from assistant.sql.guard import SqlRejected, withheld_list
+from assistant.sql.sdc import is_suppressed
 from assistant.ui import knowledge as knowledge_tab
 from assistant.ui.common import Caller, caller_of, error_markdown, frame, receipt_block
-from assistant.ui.render import esc, knowledge_line, page_of, uncertainty_markdown, withheld_markdown
+from assistant.ui.render import esc, knowledge_line, page_of, sdc_markdown, uncertainty_markdown, withheld_markdown
 from assistant.ui.text import text
 from core.errors import GovDataError
 
@@ -39,7 +40,7 @@ def run(assistant: Services, caller: Caller, sql: str, lang: str) -> tuple[Any, 
     except GovDataError as exc:
         return error_markdown(exc, lang), *no_result()
     note = text("rows", lang, n=result.row_count) + (text("row_cap", lang) if result.truncated else "")
-    shown = "\n\n".join(p for p in (note, withheld_markdown(result.withheld, lang),
+    shown = "\n\n".join(p for p in (note, withheld_markdown(result.withheld, lang), sdc_markdown(result, lang),
                                       receipt_block(assistant, caller, result.receipt_id, lang)) if p)
     return shown, *result_outputs(result.columns, result.rows, lang, result.receipt_id)
 
@@ -54,7 +55,7 @@ def generate(assistant: Services, caller: Caller, question: str, dataset: str, l
         return answer.sql, f"{text('error', lang)}: {esc(answer.error)}", esc(answer.explanation), *no_result()
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
     doubt = uncertainty_markdown(answer, lang)
-    withheld = withheld_markdown(answer.withheld, lang)
+    withheld = "\n\n".join(p for p in (withheld_markdown(answer.withheld, lang), sdc_markdown(answer, lang)) if p)
     return (answer.sql, text("allowed_run", lang, n=answer.row_count) + (f"\n\n{withheld}" if withheld else ""),
             (f"{doubt}\n\n" if doubt else "")
             + f"{esc(answer.explanation)}\n\n{text('datasets_used', lang)}: {esc(versions)}"
@@ -83,7 +84,7 @@ def charts(result: dict[str, Any] | None, kind: str, x: str | None, y: str | Non
     columns = (result or {}).get("columns", [])
     if not result or x not in columns or y not in columns or kind == "none":
         return gr.update(visible=False), gr.update(visible=False), gr.update(visible=False)
-    table = frame(result["columns"], result["rows"])
+    table = frame(result["columns"], [[None if is_suppressed(v) else v for v in row] for row in result["rows"]])
 
     def shown(name: str) -> Any:
         if name != kind:

@@ -2,10 +2,13 @@
 learning verified pairs."""
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.audit import content_hash
+from assistant.sql.sdc import public
+from core.errors import GovDataError
 
 if TYPE_CHECKING:
     from assistant.sql.generate import SqlAnswer, SqlContext
@@ -27,6 +30,8 @@ class SqlUseCases(Desk):
                            settings=self._sql_settings(db)) as receipt:
             with self.model_gate.slot(receipt.user, role):  # model work: the engine's gate stays for runs
                 answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
+            if answer.sdc:
+                self._within_daily_limit(receipt.user)
             shown, found = self._shown(role, answer)
             receipt.datasets, receipt.sql = dict(answer.dataset_versions), answer.sql
             receipt.row_count, receipt.model = answer.row_count, self.settings.llm.model
@@ -34,7 +39,8 @@ class SqlUseCases(Desk):
             receipt.raw_values = self._raw(role, list(answer.dataset_versions), found)
             receipt.outcome = f"error: {answer.error}" if answer.error else "ok"
             receipt.sources = [f"knowledge:{k}" for k in answer.knowledge]  # what it was taught (issue 32)
-        return dataclasses.replace(shown, receipt_id=receipt.id)
+            receipt.sdc = dict(answer.sdc or {})
+        return dataclasses.replace(shown, receipt_id=receipt.id, sdc=public(answer.sdc))
 
     @_entry("sql.run")
     def sql_run(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None,
@@ -43,11 +49,26 @@ class SqlUseCases(Desk):
         with self._receipt(action, role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
             with self.gate.slot(receipt.user, role):
                 result = self.sql.run(sql, role=role, db=db)
+            if result.sdc:
+                self._within_daily_limit(receipt.user)
             shown, found = self._shown(role, result)
             receipt.sql, receipt.datasets, receipt.row_count = result.sql, result.dataset_versions, result.row_count
             receipt.raw_values = self._raw(role, result.tables, found)
             receipt.answer_hash = content_hash([shown.columns, shown.rows])
-        return dataclasses.replace(shown, receipt_id=receipt.id)
+            receipt.sdc = dict(result.sdc or {})
+        return dataclasses.replace(shown, receipt_id=receipt.id, sdc=public(result.sdc))
+
+    def _within_daily_limit(self, user: str) -> None:
+        """Disclosure control's daily limit per user (GOVDATA_SDC__DAILY_QUERIES): averaging many answers over
+        different splits of the same people would recover exact counts (docs/security.md), so each user gets a
+        bounded number of protected answers a day; the answer over the limit is refused, and its receipt says so."""
+        limit = self.settings.sdc.daily_queries
+        if not limit:
+            return
+        today = datetime.now(UTC).date().isoformat()
+        if self.audit.protected_since(user, today) >= limit:
+            raise GovDataError(f"disclosure control: {user} has had {limit} answers over tables about people today, "
+                               "the daily limit; ask again tomorrow (UTC) or ask a data steward")
 
     @_entry("sql.check")
     def sql_check(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None) -> "Verdict":

@@ -36,13 +36,27 @@ def load_source(con: duckdb.DuckDBPyConnection, source: TableSource, notes: Desc
     _describe_columns(columns, source.fields, notes.columns)
     _add_samples(con, source.name, columns)
     row_count = int(con.execute(f"SELECT count(*) FROM {quote(source.name)}").fetchone()[0])  # type: ignore[index]
+    unit_column = _unit_column(columns, notes, source)
     return RegisteredTable(
         name=source.name, title=notes.title or source.title or source.name,
         description=notes.description or source.description, source=str(source.path), format=source.format,
         access_level=level, version=file_digest(source.version_parts + extra)[:16], row_count=row_count,
         columns=columns, publisher=notes.publisher or source.publisher, license=source.license,
         registered_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        unit=notes.unit, unit_column=unit_column, k=notes.k,
     )
+
+
+def _unit_column(columns: list[ColumnInfo], notes: Describe, source: TableSource) -> str:
+    """The loaded name of the column the describe file says identifies a unit (by its source name or its own)."""
+    if not notes.unit_column:
+        return ""
+    wanted = notes.unit_column.lower()
+    for column in columns:
+        if wanted in (column.name.lower(), column.label.lower()):
+            return column.name
+    raise GovDataError(f"{source.path}: the describe file's unit_column {notes.unit_column!r} is not a column of "
+                       "this table")
 
 
 def load_table(con: duckdb.DuckDBPyConnection, source: TableSource, target: str) -> list[ColumnInfo]:
