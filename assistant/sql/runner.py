@@ -58,6 +58,7 @@ class SqlResult:
     receipt_id: int | None = None
     cut_columns: list[str] = field(default_factory=list)  # columns with a value cut at max_cell_chars
     withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
+    grants: list[str] = field(default_factory=list)  # the grants its tables were read through (issue 33)
 
 
 class Runner(Protocol):

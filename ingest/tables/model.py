@@ -57,6 +57,7 @@ class RegisteredTable:
     publisher: str = ""
     license: str = ""
     registered_at: str = ""
+    themes: list[str] = field(default_factory=list)  # the domains it belongs to (describe "theme"; grants by theme)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "RegisteredTable":
@@ -73,6 +74,7 @@ class Describe:
     publisher: str = ""
     access_level: str = ""
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    themes: list[str] = field(default_factory=list)
 
 
 def read_describe(path: Path) -> Describe:
@@ -89,5 +91,10 @@ def read_describe(path: Path) -> Describe:
         columns = {str(f.get("name")): f for f in raw["fields"] if isinstance(f, dict)}
     if not isinstance(columns, dict) or not all(isinstance(v, dict) for v in columns.values()):
         raise FieldError("describe", "\"columns\" must map column names to objects", path)
+    themes = raw.get("themes", raw.get("theme", []))
+    themes = [themes] if isinstance(themes, str) else themes
+    if not isinstance(themes, list):
+        raise FieldError("describe", "\"theme\" must be a text or a list of texts", path)
     return Describe(str(raw.get("title", "")), str(raw.get("description", "")), str(raw.get("publisher", "")),
-                    str(raw.get("access_level", raw.get("accessLevel", ""))), columns)
+                    str(raw.get("access_level", raw.get("accessLevel", ""))), columns,
+                    [str(t).strip() for t in themes if str(t).strip()])
