@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import Any
 
 from assistant import csvsafe
+from assistant.register import operation
 
 USE_ACTIONS = ("ask", "docs.search", "datasets.search", "sql.ask", "sql.run", "sql.replay")
 SQL_ACTIONS = ("sql.ask", "sql.run", "sql.replay")
@@ -102,6 +103,9 @@ def to_csv(report: dict[str, Any]) -> str:
     rows += [["restricted_access", f"{row['dataset']} / {row['role']}", row["access_level"], row["uses"]]
              for row in report["restricted_access"]]
     rows += [["documents_cited", row["document"], "", row["citations"]] for row in report["documents_cited"]]
+    rows += [["authorised_operation", f"{g['grant']} / {g['organisation']} / {g['scope']}: {g['target']} / "
+              f"{g['state']} / {month}", "", count] for g in report.get("authorised_operation", [])
+             for month, count in (g["uses_by_month"] or {"all": g["uses"]}).items()]
     return csvsafe.to_csv(["section", "key", "access_level", "count"], rows)
 
 
@@ -130,6 +134,8 @@ def to_html(report: dict[str, Any]) -> str:
               [[k, v] for k, v in report["by_interface"].items()]),
         table("Documents cited in answers", ["document", "citations"],
               [[d["document"], d["citations"]] for d in report["documents_cited"]]),
+        table("Sharing and authorised operation (grants)", operation.HTML_HEADER,
+              operation.html_rows(report.get("authorised_operation", []))),
     ]
     style = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
              "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 10px;"
