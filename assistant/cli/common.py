@@ -3,9 +3,7 @@
 import json
 from typing import Annotated, Any
 
-import click
 import typer
-from click.core import ParameterSource
 from pydantic import ValidationError
 
 from core.errors import FieldError, GovDataError
@@ -16,7 +14,7 @@ state: dict[str, Any] = {"debug": False}
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 
 
-def acting_role(ctx: typer.Context, param: click.Parameter, value: str) -> str:
+def acting_role(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
     """The role a command acts in (issue 33). When GOVDATA_USER names a user of the users file, the CLI acts as
     that user: their role unless `--role` is given, and `--role` may only lower it; a disabled user may not act.
     Otherwise the CLI is its operator's tool and trusts `--role`, as before."""
@@ -31,7 +29,8 @@ def acting_role(ctx: typer.Context, param: click.Parameter, value: str) -> str:
         return value
     if user.disabled:
         raise GovDataError(f"GOVDATA_USER {user.name!r} is disabled; a steward ends or restores users")
-    if ctx.get_parameter_source(param.name or "role") in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+    source = ctx.get_parameter_source(param.name or "role")
+    if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):  # by name: click re-exports its enum
         return user.role
     if value != user.role and not get_role(value, settings.roles_file).within(get_role(user.role,
                                                                                        settings.roles_file)):

@@ -130,7 +130,7 @@ class SqlService:
         every = self.approved.tables()
         if not granted.tables:
             raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
-                               "`govdata datasets add`")
+                               "`govdata datasets add`, or grants your organisation access (`govdata grants request`)")
         profile = profile_of(granted.approval, granted.tables, every, granted.row_filters)
         database = self.profiles.database(profile)
         tables = [self._as_granted(t, granted, profile, database) if t.name in granted.grants else t

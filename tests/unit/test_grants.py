@@ -268,12 +268,17 @@ def test_govdata_user_acts_as_that_user_and_role_may_only_lower_it(svc: Services
     ran = _cli(svc, monkeypatch, "olga", "sql", "run", COUNT, "--json")
     assert ran.exit_code == 0, ran.output  # type: ignore[attr-defined]
     assert json.loads(ran.output)["rows"] == [["d1", 3]]  # type: ignore[attr-defined]
+    assert (svc.audit.recent(limit=1)[0].user, svc.audit.recent(limit=1)[0].role) == ("olga", OPERATOR)
     tables = _cli(svc, monkeypatch, "olga", "sql", "tables", "--json")
     assert json.loads(tables.output)[0]["grants"] == ["g0001"]  # type: ignore[attr-defined]
     higher = _cli(svc, monkeypatch, "olga", "sql", "run", COUNT, "--role", "data_steward")
     assert isinstance(higher.exception, GovDataError) and "may only lower" in str(higher.exception)  # type: ignore[attr-defined]
     lower = _cli(svc, monkeypatch, "olga", "sql", "run", COUNT, "--role", "citizen", "--json")
     assert lower.exit_code == 0 and json.loads(lower.output)["rows"] == [["d1", 3]]  # type: ignore[attr-defined]
+    assert svc.audit.recent(limit=1)[0].role == "citizen"
+    svc.disable_user("olga", role=STEWARD)
+    gone = _cli(svc, monkeypatch, "olga", "sql", "run", COUNT)
+    assert "disabled" in str(gone.exception)  # type: ignore[attr-defined]
     made = _cli(svc, monkeypatch, "steward-ana", "grants", "create", "transit-co", "trips", "--purpose", "p",
                 "--until", UNTIL, "--json")
     assert made.exit_code == 0 and json.loads(made.output)["id"] == "g0002"  # type: ignore[attr-defined]
