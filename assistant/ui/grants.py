@@ -89,7 +89,7 @@ def layout(page: "Page") -> Any:
     import gradio as gr
 
     add = page.labels.add
-    with gr.Tab(text("tab_access"), id="access", elem_id="tab-access") as tab:
+    with gr.Tab(text("tab_access"), id="access", elem_id="tab-access", visible=False) as tab:
         show = add(gr.Button(text("access_show"), elem_id="access-show"), "access_show", "value")
         status = gr.Markdown(elem_id="access-status")
         grants = add(gr.Dataframe(label=text("access_grants"), elem_id="access-grants", interactive=False,

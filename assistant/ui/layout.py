@@ -83,7 +83,7 @@ def _wire_page(ui: Any, page: Page) -> None:
 
     labelled, pickers = [component for component, _, _ in page.labels.items], [parts["dataset"], parts["level"]]
     filled = [lang, parts["language"], role, *pickers, parts["tab_audit"], parts["tab_register"],
-              parts["ask_tools"], parts["sql_tools"], parts["access_queue"]]
+              parts["ask_tools"], parts["sql_tools"], parts["access_queue"], parts["tab_access"]]
     ui.load(who, None, filled).then(whoami, [lang, role], parts["whoami"]).then(relabel, lang, labelled)
     parts["language"].input(lambda value: value, parts["language"], lang).then(
         relabel, lang, labelled).then(whoami, [lang, role], parts["whoami"]).then(

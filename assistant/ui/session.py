@@ -26,14 +26,15 @@ def role_choices(assistant: Services, role: str, lang: str, table: str = "", lev
 
 def who(assistant: Services, caller: Caller, accept_language: str | None) -> tuple[Any, ...]:
     """On page load: the language (from the browser), the role, its choices, and whether the Audit and Register
-    tabs, the receipt tools under answers and results and the Access tab's queue of requests show (their handlers
-    refuse other roles on the server anyway)."""
+    tabs, the receipt tools under answers and results, the Access tab (members of an organisation and stewards)
+    and its queue of requests (stewards) show (their handlers refuse others on the server anyway)."""
     lang = language_of(accept_language)
     steward = assistant.allowed(caller.role, "audit.read")
+    decides = assistant.allowed(caller.role, "grants.manage")
     return (lang, lang, caller.role, *role_choices(assistant, caller.role, lang, user=caller.user),
             gr.update(visible=steward), gr.update(visible=assistant.allowed(caller.role, "register.read")),
-            gr.update(visible=steward), gr.update(visible=steward),
-            gr.update(visible=assistant.allowed(caller.role, "grants.manage")))
+            gr.update(visible=steward), gr.update(visible=steward), gr.update(visible=decides),
+            gr.update(visible=decides or bool(assistant.organisation(caller.user))))
 
 
 def whoami(caller: Caller, lang: str, role: str) -> str:

@@ -36,6 +36,9 @@ def test_a_member_asks_and_a_steward_approves_narrowed_from_the_queue(svc: Servi
     assert list(grants["rows"]) == ["\"district\" = 'd1'"] and list(asked["decision"]) == ["g0001 no fares"]
     tables, _ = session.role_choices(svc, OLGA.role, "en", user=OLGA.user)
     assert "trips" in tables["choices"]
+    assert session.who(svc, OLGA, "en")[-2:] == ({"visible": False, "__type__": "update"},
+                                                 {"visible": True, "__type__": "update"})  # the tab, not the queue
+    assert session.who(svc, Caller("walk-in", "citizen"), "en")[-1]["visible"] is False
 
 
 def test_a_rejection_needs_a_reason_and_bad_input_names_the_form_field(svc: Services) -> None:

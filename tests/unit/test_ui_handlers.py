@@ -24,10 +24,10 @@ def last_receipt(svc: Services) -> Any:
 def test_page_load_follows_the_browser_language_and_the_role(services: Services) -> None:  # noqa: F811
     lang, radio, role, tables, levels, audit, register, *tools = session.who(services, CITIZEN, "zh-CN,zh;q=0.9")
     assert (lang, radio, role) == ("zh", "zh", "citizen") and audit["visible"] is False
-    assert register["visible"] is False and [t["visible"] for t in tools] == [False, False, False]
+    assert register["visible"] is False and [t["visible"] for t in tools] == [False, False, False, False]
     assert tables["choices"] == [(text("all", "zh"), ""), "permits"]
     assert levels["choices"] == [(text("any", "zh"), ""), "public"]
-    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-5:]] == [True, True, True, True, True]
+    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-6:]] == [True] * 6
     assert session.whoami(Caller("<b>x</b>", "citizen"), "en", "citizen").startswith("Signed in as **&lt;b&gt;")
 
 
