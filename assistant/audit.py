@@ -54,7 +54,8 @@ CREATE TRIGGER IF NOT EXISTS receipts_no_delete BEFORE DELETE ON receipts
 ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay", "sql.check", "sql.tables",
            "datasets.add", "sql.learn", "audit.read", "register.read",
            "register.grade", "register.review", "datasets.get", "docs.get", "catalog.overview", "tokens.manage",
-           "knowledge.propose", "knowledge.review", "knowledge.import", "knowledge.recheck", "knowledge.read")
+           "knowledge.propose", "knowledge.review", "knowledge.import", "knowledge.recheck", "knowledge.read",
+           "grants.manage", "grants.request", "grants.read", "users.manage")
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Receipt:
     question_sha256: str = ""
     sql_sha256: str = ""
     sdc: dict[str, Any] = field(default_factory=dict)  # disclosure control: which rules acted, cells suppressed
+    grants: list[str] = field(default_factory=list)  # the grants the use was made under (issue 33)
 
     def body(self) -> dict[str, Any]:
         """The hashed content: every field but the chain bookkeeping."""

@@ -328,5 +328,19 @@ class Settings(BaseSettings):
         return self.home / "tokens.json"
 
     @property
+    def grants_path(self) -> Path:
+        """Organisations, grants (with their history) and requests for access (issue 33)."""
+        return self.home / "grants.json"
+
+    @property
+    def users_path(self) -> Path | None:
+        """The users file in force: GOVDATA_USERS_FILE, else GOVDATA_HOME/users.json once `govdata users add` made
+        it, else None (the bundled demo users)."""
+        if self.users_file is not None:
+            return self.users_file
+        made = self.home / "users.json"
+        return made if made.is_file() else None
+
+    @property
     def models_dir(self) -> Path:
         return self.home / "models"

@@ -54,10 +54,10 @@ class Retriever:
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         dense = [] if mode == "bm25" else self.store.query(collection, vector.tolist(), pool, filters.access_levels,
                                                            filters.where(), with_contents=False,
-                                                           released=filters.released)
+                                                           released=filters.released, granted=filters.granted)
         index = self.keywords.get(collection) if mode != "dense" else None
         groups = self.reading(query) if index is not None else []
-        keyword = _merged(index.bm25.search(query, pool, mask := index.attributes.mask(filters)),
+        keyword = _merged(index.bm25.search(query, pool, mask := index.attributes.mask(filters, index.bm25.ids)),
                           index.bm25.search(" ".join(w for g in groups for w in g.english), pool, mask)
                           if groups else []
                           ) if index else []

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from assistant import shapes
-from assistant.cli.common import JsonOpt, RoleOpt, err, print_json, services
+from assistant.cli.common import JsonOpt, RoleOpt, err, print_json, role_option, services
 from assistant.policy.roles import DEFAULT_ROLE
 from core.errors import GovDataError
 
@@ -34,7 +34,7 @@ def datasets_add(
     describe: Annotated[Path | None, typer.Option(
         "--describe", help='JSON {"title", "description", "columns": {"col": {"description", "unit", '
                            '"sensitive"}}}.')] = None,
-    role: Annotated[str, typer.Option("--role", help="Who approves: a role with tables.approve.")] = "data_steward",
+    role: Annotated[str, role_option("Who approves: a role with tables.approve.")] = "data_steward",
     as_json: JsonOpt = False,
 ) -> None:
     """Register a file as approved table(s) for SQL questions, and index them for dataset search."""
@@ -58,15 +58,16 @@ def datasets_add(
 
 @sql_app.command("tables")
 def sql_tables(role: RoleOpt = DEFAULT_ROLE, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """The approved tables the role may query, with their columns."""
+    """The approved tables the role may query, with their columns, and the grants that open any of them."""
     context = services().sql_tables(role, db=db)
     if as_json:
-        print_json([shapes.table(t) for t in context.tables])
+        print_json([shapes.table_in(context)(t) for t in context.tables])
         return
     for table in context.tables:
         access = context.approval.table(table.name)
-        typer.echo(f"{table.name}  ({table.row_count} rows; {table.access_level}; version {table.version}) "
-                   f"{table.title}")
+        through = context.grants.get(table.name, ())
+        typer.echo(f"{table.name}  ({table.row_count} rows; {table.access_level}; version {table.version}"
+                   + (f"; through grant {', '.join(through)}" if through else "") + f") {table.title}")
         for column in table.columns:
             state = "denied" if access and column.name in access.denied else (
                 "masked" if access and column.name in access.masked else "")
@@ -166,7 +167,7 @@ def sql_run(
 def sql_learn(
     question: Annotated[str, typer.Argument(help="The question, as an analyst would ask it.")],
     sql: Annotated[str, typer.Argument(help="The steward-verified SQL that answers it.")],
-    role: Annotated[str, typer.Option("--role", help="Who verifies: a role with sql.learn.")] = "data_steward",
+    role: Annotated[str, role_option("Who verifies: a role with sql.learn.")] = "data_steward",
     as_json: JsonOpt = False,
 ) -> None:
     """Store a verified question -> SQL pair as approved knowledge (a steward's direct approval); it must pass the

@@ -21,7 +21,9 @@ ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables
            "register.review": "review passages held for instruction-like text",
            "tokens.manage": "create, list or revoke API tokens",
            "knowledge.propose": "propose knowledge (verified SQL, terms, table notes)",
-           "knowledge.review": "review knowledge (approve, reject, import, re-check)"}
+           "knowledge.review": "review knowledge (approve, reject, import, re-check)",
+           "grants.manage": "create, change or revoke grants, or decide requests for access",
+           "users.manage": "add, list or disable users"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 
@@ -50,6 +52,15 @@ class Role:
     def allowed(self, action: str) -> bool:
         """Whether the role may take a named action (ACTIONS)."""
         return action in self.actions
+
+    def within(self, other: "Role") -> bool:
+        """Whether this role sees no more than `other` (the CLI's `--role` may only lower a known user's role):
+        no other access level, no laxer sensitive-column or personal-data policy, no other action."""
+        sensitive = SENSITIVE_POLICIES.index
+        return (set(self.access_levels) <= set(other.access_levels)
+                and sensitive(self.sensitive_columns) <= sensitive(other.sensitive_columns)
+                and PII_POLICIES.index(self.pii) <= PII_POLICIES.index(other.pii)
+                and set(self.actions) <= set(other.actions))
 
     def require(self, action: str) -> None:
         if not self.allowed(action):

@@ -54,6 +54,7 @@ class Token:
     expires: str
     revoked: str = ""
     created_by: str = ""
+    org: str = ""  # the organisation whose grants its calls carry (issue 33); none by default
 
     def status(self, now: datetime) -> str:
         if self.revoked:
@@ -92,14 +93,14 @@ class TokenFile:
                 self._cached = (stamp, self._read())
             return self._cached[1]
 
-    def create(self, name: str, role: str, days: int, by: str, now: datetime) -> tuple[Token, str]:
+    def create(self, name: str, role: str, days: int, by: str, now: datetime, org: str = "") -> tuple[Token, str]:
         """A new token and its secret (shown once); a name in use (or used before) is refused."""
         if not _NAME.fullmatch(name):
             raise FieldError("name", "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
                              name)
         secret = PREFIX + secrets.token_urlsafe(32)
         token = Token(name, role, digest(secret), now.isoformat(), (now + timedelta(days=days)).isoformat(),
-                      created_by=by)
+                      created_by=by, org=org)
         with file_lock(self._lock_file):
             current = self._read()
             if name in current:

@@ -16,6 +16,7 @@ from pathlib import PurePath
 from typing import Any
 
 from assistant import csvsafe
+from assistant.register import operation
 
 USE_ACTIONS = ("ask", "docs.search", "datasets.search", "sql.ask", "sql.run", "sql.replay")
 SQL_ACTIONS = ("sql.ask", "sql.run", "sql.replay")
@@ -129,6 +130,9 @@ def to_csv(report: dict[str, Any]) -> str:
     rows += [["documents_cited", row["document"], "", row["citations"]] for row in report["documents_cited"]]
     rows += [["disclosure_control", f"{table} / {key}", "", count]
              for table, counts in report.get("disclosure_control", {}).items() for key, count in counts.items()]
+    rows += [["authorised_operation", f"{g['grant']} / {g['organisation']} / {g['scope']}: {g['target']} / "
+              f"{g['state']} / {month}", "", count] for g in report.get("authorised_operation", [])
+             for month, count in (g["uses_by_month"] or {"all": g["uses"]}).items()]
     return csvsafe.to_csv(["section", "key", "access_level", "count"], rows)
 
 
@@ -160,6 +164,8 @@ def to_html(report: dict[str, Any]) -> str:
         table("Disclosure control of tables about people", ["table", "what", "count"],
               [[t, _SDC_WORDS.get(k, k), v] for t, counts in report.get("disclosure_control", {}).items()
                for k, v in counts.items()]),
+        table("Sharing and authorised operation (grants)", operation.HTML_HEADER,
+              operation.html_rows(report.get("authorised_operation", []))),
     ]
     style = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
              "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 10px;"

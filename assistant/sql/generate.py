@@ -7,7 +7,7 @@ Nothing here knows any particular database: the schema, sample values and value 
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,6 +109,7 @@ class SqlAnswer:
     sdc: dict[str, Any] | None = None  # disclosure control's report when it protected the rows (issue 35)
     # every candidate in the order written, for benchmarks: {"key", "rows", "sql", "seconds"}; not in as_dict
     trace: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
+    grants: list[str] = field(default_factory=list)  # the grants its tables were read through (issue 33)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +119,7 @@ class SqlAnswer:
             "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
             "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
             "alternatives": self.alternatives, "uncertain": self.uncertain, "notice": self.notice,
-            "withheld": self.withheld, "knowledge": self.knowledge, "sdc": self.sdc,
+            "withheld": self.withheld, "knowledge": self.knowledge, "sdc": self.sdc, "grants": self.grants,
         }
 
 
@@ -134,6 +135,7 @@ class SqlContext:
     profile: "AccessProfile | None" = None  # what the role may read: `database` holds exactly that (walls.py)
     masks_pii: bool = False  # rows read for the prompt are masked like the registry's samples
     sdc: "SdcPolicy | None" = None  # tables about people this role sees only as protected aggregates (issue 35)
+    grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # table -> grants it was opened through
 
     @property
     def shared(self) -> bool:

@@ -59,6 +59,7 @@ class SqlResult:
     cut_columns: list[str] = field(default_factory=list)  # columns with a value cut at max_cell_chars
     withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
     sdc: dict[str, Any] | None = None  # disclosure control's report when it protected the rows (issue 35)
+    grants: list[str] = field(default_factory=list)  # the grants its tables were read through (issue 33)
 
 
 class Runner(Protocol):

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
@@ -17,20 +18,27 @@ from assistant.policy.roles import get_role
 from assistant.sql.approved import ApprovedTables, full_approval
 from assistant.sql.curation import Curation, Verified
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
+from assistant.sql.granted import Granted, with_grants
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
 from assistant.sql.knowledge import KnowledgeItem, KnowledgeStore, checked_sql, fingerprint
 from assistant.sql.lessons import hidden_names, names_any, readable
 from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
-from assistant.sql.runner import Runner, RunnerLimits, SqlResult
+from assistant.sql.predicates import checked_predicate
+from assistant.sql.runner import Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.sdc import SdcRules
 from assistant.sql.sdc_rewrite import SdcRefused
 from assistant.sql.sdc_runner import SdcPolicy, SdcRunner, declared, record_keys, secret_of
 from assistant.sql.values import ValueIndex
-from assistant.sql.walls import ProfileDatabases, profile_of
-from core.errors import FieldError, GovDataError
+from assistant.sql.walls import AccessProfile, ProfileDatabases, profile_of
+from core.errors import FieldError, GovDataError, first_line
 from core.files import atomic_write
 from core.settings import Settings
-from ingest.tables import RegisteredTable, adhoc_database
+from ingest.tables import RegisteredTable, adhoc_database, described_values, quote
+
+if TYPE_CHECKING:
+    from assistant.policy.grants import Grant
+
+Grants = tuple["Grant", ...]
 
 DATASET_PREFIX = "govdata-sql:"
 
@@ -54,6 +62,7 @@ class SqlService:
         self._embed = embed
         self._ingest = ingest
         self._generator: SqlGenerator | None = None
+        self._granted_views: dict[tuple[str, str], RegisteredTable] = {}  # (profile key, table) -> as granted
 
     @property
     def profiles(self) -> ProfileDatabases:
@@ -116,33 +125,67 @@ class SqlService:
                                        "dataset": records}, ensure_ascii=False, indent=1))
         return path
 
-    def context(self, role: str, *, db: Path | None = None, dataset: str | None = None) -> SqlContext:
-        """The tables a call may use: an ad-hoc database (all tables), or the registry filtered by role;
-        `dataset` narrows either to one table."""
-        context = self.adhoc_context(db) if db is not None else self.role_context(role)
+    def context(self, role: str, *, db: Path | None = None, dataset: str | None = None,
+                grants: Grants = ()) -> SqlContext:
+        """The tables a call may use: an ad-hoc database (all tables), or the registry filtered by role and widened
+        by the caller's grants; `dataset` narrows either to one table."""
+        context = self.adhoc_context(db) if db is not None else self.role_context(role, grants)
         if dataset is None:
             return context
         tables = [t for t in context.tables if t.name == dataset.lower()]
         if not tables:
             raise FieldError("dataset", "no approved table of that name for this role", dataset)
         approval = Approval.of([a for a in context.approval.tables.values() if a.name.lower() == dataset.lower()])
-        return replace(context, tables=tables, approval=approval)
+        return replace(context, tables=tables, approval=approval,
+                       grants={k: v for k, v in context.grants.items() if k == tables[0].name})
 
-    def role_context(self, role: str) -> SqlContext:
-        """The approved tables of the role's access levels, its sensitive-column policy, and what it may not use."""
+    def role_context(self, role: str, grants: Grants = ()) -> SqlContext:
+        """The approved tables of the role's access levels and those its organisation's grants open (issue 33), its
+        sensitive-column policy, and what it may not use. A grant's rows and columns are the engine wall's: the
+        profile's file (or PostgreSQL login) holds only them, and is named by what it holds, so a changed,
+        revoked or expired grant never reaches an old file. Tables about people stay under the role's disclosure
+        control whatever grant opened them (issue 35)."""
+        granted = self.granted(role, grants)
+        every = self.approved.tables()
+        if not granted.tables:
+            raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
+                               "`govdata datasets add`, or grants your organisation access (`govdata grants request`)")
+        record = get_role(role, self.settings.roles_file)
+        under = [t for t in granted.tables if t.unit] if record.microdata == "deny" else []
+        profile = profile_of(granted.approval, granted.tables, every, granted.row_filters,
+                             record_keys=record_keys(under))
+        database = self.profiles.database(profile)
+        tables = [self._as_granted(t, granted, profile, database) if t.name in granted.grants else t
+                  for t in granted.tables]
+        policy = SdcPolicy(declared(under, self.settings.sdc.k), SdcRules.of(self.settings.sdc),
+                           self.sdc_secret) if under else None
+        return SqlContext(database, _without_ranges(tables, under), granted.approval,
+                          withheld_documents(every, granted.approval), self.postgres, profile,
+                          grants=dict(granted.grants), sdc=policy)
+
+    def granted(self, role: str, grants: Grants = ()) -> Granted:
+        """The role's approval over the registry with the caller's active grants joined in (no files built)."""
         record = get_role(role, self.settings.roles_file)
         every = self.approved.tables()
         tables = [t for t in every if t.access_level in record.access_levels]
-        if not tables:
-            raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "
-                               "`govdata datasets add`")
-        approval = self.approved.approval(record.access_levels, record.sensitive_columns, tables)
-        under = [t for t in tables if t.unit] if record.microdata == "deny" else []
-        profile = profile_of(approval, tables, every, record_keys=record_keys(under))
-        policy = SdcPolicy(declared(under, self.settings.sdc.k), SdcRules.of(self.settings.sdc),
-                           self.sdc_secret) if under else None
-        return SqlContext(self.profiles.database(profile), _without_ranges(tables, under), approval,
-                          withheld_documents(every, approval), self.postgres, profile, sdc=policy)
+        return with_grants(every, self.approved.approval(record.access_levels, record.sensitive_columns, tables),
+                           grants)
+
+    def _as_granted(self, table: RegisteredTable, granted: Granted, profile: AccessProfile,
+                    database: Path) -> RegisteredTable:
+        """A table opened by a grant as its grantee sees it: only the readable columns, and the row count, values
+        and ranges of its own rows (read once per profile file from that file, never from the approved table)."""
+        key = (profile.key, table.name)
+        if key not in self._granted_views:
+            access = granted.approval.table(table.name)
+            denied = access.denied if access else frozenset()
+            columns = [c for c in table.columns if c.name not in denied]
+            if profile.full:
+                self._granted_views[key] = replace(table, columns=columns)
+            else:
+                self._granted_views[key] = _described(table, columns, locked_connection(database, self.limits(),
+                                                                                        shared=True))
+        return self._granted_views[key]
 
     def adhoc_context(self, db: Path) -> SqlContext:
         """An ad-hoc database (a file or folder the caller names): every table approved, whatever the role."""
@@ -158,10 +201,28 @@ class SqlService:
             raise FieldError("db", "this is the assistant's own data under GOVDATA_HOME; query the approved "
                              "tables without an ad-hoc database so the role's access policy applies", db)
 
-    def check(self, sql: str, *, role: str, db: Path | None = None) -> Verdict:
+    def checked_rows(self, table: str, predicate: str, *, run: bool = True) -> str:
+        """A grant's row predicate as it will run (assistant/sql/predicates.py), after it ran once on the approved
+        table (`run`): a predicate that names an unknown column, holds a subquery or does not run is refused."""
+        found = next((t for t in self.approved.tables() if t.name == table), None)
+        if found is None:
+            raise FieldError("dataset_id", "no approved table has this name", table)
+        checked = checked_predicate(predicate, [c.name for c in found.columns],
+                                    list_columns=run)
+        if run:
+            con = locked_connection(self.approved.database, self.limits())
+            try:
+                con.execute(f"SELECT count(*) FROM {quote(table)} WHERE {checked}").fetchone()
+            except duckdb.Error as exc:
+                raise FieldError("rows", f"the predicate does not run on {table}: {first_line(exc)}") from None
+            finally:
+                con.close()
+        return checked
+
+    def check(self, sql: str, *, role: str, db: Path | None = None, grants: Grants = ()) -> Verdict:
         """The guard's verdict, and for a role under disclosure control whether the query is an aggregate it may
         run over a table about people."""
-        context = self.context(role, db=db)
+        context = self.context(role, db=db, grants=grants)
         verdict = self.guard.check(sql, context.approval)
         if not verdict.allowed or verdict.query is None or context.sdc is None:
             return verdict
@@ -174,17 +235,19 @@ class SqlService:
         return replace(verdict, reason=f"allowed: an aggregate of {planned.table.name} under disclosure control "
                                        "(small cells suppressed, counts and sums perturbed)")
 
-    def run(self, sql: str, *, role: str, db: Path | None = None) -> SqlResult:
-        context = self.context(role, db=db)
+    def run(self, sql: str, *, role: str, db: Path | None = None, grants: Grants = ()) -> SqlResult:
+        context = self.context(role, db=db, grants=grants)
         query = self.guard.guard(sql, context.approval)
         result = self._runner(context).run(query)
         known = {t.name: t.version for t in context.tables}
-        return replace(result, dataset_versions={name: known.get(name, "") for name in result.tables})
+        return replace(result, dataset_versions={name: known.get(name, "") for name in result.tables},
+                       grants=used_grants(context, result.tables))
 
-    def ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None) -> SqlAnswer:
+    def ask(self, question: str, *, role: str, db: Path | None = None, dataset: str | None = None,
+            grants: Grants = ()) -> SqlAnswer:
         if not question.strip():
             raise GovDataError("QUESTION must not be empty")
-        context = self.context(role, db=db, dataset=dataset)
+        context = self.context(role, db=db, dataset=dataset, grants=grants)
         whole = context if db is None or dataset is None else self.adhoc_context(db)  # the fingerprint's tables
         taught = self.taught(context, "" if db is None else _fingerprint(whole.tables))
         if context.sdc is not None:  # no worked pair the role's disclosure control would refuse (issue 35)
@@ -192,7 +255,8 @@ class SqlService:
         if get_role(role, self.settings.roles_file).masks_pii:  # the model never sees values the role may not
             context = replace(context, tables=pii.mask_any(context.tables)[0], masks_pii=True)
             taught = [_masked(item) for item in taught]  # a question's words too, and a note's
-        return self.generator.ask(question, context, taught)
+        answer = self.generator.ask(question, context, taught)
+        return replace(answer, grants=used_grants(context, list(answer.dataset_versions)))
 
     def scope(self, db: Path | None) -> str:
         """Whose knowledge a call uses: "" for the approved tables, else the ad-hoc database's fingerprint."""
@@ -270,6 +334,23 @@ class SqlService:
         return self.curation.learn(question, sql, role, user)
 
 
+def used_grants(context: SqlContext, tables: list[str]) -> list[str]:
+    """The grants through which these tables were read (for the receipt and the result)."""
+    return sorted({g for name in tables for g in context.grants.get(name.lower(), ())})
+
+
+def _described(table: RegisteredTable, columns: list[Any], con: duckdb.DuckDBPyConnection) -> RegisteredTable:
+    """The table with its row count and column values read from a profile's file (a read-only cursor)."""
+    try:
+        described = described_values(con, table.name, columns)
+        found = con.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchone()
+    except duckdb.Error as exc:
+        raise GovDataError(f"cannot read the access profile's table {table.name}: {first_line(exc)}") from None
+    finally:
+        con.close()
+    return replace(table, columns=described, row_count=int(found[0]) if found else 0)
+
+
 def _fingerprint(tables: list[RegisteredTable]) -> str:
     return fingerprint({t.name: t.version for t in tables})
 
@@ -340,6 +421,7 @@ def _dcat_record(table: RegisteredTable) -> dict[str, Any]:
         "accessLevel": table.access_level, "publisher": {"name": table.publisher} if table.publisher else None,
         "keyword": sorted({c.name for c in table.columns} | {c.label for c in table.columns if c.label}),
         "modified": table.registered_at[:10], "license": table.license or None,
+        **({"theme": list(table.themes)} if table.themes else {}),
         "distribution": [{"format": "DuckDB table", "title": f"approved table {table.name}",
                           "accessURL": f"govdata sql ask --dataset {table.name} QUESTION"}],
     }

@@ -24,8 +24,8 @@ def caller_of(assistant: Services, request: Any) -> Caller:
     """Who is calling, with the role the users file gives them now (it is read again when it changes): a lowered
     role holds at the next request, and a signed-in user no longer in the file is refused."""
     name = getattr(request, "username", None)
-    users = load_users(assistant.settings.users_file)
-    if name and name not in users:
+    users = load_users(assistant.settings.users_path)
+    if name and (name not in users or users[name].disabled):
         raise GovDataError(f"user {name!r} may no longer use this app; sign in again")
     return Caller(name or "local", role_of(users, name))
 
@@ -64,7 +64,8 @@ def for_caller(assistant: Services, handler: Callable[..., Any], name: str = "",
     return call
 
 
-_LABELS = {"sql": "sql_code", "query": "dataset_query"}  # fields whose form label has another key
+_LABELS = {"sql": "sql_code", "query": "dataset_query", "rows": "grant_rows", "reason": "decision_note",
+           "note": "decision_note"}  # fields whose form label has another key
 
 
 def error_markdown(exc: Exception, lang: str) -> str:

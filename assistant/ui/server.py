@@ -31,14 +31,15 @@ def build_assistant(settings: Settings) -> Services:
 
 def auth_for(assistant: Services) -> Any:
     """The sign-in check Gradio calls with (username, password), against the users file as it is now."""
-    path = assistant.settings.users_file
-    load_users(path)  # a missing or malformed file stops the server at start
-    return lambda name, password: verify(load_users(path), name, password)
+    settings = assistant.settings
+    load_users(settings.users_path)  # a missing or malformed file stops the server at start
+    return lambda name, password: verify(load_users(settings.users_path), name, password)
 
 
 def walls(assistant: Services) -> list[Middleware]:
     """The server's walls in front of Gradio (assistant/ui/server.py): no uploads; no session for a removed user."""
-    return [Middleware(NoUploads), Middleware(SignedInUsers, users_file=assistant.settings.users_file)]
+    settings = assistant.settings
+    return [Middleware(NoUploads), Middleware(SignedInUsers, users_file=lambda: settings.users_path)]
 
 
 def _warm_up(assistant: Services) -> None:

@@ -2,13 +2,14 @@
 so Gradio's upload routes would only let a signed-in user fill the disk), and no session for a user who is no
 longer in the users file (Gradio keeps sign-in tokens until a restart)."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assistant.policy.users import load_users
+from assistant.policy.users import enabled, load_users
 from core.errors import GovDataError
 
 _UPLOAD_ROUTES = ("upload", "process_recording")  # Gradio's routes that write a request's files to its cache
@@ -39,17 +40,19 @@ class NoUploads:
 
 
 class SignedInUsers:
-    """Drops the sign-in tokens of a user no longer in the users file (read again when it changes), so their next
-    request is signed out; a users file that cannot be read answers 503 rather than trusting old tokens."""
+    """Drops the sign-in tokens of a user no longer in the users file (read again when it changes) or disabled in
+    it, so their next request is signed out; a users file that cannot be read answers 503 rather than trusting old
+    tokens. `users_file` is the file or a function naming the file in force at each request."""
 
-    def __init__(self, app: ASGIApp, users_file: Path | None = None) -> None:
+    def __init__(self, app: ASGIApp, users_file: Path | None | Callable[[], Path | None] = None) -> None:
         self.app = app
         self.users_file = users_file
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
-                forget_removed(scope, set(load_users(self.users_file)))
+                where = self.users_file() if callable(self.users_file) else self.users_file
+                forget_removed(scope, enabled(load_users(where)))
             except GovDataError as exc:
                 await PlainTextResponse(f"sign-in is unavailable: {exc}", status_code=503)(scope, receive, send)
                 return

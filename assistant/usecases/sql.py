@@ -11,6 +11,7 @@ from assistant.sql.sdc import public
 from core.errors import GovDataError
 
 if TYPE_CHECKING:
+    from assistant.policy.grants import Grant
     from assistant.sql.generate import SqlAnswer, SqlContext
     from assistant.sql.guard import Verdict
     from assistant.sql.knowledge import KnowledgeItem
@@ -28,15 +29,18 @@ class SqlUseCases(Desk):
         """Question -> guarded SQL -> rows over the role's approved tables; leaves a receipt (a refusal too)."""
         with self._receipt("sql.ask", role, user, question=question, route="sql",
                            settings=self._sql_settings(db)) as receipt:
+            grants = self._grants(user) if db is None else ()
             with self.model_gate.slot(receipt.user, role):  # model work: the engine's gate stays for runs
-                answer = self.sql.ask(question, role=role, db=db, dataset=dataset)
+                answer = self.sql.ask(question, role=role, db=db, dataset=dataset, grants=grants)
             if answer.sdc:
                 self._within_daily_limit(receipt.user)
             shown, found = self._shown(role, answer)
             receipt.datasets, receipt.sql = dict(answer.dataset_versions), answer.sql
             receipt.row_count, receipt.model = answer.row_count, self.settings.llm.model
             receipt.answer_hash = content_hash([shown.columns, shown.rows])
-            receipt.raw_values = self._raw(role, list(answer.dataset_versions), found)
+            receipt.grants = list(answer.grants)
+            receipt.raw_values = self._raw(role, list(answer.dataset_versions), found) or _raw_grant(grants,
+                                                                                                    answer.grants)
             receipt.outcome = f"error: {answer.error}" if answer.error else "ok"
             receipt.sources = [f"knowledge:{k}" for k in answer.knowledge]  # what it was taught (issue 32)
             receipt.sdc = dict(answer.sdc or {})
@@ -44,16 +48,19 @@ class SqlUseCases(Desk):
 
     @_entry("sql.run")
     def sql_run(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None,
-                action: str = "sql.run") -> "SqlResult":
-        """Guard and run SQL the user wrote; rejected and failed queries leave a receipt too."""
+                action: str = "sql.run", grants: "tuple[Grant, ...] | None" = None) -> "SqlResult":
+        """Guard and run SQL the user wrote; rejected and failed queries leave a receipt too. The caller's active
+        grants apply (`grants` replaces them only for a steward's replay of a receipt)."""
         with self._receipt(action, role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
+            applied = () if db is not None else self._grants(user) if grants is None else grants
             with self.gate.slot(receipt.user, role):
-                result = self.sql.run(sql, role=role, db=db)
+                result = self.sql.run(sql, role=role, db=db, grants=applied)
             if result.sdc:
                 self._within_daily_limit(receipt.user)
             shown, found = self._shown(role, result)
             receipt.sql, receipt.datasets, receipt.row_count = result.sql, result.dataset_versions, result.row_count
-            receipt.raw_values = self._raw(role, result.tables, found)
+            receipt.grants = list(result.grants)
+            receipt.raw_values = self._raw(role, result.tables, found) or _raw_grant(applied, result.grants)
             receipt.answer_hash = content_hash([shown.columns, shown.rows])
             receipt.sdc = dict(result.sdc or {})
         return dataclasses.replace(shown, receipt_id=receipt.id, sdc=public(result.sdc))
@@ -74,10 +81,14 @@ class SqlUseCases(Desk):
     def sql_check(self, sql: str, *, role: str, db: Path | None = None, user: str | None = None) -> "Verdict":
         """The guard's verdict on SQL for the role, with its reason; nothing runs. Leaves a receipt."""
         with self._receipt("sql.check", role, user, sql=sql, route="sql", settings=self._sql_settings(db)) as receipt:
-            verdict = self.sql.check(sql, role=role, db=db)
+            grants = self._grants(user) if db is None else ()
+            verdict = self.sql.check(sql, role=role, db=db, grants=grants)
             receipt.outcome = "allowed" if verdict.allowed else f"rejected: {verdict.reason}"
             if verdict.query is not None:
                 receipt.datasets = self.sql.versions(list(verdict.query.tables), db=db)
+                if grants:
+                    used = self.sql.granted(role, grants).grants
+                    receipt.grants = sorted({g for t in verdict.query.tables for g in used.get(t, ())})
         shown, _ = self._shown(role, dataclasses.replace(verdict, query=None))
         return dataclasses.replace(shown, query=verdict.query)
 
@@ -98,9 +109,10 @@ class SqlUseCases(Desk):
     def sql_tables(self, role: str, *, db: Path | None = None, user: str | None = None) -> "SqlContext":
         """The approved tables the role may query, as the role may see them (samples masked). Leaves a receipt."""
         with self._receipt("sql.tables", role, user, route="sql", settings=self._sql_settings(db)) as receipt:
-            context = self.sql.context(role, db=db)
+            context = self.sql.context(role, db=db, grants=self._grants(user) if db is None else ())
             tables, _ = self._shown(role, context.tables)
             receipt.datasets = {t.name: t.version for t in context.tables}
+            receipt.grants = sorted({g for ids in context.grants.values() for g in ids})
         return dataclasses.replace(context, tables=tables)
 
     @_entry("datasets.add")
@@ -132,3 +144,8 @@ class SqlUseCases(Desk):
             item = self.sql.learn(question, sql, role, receipt.user)
             receipt.datasets, receipt.outcome = dict(item.tables), f"approved {item.id}"
         return item
+
+
+def _raw_grant(grants: "tuple[Grant, ...]", used: list[str]) -> bool:
+    """Whether a grant used here shows sensitive columns raw: its receipts say `raw_values` like a steward's."""
+    return any(g.raw and g.columns and g.id in used for g in grants)

@@ -11,6 +11,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def load_source(con: duckdb.DuckDBPyConnection, source: TableSource, notes: Desc
         description=notes.description or source.description, source=str(source.path), format=source.format,
         access_level=level, version=file_digest(source.version_parts + extra)[:16], row_count=row_count,
         columns=columns, publisher=notes.publisher or source.publisher, license=source.license,
-        registered_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        registered_at=datetime.now(UTC).isoformat(timespec="seconds"), themes=list(notes.themes),
         unit=notes.unit, unit_column=unit_column, k=notes.k,
     )
 
@@ -201,6 +202,15 @@ def _describe_columns(columns: list[ColumnInfo], *notes: dict[str, dict[str, Any
             column.description = str(note.get("description") or note.get("title") or column.description)
             column.unit = str(note.get("unit") or column.unit)
             column.sensitive = bool(note.get("sensitive", column.sensitive))
+
+
+def described_values(con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnInfo]) -> list[ColumnInfo]:
+    """Copies of `columns` with their values, ranges and text kinds read again from `table` on `con` (a grantee's
+    relation holds only some rows: its hints must come from those rows alone)."""
+    fresh = [replace(c, samples=[], examples=[], range=[], distinct=0, numeric_text=False, date_text=False)
+             for c in columns]
+    _add_samples(con, table, fresh)
+    return fresh
 
 
 def _add_samples(con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnInfo]) -> None:

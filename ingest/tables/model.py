@@ -62,6 +62,7 @@ class RegisteredTable:
     unit: str = ""  # person | household | business: each row is about one (disclosure control applies); "": not
     unit_column: str = ""  # the column that identifies a unit ("": each row is its own unit)
     k: int = 0  # the threshold rule's k for this table (0: GOVDATA_SDC__K)
+    themes: list[str] = field(default_factory=list)  # the domains it belongs to (describe "theme"; grants by theme)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "RegisteredTable":
@@ -82,6 +83,7 @@ class Describe:
     unit: str = ""
     unit_column: str = ""
     k: int = 0
+    themes: list[str] = field(default_factory=list)
 
 
 def read_describe(path: Path) -> Describe:
@@ -99,8 +101,13 @@ def read_describe(path: Path) -> Describe:
     if not isinstance(columns, dict) or not all(isinstance(v, dict) for v in columns.values()):
         raise FieldError("describe", "\"columns\" must map column names to objects", path)
     unit, unit_column, k = _unit_of(raw, path)
+    themes = raw.get("themes", raw.get("theme", []))
+    themes = [themes] if isinstance(themes, str) else themes
+    if not isinstance(themes, list):
+        raise FieldError("describe", "\"theme\" must be a text or a list of texts", path)
     return Describe(str(raw.get("title", "")), str(raw.get("description", "")), str(raw.get("publisher", "")),
-                    str(raw.get("access_level", raw.get("accessLevel", ""))), columns, unit, unit_column, k)
+                    str(raw.get("access_level", raw.get("accessLevel", ""))), columns, unit, unit_column, k,
+                    [str(t).strip() for t in themes if str(t).strip()])
 
 
 def _unit_of(raw: dict[str, Any], path: Path) -> tuple[str, str, int]:

@@ -292,7 +292,9 @@ API_NAMES = ["accept", "ask", "ask_1", "charts", "charts_1", "charts_2", "check"
              "knowledge_tab", "lambda", "lambda_1", "lambda_2", "lambda_3", "offer_readings",
              "offer_readings_1", "offer_readings_2", "open_in_workbench", "receipts", "receipts_1",
              "register_entries", "register_entries_1", "reject", "relabel", "relabel_1", "release_held",
-             "run", "show_reading", "switch_language", "verify_chain", "who", "whoami", "whoami_1"]
+             "run", "show_reading", "switch_language", "verify_chain", "who", "whoami", "whoami_1",
+             # the Access tab (issue 33)
+             "grants_mine", "grants_mine_1", "request_access", "grant_queue", "approve_request", "reject_request"]
 
 
 def test_the_pages_event_names_stay_what_gradio_clients_call(tmp_path: Path) -> None:

@@ -26,10 +26,10 @@ def test_page_load_follows_the_browser_language_and_the_role(services: Services)
                                                                                         "zh-CN,zh;q=0.9")
     assert (lang, radio, role) == ("zh", "zh", "citizen") and audit["visible"] is False
     assert register["visible"] is False and knowledge["visible"] is False
-    assert [t["visible"] for t in tools] == [False, False]
+    assert [t["visible"] for t in tools] == [False, False, False, False]
     assert tables["choices"] == [(text("all", "zh"), ""), "permits"]
     assert levels["choices"] == [(text("any", "zh"), ""), "public"]
-    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-5:]] == [True, True, True, True, True]
+    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-7:]] == [True] * 7
     assert session.whoami(Caller("<b>x</b>", "citizen"), "en", "citizen").startswith("Signed in as **&lt;b&gt;")
 
 
