@@ -5,6 +5,7 @@ Whether to answer is decided from retrieval scores, not by the model: probing sh
 never says "not found" on its own.
 """
 
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -168,7 +169,21 @@ class Answerer:
                     yield partial
         else:
             reply = str(self.chat_model.invoke(messages, **kwargs).content)
-        yield self._finish(reply, standalone, ranked, base)
+        yield self._finish(self.in_language(reply, language), standalone, ranked, base)
+
+    def in_language(self, reply: str, language: str) -> str:
+        """The reply with its answer in the question's language: a small model asked in English about a Chinese
+        article often copies the article; then it is asked once more to say it in the question's language (the
+        claims check reads numbers across languages, so the restated answer is checked like any other)."""
+        parsed = parse_reply(reply)
+        text = str((parsed or {}).get("answer", "")).strip()
+        if not parsed or not text or detect_language(text) == language:
+            return reply
+        prompt = load_prompt("answer_restate").render(language=_LANGUAGE_NAMES.get(language, "English"), answer=text)
+        restated = str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=400).content).strip()
+        if not restated or detect_language(restated) != language:
+            return reply
+        return json.dumps({**parsed, "answer": restated}, ensure_ascii=False)
 
     def _finish(self, reply: str, standalone: str, ranked: Sequence[Ranked], base: dict[str, Any]) -> Answer:
         parsed = parse_reply(reply) or {}

@@ -120,7 +120,7 @@ class AnswerSettings(BaseModel):
     passage_tokens: int = Field(default=150, ge=0, le=4000,
                                 description="A longer passage is cut to the sentences that matter to the "
                                             "question (about this many model tokens); 0 keeps passages whole.")
-    min_score: float = Field(default=0.55, ge=0.0, le=2.0, description="Best passage score needed to answer.")
+    min_score: float = Field(default=0.45, ge=0.0, le=2.0, description="Best passage score needed to answer.")
 
 
 class SqlSettings(BaseModel):

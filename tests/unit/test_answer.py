@@ -166,3 +166,33 @@ def test_the_fixed_prefix_is_the_system_prompt_and_the_worked_examples() -> None
     assert fixed_prefix_length([HumanMessage("condense this")]) == 0
     assert fixed_prefix_length([SystemMessage("s"), HumanMessage("q")]) == 1
     assert example_reply("x").response_metadata == {"govdata_example": True}
+
+
+def _law(text: str) -> list[Ranked]:
+    payload = {"title": "示例条例", "article": "第五条", "source": "/law.md"}
+    return [Ranked(Hit("c1", text, 0.8, payload), 0.8, 0.0, 0.8)]
+
+
+def test_an_answer_copied_in_the_passages_language_is_restated_in_the_questions() -> None:
+    law = _law("第五条 行政机关应当自收到申请之日起20个工作日内予以答复。")
+    copied = json.dumps({"answer": "行政机关应当自收到申请之日起20个工作日内予以答复 [1]。", "citations": [1]},
+                        ensure_ascii=False)
+    answer = _answerer([copied, "An agency must answer within 20 working days of receiving the request [1]."],
+                       law).ask("How long does an agency have to answer?", "citizen")
+    assert answer.found and answer.answer.startswith("An agency must answer within 20 working days")
+    assert [c.article for c in answer.citations] == ["第五条"]
+
+
+def test_a_restatement_still_in_the_wrong_language_keeps_the_reply_and_its_checks() -> None:
+    law = _law("第五条 行政机关应当自收到申请之日起20个工作日内予以答复。")
+    copied = json.dumps({"answer": "行政机关应当在20个工作日内答复 [1]。", "citations": [1]}, ensure_ascii=False)
+    answer = _answerer([copied, "行政机关应当在20个工作日内答复 [1]。"], law).ask("How long?", "citizen")
+    assert answer.found and answer.answer.startswith("行政机关应当在20个工作日内答复")
+
+
+def test_a_restatement_that_adds_a_number_loses_that_sentence() -> None:
+    law = _law("第五条 行政机关应当自收到申请之日起20个工作日内予以答复。")
+    copied = json.dumps({"answer": "行政机关应当在20个工作日内答复 [1]。", "citations": [1]}, ensure_ascii=False)
+    restated = "An agency must answer within 20 working days [1]. It may charge 50 yuan for this [1]."
+    answer = _answerer([copied, restated], law).ask("How long does it take?", "citizen")
+    assert answer.found and "50" not in answer.answer and any("50" in d for d in answer.dropped)
