@@ -15,7 +15,6 @@ changes nothing. Passwords come from an environment variable named in the settin
 
 import hashlib
 import json
-import os
 import re
 import secrets
 import time
@@ -44,6 +43,7 @@ from assistant.sql.runner import (
 from assistant.sql.walls import AccessProfile, Relation
 from core.errors import GovDataError, first_line
 from core.files import atomic_write, file_lock
+from core.state.postgres import dsn_with_password, where
 from ingest.tables import RegisteredTable, quote
 
 if TYPE_CHECKING:
@@ -68,29 +68,6 @@ class PostgresTarget:
         for field, value in (("postgres_schema", self.schema), ("postgres_reader_role", self.reader_role)):
             if not _IDENTIFIER.match(value):
                 raise GovDataError(f"{field} {value!r}: use lower-case letters, digits and _ (a plain identifier)")
-
-
-def dsn_with_password(dsn: str, password_env: str) -> str:
-    """The DSN with the password read from the environment variable `password_env` (none named: ~/.pgpass)."""
-    if not password_env:
-        return dsn
-    password = os.environ.get(password_env)
-    if not password:
-        raise GovDataError(f"the PostgreSQL password variable {password_env} is not set")
-    from psycopg.conninfo import make_conninfo
-
-    return make_conninfo(dsn, password=password)
-
-
-def where(dsn: str) -> str:
-    """host:port/db of a DSN, never its password (for error lines)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        parts = conninfo_to_dict(dsn)
-    except Exception:  # noqa: BLE001 - a malformed DSN is reported as such
-        return "(malformed DSN)"
-    return f"postgresql://{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
 
 
 @contextmanager

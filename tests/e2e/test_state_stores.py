@@ -1,0 +1,154 @@
+"""Issue 34, store by store on a real PostgreSQL: migrations, the shared audit chain (concurrent appends from many
+processes, tamper tests against the database rows), and each store's shared behaviour."""
+
+import json
+import multiprocessing
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from assistant.audit import AuditLog, Receipt, open_log
+from core.settings import Settings, StateSettings
+from core.state import shared_state
+from core.state.migrations import MIGRATIONS
+from core.state.postgres import PostgresState
+from tests.e2e.conftest import PostgresServer
+
+pytestmark = pytest.mark.e2e
+
+
+def state_settings(postgres: PostgresServer, schema: str | None = None) -> StateSettings:
+    return StateSettings(postgres_dsn=postgres.owner_dsn, postgres_password_env=postgres.password_env,
+                         postgres_schema=schema or f"s_{uuid.uuid4().hex[:12]}")
+
+
+def settings_on(home: Path, state: StateSettings, **more: object) -> Settings:
+    return Settings(home=home, state=state, **more)  # type: ignore[arg-type]
+
+
+def owner(state: StateSettings, postgres: PostgresServer) -> psycopg.Connection:
+    """A plain connection of the owner login with the state's schema on its path: what someone with table access
+    holds."""
+    dsn = postgres.owner_dsn.replace("govdata_owner@", "govdata_owner:owner-secret@")
+    return psycopg.connect(dsn, autocommit=True, options=f"-c search_path={state.postgres_schema}")
+
+
+def _ask(log: AuditLog, n: int, who: str = "u") -> None:
+    for i in range(n):
+        log.append(Receipt("ask", who, "citizen", f"question {i}"))
+
+
+# ---- migrations ----
+
+def test_migrations_are_applied_once_and_recorded(postgres: PostgresServer) -> None:
+    state = state_settings(postgres)
+    opened = shared_state(state)
+    assert opened is not None and opened.versions() == [m.version for m in MIGRATIONS]
+    again = PostgresState(opened.dsn, state.postgres_schema)
+    assert again.migrate() == [] and again.versions() == opened.versions()
+    again.close()
+
+
+def test_concurrent_first_starts_migrate_once(postgres: PostgresServer) -> None:
+    state = state_settings(postgres)
+    dsn = state.postgres_dsn.replace("govdata_owner@", "govdata_owner:owner-secret@")
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        applied = pool.starmap(_migrate, [(dsn, state.postgres_schema)] * 4)
+    assert sorted(len(a) for a in applied) == [0, 0, 0, len(MIGRATIONS)]
+
+
+def _migrate(dsn: str, schema: str) -> list[int]:
+    return PostgresState(dsn, schema).migrate()
+
+
+# ---- the audit chain ----
+
+def test_the_chain_lives_in_postgres_and_verifies(tmp_path: Path, postgres: PostgresServer) -> None:
+    state = state_settings(postgres)
+    log = open_log(settings_on(tmp_path / "a", state))
+    _ask(log, 3)
+    assert not log.database.exists() and log.head_file.is_file()
+    other = open_log(settings_on(tmp_path / "b", state))  # another host: no head file of its own yet
+    result = other.verify()
+    assert result.ok and result.entries == 3 and result.head_hash == log.head()["hash"]
+    assert [r.id for r in other.recent(user="u")] == [3, 2, 1] and other.get(2).question == "question 1"
+
+
+def test_appends_from_many_processes_and_hosts_form_one_chain(tmp_path: Path, postgres: PostgresServer) -> None:
+    state = state_settings(postgres)
+    shared_state(state)
+    jobs = [(str(tmp_path / f"host{n % 2}"), state.model_dump(), f"p{n}", 25) for n in range(4)]
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.starmap(_append_many, jobs)
+    for host in ("host0", "host1"):
+        result = open_log(settings_on(tmp_path / host, state)).verify()
+        assert result.ok and result.entries == 100 and result.head_id == 100, result
+    log = open_log(settings_on(tmp_path / "host0", state))
+    assert sorted(len(log.recent(user=f"p{n}", limit=100)) for n in range(4)) == [25] * 4
+
+
+def _append_many(home: str, state: dict[str, str], who: str, n: int) -> None:
+    _ask(open_log(settings_on(Path(home), StateSettings(**state))), n, who)
+
+
+def test_sql_cannot_change_or_remove_a_receipt_while_the_triggers_stand(tmp_path: Path,
+                                                                        postgres: PostgresServer) -> None:
+    state = state_settings(postgres)
+    _ask(open_log(settings_on(tmp_path, state)), 2)
+    with owner(state, postgres) as con:
+        for sql in ("UPDATE receipts SET who = 'x'", "DELETE FROM receipts WHERE id = 1", "TRUNCATE receipts"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                con.execute(sql)
+
+
+def _tampered(state: StateSettings, postgres: PostgresServer, *statements: str) -> None:
+    """What someone with table access can do: switch the triggers off and edit."""
+    with owner(state, postgres) as con:
+        con.execute("ALTER TABLE receipts DISABLE TRIGGER USER")
+        for sql in statements:
+            con.execute(sql)
+
+
+@pytest.mark.parametrize(("statements", "bad_id", "problem"), [
+    (["DELETE FROM receipts WHERE id = 2"], 3, "entry 2 is missing"),
+    (["UPDATE receipts SET body = replace(body, 'question 2', 'question X') WHERE id = 3"], 3, "was edited"),
+    (["UPDATE receipts SET who = 'mallory' WHERE id = 4"], 4, "its user column differs"),
+    (["DELETE FROM receipts WHERE id >= 4"], 4, "entries after 3 were removed"),
+])
+def test_an_edit_by_someone_with_table_access_is_caught(tmp_path: Path, postgres: PostgresServer,
+                                                         statements: list[str], bad_id: int, problem: str) -> None:
+    state = state_settings(postgres)
+    _ask(open_log(settings_on(tmp_path / "a", state)), 5)
+    _tampered(state, postgres, *statements)
+    for home in ("a", "fresh"):  # the writing host (head file) and a host that only reads (head row)
+        result = open_log(settings_on(tmp_path / home, state)).verify()
+        assert not result.ok and result.first_bad_id == bad_id and problem in result.problem, (home, result)
+
+
+def test_truncation_with_a_rewritten_head_row_is_caught_by_the_key_and_the_head_file(
+        tmp_path: Path, postgres: PostgresServer) -> None:
+    state, key_file = state_settings(postgres), tmp_path / "key"
+    key_file.write_text("k" * 64)
+    signed = settings_on(tmp_path / "a", state, audit={"key_file": key_file})
+    _ask(open_log(signed), 5)
+    _tampered(state, postgres, "DELETE FROM receipts WHERE id >= 4",
+              "UPDATE audit_head SET id = 3, hash = (SELECT hash FROM receipts WHERE id = 3)")
+    unsigned_fresh = open_log(settings_on(tmp_path / "fresh", state)).verify()
+    assert unsigned_fresh.ok  # the limit: no key, no head file, nothing outside the database to compare
+    by_key = open_log(settings_on(tmp_path / "fresh", state, audit={"key_file": key_file})).verify()
+    assert not by_key.ok and "head row's signature does not match" in by_key.problem
+    by_head_file = open_log(settings_on(tmp_path / "a", state)).verify()
+    assert not by_head_file.ok and "entries after 3 were removed" in by_head_file.problem
+
+
+def test_the_witness_file_receives_every_host_s_appends(tmp_path: Path, postgres: PostgresServer) -> None:
+    state, witness = state_settings(postgres), tmp_path / "shared" / "witness.jsonl"
+    for host in ("a", "b", "a"):
+        _ask(open_log(settings_on(tmp_path / host, state, audit={"witness_file": witness})), 2)
+    assert [json.loads(line)["id"] for line in witness.read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
+    _tampered(state, postgres, "DELETE FROM receipts WHERE id >= 5",
+              "UPDATE audit_head SET id = 4, hash = (SELECT hash FROM receipts WHERE id = 4)")
+    result = open_log(settings_on(tmp_path / "b", state, audit={"witness_file": witness})).verify()
+    assert not result.ok and "entry 5 is missing" in result.problem
