@@ -42,7 +42,8 @@ from core.state.migrations import GENESIS
 
 ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay", "sql.check", "sql.tables",
            "datasets.add", "sql.learn", "audit.read", "register.read",
-           "register.grade", "register.review", "datasets.get", "docs.get", "catalog.overview", "tokens.manage")
+           "register.grade", "register.review", "datasets.get", "docs.get", "catalog.overview", "tokens.manage",
+           "users.manage")
 
 
 @dataclass

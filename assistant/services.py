@@ -10,10 +10,11 @@ from assistant.usecases.ingest import CATALOG_KINDS, IngestUseCases
 from assistant.usecases.register import RegisterUseCases
 from assistant.usecases.sql import SqlUseCases
 from assistant.usecases.tokens import TokenUseCases
+from assistant.usecases.users import UserUseCases
 
 __all__ = ["CATALOG_KINDS", "ENTRIES", "Services"]
 
 
 class Services(DocumentUseCases, DatasetUseCases, AuditUseCases, SqlUseCases, RegisterUseCases, IngestUseCases,
-               TokenUseCases):
+               TokenUseCases, UserUseCases):
     """Every use case, lazily built parts for one settings object: the embedding model loads only when needed."""

@@ -18,7 +18,8 @@ ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables
            "register.read": "read the public data resource register",
            "register.grade": "decide classification and grading suggestions",
            "register.review": "review passages held for instruction-like text",
-           "tokens.manage": "create, list or revoke API tokens"}
+           "tokens.manage": "create, list or revoke API tokens",
+           "users.manage": "add, disable, enable or list web users (shared state)"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 

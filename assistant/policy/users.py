@@ -3,6 +3,9 @@
 Passwords are stored as PBKDF2-SHA256 hashes with a per-user salt; `python -m assistant.policy.users NAME ROLE` prints
 an entry for a new user. The file is read again whenever it changes, so a user removed from it, or given a lower role,
 is refused or lowered at their next request, without a restart (issue 26).
+
+With shared state (issue 34) the users live in the state's `users` table instead, managed with `govdata users` and
+read on every request, so a user disabled on one app server is refused on every other at their next request.
 """
 
 import hashlib
@@ -12,11 +15,20 @@ import os
 import secrets
 import sys
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from assistant.policy.roles import config_text
-from core.errors import GovDataError
+from core.errors import FieldError, GovDataError
+from core.state import shared_state
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from core.state.postgres import PostgresState
 
 _ITERATIONS = 120_000
 _loaded: dict[Path | None, tuple[tuple[int, ...], dict[str, "User"]]] = {}  # path -> (file stamp, users)
@@ -80,6 +92,61 @@ def role_of(users: dict[str, User], name: str | None) -> str:
     """The signed-in user's role; without sign-in (local use) the least privileged role."""
     user = users.get(name or "")
     return user.role if user else "citizen"
+
+
+class UserTable:
+    """The users of the shared state: one row each, with the time it was disabled (empty: enabled)."""
+
+    def __init__(self, state: "PostgresState") -> None:
+        self.state = state
+
+    def current(self) -> dict[str, User]:
+        """The enabled users, read now (a disabled or removed user is simply not there)."""
+        with self.state.connection() as con:
+            rows = con.execute("SELECT name, role, salt, password_hash FROM users WHERE disabled = ''").fetchall()
+        return {row[0]: User(*row) for row in rows}
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Every user with role, status and last change; never a hash or salt."""
+        with self.state.connection() as con:
+            rows = con.execute("SELECT name, role, disabled, changed FROM users ORDER BY name").fetchall()
+        return [{"name": n, "role": r, "status": "disabled" if d else "enabled", "disabled": d, "changed": c}
+                for n, r, d, c in rows]
+
+    def put(self, user: User, *, replace: bool = True) -> bool:
+        """Add a user (enabled), or set a known one's role and password; without `replace` a known name is left
+        as it is (`state migrate`). True when a row was written."""
+        conflict = ("DO UPDATE SET role = excluded.role, salt = excluded.salt, password_hash = excluded.password_hash, "
+                    "disabled = '', changed = excluded.changed") if replace else "DO NOTHING"
+        with self.state.transaction() as con:
+            cursor = con.execute(f"INSERT INTO users (name, role, salt, password_hash, changed) "
+                                 f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) {conflict}",
+                                 (*asdict(user).values(), _now()))
+            return bool(cursor.rowcount)
+
+    def set_enabled(self, name: str, enabled: bool) -> dict[str, Any]:
+        with self.state.transaction() as con:
+            cursor = con.execute("UPDATE users SET disabled = %s, changed = %s WHERE name = %s",
+                                 ("" if enabled else _now(), _now(), name))
+            if not cursor.rowcount:
+                raise FieldError("name", "no user has this name", name)
+        return next(u for u in self.listing() if u["name"] == name)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def user_table(settings: "Settings") -> UserTable | None:
+    state = shared_state(settings.state)
+    return UserTable(state) if state is not None else None
+
+
+def users_of(settings: "Settings") -> Callable[[], dict[str, User]]:
+    """What the web app asks on every request for the users as they are now: the shared state's table, or the
+    users file (read again when it changes)."""
+    table = user_table(settings)
+    return table.current if table is not None else partial(load_users, settings.users_file)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from assistant.register.grading import Decisions, apply_to_tables, decisions_path
+from assistant.register.grading import Decisions, DecisionStore, apply_to_tables, decisions_path
 from assistant.sql.guard import Approval, TableAccess
 from core.access import normalize_access_level
 from core.errors import FieldError, GovDataError, first_line
@@ -26,16 +26,17 @@ REGISTRY_VERSION = 1
 class ApprovedTables:
     """The approved tables under `root` (GOVDATA_HOME/sql)."""
 
-    def __init__(self, root: Path, decisions: Path | None = None) -> None:
+    def __init__(self, root: Path, decisions: DecisionStore | Path | None = None) -> None:
         self.root = root
         self.database = root / "approved.duckdb"
         self.registry_file = root / "registry.json"
-        self.decisions = decisions or decisions_path(root.parent)
+        self.decisions: DecisionStore = (Decisions(decisions) if isinstance(decisions, Path) else
+                                         decisions or Decisions(decisions_path(root.parent)))
 
     def tables(self) -> list[RegisteredTable]:
         """The approved tables as the policy sees them: the steward's accepted grading decisions applied (columns
         flagged sensitive, levels made stricter), whatever the tables' files and describe files said."""
-        return apply_to_tables(self.stored_tables(), Decisions(self.decisions))
+        return apply_to_tables(self.stored_tables(), self.decisions)
 
     def stored_tables(self) -> list[RegisteredTable]:
         """The tables as registered, before grading decisions (what the registry file itself holds)."""

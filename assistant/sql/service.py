@@ -13,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.policy import pii
 from assistant.policy.roles import get_role
+from assistant.register.grading import decisions_of
 from assistant.sql.approved import ApprovedTables, full_approval
 from assistant.sql.examples import ExampleStore, VerifiedExample, readable_by
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
@@ -40,7 +41,7 @@ class SqlService:
     def __init__(self, settings: Settings, chat_model: Callable[[], BaseChatModel],
                  embed: Callable[[list[str]], np.ndarray], ingest: Callable[[list[Path]], Any]) -> None:
         self.settings = settings
-        self.approved = ApprovedTables(settings.sql_path)
+        self.approved = ApprovedTables(settings.sql_path, decisions_of(settings))
         self.examples = ExampleStore(settings.sql_path / "examples.jsonl")
         self._chat_model = chat_model
         self._embed = embed

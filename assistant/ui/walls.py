@@ -2,13 +2,15 @@
 so Gradio's upload routes would only let a signed-in user fill the disk), and no session for a user who is no
 longer in the users file (Gradio keeps sign-in tokens until a restart)."""
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assistant.policy.users import load_users
+from assistant.policy.users import User, load_users
 from core.errors import GovDataError
 
 _UPLOAD_ROUTES = ("upload", "process_recording")  # Gradio's routes that write a request's files to its cache
@@ -42,14 +44,15 @@ class SignedInUsers:
     """Drops the sign-in tokens of a user no longer in the users file (read again when it changes), so their next
     request is signed out; a users file that cannot be read answers 503 rather than trusting old tokens."""
 
-    def __init__(self, app: ASGIApp, users_file: Path | None = None) -> None:
+    def __init__(self, app: ASGIApp, users_file: Path | None = None,
+                 users: Callable[[], dict[str, User]] | None = None) -> None:
         self.app = app
-        self.users_file = users_file
+        self.users = users or partial(load_users, users_file)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
-                forget_removed(scope, set(load_users(self.users_file)))
+                forget_removed(scope, set(self.users()))
             except GovDataError as exc:
                 await PlainTextResponse(f"sign-in is unavailable: {exc}", status_code=503)(scope, receive, send)
                 return

@@ -20,7 +20,7 @@ from assistant.factories import build_gate, build_model_gate, build_retriever, b
 from assistant.llm.factory import build_chat_model
 from assistant.policy import pii
 from assistant.policy.roles import Role, allowed_levels, get_role
-from assistant.register.grading import record_levels
+from assistant.register.grading import decisions_of, record_levels
 from core.dates import since_day
 from core.errors import FieldError, GovDataError
 from core.files import private_folder
@@ -266,7 +266,7 @@ class Desk:
         ones a steward released (read from the decisions on every search, so a release holds at once)."""
         from assistant.register.held import released_passages
 
-        return dataclasses.replace(self.filters(role), released=released_passages(self.settings.home))
+        return dataclasses.replace(self.filters(role), released=released_passages(decisions_of(self.settings)))
 
 
     def _ingest(self, paths: list[Path], *, access_level: str | None = None, prune: bool = False,
@@ -274,7 +274,7 @@ class Desk:
         manifest = Manifest(self.settings.manifest_path)
         try:
             pipeline = Pipeline(self.settings, self.store, lambda: self.embeddings, manifest,
-                                record_levels(self.settings.home))
+                                record_levels(decisions_of(self.settings)))
             return pipeline.run(paths, access_level=access_level, prune=prune, progress=progress)
         finally:
             manifest.close()

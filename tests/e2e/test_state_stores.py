@@ -10,6 +10,8 @@ import psycopg
 import pytest
 
 from assistant.audit import AuditLog, Receipt, open_log
+from assistant.policy.roles import NotAllowed
+from core.errors import FieldError, GovDataError
 from core.settings import Settings, StateSettings
 from core.state import shared_state
 from core.state.migrations import MIGRATIONS
@@ -152,3 +154,69 @@ def test_the_witness_file_receives_every_host_s_appends(tmp_path: Path, postgres
               "UPDATE audit_head SET id = 4, hash = (SELECT hash FROM receipts WHERE id = 4)")
     result = open_log(settings_on(tmp_path / "b", state, audit={"witness_file": witness})).verify()
     assert not result.ok and "entry 5 is missing" in result.problem
+
+
+# ---- users, tokens and the register's decisions: any host answers any request ----
+
+def test_a_user_disabled_on_one_host_is_refused_on_another_at_the_next_call(tmp_path: Path,
+                                                                            postgres: PostgresServer) -> None:
+    from types import SimpleNamespace
+
+    from assistant.services import Services
+    from assistant.ui.common import caller_of
+    from assistant.ui.server import auth_for
+
+    state = state_settings(postgres)
+    host_a, host_b = (Services(settings_on(tmp_path / h, state), interface="ui") for h in ("a", "b"))
+    host_a.add_user("ana", "civil_servant", "long-enough-pw", role="data_steward")
+    sign_in, request = auth_for(host_b), SimpleNamespace(username="ana")
+    assert sign_in("ana", "long-enough-pw") and caller_of(host_b, request).role == "civil_servant"
+    host_a.set_user_enabled("ana", enabled=False, role="data_steward")
+    assert not sign_in("ana", "long-enough-pw")
+    with pytest.raises(GovDataError, match="may no longer use this app"):
+        caller_of(host_b, request)
+    assert [u["status"] for u in host_b.list_users(role="data_steward")] == ["disabled"]
+    host_b.set_user_enabled("ana", enabled=True, role="data_steward")
+    assert caller_of(host_a, request).role == "civil_servant"
+    with pytest.raises(NotAllowed):
+        host_a.list_users(role="citizen")
+    actions = [r.action for r in host_b.audit.recent(limit=10)]
+    assert actions.count("users.manage") == 5  # add, disable, list, enable and the refused list
+
+
+def test_users_are_managed_in_the_users_file_when_embedded(tmp_path: Path) -> None:
+    from assistant.services import Services
+
+    with pytest.raises(GovDataError, match="edit the users file"):
+        Services(Settings(home=tmp_path)).list_users(role="data_steward")
+
+
+def test_a_token_made_or_revoked_on_one_host_holds_on_another(tmp_path: Path, postgres: PostgresServer) -> None:
+    from assistant.policy.tokens import Unauthorized
+    from assistant.services import Services
+
+    state = state_settings(postgres)
+    host_a, host_b = (Services(settings_on(tmp_path / h, state)) for h in ("a", "b"))
+    _, secret = host_a.create_token("robot", "citizen", role="data_steward")
+    assert host_b.authenticate(f"Bearer {secret}").user == "token:robot"
+    with pytest.raises(FieldError, match="never reused"):
+        host_b.create_token("robot", "citizen", role="data_steward")
+    host_b.revoke_token("robot", role="data_steward")
+    with pytest.raises(Unauthorized, match="revoked"):
+        host_a.authenticate(f"Bearer {secret}")
+    assert not (tmp_path / "a" / "tokens.json").exists()
+
+
+def test_a_decision_taken_on_one_host_holds_on_another(tmp_path: Path, postgres: PostgresServer) -> None:
+    from assistant.register.grading import Suggestion, decisions_of, record_levels
+    from assistant.register.held import HELD_KIND, released_passages
+
+    state = state_settings(postgres)
+    on_a, on_b = (decisions_of(settings_on(tmp_path / h, state)) for h in ("a", "b"))
+    level = Suggestion("g1", "rec-1", "record_level", "public", "restricted public")
+    on_a.record(level, "rejected", "ana", "data_steward")
+    on_a.record(Suggestion("held:p1", "p1", HELD_KIND, "held", "released"), "released", "ana", "data_steward")
+    on_b.record(level, "accepted", "bo", "data_steward")
+    assert on_a.statuses() == {"held:p1": "released", "g1": "accepted"}  # the newest last
+    assert record_levels(on_a) == {"rec-1": "restricted public"} and released_passages(on_b) == ("p1",)
+    assert not (tmp_path / "a" / "register").exists()
