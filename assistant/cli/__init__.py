@@ -1,6 +1,6 @@
 """`govdata`: the command-line shell. It parses flags, calls `assistant.services.Services` use cases and prints;
-it decides nothing about access. main (core commands and the entry point), sql, eval, audit, register, tokens, users (their
-commands, registered on main's app here), common (shared options, error text)."""
+it decides nothing about access. main (core commands and the entry point), sql, eval, audit, register, tokens,
+users (their commands, registered on main's app here), common (shared options, error text)."""
 
 from assistant.cli import audit, eval, register, sql, tokens, users
 from assistant.cli.main import app, datasets_app, main

@@ -13,6 +13,7 @@ Tables are copied from the approved DuckDB file with COPY, all of them in one tr
 changes nothing. Passwords come from an environment variable named in the settings, or from ~/.pgpass.
 """
 
+import contextlib
 import hashlib
 import json
 import re
@@ -461,3 +462,66 @@ def check_postgres(target: PostgresTarget) -> None:
     """One connection as the reader before serving: a server that is down is one line naming it, now."""
     with connect(target.reader_dsn) as con:
         con.execute("SELECT 1")
+
+
+def pull_tables(target: PostgresTarget, database: Path, tables: list[RegisteredTable], marker: Path) -> bool:
+    """Shared state (issue 34): bring this host's DuckDB copy of the approved tables up to the registry, copying
+    each table whose version changed from PostgreSQL (the value hints, the access profiles' files and the
+    register's suggestions read it); True when it copied. One host's processes take turns; the marker, written
+    after the copy committed, names the versions the copy holds."""
+    wanted = {t.name: t.version for t in tables}
+    if _pulled(marker) == wanted and database.is_file():
+        return False
+    with file_lock(marker.with_name(marker.name + ".lock")):
+        have = _pulled(marker) if database.is_file() else {}
+        if have == wanted:
+            return False
+        stale = [t for t in tables if have.get(t.name) != t.version]
+        _copy_down(target, database, stale, sorted(set(have) - set(wanted)), marker.parent)
+        atomic_write(marker, json.dumps(wanted, ensure_ascii=False, indent=1))
+    return True
+
+
+def _pulled(marker: Path) -> dict[str, str]:
+    try:
+        return dict(json.loads(marker.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _copy_down(target: PostgresTarget, database: Path, tables: list[RegisteredTable], gone: list[str],
+               folder: Path) -> None:
+    """The tables from PostgreSQL into the DuckDB file through CSV, in one DuckDB transaction."""
+    import tempfile
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    local = duckdb.connect(str(database))
+    try:
+        with connect(target.owner_dsn) as con, tempfile.TemporaryDirectory(dir=folder) as scratch:
+            local.execute("BEGIN TRANSACTION")
+            for table in tables:
+                _copy_table_down(con, local, target.schema, table, Path(scratch) / "table.csv")
+            for name in gone:
+                local.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+            local.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            local.execute("ROLLBACK")
+        raise
+    finally:
+        local.close()
+
+
+def _copy_table_down(con: Any, local: duckdb.DuckDBPyConnection, schema: str, table: RegisteredTable,
+                     scratch: Path) -> None:
+    listed = ", ".join(quote(c.name) for c in table.columns)
+    with open(scratch, "wb") as out, con.cursor() as cur, cur.copy(
+            f"COPY (SELECT {listed} FROM {quote(schema)}.{quote(table.name)}) TO STDOUT (FORMAT csv)") as copy:
+        for data in copy:
+            out.write(data)
+    kinds = {c.name: "VARCHAR" if postgres_type(c.type) == _AS_TEXT else c.type for c in table.columns}
+    columns = ", ".join(f"{quote(name)} {kind}" for name, kind in kinds.items())
+    spec = "{" + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': '{kind}'" for name, kind in kinds.items()) + "}"
+    local.execute(f"CREATE OR REPLACE TABLE {quote(table.name)} ({columns})")
+    local.execute(f"INSERT INTO {quote(table.name)} SELECT * FROM read_csv(?, header=false, auto_detect=false, "
+                  f"columns={spec}, allow_quoted_nulls=false, quote='\"', escape='\"')", [str(scratch)])

@@ -14,17 +14,18 @@ from langchain_core.language_models import BaseChatModel
 from assistant.policy import pii
 from assistant.policy.roles import get_role
 from assistant.register.grading import decisions_of
-from assistant.sql.approved import ApprovedTables, full_approval
+from assistant.sql.approved import ApprovedTables, PostgresRegistry, full_approval
 from assistant.sql.examples import ExampleStore, VerifiedExample, readable_by
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
-from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
+from assistant.sql.postgres import PostgresTarget, pull_tables, sync_tables, target_of
 from assistant.sql.runner import Runner, RunnerLimits, SqlResult
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import ProfileDatabases, profile_of
 from core.errors import FieldError, GovDataError
 from core.files import atomic_write
 from core.settings import Settings
+from core.state import shared_state
 from ingest.tables import RegisteredTable, adhoc_database
 
 DATASET_PREFIX = "govdata-sql:"
@@ -41,7 +42,9 @@ class SqlService:
     def __init__(self, settings: Settings, chat_model: Callable[[], BaseChatModel],
                  embed: Callable[[list[str]], np.ndarray], ingest: Callable[[list[Path]], Any]) -> None:
         self.settings = settings
-        self.approved = ApprovedTables(settings.sql_path, decisions_of(settings))
+        self.state = shared_state(settings.state)
+        self.approved = ApprovedTables(settings.sql_path, decisions_of(settings),
+                                       PostgresRegistry(self.state) if self.state is not None else None)
         self.examples = ExampleStore(settings.sql_path / "examples.jsonl")
         self._chat_model = chat_model
         self._embed = embed
@@ -80,10 +83,32 @@ class SqlService:
         target = target_of(self.settings.sql)
         return None if target is None else replace(target, logins=str(self.settings.sql_path / "postgres-logins.json"))
 
+    def local_copy(self, tables: list[RegisteredTable]) -> None:
+        """Shared state: this host's DuckDB copy of the approved tables brought up to the shared registry (from
+        PostgreSQL, where every host's `datasets add` put them). Embedded: the DuckDB file is the tables."""
+        if self.state is None:
+            return
+        pull_tables(self._shared_engine(), self.approved.database, tables, self.settings.sql_path / "pulled.json")
+
+    def _shared_engine(self) -> PostgresTarget:
+        if self.postgres is None:
+            raise GovDataError("with shared state (GOVDATA_STATE__POSTGRES_DSN) approved tables must live where "
+                               "every app server reads them: set GOVDATA_SQL__ENGINE=postgres (docs/deploy.md)")
+        return self.postgres
+
+    def _publish(self, tables: list[RegisteredTable]) -> None:
+        """Shared state: the registry's tables into PostgreSQL before the registry names them."""
+        sync_tables(self._shared_engine(), self.approved.database, tables, self.settings.sql_path / "postgres.json")
+        atomic_write(self.settings.sql_path / "pulled.json", json.dumps({t.name: t.version for t in tables}))
+
     def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None) -> AddResult:
         """Register PATH's tables, then index every approved table as a catalog record for dataset search."""
-        added, unchanged = self.approved.add(path, name=name, access_level=access_level, describe=describe)
-        if self.postgres is not None:  # PostgreSQL mirrors the registry
+        if self.state is not None:
+            added, unchanged = self.approved.add(path, name=name, access_level=access_level, describe=describe,
+                                                 prepare=self.local_copy, publish=self._publish)
+        else:
+            added, unchanged = self.approved.add(path, name=name, access_level=access_level, describe=describe)
+        if self.postgres is not None and self.state is None:  # PostgreSQL mirrors the registry
             sync_tables(self.postgres, self.approved.database, self.approved.tables(),
                         self.settings.sql_path / "postgres.json")
         if unchanged and (self.settings.sql_path / "catalog.json").is_file():
@@ -115,6 +140,7 @@ class SqlService:
         """The approved tables of the role's access levels, its sensitive-column policy, and what it may not use."""
         record = get_role(role, self.settings.roles_file)
         every = self.approved.tables()
+        self.local_copy(every)
         tables = [t for t in every if t.access_level in record.access_levels]
         if not tables:
             raise GovDataError(f"no approved tables for role {role!r}; a data steward adds them with "

@@ -130,8 +130,10 @@ class RegisterUseCases(Desk):
 
         decided = decisions_of(self.settings).statuses()
         # against the tables as registered, so an accepted suggestion still shows, with its status
-        table = next((t for t in self.sql.approved.stored_tables() if t.name == name), None)
+        stored = self.sql.approved.stored_tables()
+        table = next((t for t in stored if t.name == name), None)
         if table is not None:
+            self.sql.local_copy(stored)
             return suggest_for_table(table, self.sql.approved.database, decided), {table.name: table.version}
         found = self.store.contents.get(DATASETS, [name])
         if name in found:

@@ -8,6 +8,7 @@ process, under a transaction-level advisory lock, so many app servers starting a
 
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -111,6 +112,19 @@ class PostgresState:
         except psycopg.OperationalError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise GovDataError(f"state: PostgreSQL at {where(self.dsn)} is not reachable: {first}") from None
+
+    @contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """Hold a session-level advisory lock named `name` (one per deployment and schema) while the block runs:
+        every process on every host that asks for the same name waits. The lock goes with its connection, so a
+        process that dies releases it."""
+        key = zlib.crc32(f"{self.schema}:{name}".encode())
+        with self.connection() as con:
+            con.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                con.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def close(self) -> None:
         with self._lock:

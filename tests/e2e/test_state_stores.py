@@ -5,6 +5,7 @@ import json
 import multiprocessing
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -17,6 +18,9 @@ from core.state import shared_state
 from core.state.migrations import MIGRATIONS
 from core.state.postgres import PostgresState
 from tests.e2e.conftest import PostgresServer
+
+if TYPE_CHECKING:
+    from assistant.sql.service import SqlService
 
 pytestmark = pytest.mark.e2e
 
@@ -220,3 +224,46 @@ def test_a_decision_taken_on_one_host_holds_on_another(tmp_path: Path, postgres:
     assert on_a.statuses() == {"held:p1": "released", "g1": "accepted"}  # the newest last
     assert record_levels(on_a) == {"rec-1": "restricted public"} and released_passages(on_b) == ("p1",)
     assert not (tmp_path / "a" / "register").exists()
+
+
+# ---- approved tables: a table added on one host is queryable on another ----
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _sql_host(home: Path, state: StateSettings, postgres: PostgresServer, schema: str) -> "SqlService":
+    from assistant.sql.service import SqlService
+    from core.settings import SqlSettings
+
+    sql = SqlSettings(engine="postgres", postgres_dsn=postgres.owner_dsn, postgres_password_env=postgres.password_env,
+                      postgres_reader_dsn=postgres.reader_dsn, postgres_schema=schema)
+    return SqlService(settings_on(home, state, sql=sql), lambda: None,  # type: ignore[arg-type,return-value]
+                      lambda texts: None, lambda paths: None)  # type: ignore[arg-type,return-value]
+
+
+def test_a_table_added_on_one_host_is_queryable_on_another(tmp_path: Path, postgres: PostgresServer) -> None:
+    state, schema = state_settings(postgres), f"t_{uuid.uuid4().hex[:10]}"
+    host_a, host_b = (_sql_host(tmp_path / h, state, postgres, schema) for h in ("a", "b"))
+    host_a.add(FIXTURES / "sql" / "permits.csv", name=None, access_level=None,
+               describe=FIXTURES / "sql" / "permits.describe.json")
+    assert not (tmp_path / "b" / "sql" / "registry.json").exists()
+    query = 'SELECT "Kind", count(*) AS n, sum("Fee") AS fees FROM permits GROUP BY 1 ORDER BY 1'
+    on_b = host_b.run(query, role="data_steward")
+    assert on_b.rows == host_a.run(query, role="data_steward").rows and on_b.rows
+    assert host_b.approved.database.is_file()  # this host's copy, pulled for value hints and profiles
+    citizen = host_b.run('SELECT "Kind", "Phone" FROM permits', role="civil_servant")
+    assert {row[1] for row in citizen.rows} == {"***"}  # the profile's mask holds on the pulled copy
+    host_b.add(FIXTURES / "register" / "applicants.csv", name=None, access_level=None, describe=None)
+    assert [t.name for t in host_a.approved.tables()] == ["applicants", "permits"]
+    assert host_a.run("SELECT count(*) FROM applicants", role="data_steward").rows == \
+        host_b.run("SELECT count(*) FROM applicants", role="data_steward").rows
+
+
+def test_shared_state_needs_the_postgres_engine_for_tables(tmp_path: Path, postgres: PostgresServer) -> None:
+    from assistant.sql.service import SqlService
+
+    service = SqlService(settings_on(tmp_path, state_settings(postgres)), lambda: None,  # type: ignore[arg-type,return-value]
+                         lambda texts: None, lambda paths: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(GovDataError, match="GOVDATA_SQL__ENGINE=postgres"):
+        service.add(FIXTURES / "sql" / "permits.csv", name=None, access_level=None, describe=None)
+    assert service.approved.tables() == []
