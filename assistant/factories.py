@@ -65,8 +65,14 @@ def chroma_server(settings: Settings) -> ChromaServer | None:
 
 
 def build_store(settings: Settings, embeddings: Callable[[], GovDataEmbeddings]) -> ChromaStore:
-    """The vector store: embedded under GOVDATA_HOME, or the Chroma server GOVDATA_CHROMA__URL names."""
-    return ChromaStore(settings.chroma_path, model_info(settings), embeddings, chroma_server(settings))
+    """The vector store: embedded under GOVDATA_HOME, or the Chroma server GOVDATA_CHROMA__URL names; its content
+    table in the shared state when there is one (issue 34)."""
+    from core.state import shared_state
+    from vectorstore.content import PostgresContents
+
+    state = shared_state(settings.state)
+    contents = PostgresContents(state) if state is not None else None
+    return ChromaStore(settings.chroma_path, model_info(settings), embeddings, chroma_server(settings), contents)
 
 
 def build_retriever(settings: Settings, store: ChromaStore, embeddings: GovDataEmbeddings) -> Retriever:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from vectorstore.bm25 import Bm25Index
-from vectorstore.content import ContentStore
+from vectorstore.content import Contents
 from vectorstore.filters import Categorical, DocAttributes
 from vectorstore.tokenize import tokenize
 
@@ -46,7 +46,7 @@ def _attributes(payloads: list[dict[str, Any]], ids: list[str]) -> DocAttributes
     )
 
 
-def build_keyword_index(contents: ContentStore, collection: str) -> KeywordIndex:
+def build_keyword_index(contents: Contents, collection: str) -> KeywordIndex:
     rows = contents.all_rows(collection)
     fresh = {item_id: " ".join(tokenize(text)) for item_id, text, tokens, _ in rows if tokens is None}
     if fresh:
@@ -61,7 +61,7 @@ def build_keyword_index(contents: ContentStore, collection: str) -> KeywordIndex
 class KeywordIndexes:
     """Loads each collection's index once per process, from the disk cache when it is current."""
 
-    def __init__(self, contents: ContentStore, cache_dir: Path) -> None:
+    def __init__(self, contents: Contents, cache_dir: Path) -> None:
         self._contents = contents
         self._cache_dir = cache_dir
         self._loaded: dict[str, tuple[int, KeywordIndex]] = {}

@@ -21,6 +21,7 @@ from tests.e2e.conftest import PostgresServer
 
 if TYPE_CHECKING:
     from assistant.sql.service import SqlService
+    from vectorstore.content import Contents
 
 pytestmark = pytest.mark.e2e
 
@@ -261,9 +262,48 @@ def test_a_table_added_on_one_host_is_queryable_on_another(tmp_path: Path, postg
 
 def test_shared_state_needs_the_postgres_engine_for_tables(tmp_path: Path, postgres: PostgresServer) -> None:
     from assistant.sql.service import SqlService
-
     service = SqlService(settings_on(tmp_path, state_settings(postgres)), lambda: None,  # type: ignore[arg-type,return-value]
                          lambda texts: None, lambda paths: None)  # type: ignore[arg-type,return-value]
     with pytest.raises(GovDataError, match="GOVDATA_SQL__ENGINE=postgres"):
         service.add(FIXTURES / "sql" / "permits.csv", name=None, access_level=None, describe=None)
     assert service.approved.tables() == []
+
+
+# ---- the content table and the keyword index ----
+
+def _exercise(contents: "Contents") -> list[object]:
+    """The same calls on either content table; what each returns."""
+    seen: list[object] = [contents.generation("passages")]
+    contents.upsert("passages", ["b", "a", "c"], ["第二 段落", "first passage", "held text"],
+                    [{"n": 2, "title": "二"}, {"n": 1}, {"held": True, "n": 3}])
+    contents.upsert("datasets", ["a"], ["a dataset"], [{"publisher": "X"}])
+    contents.upsert("passages", ["a"], ["first passage, edited"], [{"n": 1, "v": 2}])
+    contents.save_tokens("passages", {"b": "第二 段落"})
+    seen += [contents.generation("passages"), contents.all_rows("passages"), contents.payloads("passages"),
+             contents.flagged("passages", "held"), contents.get("passages", ["a", "c", "zz"])]
+    contents.delete("passages", ["c"])
+    seen += [contents.generation("passages"), contents.all_rows("passages"), contents.all_rows("datasets")]
+    return seen
+
+
+def test_the_shared_content_table_answers_like_the_embedded_one(tmp_path: Path, postgres: PostgresServer) -> None:
+    from vectorstore.content import ContentStore, PostgresContents
+
+    state = shared_state(state_settings(postgres))
+    assert state is not None
+    assert _exercise(PostgresContents(state)) == _exercise(ContentStore(tmp_path / "contents.sqlite"))
+
+
+def test_a_record_written_on_one_host_is_in_the_other_host_s_keyword_index(tmp_path: Path,
+                                                                           postgres: PostgresServer) -> None:
+    from vectorstore.content import PostgresContents
+    from vectorstore.keyword import KeywordIndexes
+
+    state = shared_state(state_settings(postgres))
+    assert state is not None
+    host_a, host_b = PostgresContents(state), PostgresContents(state)
+    index_b = KeywordIndexes(host_b, tmp_path / "b" / "bm25")
+    host_a.upsert("datasets", ["r1"], ["air quality 空气质量"], [{"access_level": "public"}])
+    assert index_b.get("datasets").bm25.ids == ["r1"]
+    host_a.upsert("datasets", ["r2"], ["water quality"], [{"access_level": "public"}])
+    assert index_b.get("datasets").bm25.ids == ["r1", "r2"]  # the shared generation moved: rebuilt at once
