@@ -9,6 +9,7 @@ from assistant.usecases.documents import DocumentUseCases
 from assistant.usecases.ingest import CATALOG_KINDS, IngestUseCases
 from assistant.usecases.register import RegisterUseCases
 from assistant.usecases.sql import SqlUseCases
+from assistant.usecases.state import StateUseCases
 from assistant.usecases.tokens import TokenUseCases
 from assistant.usecases.users import UserUseCases
 
@@ -16,5 +17,5 @@ __all__ = ["CATALOG_KINDS", "ENTRIES", "Services"]
 
 
 class Services(DocumentUseCases, DatasetUseCases, AuditUseCases, SqlUseCases, RegisterUseCases, IngestUseCases,
-               TokenUseCases, UserUseCases):
+               TokenUseCases, UserUseCases, StateUseCases):
     """Every use case, lazily built parts for one settings object: the embedding model loads only when needed."""

@@ -307,3 +307,66 @@ def test_a_record_written_on_one_host_is_in_the_other_host_s_keyword_index(tmp_p
     assert index_b.get("datasets").bm25.ids == ["r1"]
     host_a.upsert("datasets", ["r2"], ["water quality"], [{"access_level": "public"}])
     assert index_b.get("datasets").bm25.ids == ["r1", "r2"]  # the shared generation moved: rebuilt at once
+
+
+# ---- govdata state migrate --to postgres ----
+
+def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postgres: PostgresServer) -> None:
+    from assistant.policy.users import hash_password
+    from assistant.register.grading import Decisions, Suggestion, decisions_of, decisions_path
+    from assistant.services import Services
+    from assistant.statecopy import _copy_rows
+    from core.settings import SqlSettings
+    from vectorstore.content import ContentStore, PostgresContents
+
+    home, schema = tmp_path / "home", f"t_{uuid.uuid4().hex[:10]}"
+    users_file = tmp_path / "users.json"
+    salt, digest = hash_password("ana-password")
+    users_file.write_text(json.dumps({"ana": {"role": "civil_servant", "salt": salt, "password_hash": digest}}))
+    sql = SqlSettings(engine="postgres", postgres_dsn=postgres.owner_dsn, postgres_password_env=postgres.password_env,
+                      postgres_reader_dsn=postgres.reader_dsn, postgres_schema=schema)
+    embedded = Settings(home=home, users_file=users_file, sql=sql)
+    steward = Services(embedded)
+    steward.sql.add(FIXTURES / "sql" / "permits.csv", name=None, access_level=None, describe=None)
+    _, secret = steward.create_token("robot", "citizen", role="data_steward")
+    counted = steward.sql_run('SELECT count(*) FROM permits', role="data_steward").rows
+    Decisions(decisions_path(home)).record(Suggestion("g1", "r1", "record_level", "public", "non-public"),
+                                           "accepted", "ana", "data_steward")
+    contents = ContentStore(embedded.chroma_path / "contents.sqlite")
+    contents.upsert("datasets", [f"r{n}" for n in range(5)], [f"record {n}" for n in range(5)],
+                    [{"n": n} for n in range(5)])
+    contents.close()
+    receipts = steward.audit.verify().entries
+
+    state = state_settings(postgres)
+    shared = Settings(home=home, users_file=users_file, sql=sql, state=state)
+    opened = shared_state(state)
+    assert opened is not None
+    _copy_rows(opened, "datasets", [("r0", "record 0", None, {"n": 0})])  # an earlier run stopped after one batch
+    report = Services(shared).migrate_state()
+    assert report.copied == {"audit": receipts, "users": 1, "tokens": 1, "decisions": 1, "approved_tables": 1,
+                             "contents": 5}  # r1..r4 and the permits table's catalog record; r0 was there
+    assert report.verification is not None and report.verification.ok
+    assert report.verification.entries == receipts
+    again = Services(shared).migrate_state()
+    assert set(again.copied.values()) == {0} and again.verification is not None and again.verification.ok
+
+    other = Services(settings_on(tmp_path / "other", state, sql=sql))  # another host, nothing of its own
+    assert other.authenticate(f"Bearer {secret}").user == "token:robot"
+    assert other.sql_run('SELECT count(*) FROM permits', role="data_steward").rows == counted
+    assert [u["name"] for u in other.list_users(role="data_steward")] == ["ana"]
+    assert other.audit.verify().ok and other.audit.verify().entries == receipts + 2  # sql.run, users.manage
+    assert decisions_of(other.settings).statuses() == {"g1": "accepted"}
+    assert [row[0] for row in PostgresContents(opened).all_rows("datasets")] == \
+        [row[0] for row in ContentStore(embedded.chroma_path / "contents.sqlite").all_rows("datasets")]
+
+
+def test_migration_refuses_a_chain_that_does_not_verify(tmp_path: Path, postgres: PostgresServer) -> None:
+    from assistant.services import Services
+
+    home = tmp_path / "home"
+    log = AuditLog(home / "audit")
+    _ask(log, 3)
+    log.head_file.unlink()
+    with pytest.raises(GovDataError, match="embedded audit chain does not verify"):
+        Services(settings_on(home, state_settings(postgres))).migrate_state()
