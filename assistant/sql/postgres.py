@@ -21,7 +21,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ from ingest.tables import RegisteredTable, quote
 
 if TYPE_CHECKING:
     from core.settings import SqlSettings
+    from core.state.postgres import PostgresState
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COPY_BATCH = 5000
@@ -64,11 +65,12 @@ class PostgresTarget:
     schema: str = "govdata"
     reader_role: str = "govdata_reader"
     logins: str = ""  # the file that keeps each profile login's password (under GOVDATA_HOME, mode 0600)
+    shared: "PostgresState | None" = field(default=None, compare=False)  # or the shared state keeps them (issue 34)
 
     def __post_init__(self) -> None:
-        for field, value in (("postgres_schema", self.schema), ("postgres_reader_role", self.reader_role)):
+        for name, value in (("postgres_schema", self.schema), ("postgres_reader_role", self.reader_role)):
             if not _IDENTIFIER.match(value):
-                raise GovDataError(f"{field} {value!r}: use lower-case letters, digits and _ (a plain identifier)")
+                raise GovDataError(f"{name} {value!r}: use lower-case letters, digits and _ (a plain identifier)")
 
 
 @contextmanager
@@ -230,14 +232,19 @@ def _view_sql(base: str, schema: str, relation: Relation) -> str:
 
 
 class ProfileLogins:
-    """Each profile's login, kept in `target.logins` (mode 0600) once made; made again when it is missing, its
-    password is refused, or its schema was made for other data (a load drops the views)."""
+    """Each profile's login, kept in `target.logins` (mode 0600) once made, or in the shared state's
+    `profile_logins` so every app server uses the same password (issue 34); made again when it is missing, its
+    password is refused, or its schema was made for other data (a load drops the views). Making one holds a lock
+    (the file's, or an advisory lock across hosts) and first looks whether another process just made it: two
+    makers would otherwise keep changing each other's password."""
 
     def __init__(self, target: PostgresTarget) -> None:
         self.target = target
         self.file = Path(target.logins) if target.logins else None
 
     def get(self, profile: AccessProfile) -> ProfileLogin | None:
+        if self.target.shared is not None:
+            return self._shared_get(profile)
         if self.file is None or not self.file.is_file():
             return None
         try:
@@ -247,21 +254,60 @@ class ProfileLogins:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def make(self, profile: AccessProfile) -> ProfileLogin:
-        login = provision_profile(self.target, profile)
-        if self.file is not None:
-            with file_lock(self.file.with_name(self.file.name + ".lock")):
-                try:
-                    stored = json.loads(self.file.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    stored = {}
-                stored.setdefault(self._server(), {})[profile.shape] = {
-                    "role": login.role, "password": login.password, "schema": login.schema}
-                atomic_write(self.file, json.dumps(stored, indent=1))
+    def make(self, profile: AccessProfile, failed: ProfileLogin | None = None) -> ProfileLogin:
+        """The profile's login made again, unless another process made a current one since `failed` was read."""
+        with self._locked(profile):
+            current = self.get(profile)
+            if current is not None and current != failed and _current(self.target, current, profile):
+                return current
+            login = provision_profile(self.target, profile)
+            self._save(profile, login)
         return login
+
+    def _locked(self, profile: AccessProfile) -> contextlib.AbstractContextManager[None]:
+        if self.target.shared is not None:
+            return self.target.shared.locked(f"profile:{self._server()}/{profile.shape}")
+        if self.file is None:
+            return contextlib.nullcontext()
+        return file_lock(self.file.with_name(self.file.name + ".lock"))
+
+    def _save(self, profile: AccessProfile, login: ProfileLogin) -> None:
+        if self.target.shared is not None:
+            with self.target.shared.transaction() as con:
+                con.execute("INSERT INTO profile_logins (key, role, password, schema) VALUES (%s, %s, %s, %s) "
+                            "ON CONFLICT (key) DO UPDATE SET role = excluded.role, password = excluded.password, "
+                            "schema = excluded.schema", (self._key(profile), login.role, login.password,
+                                                         login.schema))
+            return
+        if self.file is None:
+            return
+        try:
+            stored = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = {}
+        stored.setdefault(self._server(), {})[profile.shape] = {
+            "role": login.role, "password": login.password, "schema": login.schema}
+        atomic_write(self.file, json.dumps(stored, indent=1))
+
+    def _shared_get(self, profile: AccessProfile) -> ProfileLogin | None:
+        assert self.target.shared is not None
+        with self.target.shared.connection() as con:
+            row = con.execute("SELECT role, password, schema FROM profile_logins WHERE key = %s",
+                              (self._key(profile),)).fetchone()
+        return ProfileLogin(*row) if row else None
+
+    def _key(self, profile: AccessProfile) -> str:
+        return f"{self._server()}/{profile.shape}"
 
     def _server(self) -> str:
         return f"{where(self.target.owner_dsn)}#{self.target.schema}"
+
+
+def _current(target: PostgresTarget, login: ProfileLogin, profile: AccessProfile) -> bool:
+    """Whether the login's schema was made for this profile's data (its comment is the profile's key)."""
+    with connect(target.owner_dsn) as con:
+        row = con.execute("SELECT obj_description(to_regnamespace(%s), 'pg_namespace')", [login.schema]).fetchone()
+    return bool(row) and row[0] == profile.key
 
 
 class _StaleProfile(Exception):
@@ -315,7 +361,7 @@ class PostgresRunner:
         login = logins.get(self.profile)
         for attempt in range(2):
             if login is None or attempt:
-                login = logins.make(self.profile)
+                login = logins.make(self.profile, failed=login)
             dsn = _with_login(self.target.reader_dsn, login)
             try:
                 return self._fetch(query, dsn, login.schema, self.profile.key, raw)
@@ -433,10 +479,10 @@ def target_of(settings: "SqlSettings") -> PostgresTarget | None:
     """The PostgreSQL target GOVDATA_SQL__ENGINE=postgres selects (passwords from their variables), or None."""
     if settings.engine != "postgres":
         return None
-    for field, value in (("GOVDATA_SQL__POSTGRES_DSN", settings.postgres_dsn),
+    for variable, value in (("GOVDATA_SQL__POSTGRES_DSN", settings.postgres_dsn),
                          ("GOVDATA_SQL__POSTGRES_READER_DSN", settings.postgres_reader_dsn)):
         if not value:
-            raise GovDataError(f"{field} must be set when GOVDATA_SQL__ENGINE=postgres (docs/deploy.md)")
+            raise GovDataError(f"{variable} must be set when GOVDATA_SQL__ENGINE=postgres (docs/deploy.md)")
     return PostgresTarget(dsn_with_password(settings.postgres_dsn, settings.postgres_password_env),
                           dsn_with_password(settings.postgres_reader_dsn, settings.postgres_reader_password_env),
                           settings.postgres_schema, settings.postgres_reader_role)

@@ -81,7 +81,9 @@ class SqlService:
         """Where the registry's tables are mirrored and queried (GOVDATA_SQL__ENGINE=postgres), or None: DuckDB.
         Read once: the settings are frozen and the passwords are read from their variables here."""
         target = target_of(self.settings.sql)
-        return None if target is None else replace(target, logins=str(self.settings.sql_path / "postgres-logins.json"))
+        if target is None:
+            return None
+        return replace(target, logins=str(self.settings.sql_path / "postgres-logins.json"), shared=self.state)
 
     def local_copy(self, tables: list[RegisteredTable]) -> None:
         """Shared state: this host's DuckDB copy of the approved tables brought up to the shared registry (from

@@ -95,10 +95,20 @@ CREATE TABLE contents (
 CREATE TABLE generations (collection TEXT PRIMARY KEY, generation BIGINT NOT NULL);
 """
 
+_PROFILE_LOGINS = """
+CREATE TABLE profile_logins (
+    key TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password TEXT NOT NULL,
+    schema TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit receipts, the chain head, append-only triggers", _AUDIT),
     Migration(2, "users and API tokens", _PEOPLE),
     Migration(3, "the register's decisions", _DECISIONS),
     Migration(4, "the approved-table registry", _TABLES),
     Migration(5, "the content table (texts, records, keyword tokens) and its generations", _CONTENTS),
+    Migration(6, "the PostgreSQL engine's access-profile logins, shared by every app server", _PROFILE_LOGINS),
 )
