@@ -16,6 +16,7 @@ from assistant.policy.tokens import PostgresTokens, TokenFile
 from assistant.policy.users import User, UserTable, load_users
 from assistant.register.grading import Decisions, PostgresDecisions, decisions_path
 from assistant.sql.approved import PostgresRegistry, RegistryFile
+from assistant.sql.examples import ExampleStore, PostgresExamples
 from core.errors import GovDataError
 from core.files import file_lock
 from core.settings import Settings
@@ -49,7 +50,7 @@ def migrate_to_postgres(settings: Settings, progress: Progress | None = None) ->
     say = progress or (lambda line: None)
     report = MigrationReport()
     for name, step in (("audit", _audit), ("users", _users), ("tokens", _tokens), ("decisions", _decisions),
-                       ("approved_tables", _tables), ("contents", _contents)):
+                       ("approved_tables", _tables), ("examples", _examples), ("contents", _contents)):
         outcome = step(settings, state)
         if isinstance(outcome, str):
             report.skipped[name] = outcome
@@ -124,6 +125,13 @@ def _tables(settings: Settings, state: PostgresState) -> int | str:
             sync_tables(target, settings.sql_path / "approved.duckdb", merged, settings.sql_path / "postgres.json")
             registry.write(merged)
     return len(fresh)
+
+
+def _examples(settings: Settings, state: PostgresState) -> int | str:
+    path = settings.sql_path / "examples.jsonl"
+    if not path.is_file():
+        return "no verified examples"
+    return PostgresExamples(state).put(ExampleStore(path).all(), replace=False)
 
 
 def _contents(settings: Settings, state: PostgresState) -> int | str:

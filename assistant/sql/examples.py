@@ -1,13 +1,18 @@
-"""Verified question -> SQL pairs (`govdata sql learn`), shown to the model as few-shot examples."""
+"""Verified question -> SQL pairs (`govdata sql learn`), shown to the model as few-shot examples: a JSONL file
+under GOVDATA_HOME, or the shared state's `examples` table (issue 34)."""
 
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.sql.guard import Approval, SqlGuard
 from core.errors import GovDataError
 from core.files import atomic_write
+
+if TYPE_CHECKING:
+    from core.state.postgres import PostgresState
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,16 @@ def readable_by(examples: list[VerifiedExample], approval: Approval, guard: SqlG
     return out
 
 
+class Examples(Protocol):
+    def all(self) -> list[VerifiedExample]: ...
+
+    def add(self, question: str, sql: str, tables: tuple[str, ...]) -> VerifiedExample: ...
+
+
+def _example(question: str, sql: str, tables: tuple[str, ...]) -> VerifiedExample:
+    return VerifiedExample(question.strip(), sql.strip(), tables, datetime.now(UTC).isoformat(timespec="seconds"))
+
+
 class ExampleStore:
     """A JSONL file of steward-approved pairs; a pair for the same question replaces the older one."""
 
@@ -55,9 +70,38 @@ class ExampleStore:
         return out
 
     def add(self, question: str, sql: str, tables: tuple[str, ...]) -> VerifiedExample:
-        example = VerifiedExample(question.strip(), sql.strip(), tables,
-                                  datetime.now(UTC).isoformat(timespec="seconds"))
+        example = _example(question, sql, tables)
         kept = [e for e in self.all() if e.question != example.question]
         lines = [json.dumps(asdict(e), ensure_ascii=False) for e in [*kept, example]]
         atomic_write(self.path, "\n".join(lines) + "\n")
         return example
+
+
+class PostgresExamples:
+    """The pairs in the shared state, oldest first; a pair for the same question replaces the older one."""
+
+    def __init__(self, state: "PostgresState") -> None:
+        self.state = state
+
+    def all(self) -> list[VerifiedExample]:
+        with self.state.connection() as con:
+            rows = con.execute("SELECT question, sql, tables, added_at FROM examples ORDER BY seq").fetchall()
+        return [VerifiedExample(q, s, tuple(json.loads(t)), a) for q, s, t, a in rows]
+
+    def add(self, question: str, sql: str, tables: tuple[str, ...]) -> VerifiedExample:
+        example = _example(question, sql, tables)
+        self.put([example], replace=True)
+        return example
+
+    def put(self, examples: list[VerifiedExample], *, replace: bool) -> int:
+        """Write pairs in order; without `replace` a question already there keeps its pair (`state migrate`)."""
+        conflict = ("DO UPDATE SET sql = excluded.sql, tables = excluded.tables, added_at = excluded.added_at, "
+                    "seq = nextval('examples_order')") if replace else "DO NOTHING"
+        written = 0
+        with self.state.transaction() as con:
+            for e in examples:
+                written += con.execute(f"INSERT INTO examples (question, sql, tables, added_at) VALUES "
+                                       f"(%s, %s, %s, %s) ON CONFLICT (question) {conflict}",
+                                       (e.question, e.sql, json.dumps(list(e.tables), ensure_ascii=False),
+                                        e.added_at)).rowcount
+        return written

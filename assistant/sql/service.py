@@ -15,7 +15,7 @@ from assistant.policy import pii
 from assistant.policy.roles import get_role
 from assistant.register.grading import decisions_of
 from assistant.sql.approved import ApprovedTables, PostgresRegistry, full_approval
-from assistant.sql.examples import ExampleStore, VerifiedExample, readable_by
+from assistant.sql.examples import Examples, ExampleStore, PostgresExamples, VerifiedExample, readable_by
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
 from assistant.sql.postgres import PostgresTarget, pull_tables, sync_tables, target_of
@@ -45,7 +45,8 @@ class SqlService:
         self.state = shared_state(settings.state)
         self.approved = ApprovedTables(settings.sql_path, decisions_of(settings),
                                        PostgresRegistry(self.state) if self.state is not None else None)
-        self.examples = ExampleStore(settings.sql_path / "examples.jsonl")
+        self.examples: Examples = (PostgresExamples(self.state) if self.state is not None
+                                   else ExampleStore(settings.sql_path / "examples.jsonl"))
         self._chat_model = chat_model
         self._embed = embed
         self._ingest = ingest

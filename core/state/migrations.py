@@ -104,6 +104,17 @@ CREATE TABLE profile_logins (
 );
 """
 
+_EXAMPLES = """
+CREATE SEQUENCE examples_order;
+CREATE TABLE examples (
+    question TEXT PRIMARY KEY,
+    sql TEXT NOT NULL,
+    tables TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    seq BIGINT NOT NULL DEFAULT nextval('examples_order')
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit receipts, the chain head, append-only triggers", _AUDIT),
     Migration(2, "users and API tokens", _PEOPLE),
@@ -111,4 +122,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "the approved-table registry", _TABLES),
     Migration(5, "the content table (texts, records, keyword tokens) and its generations", _CONTENTS),
     Migration(6, "the PostgreSQL engine's access-profile logins, shared by every app server", _PROFILE_LOGINS),
+    Migration(7, "verified question/SQL examples (sql learn)", _EXAMPLES),
 )

@@ -254,6 +254,9 @@ def test_a_table_added_on_one_host_is_queryable_on_another(tmp_path: Path, postg
     assert host_b.approved.database.is_file()  # this host's copy, pulled for value hints and profiles
     citizen = host_b.run('SELECT "Kind", "Phone" FROM permits', role="civil_servant")
     assert {row[1] for row in citizen.rows} == {"***"}  # the profile's mask holds on the pulled copy
+    host_a.examples.add("fees by kind", query, ("permits",))
+    host_b.examples.add("fees by kind", query + " LIMIT 5", ("permits",))  # the same question: replaced
+    assert [(e.question, e.sql) for e in host_a.examples.all()] == [("fees by kind", query + " LIMIT 5")]
     host_b.add(FIXTURES / "register" / "applicants.csv", name=None, access_level=None, describe=None)
     assert [t.name for t in host_a.approved.tables()] == ["applicants", "permits"]
     assert host_a.run("SELECT count(*) FROM applicants", role="data_steward").rows == \
@@ -330,6 +333,7 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     steward.sql.add(FIXTURES / "sql" / "permits.csv", name=None, access_level=None, describe=None)
     _, secret = steward.create_token("robot", "citizen", role="data_steward")
     counted = steward.sql_run('SELECT count(*) FROM permits', role="data_steward").rows
+    steward.sql.examples.add("how many permits", "SELECT count(*) FROM permits", ("permits",))
     Decisions(decisions_path(home)).record(Suggestion("g1", "r1", "record_level", "public", "non-public"),
                                            "accepted", "ana", "data_steward")
     contents = ContentStore(embedded.chroma_path / "contents.sqlite")
@@ -345,7 +349,7 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     _copy_rows(opened, "datasets", [("r0", "record 0", None, {"n": 0})])  # an earlier run stopped after one batch
     report = Services(shared).migrate_state()
     assert report.copied == {"audit": receipts, "users": 1, "tokens": 1, "decisions": 1, "approved_tables": 1,
-                             "contents": 5}  # r1..r4 and the permits table's catalog record; r0 was there
+                             "examples": 1, "contents": 5}  # r1..r4 and the permits table's catalog record; r0 was there
     assert report.verification is not None and report.verification.ok
     assert report.verification.entries == receipts
     again = Services(shared).migrate_state()
@@ -357,6 +361,7 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     assert [u["name"] for u in other.list_users(role="data_steward")] == ["ana"]
     assert other.audit.verify().ok and other.audit.verify().entries == receipts + 2  # sql.run, users.manage
     assert decisions_of(other.settings).statuses() == {"g1": "accepted"}
+    assert [e.question for e in other.sql.examples.all()] == ["how many permits"]
     assert [row[0] for row in PostgresContents(opened).all_rows("datasets")] == \
         [row[0] for row in ContentStore(embedded.chroma_path / "contents.sqlite").all_rows("datasets")]
 
