@@ -183,3 +183,25 @@ def test_a_host_killed_mid_ingest_leaves_the_other_serving_and_the_ingest_resume
         assert isinstance(again, dict) and again["added"] == 0 and again["updated"] == 0, again
     assert deployment.verify("b")["ok"]
 
+
+
+def test_the_replicas_compose_file_runs_two_apps_on_one_state_behind_a_proxy() -> None:
+    import yaml
+
+    from core.settings import Settings
+    from tests.e2e.test_deploy import setting_variables
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!reset", lambda loader, node: [])
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    services = yaml.load((deploy / "compose.replicas.yaml").read_text(encoding="utf-8"), Loader=Loader)["services"]
+    assert set(services) == {"app", "app2", "proxy"} and services["app2"]["extends"]["service"] == "app"
+    for name in ("app", "app2"):
+        env = services[name]["environment"]
+        assert {k for k in env if k.startswith("GOVDATA_")} <= setting_variables(Settings)
+        assert "@postgres:5432/" in env["GOVDATA_STATE__POSTGRES_DSN"] and services[name]["ports"] == []
+    assert "govdata-home-2:/var/lib/govdata" in services["app2"]["volumes"]
+    proxy = (deploy / "nginx.conf").read_text(encoding="utf-8")
+    assert "server app:7860" in proxy and "server app2:7860" in proxy and "ip_hash" in proxy
