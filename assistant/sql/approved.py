@@ -71,7 +71,7 @@ class PostgresRegistry:
 
     def read(self) -> list[RegisteredTable]:
         with self.state.connection() as con:
-            rows = con.execute("SELECT spec FROM approved_tables ORDER BY name").fetchall()
+            rows = con.execute("SELECT spec FROM approved_tables ORDER BY name COLLATE \"C\"").fetchall()
         return [RegisteredTable.from_dict(json.loads(row[0])) for row in rows]
 
     def write(self, tables: list[RegisteredTable]) -> None:
