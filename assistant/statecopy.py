@@ -46,7 +46,7 @@ def migrate_to_postgres(settings: Settings, progress: Progress | None = None) ->
     """Copy every embedded store of `settings.home` into the shared state `settings.state` names."""
     state = shared_state(settings.state)
     if state is None:
-        raise GovDataError("state migrate --to postgres needs GOVDATA_STATE__POSTGRES_DSN (the shared state)")
+        raise GovDataError("moving the state into PostgreSQL needs GOVDATA_STATE__POSTGRES_DSN (the shared state)")
     say = progress or (lambda line: None)
     report = MigrationReport()
     for name, step in (("audit", _audit), ("users", _users), ("tokens", _tokens), ("decisions", _decisions),

@@ -41,8 +41,9 @@ class NoUploads:
 
 
 class SignedInUsers:
-    """Drops the sign-in tokens of a user no longer in the users file (read again when it changes), so their next
-    request is signed out; a users file that cannot be read answers 503 rather than trusting old tokens."""
+    """Drops the sign-in tokens of a user no longer in the users file (read again when it changes) or no longer
+    enabled in the shared state's users, so their next request is signed out; users that cannot be read answer
+    503 rather than trusting old tokens."""
 
     def __init__(self, app: ASGIApp, users_file: Path | None = None,
                  users: Callable[[], dict[str, User]] | None = None) -> None:
