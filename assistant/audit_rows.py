@@ -147,7 +147,7 @@ class PostgresRows:
                 "SELECT id, time, who, action, body, prev_hash, hash FROM receipts ORDER BY id").fetchall())
 
     def body_field(self, key: str) -> str:
-        return f"(body::jsonb ->> '{key}')"
+        return f"((body::jsonb ->> '{key}') COLLATE \"C\")"  # ISO times compare as the embedded log's do
 
     def stored_head(self) -> dict[str, Any] | None:
         with self.state.connection() as con:

@@ -81,6 +81,10 @@ def test_the_chain_lives_in_postgres_and_verifies(tmp_path: Path, postgres: Post
     result = other.verify()
     assert result.ok and result.entries == 3 and result.head_hash == log.head()["hash"]
     assert [r.id for r in other.recent(user="u")] == [3, 2, 1] and other.get(2).question == "question 1"
+    now = other.get(3).time
+    assert [r.id for r in other.recent(since=now)] == [3] and other.recent(since="2999-01-01") == []
+    assert len(other.recent(since=now[:10], action="ask")) == 3 and other.recent(action="sql.run") == []
+    assert other.export("jsonl").count("\n") == 3
 
 
 def test_appends_from_many_processes_and_hosts_form_one_chain(tmp_path: Path, postgres: PostgresServer) -> None:
