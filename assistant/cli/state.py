@@ -27,6 +27,8 @@ def state_status(as_json: JsonOpt = False) -> None:
     else:
         typer.echo(f"postgres: {status['server']} schema {status['schema']} migrations "
                    f"{','.join(str(v) for v in status['migrations'])}")
+        if "warning" in status:
+            err(f"warning: {status['warning']}")
 
 
 @state_app.command("migrate")

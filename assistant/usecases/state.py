@@ -18,8 +18,12 @@ class StateUseCases(Desk):
         state = shared_state(self.settings.state)
         if state is None:
             return {"backend": "embedded", "home": str(self.settings.home)}
-        return {"backend": "postgres", "server": where(state.dsn), "schema": state.schema,
-                "migrations": state.versions()}
+        status: dict[str, Any] = {"backend": "postgres", "server": where(state.dsn), "schema": state.schema,
+                                  "migrations": state.versions()}
+        if not self.settings.chroma.url:
+            status["warning"] = ("vectors are in the embedded store under this GOVDATA_HOME: other app servers "
+                                 "cannot search what this one ingests; set GOVDATA_CHROMA__URL")
+        return status
 
     def migrate_state(self, progress: Callable[[str], None] | None = None) -> MigrationReport:
         """Copy this home's embedded state into the shared state (idempotent, resumable; the chain verified)."""

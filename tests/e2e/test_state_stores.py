@@ -58,6 +58,17 @@ def test_migrations_are_applied_once_and_recorded(postgres: PostgresServer) -> N
     again.close()
 
 
+def test_state_status_names_the_server_never_the_password(tmp_path: Path, postgres: PostgresServer) -> None:
+    from assistant.services import Services
+
+    assert Services(Settings(home=tmp_path / "e")).state_status()["backend"] == "embedded"
+    state = state_settings(postgres)
+    status = Services(settings_on(tmp_path / "s", state)).state_status()
+    assert status["backend"] == "postgres" and status["schema"] == state.postgres_schema
+    assert status["migrations"] == [m.version for m in MIGRATIONS] and "secret" not in json.dumps(status)
+    assert "GOVDATA_CHROMA__URL" in status["warning"]
+
+
 def test_concurrent_first_starts_migrate_once(postgres: PostgresServer) -> None:
     state = state_settings(postgres)
     dsn = state.postgres_dsn.replace("govdata_owner@", "govdata_owner:owner-secret@")
