@@ -151,7 +151,8 @@ class Answerer:
         ranked = self.retrieve(standalone, role)
         base: dict[str, Any] = {"question": question, "standalone_question": standalone, "language": language,
                 "model": model_id(self.chat_model), "retrieved_chunk_ids": [r.hit.item_id for r in ranked],
-                "closest_sources": closest_sources(ranked)}
+                "closest_sources": closest_sources(ranked),
+                "best_score": round(float(ranked[0].score), 4) if ranked else None}
         if not ranked or ranked[0].score < self.settings.min_score:
             yield self._not_found(ranked, base)
             return

@@ -43,14 +43,15 @@ from core.state.migrations import GENESIS
 ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay", "sql.check", "sql.tables",
            "datasets.add", "sql.learn", "audit.read", "register.read",
            "register.grade", "register.review", "datasets.get", "docs.get", "catalog.overview", "tokens.manage",
-           "users.manage")
+           "knowledge.propose", "knowledge.review", "knowledge.import", "knowledge.recheck", "knowledge.read",
+           "grants.manage", "grants.request", "grants.read", "users.manage")
 
 
 @dataclass
 class Receipt:
     """What was asked, by whom, from what, and what came back (as a hash). The log keeps at most
     GOVDATA_AUDIT__MAX_TEXT_CHARS of the question and SQL, and the sha256 of each in full (issue 26; receipts
-    written before have no hashes)."""
+    written before have no hashes). `sdc` is disclosure control's report for a protected result (issue 35)."""
 
     action: str
     user: str
@@ -74,6 +75,8 @@ class Receipt:
     hash: str = ""
     question_sha256: str = ""
     sql_sha256: str = ""
+    sdc: dict[str, Any] = field(default_factory=dict)  # disclosure control: which rules acted, cells suppressed
+    grants: list[str] = field(default_factory=list)  # the grants the use was made under (issue 33)
 
     def body(self) -> dict[str, Any]:
         """The hashed content: every field but the chain bookkeeping."""
@@ -254,6 +257,12 @@ class AuditLog:
                 params.append(value)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return [self._receipt(r) for r in self._rows(where, tuple(params), "DESC", limit)]
+
+    def protected_since(self, user: str, since: str) -> int:
+        """How many of a user's answers since `since` (ISO time) disclosure control protected (issue 35: the daily
+        limit). Reads the indexed user and time copies, which `verify` checks against the hashed body; on the
+        shared state's chain (issue 34) every host's answers count."""
+        return self.rows.protected_since(user, since)
 
     def get(self, entry_id: int) -> Receipt:
         rows = self._rows(f"WHERE id = {self.rows.mark}", (entry_id,))

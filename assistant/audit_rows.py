@@ -55,6 +55,8 @@ class ReceiptRows(Protocol):
 
     def stored_head(self) -> dict[str, Any] | None: ...
 
+    def protected_since(self, user: str, since: str) -> int: ...
+
 
 class SqliteRows:
     """audit.sqlite under the audit folder; appends are serialised by the caller's lock file."""
@@ -115,6 +117,17 @@ class SqliteRows:
     def stored_head(self) -> dict[str, Any] | None:
         return None  # the head file is the head
 
+    def protected_since(self, user: str, since: str) -> int:
+        if not self.database.is_file():
+            return 0
+        connection = self._connect()
+        try:
+            row = connection.execute("SELECT count(*) FROM receipts WHERE user = ? AND time >= ? AND "
+                                     "json_extract(body, '$.sdc.table') IS NOT NULL", (user, since)).fetchone()
+        finally:
+            connection.close()
+        return int(row[0]) if row else 0
+
 
 class PostgresRows:
     """`receipts` and `audit_head` in the shared state; the head row's lock serialises every host's appends."""
@@ -153,6 +166,12 @@ class PostgresRows:
         with self.state.connection() as con:
             row = con.execute("SELECT id, hash, signature FROM audit_head WHERE one").fetchone()
         return {"id": int(row[0]), "hash": str(row[1]), "signature": str(row[2])} if row else None
+
+    def protected_since(self, user: str, since: str) -> int:
+        with self.state.connection() as con:  # times compare in the C collation, as the embedded log's do
+            row = con.execute("SELECT count(*) FROM receipts WHERE who = %s AND time COLLATE \"C\" >= %s AND "
+                              "(body::jsonb -> 'sdc' ->> 'table') IS NOT NULL", (user, since)).fetchone()
+        return int(row[0]) if row else 0
 
     def copy_in(self, rows: list[Row], head: dict[str, Any]) -> int:
         """Rows of an embedded chain appended as they are (`state migrate`): only ids after the stored head, each

@@ -137,6 +137,7 @@ def score_answer(row: dict[str, Any], answer: Any) -> dict[str, Any]:
         "cited_right_source": answerable and any(_matches_source(c, row.get("sources", [])) for c in answer.citations),
         "key_fact": answerable and any(str(f).lower() in text for f in row.get("must_contain_any", [])),
         "declined": not answer.found,
+        "best_score": getattr(answer, "best_score", None),  # lets a higher min_score be read off one run
     }
 
 

@@ -52,6 +52,7 @@ class Answer(BaseModel):
     retrieved_chunk_ids: list[str] = Field(default_factory=list)
     receipt_id: int | None = None
     dropped: list[str] = Field(default_factory=list)  # sentences removed: their cited passages do not state them
+    best_score: float | None = None  # the best passage's retrieval score (None: nothing retrieved); see min_score
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ from assistant.usecases.audit import AuditUseCases
 from assistant.usecases.datasets import DatasetUseCases
 from assistant.usecases.desk import ENTRIES
 from assistant.usecases.documents import DocumentUseCases
+from assistant.usecases.grants import GrantUseCases
 from assistant.usecases.ingest import CATALOG_KINDS, IngestUseCases
+from assistant.usecases.knowledge import KnowledgeUseCases
 from assistant.usecases.register import RegisterUseCases
 from assistant.usecases.sql import SqlUseCases
 from assistant.usecases.state import StateUseCases
@@ -17,5 +19,5 @@ __all__ = ["CATALOG_KINDS", "ENTRIES", "Services"]
 
 
 class Services(DocumentUseCases, DatasetUseCases, AuditUseCases, SqlUseCases, RegisterUseCases, IngestUseCases,
-               TokenUseCases, UserUseCases, StateUseCases):
+               TokenUseCases, KnowledgeUseCases, GrantUseCases, UserUseCases, StateUseCases):
     """Every use case, lazily built parts for one settings object: the embedding model loads only when needed."""

@@ -32,6 +32,12 @@ def table(table: Any) -> dict[str, Any]:
     }
 
 
+def table_in(context: Any) -> Callable[[Any], dict[str, Any]]:
+    """`table` for `sql tables`: each table also says through which grants the caller may query it (issue 33)."""
+    grants = getattr(context, "grants", {}) or {}
+    return lambda found: table(found) | {"grants": list(grants.get(found.name, ()))}
+
+
 def sql_answer(found: Any) -> dict[str, Any]:
     return dict(found.as_dict())
 

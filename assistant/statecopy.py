@@ -13,10 +13,10 @@ from typing import Any
 from assistant.audit import AuditLog, Verification, open_log, read_key
 from assistant.audit_rows import PostgresRows, SqliteRows
 from assistant.policy.tokens import PostgresTokens, TokenFile
-from assistant.policy.users import User, UserTable, load_users
+from assistant.policy.users import UserTable, load_users
 from assistant.register.grading import Decisions, PostgresDecisions, decisions_path
 from assistant.sql.approved import PostgresRegistry, RegistryFile
-from assistant.sql.examples import ExampleStore, PostgresExamples
+from assistant.sql.knowledge import KnowledgeStore, PostgresKnowledge
 from core.errors import GovDataError
 from core.files import file_lock
 from core.settings import Settings
@@ -50,7 +50,8 @@ def migrate_to_postgres(settings: Settings, progress: Progress | None = None) ->
     say = progress or (lambda line: None)
     report = MigrationReport()
     for name, step in (("audit", _audit), ("users", _users), ("tokens", _tokens), ("decisions", _decisions),
-                       ("approved_tables", _tables), ("examples", _examples), ("contents", _contents)):
+                       ("approved_tables", _tables), ("knowledge", _knowledge), ("sdc_key", _sdc_key),
+                       ("contents", _contents)):
         outcome = step(settings, state)
         if isinstance(outcome, str):
             report.skipped[name] = outcome
@@ -82,11 +83,13 @@ def _audit(settings: Settings, state: PostgresState) -> int | str:
 
 
 def _users(settings: Settings, state: PostgresState) -> int | str:
-    if settings.users_file is None:
-        return "no GOVDATA_USERS_FILE (the bundled demo users are never copied)"
+    """The users file in force (GOVDATA_USERS_FILE, else GOVDATA_HOME/users.json), with organisations and whether
+    each is disabled; a name the shared state holds keeps its row."""
+    path = settings.users_path
+    if path is None:
+        return "no users file (the bundled demo users are never copied)"
     table = UserTable(state)
-    return sum(table.put(User(u.name, u.role, u.salt, u.password_hash), replace=False)
-               for u in load_users(settings.users_file).values())
+    return sum(table.put(u) for u in load_users(path).values())
 
 
 def _tokens(settings: Settings, state: PostgresState) -> int | str:
@@ -127,11 +130,26 @@ def _tables(settings: Settings, state: PostgresState) -> int | str:
     return len(fresh)
 
 
-def _examples(settings: Settings, state: PostgresState) -> int | str:
-    path = settings.sql_path / "examples.jsonl"
+def _knowledge(settings: Settings, state: PostgresState) -> int | str:
+    """Knowledge items (issue 32; an examples.jsonl of `sql learn` read as approved pairs) whose id the shared
+    state lacks."""
+    items = KnowledgeStore(settings.sql_path).items()
+    if not items:
+        return "no knowledge items"
+    return PostgresKnowledge(state).put(items)
+
+
+def _sdc_key(settings: Settings, state: PostgresState) -> int | str:
+    """This home's disclosure-control key, unless the shared state has one (then perturbed answers follow that)."""
+    from assistant.sql.sdc_runner import shared_secret_of
+
+    path = settings.sql_path / "sdc.key"
     if not path.is_file():
-        return "no verified examples"
-    return PostgresExamples(state).put(ExampleStore(path).all(), replace=False)
+        return "no disclosure-control key"
+    with state.connection() as con:
+        had = con.execute("SELECT 1 FROM secrets WHERE name = 'sdc.key'").fetchone() is not None
+    shared_secret_of(state, path)
+    return 0 if had else 1
 
 
 def _contents(settings: Settings, state: PostgresState) -> int | str:

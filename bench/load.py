@@ -108,10 +108,10 @@ def prepare_home(home: Path, users: int, env: dict[str, str]) -> dict[str, str]:
             raise SystemExit(f"{' '.join(step[3:5])} failed: {done.stderr.decode(errors='replace')[-1500:]}")
     passwords, records = user_records(users)
     if env.get("GOVDATA_STATE__POSTGRES_DSN"):  # shared state: the users are rows of the state's table
-        from assistant.policy.users import User, user_table
+        from assistant.policy.users import User, UserTable, user_store
 
-        table = user_table(settings_of(env))
-        assert table is not None
+        table = user_store(settings_of(env))
+        assert isinstance(table, UserTable)
         for name, record in records.items():
             table.put(User(name, record["role"], record["salt"], record["password_hash"]))
     else:

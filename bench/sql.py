@@ -7,6 +7,16 @@
     python bench/sql.py --per-db 0 --db-part held_back --systems plain,govdata,langchain --out F   # issue 27
     python bench/sql.py --per-db 0 --db-part held_back --systems govdata --set fixups=false --out F  # ablation
 
+Knowledge (issue 32): `--knowledge half` groups each database's questions by gold SQL, imports the questions of
+half the groups with their gold SQL as approved pairs for that database (`govdata knowledge import --db`, through
+the guard and the engine: pairs that do not run on DuckDB are refused and counted), and asks the other half twice
+in the same run, as `govdata` (nothing taught: GOVDATA_SQL__KNOWLEDGE_TOKENS=0) and `govdata+knowledge`, so no
+asked question's SQL is among the taught ones; the report pairs the two per question (gained, lost, the gain with
+a bootstrap interval):
+
+    python bench/sql.py --knowledge half --db-part held_back --dbs pets_1,employee_hire_evaluation --per-db 0 \
+        --languages en --systems govdata --out bench/results/sql32-knowledge.json
+
 `--per-db 0` takes the whole split. Every answered question is appended to OUT.partial.jsonl as it finishes,
 and `--resume` skips the ones already there, so a full-split run can span several sessions. The report gives
 EX with a 95% Wilson interval per system and language, for the whole run and for three parts: `tuned` (the 30
@@ -41,7 +51,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.evaluation import gold_is_ordered, rows_match  # noqa: E402
+from assistant.evaluation import bootstrap_interval, gold_is_ordered, rows_match  # noqa: E402
 from assistant.services import Services  # noqa: E402
 from assistant.sql.generate import vote  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -83,7 +93,8 @@ def ours(services: Services, question: str, database: Path) -> dict[str, Any]:
     """{"rows" (None when no query ran), "sql", "error", "trace": each candidate's result and seconds (N > 1)}."""
     answer = services.sql.ask(question, role="citizen", db=database)
     trace = [{"key": t["key"], "rows": t["rows"], "seconds": t["seconds"]} for t in answer.trace]
-    return {"rows": None if answer.error else answer.rows, "sql": answer.sql, "error": answer.error, "trace": trace}
+    return {"rows": None if answer.error else answer.rows, "sql": answer.sql, "error": answer.error, "trace": trace,
+            "knowledge": answer.knowledge}
 
 
 # The questions of the first tuning sample (bench/results/sql.json at --per-db 3): seen while writing prompts.
@@ -299,7 +310,68 @@ def overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+def gold_key(sql: str) -> str:
+    """Gold SQL as the knowledge split groups it: case, spacing and a final semicolon do not count."""
+    return re.sub(r"\s+", " ", sql).strip().rstrip(";").strip().lower()
+
+
+def knowledge_split(questions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(taught, asked): per database, the questions grouped by gold SQL, the groups ordered by a hash of the
+    database and the SQL, every other group taught (its questions and SQL imported as pairs), the rest asked."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in questions:
+        groups[(row["db_id"], gold_key(row["gold_sql"]))].append(row)
+    taught: list[dict[str, Any]] = []
+    asked: list[dict[str, Any]] = []
+    for db in sorted({db for db, _ in groups}):
+        keys = sorted((k for k in groups if k[0] == db), key=lambda k: hashlib.sha1("\n".join(k).encode()).hexdigest())
+        for n, key in enumerate(keys):
+            (taught if n % 2 == 0 else asked).extend(groups[key])
+    order = {row["id"]: n for n, row in enumerate(questions)}
+    return sorted(taught, key=lambda r: order[r["id"]]), sorted(asked, key=lambda r: order[r["id"]])
+
+
+def teach(services: Services, split: Path, taught: list[dict[str, Any]], languages: list[str],
+          folder: Path) -> dict[str, Any]:
+    """Import the taught questions (each language asked) with their gold SQL, per database, as a steward would:
+    `knowledge_import(FILE, db=DB)`. What was imported and refused, per database."""
+    report: dict[str, Any] = {}
+    for db in sorted({row["db_id"] for row in taught}):
+        rows = [row for row in taught if row["db_id"] == db]
+        lines = [json.dumps({"question": row["question"] if lang == "en" else row["question_zh"],
+                             "sql": row["gold_sql"]}, ensure_ascii=False) for row in rows for lang in languages]
+        path = folder / f"{db}.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = services.knowledge_import(path, db=_database(split, rows[0]), role="data_steward", user="bench")
+        report[db] = {"lines": len(lines), "imported": result.imported,
+                      "refused": [{"line": r["line"], "reason": r["reason"][:200]} for r in result.refused]}
+        print(f"[knowledge] {db}: imported {result.imported} of {len(lines)}", file=sys.stderr, flush=True)
+    return report
+
+
+def knowledge_gain(per_item: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per language: the same questions without and with knowledge, EX with Wilson intervals each, the questions
+    gained and lost, and the paired gain with a bootstrap interval over questions."""
+    out: dict[str, Any] = {}
+    for language in sorted({i["language"] for i in per_item}):
+        without = {i["id"]: bool(i["correct"]) for i in per_item if i["language"] == language
+                   and i["system"] == "govdata"}
+        taught = {i["id"]: bool(i["correct"]) for i in per_item if i["language"] == language
+                  and i["system"] == "govdata+knowledge"}
+        both = sorted(set(without) & set(taught))
+        n, before, after = len(both), sum(without[q] for q in both), sum(taught[q] for q in both)
+        gains = [float(taught[q]) - float(without[q]) for q in both]
+        out[language] = {"n": n, "without": {"ex": round(before / n, 3) if n else None, "ci95": wilson(before, n)},
+                         "with": {"ex": round(after / n, 3) if n else None, "ci95": wilson(after, n)},
+                         "gained": sum(g > 0 for g in gains), "lost": sum(g < 0 for g in gains),
+                         "gain": round((after - before) / n, 3) if n else None,
+                         "gain_ci95": bootstrap_interval(gains)}
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.knowledge == "half":
+        return run_knowledge(args)
     settings = Settings(sql={"row_cap": 100_000, "candidates": args.candidates,  # type: ignore[arg-type]
                              "candidate_budget_s": args.budget, **overrides(args.set)})
     services = Services(settings)
@@ -308,13 +380,48 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         systems["langchain"] = LangChainBaseline(services.chat_model)
     if "plain" in args.systems:
         systems["plain"] = PlainPrompt(services.chat_model)
+    questions, tuned = select(args), tuned_ids()
+    per_item = answer_all(args, systems, questions, tuned)
+    return report_of(args, questions, per_item)
+
+
+def select(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The questions the flags pick: databases, parts and database parts."""
     build_databases(args.split)
     questions = load_questions(args.split, args.per_db, set(args.dbs.split(",")) if args.dbs else None)
-    tuned = tuned_ids()
     if args.part:
-        questions = [q for q in questions if part_of(q["id"], tuned, q) in args.part.split(",")]
+        questions = [q for q in questions if part_of(q["id"], tuned_ids(), q) in args.part.split(",")]
     if args.db_part:
         questions = [q for q in questions if db_part_of(q["db_id"]) == args.db_part]
+    return questions
+
+
+def run_knowledge(args: argparse.Namespace) -> dict[str, Any]:
+    """The knowledge protocol (issue 32): half of each database's gold-SQL groups taught, the other half asked
+    without and with the knowledge, in one GOVDATA_HOME of its own."""
+    import tempfile
+
+    questions = select(args)
+    taught, asked = knowledge_split(questions)
+    with tempfile.TemporaryDirectory(prefix="govdata-bench-knowledge-") as folder:
+        sql = {"row_cap": 100_000, "candidates": args.candidates, "candidate_budget_s": args.budget,
+               **overrides(args.set)}
+        services = Services(Settings(home=Path(folder) / "home", sql=sql))  # type: ignore[arg-type]
+        bare = Services(Settings(home=Path(folder) / "home", sql={**sql, "knowledge_tokens": 0}))  # type: ignore[arg-type]
+        bare._chat_model, bare._embeddings = services.chat_model, services.embeddings  # one model in memory
+        imported = teach(services, args.split, taught, args.languages.split(","), Path(folder))
+        systems = {"govdata": lambda q, d: ours(bare, q, d), "govdata+knowledge": lambda q, d: ours(services, q, d)}
+        args.systems = "govdata,govdata+knowledge"
+        per_item = answer_all(args, systems, asked, tuned_ids())
+    report = report_of(args, asked, per_item)
+    report["knowledge"] = {"taught_questions": len(taught), "asked_questions": len(asked), "imports": imported,
+                           "paired": knowledge_gain(per_item)}
+    return report
+
+
+def answer_all(args: argparse.Namespace, systems: dict[str, Any], questions: list[dict[str, Any]],
+               tuned: set[str]) -> list[dict[str, Any]]:
+    """Every system's answer to every question in every language, scored against the gold rows."""
     gold = {row["id"]: _gold(args.split, row) for row in questions}
     partial = args.out.with_suffix(".partial.jsonl") if args.out else None
     per_item = _done(partial) if partial and args.resume else []
@@ -342,6 +449,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                  "seconds": round(seconds, 2), "part": part_of(row["id"], tuned, row),
                                  "question": question, "gold": row["gold_sql"], "candidates": args.candidates,
                                  **({"trace": candidates} if candidates else {}),
+                                 **({"knowledge": reply["knowledge"]} if reply.get("knowledge") else {}),
                                  **({"error": error[:300]} if error else {})})
                 if partial:
                     with partial.open("a", encoding="utf-8") as log:
@@ -349,7 +457,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"[{name}/{language} {n}/{len(questions)}] {row['id']} {'ok' if correct else 'wrong'} "
                       f"({seconds:.1f} s)", file=sys.stderr, flush=True)
     wanted = {q["id"] for q in questions}
-    per_item = [i for i in per_item if i["id"] in wanted]
+    return [i for i in per_item if i["id"] in wanted]
+
+
+def report_of(args: argparse.Namespace, questions: list[dict[str, Any]],
+              per_item: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report: EX with intervals by system, language, part and database; timing; every answer."""
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "command": " ".join(sys.argv), "candidates": args.candidates, "settings": overrides(args.set),
@@ -428,6 +541,9 @@ def main() -> None:
                         help="Only the tuning or the held-back databases.")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="Override a GOVDATA_SQL__ setting of the govdata system (ablations).")
+    parser.add_argument("--knowledge", default="none", choices=["none", "half"],
+                        help="half: teach half of each database's gold-SQL groups as approved pairs, ask the other "
+                             "half without and with them (issue 32).")
     args = parser.parse_args()
     report = run(args)
     summary = {k: v for k, v in report.items() if k != "per_item"}

@@ -151,6 +151,9 @@ class SqlSettings(BaseModel):
                              description="Columns shown per table: a wider table shows its most relevant ones (plus "
                                          "join keys and hinted columns); 0 shows all.")
     examples: int = Field(default=3, ge=0, le=10, description="Verified question/SQL pairs shown per question.")
+    knowledge_tokens: int = Field(default=600, ge=0, le=4000,
+                                  description="Prompt tokens the taught knowledge (terms, pairs, notes) may take; "
+                                              "0 teaches nothing.")
     candidates: int = Field(default=1, ge=1, le=16,
                             description="SQL candidates per question; more than 1 votes by result set.")
     candidate_temperature: float = Field(default=0.7, ge=0.0, le=2.0,
@@ -190,6 +193,34 @@ class SqlSettings(BaseModel):
     postgres_reader_role: str = Field(default="govdata_reader", description="Role name of the reader login.")
     postgres_work_mem: str = Field(default="64MB", pattern=r"^\d+\s*[kMG]?B$",
                                    description="PostgreSQL work_mem per query.")
+
+
+class SdcSettings(BaseModel):
+    """Statistical disclosure control of aggregates over tables about people, households or businesses (issue 35,
+    docs/security.md): applied for roles whose `microdata` is `deny`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    k: int = Field(default=5, ge=2, le=1000, description="Fewest units a released cell or shown group may come "
+                                                         "from (threshold rule); a table's describe file may raise "
+                                                         "or lower it.")
+    dominance_n: int = Field(default=2, ge=1, le=10, description="Dominance rule: this many largest units ...")
+    dominance_share: float = Field(default=0.85, gt=0.0, le=1.0,
+                                   description="... may make up at most this share of a sum or mean.")
+    count_noise: int = Field(default=2, ge=0, le=100,
+                             description="Cell-key layer: a released count moves by at most this much, the same for "
+                                         "the same units every time.")
+    sum_noise: float = Field(default=0.1, ge=0.0, le=10.0,
+                             description="Cell-key layer for sums and means: at most this share of the largest unit "
+                                         "contribution.")
+    query_noise: float = Field(default=1.0, ge=0.0, le=10.0,
+                               description="Query layer (seeded by the query's wording), as a share of the cell-key "
+                                           "layer; 0 turns it off.")
+    daily_queries: int = Field(default=200, ge=0, le=1_000_000,
+                               description="Protected answers one user may get per day (UTC); 0: no limit.")
+    max_groups: int = Field(default=20_000, ge=1, le=1_000_000,
+                            description="Most groups (small ones included) a protected query may form: all are "
+                                        "checked together before any is shown.")
 
 
 class InputSettings(BaseModel):
@@ -282,6 +313,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     answer: AnswerSettings = AnswerSettings()
     sql: SqlSettings = SqlSettings()
+    sdc: SdcSettings = SdcSettings()
     input: InputSettings = InputSettings()
     audit: AuditSettings = AuditSettings()
     disclosure: DisclosureSettings = DisclosureSettings()
@@ -314,6 +346,20 @@ class Settings(BaseSettings):
     @property
     def tokens_path(self) -> Path:
         return self.home / "tokens.json"
+
+    @property
+    def grants_path(self) -> Path:
+        """Organisations, grants (with their history) and requests for access (issue 33)."""
+        return self.home / "grants.json"
+
+    @property
+    def users_path(self) -> Path | None:
+        """The users file in force: GOVDATA_USERS_FILE, else GOVDATA_HOME/users.json once `govdata users add` made
+        it, else None (the bundled demo users)."""
+        if self.users_file is not None:
+            return self.users_file
+        made = self.home / "users.json"
+        return made if made.is_file() else None
 
     @property
     def models_dir(self) -> Path:

@@ -1,6 +1,7 @@
 """Search filters, applied inside both searches: as a Chroma `where` clause and as a mask over the keyword
 index, so a hidden record never takes a top-k slot and never reaches a result."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ class SearchFilters:
     modified_from: int | None = None  # YYYYMMDD, inclusive
     modified_to: int | None = None
     released: tuple[str, ...] = ()  # held items a steward released; every other held item is left out
+    granted: tuple[str, ...] = ()  # items of other levels the caller may see through a grant (issue 33), by id
 
     def where(self) -> dict[str, object] | None:
         """The filters other than access level (which selects store partitions) as a Chroma clause."""
@@ -63,8 +65,14 @@ class DocAttributes:
     formats: list[frozenset[str]]
     hold: Categorical  # "" for an item that is not held, else its own id (so a release can name it)
 
-    def mask(self, filters: SearchFilters) -> np.ndarray:
-        allowed = self.access_level.isin(filters.access_levels) & self.hold.isin(("", *filters.released))
+    def mask(self, filters: SearchFilters, ids: Sequence[str] | None = None) -> np.ndarray:
+        """The items that pass every filter; with the index's `ids`, a granted item of another level passes its
+        level (and still every other filter)."""
+        levels = self.access_level.isin(filters.access_levels)
+        if filters.granted and ids is not None:
+            granted = set(filters.granted)
+            levels |= np.fromiter((i in granted for i in ids), dtype=bool, count=len(ids))
+        allowed = levels & self.hold.isin(("", *filters.released))
         if filters.publishers:
             allowed &= self.publisher.isin(filters.publishers)
         if filters.format:

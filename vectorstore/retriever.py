@@ -54,10 +54,10 @@ class Retriever:
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         dense = [] if mode == "bm25" else self.store.query(collection, vector.tolist(), pool, filters.access_levels,
                                                            filters.where(), with_contents=False,
-                                                           released=filters.released)
+                                                           released=filters.released, granted=filters.granted)
         index = self.keywords.get(collection) if mode != "dense" else None
         groups = self.reading(query) if index is not None else []
-        keyword = _merged(index.bm25.search(query, pool, mask := index.attributes.mask(filters)),
+        keyword = _merged(index.bm25.search(query, pool, mask := index.attributes.mask(filters, index.bm25.ids)),
                           index.bm25.search(" ".join(w for g in groups for w in g.english), pool, mask)
                           if groups else []
                           ) if index else []
@@ -74,7 +74,7 @@ class Retriever:
                 coverage = {i: max(coverage.get(i, 0.0), read.get(i, 0.0)) for i in ids}
         ranked = _fuse(mode, dense, keyword, cosines, coverage, self.keyword_weight)
         return [r for r in self._complete(ranked[:k], collection)
-                if not _held(r.hit, filters.released) and _at_levels(r.hit, filters.access_levels)]
+                if not _held(r.hit, filters.released) and _at_levels(r.hit, filters.access_levels, filters.granted)]
 
     def reading(self, query: str) -> list[Gloss]:
         """A Chinese query read in English word by word (vectorstore/bilingual.py), when `translate` is on."""
@@ -106,11 +106,12 @@ def _merged(first: list[tuple[str, float]], second: list[tuple[str, float]]) -> 
     return sorted(best.items(), key=lambda pair: -pair[1])
 
 
-def _at_levels(hit: Hit, levels: Sequence[str]) -> bool:
-    """The record as stored now is at one of the role's levels: the last wall behind both searches' filters, for
-    a keyword index a moment older than the content table (shared state: one rebuilding in the background)."""
+def _at_levels(hit: Hit, levels: Sequence[str], granted: Sequence[str] = ()) -> bool:
+    """The record as stored now is at one of the role's levels, or one a grant opens to the caller by id (issue
+    33): the last wall behind both searches' filters, for a keyword index a moment older than the content table
+    (shared state: one rebuilding in the background)."""
     level = hit.payload.get("access_level")
-    return level is None or level in levels
+    return level is None or level in levels or hit.item_id in granted
 
 
 def _held(hit: Hit, released: Sequence[str]) -> bool:

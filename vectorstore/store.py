@@ -233,10 +233,11 @@ class ChromaStore:
 
     def query(self, collection: str, vector: Sequence[float], k: int, levels: Sequence[str],
               where: dict[str, Any] | None = None, with_contents: bool = True,
-              released: Sequence[str] = ()) -> list[Hit]:
+              released: Sequence[str] = (), granted: Sequence[str] = ()) -> list[Hit]:
         """Nearest items by cosine similarity (score = 1 - distance) among the given access levels only: each
         allowed partition is searched (with any further filters) and the results merged. Held items are never
-        searched; those in `released` (a steward's list, a few) are scored directly from their partition.
+        searched; those in `released` (a steward's list, a few) are scored directly from their partition, and so
+        are the items of other levels in `granted` (those a grant opens to the caller, issue 33).
         Without contents, hits carry ids and scores only (the retriever fetches texts for the final top k)."""
         results: list[tuple[str, float]] = []
         for partition in self._partitions(collection, levels, held=(False,)):
@@ -248,6 +249,9 @@ class ChromaStore:
                         zip(got["ids"][0], got["distances"][0], strict=True)]
         if released:
             results += self._released(collection, vector, levels, where, released)
+        others = [level for level in ACCESS_LEVELS if level not in levels]
+        if granted and others:
+            results += self._scored(vector, self._partitions(collection, others, held=(False,)), where, granted)
         results.sort(key=lambda r: -r[1])
         top = results[:k]
         contents = self.contents.get(collection, [r[0] for r in top]) if with_contents else {}
@@ -257,11 +261,17 @@ class ChromaStore:
     def _released(self, collection: str, vector: Sequence[float], levels: Sequence[str],
                   where: dict[str, Any] | None, released: Sequence[str]) -> list[tuple[str, float]]:
         """Cosine similarity of the released held items at these levels that pass the filters."""
+        return self._scored(vector, self._partitions(collection, levels, held=(True,)), where, released)
+
+    @staticmethod
+    def _scored(vector: Sequence[float], partitions: list[Any], where: dict[str, Any] | None,
+                ids: Sequence[str]) -> list[tuple[str, float]]:
+        """Cosine similarity of the items with these ids in these partitions that pass the filters."""
         query = np.asarray(vector, dtype=np.float32)
         query = query / (float(np.linalg.norm(query)) or 1.0)
         out: list[tuple[str, float]] = []
-        for partition in self._partitions(collection, levels, held=(True,)):
-            got = partition.get(ids=list(released), where=where or None, include=["embeddings"])
+        for partition in partitions:
+            got = partition.get(ids=list(ids), where=where or None, include=["embeddings"])
             for item_id, embedding in zip(got["ids"], got["embeddings"], strict=True):
                 found = np.asarray(embedding, dtype=np.float32)
                 out.append((item_id, float(found @ query) / (float(np.linalg.norm(found)) or 1.0)))

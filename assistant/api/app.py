@@ -126,7 +126,7 @@ def _sql_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> None:
                offset: Annotated[int, b.offset()] = 0) -> dict[str, Any]:
         """Tables with columns, units and descriptions (items as `govdata sql tables --json`)."""
         context = services.sql_tables(caller.role, user=caller.user)
-        return shapes.page(shapes.window(context.tables, offset, limit), shapes.table)
+        return shapes.page(shapes.window(context.tables, offset, limit), shapes.table_in(context))
 
     @api.post("/sql/check", summary="The guard's verdict", tags=["sql"])
     def sql_check(sql: Annotated[str, b.sql()], caller: As) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.cli.common import JsonOpt, err, print_json, services
+from assistant.cli.common import JsonOpt, err, print_json, role_option, services
 from core.errors import GovDataError
 
-ReaderRole = Annotated[str, typer.Option("--role", help="Who reads the log: a role with audit.read.")]
+ReaderRole = Annotated[str, role_option("Who reads the log: a role with audit.read.")]
 READER = "data_steward"
 
 audit_app = typer.Typer(help="Audit receipts: who asked what, from which sources and data versions.",

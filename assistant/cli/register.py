@@ -7,12 +7,12 @@ from typing import Annotated, Any
 import typer
 
 from assistant import shapes
-from assistant.cli.common import JsonOpt, err, print_json, services
+from assistant.cli.common import JsonOpt, err, print_json, role_option, services
 from assistant.register.entries import KINDS, Entry, RegisterFilter, export
 from assistant.register.grading import describe_evidence
 from core.errors import FieldError
 
-StewardRole = Annotated[str, typer.Option("--role", help="Who reads the register: a role with register.read.")]
+StewardRole = Annotated[str, role_option("Who reads the register: a role with register.read.")]
 STEWARD = "data_steward"
 
 register_app = typer.Typer(help="The register of public data resources: metadata, quality scores and reasons.",
@@ -28,7 +28,7 @@ def disclose(
     out: Annotated[Path, typer.Option("--out", help="report.html, report.csv or report.json (by the suffix).")],
     since: Annotated[str | None, typer.Option("--since", help="From YYYY[-MM[-DD]] (UTC).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Up to the end of YYYY[-MM[-DD]] (UTC).")] = None,
-    role: Annotated[str, typer.Option("--role", help="Who builds it: a role with audit.read.")] = STEWARD,
+    role: Annotated[str, role_option("Who builds it: a role with audit.read.")] = STEWARD,
 ) -> None:
     """The public disclosure report: how public data was used, aggregated, small counts suppressed."""
     from assistant.register import disclosure
@@ -140,7 +140,7 @@ def register_held(
     release: Annotated[str | None, typer.Option("--release", metavar="ID", help="Release this passage.")] = None,
     keep: Annotated[str | None, typer.Option("--keep", metavar="ID", help="Keep this passage held.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="Only pending, released or kept ones.")] = None,
-    role: Annotated[str, typer.Option("--role", help="Who reviews: a role with register.review.")] = STEWARD,
+    role: Annotated[str, role_option("Who reviews: a role with register.review.")] = STEWARD,
     as_json: JsonOpt = False,
 ) -> None:
     """Passages held at ingest for instruction-like text, with the rule and the text; --release or --keep decides

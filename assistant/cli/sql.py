@@ -1,13 +1,12 @@
 """`govdata sql ...` and `govdata datasets add`: thin shells over the SQL use cases of Services."""
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from assistant import shapes
-from assistant.cli.common import JsonOpt, RoleOpt, err, print_json, services
+from assistant.cli.common import JsonOpt, RoleOpt, err, print_json, role_option, services
 from assistant.policy.roles import DEFAULT_ROLE
 from core.errors import GovDataError
 
@@ -35,18 +34,21 @@ def datasets_add(
     describe: Annotated[Path | None, typer.Option(
         "--describe", help='JSON {"title", "description", "columns": {"col": {"description", "unit", '
                            '"sensitive"}}}.')] = None,
-    role: Annotated[str, typer.Option("--role", help="Who approves: a role with tables.approve.")] = "data_steward",
+    role: Annotated[str, role_option("Who approves: a role with tables.approve.")] = "data_steward",
     as_json: JsonOpt = False,
 ) -> None:
     """Register a file as approved table(s) for SQL questions, and index them for dataset search."""
     result = services().add_tables(path, name=name, access_level=access_level, describe=describe, role=role)
     if as_json:
         print_json({"tables": [shapes.table(t) for t in result.tables], "indexed": result.indexed,
-                    "unchanged": result.unchanged})
+                    "unchanged": result.unchanged, "rechecked": result.rechecked})
         return
     if result.unchanged:
         err(f"unchanged: {', '.join(t.name for t in result.tables)} already approved at this version")
         return
+    for outcome in result.rechecked:  # knowledge on the changed tables, run again (issue 32)
+        if outcome["status"] in ("suspended", "flagged"):
+            err(f"knowledge {outcome['id']} {outcome['status']}: {outcome['reason']}")
     for table in result.tables:
         sensitive = [c.name for c in table.columns if c.sensitive]
         err(f"approved table {table.name}: {table.row_count} rows, {len(table.columns)} columns, "
@@ -56,15 +58,16 @@ def datasets_add(
 
 @sql_app.command("tables")
 def sql_tables(role: RoleOpt = DEFAULT_ROLE, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """The approved tables the role may query, with their columns."""
+    """The approved tables the role may query, with their columns, and the grants that open any of them."""
     context = services().sql_tables(role, db=db)
     if as_json:
-        print_json([shapes.table(t) for t in context.tables])
+        print_json([shapes.table_in(context)(t) for t in context.tables])
         return
     for table in context.tables:
         access = context.approval.table(table.name)
-        typer.echo(f"{table.name}  ({table.row_count} rows; {table.access_level}; version {table.version}) "
-                   f"{table.title}")
+        through = context.grants.get(table.name, ())
+        typer.echo(f"{table.name}  ({table.row_count} rows; {table.access_level}; version {table.version}"
+                   + (f"; through grant {', '.join(through)}" if through else "") + f") {table.title}")
         for column in table.columns:
             state = "denied" if access and column.name in access.denied else (
                 "masked" if access and column.name in access.masked else "")
@@ -100,11 +103,15 @@ def _show_answer(answer: Any) -> None:
     _show_rows(answer.columns, answer.rows, answer.truncated)
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
     typer.echo(f"datasets: {versions}")
+    if answer.knowledge:
+        typer.echo(f"knowledge used: {', '.join(answer.knowledge)}")
     if answer.uncertain:
         err(f"uncertain: {round(100 * (answer.confidence or 0))}% of {answer.candidates} candidate queries gave "
             f"this result; {len(answer.alternatives)} other reading(s) in --json")
     if answer.notice:
         err(f"note: {answer.notice}")
+    if answer.sdc:
+        err(f"note: {answer.sdc['notice']}")
 
 
 def _show_rows(columns: list[str], rows: list[list[Any]], truncated: bool) -> None:
@@ -152,18 +159,21 @@ def sql_run(
         return
     typer.echo(result.sql)
     _show_rows(result.columns, result.rows, result.truncated)
+    if result.sdc:
+        err(f"note: {result.sdc['notice']}")
 
 
 @sql_app.command("learn")
 def sql_learn(
     question: Annotated[str, typer.Argument(help="The question, as an analyst would ask it.")],
     sql: Annotated[str, typer.Argument(help="The steward-verified SQL that answers it.")],
-    role: Annotated[str, typer.Option("--role", help="Who verifies: a role with sql.learn.")] = "data_steward",
+    role: Annotated[str, role_option("Who verifies: a role with sql.learn.")] = "data_steward",
     as_json: JsonOpt = False,
 ) -> None:
-    """Store a verified question -> SQL pair; it must pass the guard and run. Used as a few-shot example."""
-    example = services().learn(question, sql, role=role)
+    """Store a verified question -> SQL pair as approved knowledge (a steward's direct approval); it must pass the
+    guard and run. Shown to the model as a verified example."""
+    item = services().learn(question, sql, role=role)
     if as_json:
-        print_json(dataclasses.asdict(example))
+        print_json(item.as_dict())
         return
-    err(f"learned: {example.question} -> tables {', '.join(example.tables)}")
+    err(f"learned {item.id}: {item.question} -> tables {', '.join(item.tables)}")

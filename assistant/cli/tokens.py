@@ -4,9 +4,9 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.common import JsonOpt, err, print_json, services
+from assistant.cli.common import JsonOpt, err, print_json, role_option, services
 
-ManagerRole = Annotated[str, typer.Option("--role", help="Who manages tokens: a role with tokens.manage.")]
+ManagerRole = Annotated[str, role_option("Who manages tokens: a role with tokens.manage.")]
 STEWARD = "data_steward"
 
 tokens_app = typer.Typer(help="Tokens for the REST API and the MCP server: each carries a role.", no_args_is_help=True)
@@ -22,11 +22,13 @@ def tokens_create(
     token_role: Annotated[str, typer.Argument(metavar="ROLE", help="The role calls with this token act as.")],
     expires: Annotated[int | None, typer.Option(
         "--expires", min=1, max=3650, help="Days until it expires (default GOVDATA_API__TOKEN_DAYS).")] = None,
+    org: Annotated[str | None, typer.Option(
+        "--org", help="An organisation: the token's calls carry its grants (decided at each call).")] = None,
     role: ManagerRole = STEWARD,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a token; its secret is printed this once (only its hash is kept)."""
-    token, secret = services().create_token(name, token_role, days=expires, role=role)
+    token, secret = services().create_token(name, token_role, days=expires, org=org, role=role)
     if as_json:
         print_json({"token": secret} | token)
         return

@@ -216,7 +216,7 @@ def _sql_tools(server: GovDataMCP, settings: Settings) -> None:
         with its type, description, unit and whether it is sensitive (denied or masked for most roles)."""
         caller = caller_of(ctx)
         context = services_of(ctx).sql_tables(caller.role, user=caller.user)
-        return shapes.page(shapes.window(context.tables, offset, limit), shapes.table)
+        return shapes.page(shapes.window(context.tables, offset, limit), shapes.table_in(context))
 
     @server.tool(annotations=READ_ONLY)
     def sql_check(sql: Annotated[str, b.sql()], ctx: Context) -> dict[str, Any]:

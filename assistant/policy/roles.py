@@ -12,6 +12,7 @@ from core.errors import GovDataError
 DEFAULT_ROLE = "citizen"
 SENSITIVE_POLICIES = ("deny", "mask", "allow")
 PII_POLICIES = ("mask", "raw")
+MICRODATA_POLICIES = ("deny", "allow")  # row-level output of tables about people (issue 35)
 # Named actions beyond reading (datasette's named-permission style), with the words a refusal uses.
 ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables for SQL questions",
            "sql.learn": "store verified question/SQL examples",
@@ -19,7 +20,10 @@ ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables
            "register.grade": "decide classification and grading suggestions",
            "register.review": "review passages held for instruction-like text",
            "tokens.manage": "create, list or revoke API tokens",
-           "users.manage": "add, disable, enable or list web users (shared state)"}
+           "knowledge.propose": "propose knowledge (verified SQL, terms, table notes)",
+           "knowledge.review": "review knowledge (approve, reject, import, re-check)",
+           "grants.manage": "create, change or revoke grants, or decide requests for access",
+           "users.manage": "add, list, disable or enable users"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 
@@ -29,14 +33,17 @@ class NotAllowed(GovDataError):
 
 @dataclass(frozen=True)
 class Role:
-    """Access levels a role may see, what happens to columns flagged sensitive (deny unless stated), and
-    whether personal data found in results and passages is masked (unless stated) or shown raw."""
+    """Access levels a role may see, what happens to columns flagged sensitive (deny unless stated), whether
+    personal data found in results and passages is masked (unless stated) or shown raw, and whether it may see rows
+    of tables about people, households or businesses (`microdata`: deny unless stated: aggregates only, under
+    disclosure control)."""
 
     name: str
     access_levels: tuple[str, ...]
     sensitive_columns: str = "deny"
     pii: str = "mask"
     actions: tuple[str, ...] = ()
+    microdata: str = "deny"
 
     @property
     def masks_pii(self) -> bool:
@@ -45,6 +52,15 @@ class Role:
     def allowed(self, action: str) -> bool:
         """Whether the role may take a named action (ACTIONS)."""
         return action in self.actions
+
+    def within(self, other: "Role") -> bool:
+        """Whether this role sees no more than `other` (the CLI's `--role` may only lower a known user's role):
+        no other access level, no laxer sensitive-column or personal-data policy, no other action."""
+        sensitive = SENSITIVE_POLICIES.index
+        return (set(self.access_levels) <= set(other.access_levels)
+                and sensitive(self.sensitive_columns) <= sensitive(other.sensitive_columns)
+                and PII_POLICIES.index(self.pii) <= PII_POLICIES.index(other.pii)
+                and set(self.actions) <= set(other.actions))
 
     def require(self, action: str) -> None:
         if not self.allowed(action):
@@ -65,7 +81,9 @@ def load_roles(path: Path | None = None) -> dict[str, Role]:
     try:
         raw = json.loads(source)
         roles = {name: Role(name, tuple(spec["access_levels"]), str(spec.get("sensitive_columns", "deny")),
-                            str(spec.get("pii", "mask")), _actions(name, spec)) for name, spec in raw.items()}
+                            str(spec.get("pii", "mask")), _actions(name, spec),
+                            str(spec.get("microdata", "allow" if name == _LEGACY_STEWARD else "deny")))
+                 for name, spec in raw.items()}
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise GovDataError(f"roles file {path or 'assistant/policy/roles.json'} is malformed: {exc}") from None
     for role in roles.values():
@@ -76,6 +94,8 @@ def load_roles(path: Path | None = None) -> dict[str, Role]:
             raise GovDataError(f"role {role.name!r}: sensitive_columns must be one of {', '.join(SENSITIVE_POLICIES)}")
         if role.pii not in PII_POLICIES:
             raise GovDataError(f"role {role.name!r}: pii must be one of {', '.join(PII_POLICIES)}")
+        if role.microdata not in MICRODATA_POLICIES:
+            raise GovDataError(f"role {role.name!r}: microdata must be one of {', '.join(MICRODATA_POLICIES)}")
         unknown_actions = sorted(set(role.actions) - set(ACTIONS))
         if unknown_actions:
             raise GovDataError(f"role {role.name!r} names unknown action(s) {unknown_actions}; known: "

@@ -62,6 +62,7 @@ class Token:
     expires: str
     revoked: str = ""
     created_by: str = ""
+    org: str = ""  # the organisation whose grants its calls carry (issue 33); none by default
 
     def status(self, now: datetime) -> str:
         if self.revoked:
@@ -87,19 +88,20 @@ class TokenStore(Protocol):
 
     def tokens(self) -> dict[str, Token]: ...
 
-    def create(self, name: str, role: str, days: int, by: str, now: datetime) -> tuple[Token, str]: ...
+    def create(self, name: str, role: str, days: int, by: str, now: datetime,
+               org: str = "") -> tuple[Token, str]: ...
 
     def revoke(self, name: str, now: datetime) -> Token: ...
 
     def find(self, secret: str) -> Token | None: ...
 
 
-def _new_token(name: str, role: str, days: int, by: str, now: datetime) -> tuple[Token, str]:
+def _new_token(name: str, role: str, days: int, by: str, now: datetime, org: str = "") -> tuple[Token, str]:
     if not _NAME.fullmatch(name):
         raise FieldError("name", "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
     secret = PREFIX + secrets.token_urlsafe(32)
     return Token(name, role, digest(secret), now.isoformat(), (now + timedelta(days=days)).isoformat(),
-                 created_by=by), secret
+                 created_by=by, org=org), secret
 
 
 def _matching(tokens: dict[str, Token], secret: str) -> Token | None:
@@ -130,9 +132,9 @@ class TokenFile:
                 self._cached = (stamp, self._read())
             return self._cached[1]
 
-    def create(self, name: str, role: str, days: int, by: str, now: datetime) -> tuple[Token, str]:
+    def create(self, name: str, role: str, days: int, by: str, now: datetime, org: str = "") -> tuple[Token, str]:
         """A new token and its secret (shown once); a name in use (or used before) is refused."""
-        token, secret = _new_token(name, role, days, by, now)
+        token, secret = _new_token(name, role, days, by, now, org)
         with file_lock(self._lock_file):
             current = self._read()
             if name in current:
@@ -176,7 +178,7 @@ class TokenFile:
         atomic_write(self.path, text + "\n")  # a new file from mkstemp: readable by its owner only
 
 
-_COLUMNS = "name, role, sha256, created, expires, revoked, created_by"
+_COLUMNS = "name, role, sha256, created, expires, revoked, created_by, org"  # org: migration 8 (issue 33)
 
 
 class PostgresTokens:
@@ -189,8 +191,8 @@ class PostgresTokens:
         with self.state.connection() as con:
             return {row[0]: Token(*row) for row in con.execute(f"SELECT {_COLUMNS} FROM tokens ORDER BY created, name")}
 
-    def create(self, name: str, role: str, days: int, by: str, now: datetime) -> tuple[Token, str]:
-        token, secret = _new_token(name, role, days, by, now)
+    def create(self, name: str, role: str, days: int, by: str, now: datetime, org: str = "") -> tuple[Token, str]:
+        token, secret = _new_token(name, role, days, by, now, org)
         if not self.put([token]):
             raise FieldError("name", "a token with this name exists or existed; names are never reused", name)
         return token, secret
@@ -200,7 +202,7 @@ class PostgresTokens:
         added = 0
         with self.state.transaction() as con:
             for token in tokens:
-                cursor = con.execute(f"INSERT INTO tokens ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                cursor = con.execute(f"INSERT INTO tokens ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
                                      "ON CONFLICT (name) DO NOTHING", tuple(asdict(token).values()))
                 added += cursor.rowcount
         return added

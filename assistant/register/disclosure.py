@@ -1,6 +1,8 @@
 """The disclosure report (披露): how public data was used, for the public, built from the audit receipts.
 
-Counts only, by dataset, role, interface, month and outcome; never a user, never a question. Any count below
+Counts only, by dataset, role, interface, month and outcome, and what disclosure control did to answers over tables
+about people (issue 35: results protected, cells suppressed, groups not shown, queries refused); never a user,
+never a question. Any count below
 the threshold is shown as "<N"; when only one cell of a dimension is, the next smallest is shown as
 "suppressed", so the hidden one cannot be worked out from the total by subtraction.
 """
@@ -14,6 +16,7 @@ from pathlib import PurePath
 from typing import Any
 
 from assistant import csvsafe
+from assistant.register import operation
 
 USE_ACTIONS = ("ask", "docs.search", "datasets.search", "sql.ask", "sql.run", "sql.replay")
 SQL_ACTIONS = ("sql.ask", "sql.run", "sql.replay")
@@ -68,8 +71,26 @@ def build(receipts: Iterable[Any], levels: dict[str, str], threshold: int, since
         "restricted_access": [{"dataset": d, "access_level": level, "role": role, "uses": _cell(n, threshold)}
                               for (d, level, role), n in sorted(restricted.items())],
         "raw_personal_data_reads": _suppress(dict(Counter(r.role for r in uses if r.raw_values)), threshold),
+        "disclosure_control": _disclosure_control(uses, threshold),
     }
     return report
+
+
+def _disclosure_control(uses: list[Any], threshold: int) -> dict[str, Any]:
+    """Per table about people: answers protected, cells suppressed by the threshold and dominance rules and to
+    protect other cells, groups not shown, and row-level queries refused (from the receipts' `sdc`)."""
+    totals: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in uses:
+        report = getattr(r, "sdc", None) or {}
+        if report.get("table"):
+            counts = totals[str(report["table"])]
+            counts["protected_results"] += 1
+            for key in ("threshold_cells", "dominance_cells", "secondary", "hidden_groups"):
+                counts[key] += int(report.get(key) or 0)
+        elif "disclosure control" in str(r.outcome):
+            totals["(refused)"]["refused_queries"] += 1
+    return {table: {key: _cell(n, threshold) for key, n in sorted(counts.items())} for table, counts in
+            sorted(totals.items())}
 
 
 def _cell(count: int, threshold: int) -> Cell:
@@ -89,6 +110,11 @@ def _suppress(counts: dict[str, int], threshold: int) -> dict[str, Cell]:
     return {k: f"<{threshold}" if k in small else SUPPRESSED if k in also else n for k, n in counts.items()}
 
 
+_SDC_WORDS = {"protected_results": "answers protected", "threshold_cells": "cells suppressed (fewer than k)",
+              "dominance_cells": "cells suppressed (dominance)", "secondary": "cells suppressed to protect others",
+              "hidden_groups": "groups of fewer than k not shown", "refused_queries": "row-level queries refused"}
+
+
 def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=1)
 
@@ -102,6 +128,11 @@ def to_csv(report: dict[str, Any]) -> str:
     rows += [["restricted_access", f"{row['dataset']} / {row['role']}", row["access_level"], row["uses"]]
              for row in report["restricted_access"]]
     rows += [["documents_cited", row["document"], "", row["citations"]] for row in report["documents_cited"]]
+    rows += [["disclosure_control", f"{table} / {key}", "", count]
+             for table, counts in report.get("disclosure_control", {}).items() for key, count in counts.items()]
+    rows += [["authorised_operation", f"{g['grant']} / {g['organisation']} / {g['scope']}: {g['target']} / "
+              f"{g['state']} / {month}", "", count] for g in report.get("authorised_operation", [])
+             for month, count in (g["uses_by_month"] or {"all": g["uses"]}).items()]
     return csvsafe.to_csv(["section", "key", "access_level", "count"], rows)
 
 
@@ -130,6 +161,11 @@ def to_html(report: dict[str, Any]) -> str:
               [[k, v] for k, v in report["by_interface"].items()]),
         table("Documents cited in answers", ["document", "citations"],
               [[d["document"], d["citations"]] for d in report["documents_cited"]]),
+        table("Disclosure control of tables about people", ["table", "what", "count"],
+              [[t, _SDC_WORDS.get(k, k), v] for t, counts in report.get("disclosure_control", {}).items()
+               for k, v in counts.items()]),
+        table("Sharing and authorised operation (grants)", operation.HTML_HEADER,
+              operation.html_rows(report.get("authorised_operation", []))),
     ]
     style = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
              "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 10px;"

@@ -2,8 +2,8 @@
 records should not be public, each with its evidence, and the steward's decisions on them.
 
 Nothing changes without a steward: `suggest_for_table` / `suggest_for_record` only read. An accepted
-decision is written to GOVDATA_HOME/register/decisions.json; the SQL registry applies accepted column and table
-decisions every time it lists tables (so they hold at once, and survive a table being added again), and ingest
+decision is written to GOVDATA_HOME/register/decisions.json; the SQL registry applies accepted column, unit and
+table decisions every time it lists tables (so they hold at once, and survive a table being added again), and ingest
 applies accepted record levels (only ever stricter).
 """
 
@@ -63,7 +63,7 @@ class Suggestion:
 
     id: str
     target: str  # "table.column", "table" or a catalog record id
-    kind: str  # "sensitive_column" | "table_level" | "record_level"
+    kind: str  # "sensitive_column" | "table_unit" | "table_level" | "record_level"
     current: str
     suggested: str
     evidence: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +84,9 @@ def describe_evidence(evidence: dict[str, Any]) -> str:
         if evidence.get("examples"):
             parts.append("e.g. " + ", ".join(evidence["examples"]))
         return "; ".join(parts)
+    if "unit_column" in evidence:
+        column = evidence["unit_column"] or "none (each row is its own unit)"
+        return f"rows hold personal data ({', '.join(evidence['personal_columns'])}); unit column: {column}"
     if "personal_columns" in evidence:
         return "personal data in " + ", ".join(evidence["personal_columns"])
     return f"“{evidence.get('phrase', '')}”: {evidence.get('context', '')}"
@@ -156,6 +159,8 @@ def suggest_for_table(table: Any, database: Path, decided: dict[str, str]) -> li
     finally:
         con.close()
     personal = [s.target.split(".", 1)[1] for s in out] + [c.name for c in table.columns if c.sensitive]
+    if personal and not getattr(table, "unit", ""):
+        out.append(unit_suggestion(table, sorted(personal), out, decided))
     if personal:
         wanted = "non-public" if grave else "restricted public"
         if (most_restrictive(table.access_level, wanted) or table.access_level) != table.access_level:
@@ -163,6 +168,25 @@ def suggest_for_table(table: Any, database: Path, decided: dict[str, str]) -> li
             out.append(Suggestion(sid, table.name, "table_level", table.access_level, wanted,
                                   {"personal_columns": sorted(personal)}, decided.get(sid, "pending")))
     return out
+
+
+_UNIT_ID = re.compile(r"(^|_)(person|people|patient|resident|citizen|individual|member|client|customer|applicant|"
+                      r"student|pupil|employee|taxpayer|beneficiary|household|family|hh)_?(id|no|num|number|code|key)$"
+                      r"|^(id|pid|uid)$|身份证|人员编号|户号|住户编号", re.I)
+
+
+def unit_suggestion(table: Any, personal: list[str], found: list[Suggestion], decided: dict[str, str]) -> Suggestion:
+    """Rows with personal data are about people: declare the table's unit (issue 35), so roles that may not see
+    microdata get only protected aggregates. The unit column is one that identifies a person or household (a
+    resident ID column, or a name like person_id); none: each row is its own unit."""
+    detected = [s.target.split(".", 1)[1] for s in found if s.evidence.get("kind") in ("id", "ssn")]
+    named = [c.name for c in table.columns if _UNIT_ID.search(c.name) or _UNIT_ID.search(c.label or "")]
+    column = (named + detected + [""])[0]
+    unit = "household" if re.search(r"household|family|(^|_)hh_|户", column, re.I) else "person"
+    value = f"{unit}:{column}" if column else unit
+    sid = _suggestion_id(table.name, "unit", value, table.version)
+    return Suggestion(sid, table.name, "table_unit", "none", value,
+                      {"personal_columns": personal, "unit_column": column}, decided.get(sid, "pending"))
 
 
 def suggest_for_record(record_id: str, payload: dict[str, Any], decided: dict[str, str]) -> list[Suggestion]:
@@ -290,7 +314,8 @@ def apply_to_tables(tables: list[Any], decisions: DecisionStore) -> list[Any]:
     values dropped, as the loader does for sensitive columns), levels only ever get stricter."""
     columns = {d["target"] for d in decisions.accepted("sensitive_column")}
     levels = {d["target"]: d["value"] for d in decisions.accepted("table_level")}
-    if not columns and not levels:
+    units = {d["target"]: str(d["value"]) for d in decisions.accepted("table_unit")}
+    if not columns and not levels and not units:
         return tables
     for table in tables:
         for column in table.columns:
@@ -299,6 +324,9 @@ def apply_to_tables(tables: list[Any], decisions: DecisionStore) -> list[Any]:
                 column.samples, column.examples, column.range = [], [], []
         if table.name in levels:
             table.access_level = most_restrictive(table.access_level, levels[table.name]) or table.access_level
+        if table.name in units and not table.unit:  # a declared unit is never taken back by a decision
+            table.unit, _, column = units[table.name].partition(":")
+            table.unit_column = column if column in {c.name for c in table.columns} else ""
     return tables
 
 

@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from assistant.sql.sdc import is_suppressed
+
 ChartKind = Literal["bar", "line", "scatter"]
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][\d:.]+)?)?)?$")
 
@@ -16,7 +18,7 @@ class ChartSpec:
 
 
 def _numeric(values: list[Any]) -> bool:
-    present = [v for v in values if v is not None]
+    present = [v for v in values if v is not None and not is_suppressed(v)]  # a suppressed cell is a gap
     return bool(present) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
 
 

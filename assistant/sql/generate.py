@@ -7,7 +7,7 @@ Nothing here knows any particular database: the schema, sample values and value 
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,13 +20,16 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from assistant.llm.replies import example_reply, parse_reply, response_format
 from assistant.policy import pii
 from assistant.sql.coercion import TYPE_ERROR, coerce_types, column_kinds
-from assistant.sql.examples import VerifiedExample
 from assistant.sql.grouping import NOT_GROUPED, explicit_grouping
 from assistant.sql.guard import Approval, SqlGuard
+from assistant.sql.knowledge import KnowledgeItem
+from assistant.sql.lessons import Lesson, choose
 from assistant.sql.patterns import set_operation_hint
 from assistant.sql.pruning import prune_columns
 from assistant.sql.repair import repair_hint
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
+from assistant.sql.sdc_rewrite import SdcRefused
+from assistant.sql.sdc_runner import SdcPolicy, SdcRunner
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import AccessProfile
 from core.settings import SqlSettings
@@ -102,8 +105,11 @@ class SqlAnswer:
     uncertain: bool = False  # confidence below GOVDATA_SQL__CONFIDENCE_THRESHOLD
     notice: str | None = None  # something the user should know about a result that ran, e.g. withheld data
     withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
+    knowledge: list[str] = field(default_factory=list)  # ids of the knowledge items the prompt was taught
+    sdc: dict[str, Any] | None = None  # disclosure control's report when it protected the rows (issue 35)
     # every candidate in the order written, for benchmarks: {"key", "rows", "sql", "seconds"}; not in as_dict
     trace: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
+    grants: list[str] = field(default_factory=list)  # the grants its tables were read through (issue 33)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -113,7 +119,7 @@ class SqlAnswer:
             "elapsed_ms": self.elapsed_ms, "masked_columns": self.masked_columns, "tables_shown": self.tables_shown,
             "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
             "alternatives": self.alternatives, "uncertain": self.uncertain, "notice": self.notice,
-            "withheld": self.withheld,
+            "withheld": self.withheld, "knowledge": self.knowledge, "sdc": self.sdc, "grants": self.grants,
         }
 
 
@@ -128,6 +134,8 @@ class SqlContext:
     engine: "PostgresTarget | None" = None  # the registry's tables in PostgreSQL (GOVDATA_SQL__ENGINE=postgres)
     profile: "AccessProfile | None" = None  # what the role may read: `database` holds exactly that (walls.py)
     masks_pii: bool = False  # rows read for the prompt are masked like the registry's samples
+    sdc: "SdcPolicy | None" = None  # tables about people this role sees only as protected aggregates (issue 35)
+    grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # table -> grants it was opened through
 
     @property
     def shared(self) -> bool:
@@ -136,13 +144,21 @@ class SqlContext:
 
 
 def runner_for(context: SqlContext, limits: RunnerLimits, work_mem: str = "64MB") -> Runner:
-    """The runner of the engine that holds the context's tables: DuckDB, or PostgreSQL as the reader login."""
+    """The runner of the engine that holds the context's tables: DuckDB, or PostgreSQL as the reader login; for a
+    role under disclosure control, wrapped so queries over tables about people come back protected."""
+    protected = context.sdc is not None and bool(context.sdc.tables)
+    engine_limits = replace(limits, row_cap=context.sdc.engine_rows()) if context.sdc and protected else limits
+    runner: Runner
     if context.engine is not None:
         from assistant.sql.postgres import PostgresRunner
 
-        return PostgresRunner(context.engine, limits, work_mem, context.profile)
-    return QueryRunner(context.database, limits, context.profile.wall() if context.profile else None,
-                       shared=context.shared)
+        runner = PostgresRunner(context.engine, engine_limits, work_mem, context.profile)
+    else:
+        runner = QueryRunner(context.database, engine_limits, context.profile.wall() if context.profile else None,
+                             shared=context.shared)
+    if protected and context.sdc is not None:
+        return SdcRunner(runner, context.sdc, postgres=context.engine is not None)
+    return runner
 
 
 _WITHHELD_MARGIN = 0.1  # a withheld table or column must beat the visible ones by this to be named the reason
@@ -161,22 +177,25 @@ class SqlGenerator:
     def limits(self) -> RunnerLimits:
         return RunnerLimits.of(self.settings)
 
-    def ask(self, question: str, context: SqlContext, examples: Sequence[VerifiedExample] = ()) -> SqlAnswer:
+    def ask(self, question: str, context: SqlContext, knowledge: Sequence[KnowledgeItem] = ()) -> SqlAnswer:
+        """Write, guard and run SQL for the question over the context's tables, taught the `knowledge` items the
+        caller may read (issue 32: the answer names the ones its prompt showed)."""
         started = time.perf_counter()
         visible = [_without_denied(t, context.approval) for t in context.tables if context.approval.table(t.name)]
         tables = self.link_tables(question, visible)
         hints = value_hints(question, tables, context, self.limits(), self.values) if self.settings.value_hints else {}
         tables = prune_columns(question, tables, self.settings.max_columns, self._relevance, set(hints))
-        shots = self.pick_examples(question, examples, {t.name for t in visible})
+        lesson = choose(question, knowledge, {t.name for t in visible}, {t.name for t in tables}, self._relevance,
+                        self.embed, self.settings.examples, self.settings.knowledge_tokens)
         rows = first_rows(tables, context, self.limits()) if self.settings.schema_style == "ddl" else None
-        messages = self.messages(question, tables, hints, shots, rows)
+        messages = self.messages(question, tables, hints, lesson, rows)
         answer = self._explain_failure(question, visible, context,
                                        self._attempts(question, messages, context, visible))
         if self.settings.candidates > 1 and answer.error is None:
             answer = self._vote(question, messages, context, answer, time.perf_counter() - started,
                                 started + self.settings.candidate_budget_s)
         versions = {t.name: t.version for t in context.tables}
-        return replace(answer, tables_shown=[t.name for t in tables],
+        return replace(answer, tables_shown=[t.name for t in tables], knowledge=lesson.ids,
                        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
                        dataset_versions={name: versions[name] for name in answer.dataset_versions if name in versions})
 
@@ -288,6 +307,8 @@ class SqlGenerator:
             return f"rejected by the guard: {verdict.reason}"
         try:
             result = runner.run(verdict.query)
+        except SdcRefused as exc:
+            return f"refused by {exc.reason}"
         except QueryFailed as exc:
             fixed = self._fixed_up(answer, context, runner, str(exc))
             if fixed is not None:
@@ -326,12 +347,12 @@ class SqlGenerator:
         return str(self.chat_model.invoke(messages, **kwargs).content)
 
     def messages(self, question: str, tables: list[RegisteredTable], hints: dict[tuple[str, str], list[str]],
-                 shots: Sequence[VerifiedExample], rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
+                 lesson: Lesson | None = None, rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
         turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
         for n in (1, 2) if self.settings.worked_examples else ():
             turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render()))
             turns.append(example_reply(load_prompt(f"sql_example_{n}_assistant").render()))
-        examples = "".join(f"\nVerified example:\nQuestion: {s.question}\nSQL: {s.sql}\n" for s in shots)
+        examples = lesson.render() if lesson is not None else ""
         language = _LANGUAGES.get(detect_language(question), "English")
         pattern = set_operation_hint(question) if self.settings.pattern_hints else ""
         if rows is not None:
@@ -363,14 +384,6 @@ class SqlGenerator:
             vectors = self.embed([question, *documents])
             scores = scores + vectors[1:] @ vectors[0]
         return scores
-
-    def pick_examples(self, question: str, examples: Sequence[VerifiedExample],
-                      visible: set[str]) -> list[VerifiedExample]:
-        usable = [e for e in examples if set(e.tables) <= visible]
-        if not usable or self.settings.examples == 0:
-            return []
-        scores = self._relevance(question, [e.question for e in usable])
-        return [usable[i] for i in np.argsort(-scores)[: self.settings.examples]]
 
 
 def _without_denied(table: RegisteredTable, approval: Approval) -> RegisteredTable:
@@ -423,7 +436,8 @@ def with_result(answer: SqlAnswer, result: SqlResult) -> SqlAnswer:
     """The answer with the rows its checked SQL returned (versions filled in by `ask`)."""
     return replace(answer, sql=result.sql, columns=result.columns, rows=result.rows, row_count=result.row_count,
                    truncated=result.truncated, masked_columns=result.masked_columns,
-                   dataset_versions=dict.fromkeys(result.tables, ""), error=None, withheld=result.withheld)
+                   dataset_versions=dict.fromkeys(result.tables, ""), error=None, withheld=result.withheld,
+                   sdc=result.sdc)
 
 
 def table_document(table: RegisteredTable) -> str:
@@ -490,6 +504,8 @@ def first_rows(tables: list[RegisteredTable], context: SqlContext, limits: Runne
     con = locked_connection(context.database, limits, shared=context.shared)
     try:
         for table in tables:
+            if context.sdc is not None and table.name in context.sdc.tables:
+                continue  # no rows of a table about people reach the prompt for a role that may not see them
             columns = ", ".join(quote(c.name) for c in table.columns)
             try:
                 found = con.execute(f"SELECT {columns} FROM {quote(table.name)} LIMIT {count}").fetchall()
@@ -557,6 +573,8 @@ def value_hints(question: str, tables: list[RegisteredTable], context: SqlContex
 
     def readable(table: str, column: str) -> bool:
         access = context.approval.table(table)
+        if context.sdc is not None and table in context.sdc.tables:
+            return False  # a value found would tell that someone in a table about people has it
         return access is not None and column not in access.masked and column not in access.denied
 
     candidates = _phrases(question)

@@ -31,7 +31,7 @@ from core.errors import GovDataError
 from core.settings import SqlSettings
 
 __all__ = ["MASK", "PlanFacts", "QueryFailed", "QueryRunner", "Runner", "RunnerLimits", "SqlResult", "check_plan",
-           "check_plan_columns", "engine_message", "json_value", "locked_connection"]
+           "check_plan_columns", "check_single_scans", "engine_message", "json_value", "locked_connection"]
 CUT_MARK = "…"
 _FETCH_BATCH = 256
 # DuckDB type ids whose values have no fixed size: bounded in the engine before they are fetched
@@ -58,6 +58,8 @@ class SqlResult:
     receipt_id: int | None = None
     cut_columns: list[str] = field(default_factory=list)  # columns with a value cut at max_cell_chars
     withheld: list[dict[str, str]] = field(default_factory=list)  # [{"column", "reason"}] a star left out
+    sdc: dict[str, Any] | None = None  # disclosure control's report when it protected the rows (issue 35)
+    grants: list[str] = field(default_factory=list)  # the grants its tables were read through (issue 33)
 
 
 class Runner(Protocol):
@@ -144,6 +146,8 @@ class QueryRunner:
             plan = _plan(con, query.sql) if query.tables or self.limits.max_estimated_rows or self.wall else None
             if plan is not None:
                 check_plan(plan, query.tables, self.limits.max_estimated_rows)
+                if query.single_scan:
+                    check_single_scans(plan, query.single_scan)
                 if self.wall is not None:
                     check_plan_columns(plan, self.wall)
             fetched = _Fetch(con, self.limits, started + self.limits.timeout_s, set(query.masked_outputs))
@@ -182,6 +186,7 @@ class PlanFacts:
     functions: frozenset[str]
     result_rows: int = 0  # the estimate at the plan's root: the rows it expects to return
     scans: tuple[tuple[str, tuple[str, ...], str], ...] = ()  # (table, projected columns, filter text)
+    operators: frozenset[str] = frozenset()  # the plan's operator names (WINDOW, HASH_GROUP_BY, ...)
 
 
 def _plan(con: duckdb.DuckDBPyConnection, sql: str) -> PlanFacts | None:
@@ -198,11 +203,13 @@ def plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
     tables: set[str] = set()
     functions: set[str] = set()
     scans: list[tuple[str, tuple[str, ...], str]] = []
+    operators: set[str] = set()
     peak = 0
 
     def rows_of(node: dict[str, Any]) -> int:
         nonlocal peak
         info = node.get("extra_info") or {}
+        operators.add(str(node.get("name", "")).strip().upper())
         children = [rows_of(child) for child in node.get("children") or []]
         if "Table" in info:
             table = str(info["Table"]).split(".")[-1].strip('"').lower()
@@ -221,7 +228,8 @@ def plan_facts(plan: list[dict[str, Any]]) -> PlanFacts:
         return rows
 
     result = [rows_of(root) for root in plan]
-    return PlanFacts(peak, frozenset(tables), frozenset(functions), max(result, default=0), tuple(scans))
+    return PlanFacts(peak, frozenset(tables), frozenset(functions), max(result, default=0), tuple(scans),
+                     frozenset(operators))
 
 
 def _listed(value: Any) -> tuple[str, ...]:
@@ -268,6 +276,16 @@ def check_plan_columns(plan: PlanFacts, wall: Wall) -> None:
                 raise QueryFailed("the query's plan reads a column outside the caller's access profile; refused")
         if _names_in(filters) & denied:
             raise QueryFailed("the query's plan reads a column outside the caller's access profile; refused")
+
+
+def check_single_scans(plan: PlanFacts, tables: tuple[str, ...]) -> None:
+    """Disclosure control's wall on the plan (issue 35): a table about people is read exactly once and no window
+    runs, so every output cell is computed from the rows of its own group only."""
+    for table in tables:
+        if sum(1 for scanned, _, _ in plan.scans if scanned == table.lower()) != 1:
+            raise QueryFailed(f"the query's plan reads {table} more than once; refused under disclosure control")
+    if any("WINDOW" in name for name in plan.operators):
+        raise QueryFailed("the query's plan runs a window function; refused under disclosure control")
 
 
 def check_plan(plan: PlanFacts, approved: tuple[str, ...], max_rows: int) -> None:

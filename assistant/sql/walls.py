@@ -6,6 +6,10 @@ columns it sees masked, and a row filter — gets a DuckDB file of its own: deni
 already replaced by the mask, rows outside the filter absent. The role's queries open that file read-only; the
 approved database is not attached to that connection under any name, so no form of SQL can reach it.
 
+For a role under disclosure control (issue 35), a table about people also gets a record key column: a keyed hash of
+the unit (or of the row when the table names no unit column), which the rewrite of `sdc_rewrite.py` counts units
+and forms cell keys with; the guard never lets a query name it, and the raw unit column stays out when it is denied.
+
 A profile's file is named by a hash of what it holds (tables, versions, columns, masks, filters), so a changed
 registry or grading decision makes a new file and an old one is never read for a new profile. Files unused for a
 day are removed when another profile is built.
@@ -23,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from assistant.sql.guard import Approval
+from assistant.sql.sdc import RECORD_KEY_PRIME
 from core.errors import GovDataError, first_line
 from core.files import file_lock
 from ingest.tables import RegisteredTable, quote
@@ -32,6 +37,8 @@ MASKED_TYPE = "VARCHAR"
 PROFILE_FILE = "approved.duckdb"  # the same name as the approved database: engine messages read the same
 _BASE_ALIAS = "govdata_profile_source"
 _UNUSED_S = 24 * 3600
+RECORD_KEY = "__govdata_rk"
+ROW_UNIT = "#row"  # a record key per row: the table names no unit column
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class Relation:
     columns: tuple[tuple[str, str], ...]
     masked: frozenset[str] = frozenset()
     row_filter: str = ""  # a DuckDB predicate over the approved table; empty: every row
+    record_key: str = ""  # disclosure control: the unit column the record key hashes (ROW_UNIT: the row); "": none
 
     def expression(self, column: str) -> str:
         if column in self.masked:
@@ -50,8 +58,17 @@ class Relation:
         return quote(column)
 
     def held(self) -> dict[str, str]:
-        """Column -> type as the profile's relation holds it (masked columns are text)."""
-        return {name: MASKED_TYPE if name in self.masked else kind for name, kind in self.columns}
+        """Column -> type as the profile's relation holds it (masked columns are text; the record key a BIGINT)."""
+        held = {name: MASKED_TYPE if name in self.masked else kind for name, kind in self.columns}
+        return {**held, RECORD_KEY: "BIGINT"} if self.record_key else held
+
+    def record_key_sql(self) -> str:
+        """The record key as the profile's file holds it: md5 of the secret and the unit (or the row), modulo a
+        prime; the secret is the statement's one parameter."""
+        row = "'row:' || CAST(rowid AS VARCHAR)"
+        unit = row if self.record_key == ROW_UNIT else (
+            f"coalesce('unit:' || CAST({quote(self.record_key)} AS VARCHAR), {row})")
+        return f"CAST(md5_number(? || {unit}) % {RECORD_KEY_PRIME} AS BIGINT) AS {quote(RECORD_KEY)}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,8 @@ class AccessProfile:
 
     def _hash(self, *, with_versions: bool) -> str:
         payload = [[r.name, r.version if with_versions else "", [list(c) for c in r.columns], sorted(r.masked),
-                    r.row_filter] for r in sorted(self.relations, key=lambda r: r.name)]
+                    r.row_filter, *([r.record_key] if r.record_key else [])]
+                   for r in sorted(self.relations, key=lambda r: r.name)]
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()[:20]
 
     def wall(self) -> "Wall":
@@ -92,9 +110,11 @@ class Wall:
 
 
 def profile_of(approval: Approval, tables: list[RegisteredTable], every: list[RegisteredTable],
-               row_filters: Mapping[str, str] | None = None) -> AccessProfile:
-    """The profile of an approval over the registered tables; `every` tells whether it is the whole database."""
-    filters = row_filters or {}
+               row_filters: Mapping[str, str] | None = None,
+               record_keys: Mapping[str, str] | None = None) -> AccessProfile:
+    """The profile of an approval over the registered tables; `every` tells whether it is the whole database.
+    `record_keys`: table -> unit column (or ROW_UNIT) for the tables under disclosure control."""
+    filters, keys = row_filters or {}, record_keys or {}
     relations, denied = [], {}
     for table in tables:
         access = approval.table(table.name)
@@ -103,19 +123,21 @@ def profile_of(approval: Approval, tables: list[RegisteredTable], every: list[Re
         gone = {c.lower() for c in access.denied}
         columns = tuple((c.name, c.type) for c in table.columns if c.name.lower() not in gone)
         masked = frozenset(c.name for c in table.columns if c.name in access.masked and c.name.lower() not in gone)
-        relations.append(Relation(table.name, table.version, columns, masked, filters.get(table.name, "")))
+        relations.append(Relation(table.name, table.version, columns, masked, filters.get(table.name, ""),
+                                  keys.get(table.name, "")))
         denied[table.name] = frozenset(c.name for c in table.columns if c.name.lower() in gone)
     full = (len(relations) == len(every) and not any(denied.values())
-            and not any(r.masked or r.row_filter for r in relations))
+            and not any(r.masked or r.row_filter or r.record_key for r in relations))
     return AccessProfile(tuple(relations), denied, full)
 
 
 class ProfileDatabases:
     """The DuckDB files of access profiles under `folder`, built from the approved database on first use."""
 
-    def __init__(self, base: Path, folder: Path) -> None:
+    def __init__(self, base: Path, folder: Path, secret: bytes = b"") -> None:
         self.base = base
         self.folder = folder
+        self.secret = secret  # disclosure control's key: record keys are keyed hashes
 
     def database(self, profile: AccessProfile) -> Path:
         """The file that holds exactly what the profile may read (the approved database itself for a full one)."""
@@ -135,7 +157,7 @@ class ProfileDatabases:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         try:
-            _write_relations(self.base, staging / PROFILE_FILE, profile.relations)
+            _write_relations(self.base, staging / PROFILE_FILE, profile.relations, self.secret)
             os.replace(staging, path.parent)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -149,8 +171,8 @@ class ProfileDatabases:
                 shutil.rmtree(entry, ignore_errors=True)
 
 
-def _write_relations(base: Path, target: Path, relations: tuple[Relation, ...]) -> None:
-    """Copy each relation's readable columns (masked ones as the mask) and rows into a new DuckDB file."""
+def _write_relations(base: Path, target: Path, relations: tuple[Relation, ...], secret: bytes = b"") -> None:
+    """Copy each relation's readable columns (masked ones as the mask), its record key and rows into a new file."""
     source = str(base).replace("'", "''")
     try:
         con = duckdb.connect(str(target))
@@ -160,9 +182,11 @@ def _write_relations(base: Path, target: Path, relations: tuple[Relation, ...]) 
         con.execute(f"ATTACH '{source}' AS {_BASE_ALIAS} (READ_ONLY)")
         for relation in relations:
             columns = ", ".join(relation.expression(name) for name, _ in relation.columns) or "NULL AS no_columns"
+            keyed = f", {relation.record_key_sql()}" if relation.record_key else ""
             where = f" WHERE {relation.row_filter}" if relation.row_filter else ""
-            con.execute(f"CREATE TABLE {quote(relation.name)} AS SELECT {columns} "
-                        f"FROM {_BASE_ALIAS}.main.{quote(relation.name)}{where}")
+            con.execute(f"CREATE TABLE {quote(relation.name)} AS SELECT {columns}{keyed} "
+                        f"FROM {_BASE_ALIAS}.main.{quote(relation.name)}{where}",
+                        [secret.hex()] if relation.record_key else [])
         con.execute(f"DETACH {_BASE_ALIAS}")
         con.execute("CHECKPOINT")
     except duckdb.Error as exc:

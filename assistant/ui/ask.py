@@ -19,9 +19,9 @@ Chat = list[dict[str, Any]]
 
 def ask(assistant: Services, caller: Caller, message: str, history: Chat, route_choice: str, lang: str,
         turns: list[list[Any]]) -> Iterator[tuple[Chat, str, list[list[str]]]]:
-    """Route, then stream the reply; `turns` keeps plain [question, answer, route, receipt id, readings] for
-    follow-ups, the steward's receipt tools and the other readings of a SQL question whose candidates
-    disagreed."""
+    """Route, then stream the reply; `turns` keeps plain [question, answer, route, receipt id, readings, sql] for
+    follow-ups, the steward's receipt tools, the other readings of a SQL question whose candidates disagreed and
+    "This SQL is right" (readings and sql for SQL replies only)."""
     if not message.strip():
         yield history, "", turns
         return
@@ -51,7 +51,8 @@ def routed_reply(assistant: Services, caller: Caller, route: str, message: str, 
     elif route == "sql":
         answer = assistant.sql_ask(message, role=caller.role, user=caller.user)
         readings = [{k: a.get(k) for k in ("sql", "explanation", "row_count")} for a in answer.alternatives[:3]]
-        turns.append([message, answer.explanation, route, answer.receipt_id, readings if answer.uncertain else []])
+        turns.append([message, answer.explanation, route, answer.receipt_id, readings if answer.uncertain else [],
+                      answer.sql])
         yield _with_receipt(sql_markdown(answer, lang), receipt_block(assistant, caller, answer.receipt_id, lang))
     else:
         pairs = [(turn[0], turn[1]) for turn in turns]
@@ -88,6 +89,16 @@ def show_reading(assistant: Services, caller: Caller, turns: list[list[Any]], nu
     return [*history, {"role": "assistant", "content": f"{header}\n\n{body}"}]
 
 
+def propose_last(assistant: Services, caller: Caller, turns: list[list[Any]], lang: str) -> str:
+    """"This SQL is right": the latest SQL reply's question and SQL, proposed as a pair for a steward to review."""
+    from assistant.ui.knowledge import propose
+
+    latest = next((turn for turn in reversed(turns) if len(turn) > 5 and turn[2] == "sql" and turn[5]), None)
+    if latest is None:
+        return text("knowledge_no_sql", lang)
+    return propose(assistant, caller, latest[0], latest[5], lang)
+
+
 def last_receipt(turns: list[list[Any]]) -> int | None:
     """The receipt of the conversation's latest reply that has one."""
     return next((turn[3] for turn in reversed(turns) if len(turn) > 3 and turn[3]), None)
@@ -116,6 +127,10 @@ def layout(page: "Page") -> Any:
                     "label+routes")
         message = add(gr.Textbox(label=text("ask_message"), elem_id="ask-message"), "ask_message")
         send = add(gr.Button(text("ask_send"), variant="primary", elem_id="ask-send"), "ask_send", "value")
+        with gr.Row():
+            right = add(gr.Button(text("knowledge_propose"), size="sm", elem_id="ask-propose", scale=0),
+                        "knowledge_propose", "value")
+            proposed = gr.Markdown(elem_id="ask-proposed")
         page.parts["ask_tools"] = page.receipt_tools("ask", turns, last_receipt)
 
     def offer_readings(turns_now: list[list[Any]], lang: str) -> tuple[Any, Any]:
@@ -126,6 +141,8 @@ def layout(page: "Page") -> Any:
         trigger(page.bound(ask), [message, chat, route, page.lang, turns], [chat, message, turns],
                 **page.model_queue).then(offer_readings, [turns, page.lang], [readings_row, readings])
     reading_button.click(page.bound(show_reading), [turns, readings, chat, page.lang], chat, **page.fast_queue)
+    right.click(page.bound(propose_last), [turns, page.lang], proposed, api_name="knowledge_propose_answer",
+                **page.fast_queue)
     chat.clear(lambda: [], None, turns).then(  # a cleared conversation starts without context
         offer_readings, [turns, page.lang], [readings_row, readings])
     return tab

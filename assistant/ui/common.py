@@ -25,7 +25,7 @@ def caller_of(assistant: Services, request: Any) -> Caller:
     role holds at the next request, and a signed-in user no longer in the file is refused."""
     name = getattr(request, "username", None)
     users = users_of(assistant.settings)()
-    if name and name not in users:
+    if name and (name not in users or users[name].disabled):
         raise GovDataError(f"user {name!r} may no longer use this app; sign in again")
     return Caller(name or "local", role_of(users, name))
 
@@ -64,7 +64,8 @@ def for_caller(assistant: Services, handler: Callable[..., Any], name: str = "",
     return call
 
 
-_LABELS = {"sql": "sql_code", "query": "dataset_query"}  # fields whose form label has another key
+_LABELS = {"sql": "sql_code", "query": "dataset_query", "rows": "grant_rows", "reason": "decision_note",
+           "note": "decision_note"}  # fields whose form label has another key
 
 
 def error_markdown(exc: Exception, lang: str) -> str:

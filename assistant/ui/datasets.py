@@ -26,7 +26,8 @@ def find(assistant: Services, caller: Caller, query: str, publisher: str, fmt: s
         return error_markdown(exc, lang), hidden, gr.update(visible=False)
     approved = approved_tables(results)
     pick = gr.update(visible=bool(approved), choices=approved, value=approved[0] if approved else None)
-    count = 0 if level else assistant.hidden_matches(query, k=10, role=caller.role)  # the words only, no filters
+    count = 0 if level else assistant.hidden_matches(query, k=10, role=caller.role,  # the words only, no filters
+                                                     user=caller.user)
     note = f'<p class="hidden-note">{esc(text("hidden_matches", lang, n=count))}</p>' if count else ""
     cards = dataset_cards(results, lang) if results else nothing_card(
         assistant.closest_topics(query, role=caller.role), lang)

@@ -1,6 +1,6 @@
 """The page: the title, the language switch, one tab per module (each holds its layout, handlers and events:
-ask, datasets, workbench, audit, register) and the events that cross tabs. Every event reaches its handler
-through one adapter (`Page.bound`); starting the server is `assistant/ui/server.py`."""
+ask, datasets, workbench, audit, register, knowledge, access) and the events that cross tabs. Every event reaches
+its handler through one adapter (`Page.bound`); starting the server is `assistant/ui/server.py`."""
 
 import atexit
 import os
@@ -14,6 +14,8 @@ from assistant.services import Services
 from assistant.ui import ask as ask_tab
 from assistant.ui import audit as audit_tab
 from assistant.ui import datasets as datasets_tab
+from assistant.ui import grants as access_tab
+from assistant.ui import knowledge as knowledge_tab
 from assistant.ui import register as register_tab
 from assistant.ui import session, workbench
 from assistant.ui.common import caller_of
@@ -55,7 +57,8 @@ def build_ui(assistant: Services) -> Any:
         with gr.Tabs(selected="ask") as tabs:
             for key, tab in (("tab_ask", ask_tab.layout(page)), ("tab_datasets", datasets_tab.layout(page)),
                              ("tab_sql", workbench.layout(page)), ("tab_audit", audit_tab.layout(page)),
-                             ("tab_register", register_tab.layout(page))):
+                             ("tab_register", register_tab.layout(page)),
+                             ("tab_knowledge", knowledge_tab.layout(page)), ("tab_access", access_tab.layout(page))):
                 page.parts[key] = page.labels.add(tab, key)
         page.parts["tabs"] = tabs
         _wire_page(ui, page)
@@ -71,7 +74,8 @@ def _wire_page(ui: Any, page: Page) -> None:
         return session.who(assistant, caller_of(assistant, request), accept)
 
     def switch_language(lang: str, table: str, level: str, request: gr.Request) -> tuple[Any, Any]:
-        return session.role_choices(assistant, caller_of(assistant, request).role, lang, table or "", level or "")
+        caller = caller_of(assistant, request)
+        return session.role_choices(assistant, caller.role, lang, table or "", level or "", user=caller.user)
 
     def whoami(lang: str, role: str, request: gr.Request) -> str:
         return session.whoami(caller_of(assistant, request), lang, role)
@@ -81,7 +85,8 @@ def _wire_page(ui: Any, page: Page) -> None:
 
     labelled, pickers = [component for component, _, _ in page.labels.items], [parts["dataset"], parts["level"]]
     filled = [lang, parts["language"], role, *pickers, parts["tab_audit"], parts["tab_register"],
-              parts["ask_tools"], parts["sql_tools"]]
+              parts["tab_knowledge"], parts["ask_tools"], parts["sql_tools"], parts["access_queue"],
+              parts["tab_access"]]
     ui.load(who, None, filled).then(whoami, [lang, role], parts["whoami"]).then(relabel, lang, labelled)
     parts["language"].input(lambda value: value, parts["language"], lang).then(
         relabel, lang, labelled).then(whoami, [lang, role], parts["whoami"]).then(

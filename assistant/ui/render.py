@@ -121,10 +121,16 @@ def sql_markdown(answer: Any, lang: str) -> str:
         answer, lang)
     parts = [doubt, f"```sql\n{answer.sql}\n```", esc(answer.explanation),
              withheld_markdown(getattr(answer, "withheld", []), lang),
-             table_markdown(answer.columns, answer.rows),
+             table_markdown(answer.columns, answer.rows), sdc_markdown(answer, lang),
              f"{esc(text('rows', lang, n=answer.row_count))} · {esc(text('datasets_used', lang))}: {esc(versions)}",
-             esc(text("sql_more", lang))]
+             knowledge_line(answer, lang), esc(text("sql_more", lang))]
     return "\n\n".join(p for p in parts if p)
+
+
+def knowledge_line(answer: Any, lang: str) -> str:
+    """The knowledge items the answer's prompt was taught (issue 32), or "" when none."""
+    used = getattr(answer, "knowledge", None)
+    return f"{esc(text('knowledge_used', lang))}: {esc(', '.join(used))}" if used else ""
 
 
 def receipt_markdown(receipt: Any, lang: str, steward: bool = False) -> str:
@@ -164,6 +170,14 @@ def withheld_markdown(withheld: list[dict[str, str]], lang: str) -> str:
     return esc(text("left_out", lang, columns=listed, reason=reason))
 
 
+def sdc_markdown(result: Any, lang: str) -> str:
+    """Disclosure control's note under a protected result (issue 35): which rules shaped it."""
+    report = getattr(result, "sdc", None)
+    if not report:
+        return ""
+    return f"*{esc(text('sdc', lang, notice=report['notice'], table=report['table'], k=report['k']))}*"
+
+
 def uncertainty_markdown(answer: Any, lang: str) -> str:
     """When the SQL candidates disagreed: how much, and the other readings with their SQL and row counts; and
     when an empty result is about data the role may not use, that note."""
@@ -193,7 +207,7 @@ def result_markdown(result: Any, lang: str) -> str:
     """A result of SQL that ran (no explanation of its own): the SQL, the first rows, the dataset versions."""
     versions = ", ".join(f"{k}@{v}" for k, v in result.dataset_versions.items())
     parts = [f"```sql\n{result.sql}\n```", withheld_markdown(getattr(result, "withheld", []), lang),
-             table_markdown(result.columns, result.rows),
+             table_markdown(result.columns, result.rows), sdc_markdown(result, lang),
              f"{esc(text('rows', lang, n=result.row_count))} · {esc(text('datasets_used', lang))}: {esc(versions)}"]
     return "\n\n".join(p for p in parts if p)
 

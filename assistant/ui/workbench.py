@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -10,8 +11,10 @@ from assistant.csvsafe import to_csv
 from assistant.services import Services
 from assistant.sql.chart import pick_chart
 from assistant.sql.guard import SqlRejected, withheld_list
+from assistant.sql.sdc import is_suppressed
+from assistant.ui import knowledge as knowledge_tab
 from assistant.ui.common import Caller, caller_of, error_markdown, frame, receipt_block
-from assistant.ui.render import esc, page_of, uncertainty_markdown, withheld_markdown
+from assistant.ui.render import esc, knowledge_line, page_of, sdc_markdown, uncertainty_markdown, withheld_markdown
 from assistant.ui.text import text
 from core.errors import GovDataError
 
@@ -38,9 +41,10 @@ def run(assistant: Services, caller: Caller, sql: str, lang: str) -> tuple[Any, 
     except GovDataError as exc:
         return error_markdown(exc, lang), *no_result()
     note = text("rows", lang, n=result.row_count) + (text("row_cap", lang) if result.truncated else "")
-    shown = "\n\n".join(p for p in (note, withheld_markdown(result.withheld, lang),
+    shown = "\n\n".join(p for p in (note, withheld_markdown(result.withheld, lang), sdc_markdown(result, lang),
                                       receipt_block(assistant, caller, result.receipt_id, lang)) if p)
-    return shown, *result_outputs(result.columns, result.rows, lang, result.receipt_id)
+    return shown, *result_outputs(result.columns, result.rows, lang, result.receipt_id,
+                                  (caller.user, tuple(result.grants)))
 
 
 def generate(assistant: Services, caller: Caller, question: str, dataset: str, lang: str) -> tuple[Any, ...]:
@@ -53,18 +57,38 @@ def generate(assistant: Services, caller: Caller, question: str, dataset: str, l
         return answer.sql, f"{text('error', lang)}: {esc(answer.error)}", esc(answer.explanation), *no_result()
     versions = ", ".join(f"{k}@{v}" for k, v in answer.dataset_versions.items())
     doubt = uncertainty_markdown(answer, lang)
-    withheld = withheld_markdown(answer.withheld, lang)
+    withheld = "\n\n".join(p for p in (withheld_markdown(answer.withheld, lang), sdc_markdown(answer, lang)) if p)
     return (answer.sql, text("allowed_run", lang, n=answer.row_count) + (f"\n\n{withheld}" if withheld else ""),
             (f"{doubt}\n\n" if doubt else "")
             + f"{esc(answer.explanation)}\n\n{text('datasets_used', lang)}: {esc(versions)}"
+            + _with_receipt(knowledge_line(answer, lang))
             + _with_receipt(receipt_block(assistant, caller, answer.receipt_id, lang)),
-            *result_outputs(answer.columns, answer.rows, lang, answer.receipt_id))
+            *result_outputs(answer.columns, answer.rows, lang, answer.receipt_id, (caller.user, tuple(answer.grants))))
 
 
-def turn_page(result: dict[str, Any] | None, step: int, lang: str) -> tuple[Any, ...]:
+def turn_page(result: dict[str, Any] | None, step: int, lang: str,
+              assistant: Services | None = None) -> tuple[Any, ...]:
+    """The next or previous page of the result kept in the session; a result read through a grant that has ended
+    since (revoked, suspended, expired) is dropped instead, with its CSV (issue 33)."""
     if not result:
         return None, None, ""
+    if assistant is not None and not still_granted(assistant, result):
+        return None, None, text("result_ended", lang)
     return result, *page_outputs(result, result.get("page", 0) + step, lang)
+
+
+def still_granted(assistant: Services, result: dict[str, Any]) -> bool:
+    """Whether every grant the kept result was read through still opens it to its user; if not, its CSV files
+    (ours and Gradio's cached copies) are removed so a kept link no longer downloads it."""
+    user, grants = result.get("granted") or ("", ())
+    if not grants or assistant.grants_in_force(grants, user=user):
+        return True
+    name = os.path.basename(str(result.get("csv") or ""))
+    folder = os.environ.get("GRADIO_TEMP_DIR")
+    if name and folder:
+        for copy in Path(folder).rglob(name):
+            copy.unlink(missing_ok=True)
+    return False
 
 
 def csv_file(columns: list[str], rows: list[list[Any]]) -> str:
@@ -81,7 +105,7 @@ def charts(result: dict[str, Any] | None, kind: str, x: str | None, y: str | Non
     columns = (result or {}).get("columns", [])
     if not result or x not in columns or y not in columns or kind == "none":
         return gr.update(visible=False), gr.update(visible=False), gr.update(visible=False)
-    table = frame(result["columns"], result["rows"])
+    table = frame(result["columns"], [[None if is_suppressed(v) else v for v in row] for row in result["rows"]])
 
     def shown(name: str) -> Any:
         if name != kind:
@@ -94,17 +118,17 @@ def charts(result: dict[str, Any] | None, kind: str, x: str | None, y: str | Non
     return shown("bar"), shown("line"), shown("scatter")
 
 
-def result_outputs(columns: list[str], rows: list[list[Any]], lang: str,
-                   receipt_id: int | None = None) -> tuple[Any, ...]:
-    """State (with the result's receipt), first page, page label, the automatic chart with its axes, and the
-    CSV of every row."""
-    result = {"columns": columns, "rows": rows, "page": 0, "receipt_id": receipt_id}
+def result_outputs(columns: list[str], rows: list[list[Any]], lang: str, receipt_id: int | None = None,
+                   granted: tuple[str, tuple[str, ...]] = ("", ())) -> tuple[Any, ...]:
+    """State (with the result's receipt, and the user and grants it was read through), first page, page label,
+    the automatic chart with its axes, and the CSV of every row."""
+    csv = csv_file(columns, rows)
+    result = {"columns": columns, "rows": rows, "page": 0, "receipt_id": receipt_id, "granted": granted, "csv": csv}
     spec = pick_chart(columns, rows)
     kind, x, y = (spec.kind, spec.x, spec.y) if spec else ("none", columns[0] if columns else None,
                                                            columns[1] if len(columns) > 1 else None)
     axes = [gr.update(choices=columns, value=x), gr.update(choices=columns, value=y)]
-    return (result, *page_outputs(result, 0, lang), kind, *axes, *charts(result, kind, x, y),
-            csv_file(columns, rows))
+    return (result, *page_outputs(result, 0, lang), kind, *axes, *charts(result, kind, x, y), csv)
 
 
 def page_outputs(result: dict[str, Any] | None, page: int, lang: str) -> tuple[Any, str]:
@@ -142,11 +166,15 @@ def layout(page: "Page") -> Any:
         with gr.Row():
             check_button = add(gr.Button(text("check"), elem_id="sql-check"), "check", "value")
             run_button = add(gr.Button(text("run"), variant="primary", elem_id="sql-run"), "run", "value")
+            right_button = add(gr.Button(text("knowledge_propose"), elem_id="sql-propose"), "knowledge_propose",
+                               "value")
         verdict, explanation = gr.Markdown(elem_id="sql-verdict"), gr.Markdown(elem_id="sql-explanation")
         result = _result_layout(page)
         page.parts.update(dataset=dataset, sql_tools=page.receipt_tools("sql", result[0], last_receipt))
     check_button.click(page.bound(check), [sql, page.lang], verdict, **page.fast_queue)
     run_button.click(page.bound(run), [sql, page.lang], [verdict, *result], **page.fast_queue)
+    right_button.click(page.bound(knowledge_tab.propose), [question, sql, page.lang], verdict,
+                       api_name="knowledge_propose", **page.fast_queue)
     generate_button.click(_writer(page), [question, dataset, page.lang], [sql, verdict, explanation, *result],
                           **page.model_queue)
     return tab
@@ -170,8 +198,8 @@ def _result_layout(page: "Page") -> list[Any]:
              gr.ScatterPlot(visible=False, elem_id="sql-chart-scatter")]
     csv = add(gr.File(label=text("csv"), elem_id="sql-csv"), "csv")
     paged = [state, table, page_label]
-    prev_button.click(lambda r, g: turn_page(r, -1, g), [state, page.lang], paged)
-    next_button.click(lambda r, g: turn_page(r, 1, g), [state, page.lang], paged)
+    prev_button.click(lambda r, g: turn_page(r, -1, g, page.assistant), [state, page.lang], paged)
+    next_button.click(lambda r, g: turn_page(r, 1, g, page.assistant), [state, page.lang], paged)
     for control in (kind, x_axis, y_axis):
         control.input(charts, [state, kind, x_axis, y_axis], plots)
     return [state, table, page_label, kind, x_axis, y_axis, *plots, csv]

@@ -91,7 +91,10 @@ class AuditUseCases(SqlUseCases):  # replay re-runs a receipt's SQL as a SQL use
             return self._visible(role, report | {"status": "version_changed"})
         cap = recorded.settings.get("row_cap")
         replayer = type(self)(self.settings.with_row_cap(int(cap)), self.interface) if cap else self
-        result = replayer.sql_run(recorded.sql, role=recorded.role, user=user, db=db, action="sql.replay")
+        book = self.grant_file.book()  # as recorded: the grants it ran under, as they stand now, whatever their state
+        grants = tuple(book.grants[g] for g in recorded.grants if g in book.grants)
+        result = replayer.sql_run(recorded.sql, role=recorded.role, user=user, db=db, action="sql.replay",
+                                  grants=grants)
         same = content_hash([result.columns, result.rows]) == recorded.answer_hash
         return self._visible(role, report | {"status": "same" if same else "different",
                                              "row_count": result.row_count, "recorded_row_count": recorded.row_count,
@@ -101,13 +104,17 @@ class AuditUseCases(SqlUseCases):  # replay re-runs a receipt's SQL as a SQL use
     def disclose(self, *, role: str, user: str | None = None, since: str | None = None,
                  until: str | None = None) -> dict[str, Any]:
         """The public disclosure report over the receipts from `since` up to the end of `until` (`audit.read`):
-        counts by dataset, role, interface, month and outcome, small counts suppressed, never a user or question."""
-        from assistant.register import disclosure
+        counts by dataset, role, interface, month and outcome, small counts suppressed, never a user or question;
+        and each grant of sharing and authorised operation with its uses by month (issue 33)."""
+        from assistant.policy.grants import today_utc
+        from assistant.register import disclosure, operation
 
         self._may_read_audit(role, user, f"disclose since={since} until={until}")
         start = parse_since(since).isoformat() if since else None
         end = period_end(until).isoformat() if until else None
         receipts = [r for r in self.audit.recent(since=start, limit=100_000_000) if end is None or r.time < end]
         levels = {t.name: t.access_level for t in self.sql.approved.tables()}
-        return self._visible(role, disclosure.build(receipts, levels, self.settings.disclosure.min_count, since,
-                                                    until))
+        report = disclosure.build(receipts, levels, self.settings.disclosure.min_count, since, until)
+        report["authorised_operation"] = operation.section(self.grant_file.book().grants.values(), receipts,
+                                                           self.settings.disclosure.min_count, today_utc())
+        return self._visible(role, report)

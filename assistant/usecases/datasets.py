@@ -2,6 +2,7 @@
 for the API and MCP), one record by id, an overview of the catalog, and the hidden-match count that depends on the
 query's words only."""
 
+import dataclasses
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -53,6 +54,8 @@ class DatasetUseCases(Desk):
             _require(query)
             depth = k if deepest is None else _depth(k, offset, deepest)
             filters = self.filters(role, **wanted)
+            granted = {} if wanted.get("access_level") else self._granted_records(user, filters.access_levels)
+            filters = dataclasses.replace(filters, granted=tuple(granted))
             ranked = self.retriever.retrieve(query, k=depth, filters=filters, collection=DATASETS, fusion=fusion)
             if not self._evident(ranked, fusion):
                 ranked, receipt.outcome = [], "nothing matches"
@@ -63,6 +66,7 @@ class DatasetUseCases(Desk):
             receipt.datasets = {r.identifier: r.modified for r in records}
             receipt.sources = sorted({r.source for r in records})
             receipt.answer_hash = content_hash([r.identifier for r in records])
+            receipt.grants = sorted({granted[r.identifier] for r in records if r.identifier in granted})
         return Page(results, len(ranked), offset, offset + k if len(ranked) > offset + k else None)
 
     @_entry("datasets.get")
@@ -72,8 +76,11 @@ class DatasetUseCases(Desk):
         with self._receipt("datasets.get", role, user, question=identifier, route="datasets") as receipt:
             levels = allowed_levels(role, self.settings.roles_file)
             stored = self.store.contents.get(DATASETS, [identifier]).get(identifier)
-            if stored is None or stored[1].get("access_level") not in levels:
+            granted = {} if stored is None or stored[1].get("access_level") in levels else (
+                self._granted_records(user, levels))
+            if stored is None or (stored[1].get("access_level") not in levels and identifier not in granted):
                 raise NotFound("id", "no dataset has this id", identifier)
+            receipt.grants = [granted[identifier]] if identifier in granted else []
             record = {key: value for key, value in stored[1].items() if key not in _INTERNAL}
             record["quality"] = score(from_record(identifier, stored[1]), date.today()).score
             shown, _ = self._shown(role, record)
@@ -121,16 +128,19 @@ class DatasetUseCases(Desk):
         return self._visible(role, shown)
 
     @_entry(None)
-    def hidden_matches(self, query: str, *, k: int, role: str) -> int:
+    def hidden_matches(self, query: str, *, k: int, role: str, user: str | None = None) -> int:
         """How many of the top k records for QUERY's words the role may not see: a count, never which. Only the
         words count, never the user's filters: a filter over hidden records' publisher or date would make the
-        count an oracle on them (issue 26). Only levels in GOVDATA_RETRIEVAL__DISCLOSE_HIDDEN_LEVELS count."""
+        count an oracle on them (issue 26). Only levels in GOVDATA_RETRIEVAL__DISCLOSE_HIDDEN_LEVELS count; records a
+        grant opens to the caller are not hidden from them."""
         allowed = allowed_levels(role, self.settings.roles_file)
         levels = tuple(lv for lv in self.settings.retrieval.disclose_hidden_levels if lv not in allowed)
         if not levels or not query.strip():
             return 0
         ranked = self.retriever.retrieve(query, k=k, filters=SearchFilters((*allowed, *levels)), collection=DATASETS)
-        return sum(r.hit.payload.get("access_level") in levels for r in ranked)
+        hidden = [r for r in ranked if r.hit.payload.get("access_level") in levels]
+        granted = self._granted_records(user, allowed) if hidden else {}
+        return sum(r.hit.item_id not in granted for r in hidden)
 
 
 def quality_of(ranked: Ranked, today: date) -> int | None:

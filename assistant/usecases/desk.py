@@ -19,6 +19,7 @@ from assistant.boundary import QUESTIONS, entering
 from assistant.factories import build_gate, build_model_gate, build_retriever, build_sql_service, build_store
 from assistant.llm.factory import build_chat_model
 from assistant.policy import pii
+from assistant.policy.grants import SQL_PREFIX, Grant, GrantFile, applying, today_utc
 from assistant.policy.roles import Role, allowed_levels, get_role
 from assistant.register.grading import decisions_of, record_levels
 from core.dates import since_day
@@ -81,6 +82,7 @@ class Desk:
         self._model_gate: Any = None
         self._pace: Any = None
         self._token_file: Any = None
+        self._grant_file: Any = None
         self._building = threading.RLock()  # web sessions share one Services: each part is built once
         self._owner: Desk = self  # who holds the parts: itself, or the Services a `for_interface` view was made of
 
@@ -163,6 +165,67 @@ class Desk:
 
     def role(self, role: str) -> "Role":
         return get_role(role, self.settings.roles_file)
+
+    @property
+    def grant_file(self) -> GrantFile:
+        """Organisations, grants and requests (GOVDATA_HOME/grants.json), read again whenever the file changes."""
+        return self._once("_grant_file", lambda: GrantFile(self.settings.grants_path))
+
+    @_entry(None)
+    def organisation(self, user: str | None) -> str:
+        """The organisation the caller belongs to ("" for none): a signed-in user's or GOVDATA_USER's from the users
+        file (read again when it changes; a disabled user has none), a `token:NAME`'s from the tokens file while
+        the token is active. Looked up at each call, so a change holds at the next one."""
+        name = user or self.settings.user
+        if not name:
+            return ""
+        if name.startswith("token:"):
+            from assistant.policy.tokens import now_utc, token_store
+
+            tokens = self._once("_token_file", lambda: token_store(self.settings))
+            token = tokens.tokens().get(name.removeprefix("token:"))
+            return token.org if token is not None and token.status(now_utc()) == "active" else ""
+        from assistant.policy.users import users_of
+
+        found = users_of(self.settings)().get(name)
+        return found.org if found is not None and not found.disabled else ""
+
+    def _grants(self, user: str | None) -> tuple[Grant, ...]:
+        """The grants that open something to this caller now: their organisation's, active, inside their term.
+        Read at every call (no cache beyond the file's), so a revocation or an expiry holds at the next call."""
+        org = self.organisation(user)
+        return tuple(applying(self.grant_file.book().grants.values(), org, today_utc())) if org else ()
+
+    @_entry(None)
+    def grants_in_force(self, grant_ids: tuple[str, ...] | list[str], *, user: str | None) -> bool:
+        """Whether each of these grants still opens something to this caller now (a result kept in a web session
+        is dropped when one has ended: issue 33's exit for cached results)."""
+        current = {g.id for g in self._grants(user)}
+        return all(g in current for g in grant_ids)
+
+    def _granted_records(self, user: str | None, levels: tuple[str, ...]) -> dict[str, str]:
+        """Catalog records above these levels that the caller's grants open: identifier -> the grant's id. Never
+        any other record of those levels."""
+        grants = self._grants(user)
+        if not grants:
+            return {}
+        found: dict[str, str] = {}
+        direct = [g for g in grants if g.scope == "dataset"]
+        ids = [i for g in direct for i in (g.target, f"{SQL_PREFIX}{g.target}")]
+        for identifier, (_, record) in self.store.contents.get(DATASETS, ids).items():
+            opener = next(g for g in direct if g.covers_record(identifier, record))
+            if record.get("access_level") not in levels:
+                found.setdefault(identifier, opener.id)
+        broad = [g for g in grants if g.scope != "dataset"]
+        if broad:
+            for record in self.store.contents.payloads(DATASETS):
+                identifier = str(record.get("identifier") or "")
+                if record.get("access_level") in levels or not identifier:
+                    continue
+                grant = next((g for g in broad if g.covers_record(identifier, record)), None)
+                if grant is not None:
+                    found.setdefault(identifier, grant.id)
+        return found
 
     @property
     def audit(self) -> AuditLog:

@@ -37,19 +37,22 @@ class TokenUseCases(Desk):
         return self._once("_pace", lambda: Pace(self.settings.api.requests_per_minute, self.settings.api.burst))
 
     @_entry("tokens.manage")
-    def create_token(self, name: str, token_role: str, *, days: int | None = None, role: str,
-                     user: str | None = None) -> tuple[dict[str, Any], str]:
+    def create_token(self, name: str, token_role: str, *, days: int | None = None, org: str | None = None,
+                     role: str, user: str | None = None) -> tuple[dict[str, Any], str]:
         """A new token for `token_role` lasting `days` (GOVDATA_API__TOKEN_DAYS by default), and its secret, which
-        is shown this once and stored only as a hash (`tokens.manage`)."""
+        is shown this once and stored only as a hash (`tokens.manage`). With `org` (a registered organisation) its
+        calls carry that organisation's grants, decided at each call (issue 33)."""
         with self._receipt("tokens.manage", role, user, question=f"create {name} as {token_role}") as receipt:
             self.role(role).require("tokens.manage")
             self.role(token_role)  # an unknown role is refused, naming the known ones
             if days is not None and not 1 <= days <= 3650:
                 raise FieldError("expires", "expected 1 to 3650 days", days)
+            member = self.grant_file.book().organisation(org.strip().lower(), "org").name if org else ""
             now = now_utc()
             token, secret = self.token_file.create(name, token_role, days or self.settings.api.token_days,
-                                                   receipt.user, now)
-            receipt.outcome = f"created: {name} ({token_role}) until {token.expires}"
+                                                   receipt.user, now, org=member)
+            receipt.outcome = f"created: {name} ({token_role}" + (f", {member}" if member else "") + \
+                f") until {token.expires}"
         return token.public(now), secret
 
     @_entry("tokens.manage")

@@ -115,6 +115,26 @@ CREATE TABLE examples (
 );
 """
 
+_ORGANISATIONS = """
+ALTER TABLE users ADD COLUMN org TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN org TEXT NOT NULL DEFAULT '';
+"""
+
+_KNOWLEDGE = """
+CREATE TABLE knowledge (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    item TEXT NOT NULL
+);
+"""
+
+_SECRETS = """
+CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit receipts, the chain head, append-only triggers", _AUDIT),
     Migration(2, "users and API tokens", _PEOPLE),
@@ -123,4 +143,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "the content table (texts, records, keyword tokens) and its generations", _CONTENTS),
     Migration(6, "the PostgreSQL engine's access-profile logins, shared by every app server", _PROFILE_LOGINS),
     Migration(7, "verified question/SQL examples (sql learn)", _EXAMPLES),
+    Migration(8, "users' and API tokens' organisations (issue 33)", _ORGANISATIONS),
+    Migration(9, "knowledge items (issue 32: verified SQL, terms, table notes), one JSON document each", _KNOWLEDGE),
+    Migration(10, "installation secrets shared by every app server (issue 35's disclosure-control key)", _SECRETS),
 )

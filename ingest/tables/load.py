@@ -11,6 +11,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,27 @@ def load_source(con: duckdb.DuckDBPyConnection, source: TableSource, notes: Desc
     _describe_columns(columns, source.fields, notes.columns)
     _add_samples(con, source.name, columns)
     row_count = int(con.execute(f"SELECT count(*) FROM {quote(source.name)}").fetchone()[0])  # type: ignore[index]
+    unit_column = _unit_column(columns, notes, source)
     return RegisteredTable(
         name=source.name, title=notes.title or source.title or source.name,
         description=notes.description or source.description, source=str(source.path), format=source.format,
         access_level=level, version=file_digest(source.version_parts + extra)[:16], row_count=row_count,
         columns=columns, publisher=notes.publisher or source.publisher, license=source.license,
-        registered_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        registered_at=datetime.now(UTC).isoformat(timespec="seconds"), themes=list(notes.themes),
+        unit=notes.unit, unit_column=unit_column, k=notes.k,
     )
+
+
+def _unit_column(columns: list[ColumnInfo], notes: Describe, source: TableSource) -> str:
+    """The loaded name of the column the describe file says identifies a unit (by its source name or its own)."""
+    if not notes.unit_column:
+        return ""
+    wanted = notes.unit_column.lower()
+    for column in columns:
+        if wanted in (column.name.lower(), column.label.lower()):
+            return column.name
+    raise GovDataError(f"{source.path}: the describe file's unit_column {notes.unit_column!r} is not a column of "
+                       "this table")
 
 
 def load_table(con: duckdb.DuckDBPyConnection, source: TableSource, target: str) -> list[ColumnInfo]:
@@ -187,6 +202,15 @@ def _describe_columns(columns: list[ColumnInfo], *notes: dict[str, dict[str, Any
             column.description = str(note.get("description") or note.get("title") or column.description)
             column.unit = str(note.get("unit") or column.unit)
             column.sensitive = bool(note.get("sensitive", column.sensitive))
+
+
+def described_values(con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnInfo]) -> list[ColumnInfo]:
+    """Copies of `columns` with their values, ranges and text kinds read again from `table` on `con` (a grantee's
+    relation holds only some rows: its hints must come from those rows alone)."""
+    fresh = [replace(c, samples=[], examples=[], range=[], distinct=0, numeric_text=False, date_text=False)
+             for c in columns]
+    _add_samples(con, table, fresh)
+    return fresh
 
 
 def _add_samples(con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnInfo]) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from core.errors import FieldError
 
+UNIT_KINDS = ("person", "household", "business")  # what a table about units may be about (issue 35)
+
 
 @dataclass
 class ColumnInfo:
@@ -57,6 +59,10 @@ class RegisteredTable:
     publisher: str = ""
     license: str = ""
     registered_at: str = ""
+    unit: str = ""  # person | household | business: each row is about one (disclosure control applies); "": not
+    unit_column: str = ""  # the column that identifies a unit ("": each row is its own unit)
+    k: int = 0  # the threshold rule's k for this table (0: GOVDATA_SDC__K)
+    themes: list[str] = field(default_factory=list)  # the domains it belongs to (describe "theme"; grants by theme)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "RegisteredTable":
@@ -66,18 +72,23 @@ class RegisteredTable:
 
 @dataclass
 class Describe:
-    """What a steward says about a table: titles, descriptions, units and which columns are sensitive."""
+    """What a steward says about a table: titles, descriptions, units and which columns are sensitive, and whether
+    each row is about a person, household or business (`unit`, `unit_column`, `k`: issue 35)."""
 
     title: str = ""
     description: str = ""
     publisher: str = ""
     access_level: str = ""
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unit: str = ""
+    unit_column: str = ""
+    k: int = 0
+    themes: list[str] = field(default_factory=list)
 
 
 def read_describe(path: Path) -> Describe:
-    """A JSON file {"title", "description", "columns": {"col": {"description", "unit", "sensitive"}}}
-    or a Frictionless table schema {"fields": [...]}."""
+    """A JSON file {"title", "description", "unit", "unit_column", "k", "columns": {"col": {"description", "unit",
+    "sensitive"}}} or a Frictionless table schema {"fields": [...]}."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -89,5 +100,25 @@ def read_describe(path: Path) -> Describe:
         columns = {str(f.get("name")): f for f in raw["fields"] if isinstance(f, dict)}
     if not isinstance(columns, dict) or not all(isinstance(v, dict) for v in columns.values()):
         raise FieldError("describe", "\"columns\" must map column names to objects", path)
+    unit, unit_column, k = _unit_of(raw, path)
+    themes = raw.get("themes", raw.get("theme", []))
+    themes = [themes] if isinstance(themes, str) else themes
+    if not isinstance(themes, list):
+        raise FieldError("describe", "\"theme\" must be a text or a list of texts", path)
     return Describe(str(raw.get("title", "")), str(raw.get("description", "")), str(raw.get("publisher", "")),
-                    str(raw.get("access_level", raw.get("accessLevel", ""))), columns)
+                    str(raw.get("access_level", raw.get("accessLevel", ""))), columns, unit, unit_column, k,
+                    [str(t).strip() for t in themes if str(t).strip()])
+
+
+def _unit_of(raw: dict[str, Any], path: Path) -> tuple[str, str, int]:
+    """The table's unit declaration: what each row is about, the column that identifies one, and its k."""
+    unit = str(raw.get("unit") or "").strip().lower()
+    if unit and unit not in UNIT_KINDS:
+        raise FieldError("describe", f"\"unit\" must be one of {', '.join(UNIT_KINDS)}", path)
+    unit_column = str(raw.get("unit_column") or "").strip()
+    if unit_column and not unit:
+        raise FieldError("describe", "\"unit_column\" needs \"unit\" (person, household or business)", path)
+    k = raw.get("k", 0)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0 or (k and k < 2):
+        raise FieldError("describe", "\"k\" must be a whole number of at least 2", path)
+    return unit, unit_column, k

@@ -5,14 +5,17 @@ their sensitive values."""
 
 import json
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from assistant.policy.grants import Grant
 from assistant.sql.postgres import PostgresRunner, ProfileLogins
 from assistant.sql.runner import QueryFailed
 from assistant.sql.service import SqlService
+from core.errors import GovDataError
 from core.settings import Settings, SqlSettings
 from tests.e2e.conftest import PostgresServer
 from tests.unit.test_sql_walls_fuzz import (
@@ -119,3 +122,56 @@ def test_no_sensitive_value_reaches_any_output_on_postgres(role: str, twins: tup
     assert not leaking, "\n".join(leaking[:10])
     assert not differing, "\n".join(differing[:10])
     assert SENSITIVE["a"]["ssn"][0] in str(outcome(first, "SELECT ssn FROM people", "data_steward"))
+
+
+# ---- issue 33: a grant's columns and rows are the login's views, not only the guard's rules ----
+
+def _grant() -> Grant:
+    return Grant("g0001", "transit-co", "dataset", "contacts", "fuzz", date.today().isoformat(),
+                 (date.today() + timedelta(days=5)).isoformat(), "x", ("id", "district"), rows="district = 'd1'")
+
+
+def _grantee_login(service: SqlService) -> tuple[PostgresRunner, str]:
+    context = service.role_context("operator", (_grant(),))
+    assert service.postgres is not None and context.profile is not None
+    runner = PostgresRunner(service.postgres, service.limits(), profile=context.profile)
+    runner.run_raw("SELECT 1")
+    login = ProfileLogins(service.postgres).get(context.profile)
+    assert login is not None
+    return runner, psycopg.conninfo.make_conninfo(service.postgres.reader_dsn, user=login.role,
+                                                   password=login.password)
+
+
+def test_a_grantees_login_holds_only_the_granted_columns_and_rows(twins: tuple[SqlService, SqlService]) -> None:
+    runner, dsn = _grantee_login(twins[0])
+    result = runner.run_raw("SELECT * FROM contacts ORDER BY id")
+    assert result.columns == ["id", "district"] and {r[1] for r in result.rows} == {"d1"} and len(result.rows) == 3
+    with psycopg.connect(dsn, autocommit=True) as con:  # straight to the server, outside any runner
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            con.execute("SELECT phone FROM contacts")
+    with psycopg.connect(dsn, autocommit=True) as con:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("SELECT count(*) FROM walls_a.contacts")
+    with psycopg.connect(dsn, autocommit=True) as con:
+        assert con.execute("SELECT count(*) FROM contacts WHERE district <> 'd1'").fetchone() == (0,)
+
+
+def test_no_ungranted_value_reaches_a_grantee_on_postgres(twins: tuple[SqlService, SqlService]) -> None:
+    first, second = twins
+
+    def run(service: SqlService, sql: str) -> tuple[str, object]:
+        try:
+            found = service.run(sql, role="operator", grants=(_grant(),))
+        except GovDataError as refused:
+            return "refused", str(refused)
+        return "rows", [found.columns, sorted(json.dumps(r, default=str) for r in found.rows)]
+
+    differing, leaking = [], []
+    for sql in FIXED + generate(CASES // 2, seed=33):
+        one, other = run(first, sql), run(second, sql)
+        if one != other and not inconclusive(one, other) and run(first, sql) == one:
+            differing.append(f"{sql}\n    a: {str(one)[:160]}\n    b: {str(other)[:160]}")
+        if leaked_values([one, other]) or any(d in str([one, other]) for d in ("'d2'", "'d3'", '"d2"', '"d3"')):
+            leaking.append(sql)
+    assert not leaking, "\n".join(leaking[:10])
+    assert not differing, "\n".join(differing[:10])

@@ -188,27 +188,39 @@ def test_a_user_disabled_on_one_host_is_refused_on_another_at_the_next_call(tmp_
 
     state = state_settings(postgres)
     host_a, host_b = (Services(settings_on(tmp_path / h, state), interface="ui") for h in ("a", "b"))
-    host_a.add_user("ana", "civil_servant", "long-enough-pw", role="data_steward")
+    host_a.add_organisation("transport", kind="department", contact="desk@transport.example", role="data_steward")
+    added = host_a.add_user("ana", "civil_servant", password="long-enough-pw", org="transport", role="data_steward")
+    assert added == {"name": "ana", "role": "civil_servant", "org": "transport", "disabled": False}
+    assert host_b.organisation("ana") == "transport"  # the user's organisation is shared; grants are per host
     sign_in, request = auth_for(host_b), SimpleNamespace(username="ana")
     assert sign_in("ana", "long-enough-pw") and caller_of(host_b, request).role == "civil_servant"
-    host_a.set_user_enabled("ana", enabled=False, role="data_steward")
+    with pytest.raises(FieldError, match="never reused"):
+        host_b.add_user("ana", "citizen", password="another-long-pw", role="data_steward")
+    assert host_a.disable_user("ana", role="data_steward")["disabled"] is True
     assert not sign_in("ana", "long-enough-pw")
     with pytest.raises(GovDataError, match="may no longer use this app"):
         caller_of(host_b, request)
-    assert [u["status"] for u in host_b.list_users(role="data_steward")] == ["disabled"]
+    assert host_b.organisation("ana") == ""  # a disabled user's grants no longer reach them
+    assert [(u["name"], u["org"], u["disabled"]) for u in host_b.list_users(role="data_steward")] == \
+        [("ana", "transport", True)]
     host_b.set_user_enabled("ana", enabled=True, role="data_steward")
     assert caller_of(host_a, request).role == "civil_servant"
     with pytest.raises(NotAllowed):
         host_a.list_users(role="citizen")
     actions = [r.action for r in host_b.audit.recent(limit=10)]
-    assert actions.count("users.manage") == 5  # add, disable, list, enable and the refused list
+    assert actions.count("users.manage") == 6  # add, the refused add, disable, list, enable, the refused list
+    assert not (tmp_path / "a" / "users.json").exists() and not (tmp_path / "b" / "users.json").exists()
 
 
 def test_users_are_managed_in_the_users_file_when_embedded(tmp_path: Path) -> None:
     from assistant.services import Services
 
-    with pytest.raises(GovDataError, match="edit the users file"):
-        Services(Settings(home=tmp_path)).list_users(role="data_steward")
+    services = Services(Settings(home=tmp_path))
+    services.add_user("ana", "civil_servant", password="long-enough-pw", role="data_steward")
+    assert (tmp_path / "users.json").is_file()  # the first add makes GOVDATA_HOME/users.json (issue 33)
+    assert services.disable_user("ana", role="data_steward")["disabled"] is True
+    assert services.set_user_enabled("ana", enabled=True, role="data_steward")["disabled"] is False
+    assert [u["name"] for u in services.list_users(role="data_steward")] == ["ana"]
 
 
 def test_a_token_made_or_revoked_on_one_host_holds_on_another(tmp_path: Path, postgres: PostgresServer) -> None:
@@ -269,9 +281,15 @@ def test_a_table_added_on_one_host_is_queryable_on_another(tmp_path: Path, postg
     assert host_b.approved.database.is_file()  # this host's copy, pulled for value hints and profiles
     citizen = host_b.run('SELECT "Kind", "Phone" FROM permits', role="civil_servant")
     assert {row[1] for row in citizen.rows} == {"***"}  # the profile's mask holds on the pulled copy
-    host_a.examples.add("fees by kind", query, ("permits",))
-    host_b.examples.add("fees by kind", query + " LIMIT 5", ("permits",))  # the same question: replaced
-    assert [(e.question, e.sql) for e in host_a.examples.all()] == [("fees by kind", query + " LIMIT 5")]
+    from assistant.sql.knowledge import KnowledgeItem
+
+    host_a.curation.propose(KnowledgeItem("", "pair", question="fees by kind", sql=query), "data_steward", "ana")
+    host_b.curation.propose(KnowledgeItem("", "pair", question="permits", sql="SELECT count(*) FROM permits"),
+                            "data_steward", "bo")  # the next id: both hosts' items in one list
+    host_b.curation.review("k1", approve=True, user="bo", role="data_steward")
+    assert [(i.id, i.question, i.status) for i in host_a.knowledge.items()] == \
+        [("k1", "fees by kind", "approved"), ("k2", "permits", "proposed")]
+    assert not (tmp_path / "a" / "sql" / "knowledge.json").exists()
     host_b.add(FIXTURES / "register" / "applicants.csv", name=None, access_level=None, describe=None)
     assert [t.name for t in host_a.approved.tables()] == ["applicants", "permits"]
     assert host_a.run("SELECT count(*) FROM applicants", role="data_steward").rows == \
@@ -340,7 +358,9 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     home, schema = tmp_path / "home", f"t_{uuid.uuid4().hex[:10]}"
     users_file = tmp_path / "users.json"
     salt, digest = hash_password("ana-password")
-    users_file.write_text(json.dumps({"ana": {"role": "civil_servant", "salt": salt, "password_hash": digest}}))
+    users_file.write_text(json.dumps({"ana": {"role": "civil_servant", "salt": salt, "password_hash": digest},
+                                      "bo": {"role": "operator", "salt": salt, "password_hash": digest,
+                                             "org": "buses", "disabled": True}}))
     sql = SqlSettings(engine="postgres", postgres_dsn=postgres.owner_dsn, postgres_password_env=postgres.password_env,
                       postgres_reader_dsn=postgres.reader_dsn, postgres_schema=schema)
     embedded = Settings(home=home, users_file=users_file, sql=sql)
@@ -348,7 +368,8 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     steward.sql.add(FIXTURES / "sql" / "permits.csv", name=None, access_level=None, describe=None)
     _, secret = steward.create_token("robot", "citizen", role="data_steward")
     counted = steward.sql_run('SELECT count(*) FROM permits', role="data_steward").rows
-    steward.sql.examples.add("how many permits", "SELECT count(*) FROM permits", ("permits",))
+    (home / "sql" / "examples.jsonl").write_text(json.dumps(  # `sql learn` before issue 32: read as knowledge
+        {"question": "how many permits", "sql": "SELECT count(*) FROM permits", "tables": ["permits"]}) + "\n")
     Decisions(decisions_path(home)).record(Suggestion("g1", "r1", "record_level", "public", "non-public"),
                                            "accepted", "ana", "data_steward")
     contents = ContentStore(embedded.chroma_path / "contents.sqlite")
@@ -363,8 +384,8 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     assert opened is not None
     _copy_rows(opened, "datasets", [("r0", "record 0", None, {"n": 0})])  # an earlier run stopped after one batch
     report = Services(shared).migrate_state()
-    assert report.copied == {"audit": receipts, "users": 1, "tokens": 1, "decisions": 1, "approved_tables": 1,
-                             "examples": 1, "contents": 5}  # r1..r4 and the permits catalog record; r0 was there
+    assert report.copied == {"audit": receipts, "users": 2, "tokens": 1, "decisions": 1, "approved_tables": 1,
+                             "knowledge": 1, "sdc_key": 1, "contents": 5}  # r1..r4 and the permits catalog record; r0 was there
     assert report.verification is not None and report.verification.ok
     assert report.verification.entries == receipts
     again = Services(shared).migrate_state()
@@ -373,10 +394,13 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     other = Services(settings_on(tmp_path / "other", state, sql=sql))  # another host, nothing of its own
     assert other.authenticate(f"Bearer {secret}").user == "token:robot"
     assert other.sql_run('SELECT count(*) FROM permits', role="data_steward").rows == counted
-    assert [u["name"] for u in other.list_users(role="data_steward")] == ["ana"]
+    assert other.list_users(role="data_steward") == [
+        {"name": "ana", "role": "civil_servant", "org": "", "disabled": False},
+        {"name": "bo", "role": "operator", "org": "buses", "disabled": True}]
     assert other.audit.verify().ok and other.audit.verify().entries == receipts + 2  # sql.run, users.manage
     assert decisions_of(other.settings).statuses() == {"g1": "accepted"}
-    assert [e.question for e in other.sql.examples.all()] == ["how many permits"]
+    assert [(i.question, i.status) for i in other.sql.knowledge.items()] == [("how many permits", "approved")]
+    assert other.sql.sdc_secret == bytes.fromhex((home / "sql" / "sdc.key").read_text().strip())  # one key
     assert [row[0] for row in PostgresContents(opened).all_rows("datasets")] == \
         [row[0] for row in ContentStore(embedded.chroma_path / "contents.sqlite").all_rows("datasets")]
 

@@ -285,12 +285,16 @@ def test_one_adapter_gives_each_handler_the_caller_and_gradio_the_handlers_own_s
     assert list(for_caller(assistant, stream)("hi", request)) == ["analyst: hi"]
 
 
-API_NAMES = ["accept", "ask", "ask_1", "charts", "charts_1", "charts_2", "check", "disclose", "find", "find_1",
-             "generate", "grade", "grade_1", "handler", "handler_1", "handler_2", "handler_3", "handler_4",
-             "handler_5", "held", "keep_held", "lambda", "lambda_1", "lambda_2", "lambda_3", "offer_readings",
+API_NAMES = ["accept", "ask", "ask_1", "charts", "charts_1", "charts_2", "check", "disclose", "find",
+             "find_1", "generate", "grade", "grade_1", "handler", "handler_1", "handler_2", "handler_3",
+             "handler_4", "handler_5", "held", "keep_held", "knowledge_approve", "knowledge_demand",
+             "knowledge_propose", "knowledge_propose_answer", "knowledge_queue", "knowledge_reject",
+             "knowledge_tab", "lambda", "lambda_1", "lambda_2", "lambda_3", "offer_readings",
              "offer_readings_1", "offer_readings_2", "open_in_workbench", "receipts", "receipts_1",
-             "register_entries", "register_entries_1", "reject", "relabel", "relabel_1", "release_held", "run",
-             "show_reading", "switch_language", "verify_chain", "who", "whoami", "whoami_1"]
+             "register_entries", "register_entries_1", "reject", "relabel", "relabel_1", "release_held",
+             "run", "show_reading", "switch_language", "verify_chain", "who", "whoami", "whoami_1",
+             # the Access tab (issue 33)
+             "grants_mine", "grants_mine_1", "request_access", "grant_queue", "approve_request", "reject_request"]
 
 
 def test_the_pages_event_names_stay_what_gradio_clients_call(tmp_path: Path) -> None:

@@ -66,3 +66,27 @@ def test_paired_comparison_counts_gains_and_losses_on_shared_questions() -> None
     before = [item("a", True), item("b", False), item("c", True)]
     after = [item("a", True), item("b", True), item("c", False), item("d", True)]  # d: not in both, left out
     assert bench.paired(before, after) == {"govdata/en": {"n": 3, "before": 2, "after": 2, "gained": 1, "lost": 1}}
+
+
+def test_the_knowledge_split_never_asks_a_question_whose_sql_was_taught() -> None:
+    """Issue 32: per database, questions grouped by gold SQL (case, spacing, a final ; aside); every other group
+    taught, the rest asked."""
+    rows = [{"id": f"q{n}", "db_id": db, "gold_sql": sql, "question": f"question {n}"}
+            for n, (db, sql) in enumerate([("a", "SELECT 1"), ("a", "select  1;"), ("a", "SELECT 2"), ("a", "SELECT 3"),
+                                           ("a", "SELECT 4"), ("b", "SELECT 1"), ("b", "SELECT 5")])]
+    taught, asked = bench.knowledge_split(rows)
+    assert sorted(r["id"] for r in taught + asked) == sorted(r["id"] for r in rows)
+    for db in ("a", "b"):
+        keys = [{bench.gold_key(r["gold_sql"]) for r in part if r["db_id"] == db} for part in (taught, asked)]
+        assert keys[0] and keys[1] and not keys[0] & keys[1]
+    assert bench.knowledge_split(rows) == (taught, asked)  # fixed by a hash, not by chance
+    assert {r["id"] for r in taught} >= {"q0", "q1"} or {r["id"] for r in asked} >= {"q0", "q1"}
+
+
+def test_the_knowledge_gain_is_paired_per_question() -> None:
+    items = [{"id": q, "language": "en", "system": system, "correct": right}
+             for q, without, taught in [("1", False, True), ("2", True, True), ("3", True, False), ("4", False, True)]
+             for system, right in (("govdata", without), ("govdata+knowledge", taught))]
+    gain = bench.knowledge_gain(items)["en"]
+    assert (gain["n"], gain["without"]["ex"], gain["with"]["ex"], gain["gained"], gain["lost"]) == (4, 0.5, 0.75, 2, 1)
+    assert gain["gain"] == 0.25 and gain["gain_ci95"][0] <= 0.25 <= gain["gain_ci95"][1]

@@ -120,7 +120,7 @@ def test_learn_checks_runs_and_stores_examples_then_shows_them(tmp_path: Path) -
         svc.learn("Fees by kind?", "SELECT kind, sum(fee) FROM permits GROUP BY kind", "citizen")
     svc.learn("Average PM2.5 per city?", "SELECT city, avg(pm2_5) FROM city_air GROUP BY city", "data_steward")
     svc.learn("Fees by kind?", "SELECT kind, sum(fee) FROM permits GROUP BY kind", "data_steward")
-    assert [e.tables for e in svc.examples.all()] == [("city_air",), ("permits",)]
+    assert [list(e.tables) for e in svc.knowledge.items()] == [["city_air"], ["permits"]]
     svc.ask("Mean PM2.5 of each city?", role="citizen")
     prompt = str(model.seen[0][-1].content)
     assert "Average PM2.5 per city?" in prompt and "Fees by kind" not in prompt  # citizen cannot see permits

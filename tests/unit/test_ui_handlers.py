@@ -22,12 +22,14 @@ def last_receipt(svc: Services) -> Any:
 
 
 def test_page_load_follows_the_browser_language_and_the_role(services: Services) -> None:  # noqa: F811
-    lang, radio, role, tables, levels, audit, register, *tools = session.who(services, CITIZEN, "zh-CN,zh;q=0.9")
+    lang, radio, role, tables, levels, audit, register, knowledge, *tools = session.who(services, CITIZEN,
+                                                                                        "zh-CN,zh;q=0.9")
     assert (lang, radio, role) == ("zh", "zh", "citizen") and audit["visible"] is False
-    assert register["visible"] is False and [t["visible"] for t in tools] == [False, False]
+    assert register["visible"] is False and knowledge["visible"] is False
+    assert [t["visible"] for t in tools] == [False, False, False, False]
     assert tables["choices"] == [(text("all", "zh"), ""), "permits"]
     assert levels["choices"] == [(text("any", "zh"), ""), "public"]
-    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-4:]] == [True, True, True, True]
+    assert [u["visible"] for u in session.who(services, STEWARD, "en-US")[-7:]] == [True] * 7
     assert session.whoami(Caller("<b>x</b>", "citizen"), "en", "citizen").startswith("Signed in as **&lt;b&gt;")
 
 
@@ -38,7 +40,7 @@ def test_ask_streams_the_routed_reply_and_keeps_the_turn(services: Services) -> 
     reply = shown[-1][0][-1]["content"]
     assert reply.startswith(f"Route: **{text('route_sql', 'en')}** ({text('route_chosen', 'en')})")
     assert "SELECT 1" in reply and shown[-1][1] == ""
-    assert turns == [["how many permits?", "one", "sql", last_receipt(services).id, []]]
+    assert turns == [["how many permits?", "one", "sql", last_receipt(services).id, [], "SELECT 1"]]
     assert ask_tab.reading_choices(turns, "en") == []  # the candidates did not disagree: nothing to pick
     assert (last_receipt(services).action, last_receipt(services).user) == ("sql.ask", "ana")
     found = list(ask_tab.ask(services, CITIZEN, "permits data", [], "datasets", "en", turns))[-1][0][-1]["content"]

@@ -1,0 +1,74 @@
+"""A grant's row predicate (issue 33): the filter that selects the rows a grantee may read.
+
+It becomes the `WHERE` of the grantee's relation in the engine wall (assistant/sql/walls.py; a view's `WHERE` on
+PostgreSQL), so it must be plain: comparisons, IN lists, BETWEEN, LIKE/ILIKE, IS NULL, AND/OR/NOT and literals
+(typed ones too: DATE '2026-01-01') over the table's own columns; no subquery, no function, no parameter, one
+expression. It is parsed in DuckDB's dialect and stored as sqlglot regenerates it (quoted column names, no
+comments), so the text that runs is the text that was checked.
+"""
+
+import logging
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from assistant.sql.guard.model import DIALECT
+from core.errors import FieldError, first_line
+
+MAX_PREDICATE_CHARS = 2000
+_ALLOWED: tuple[type[exp.Expr], ...] = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT,
+    exp.LTE, exp.And, exp.Or, exp.Not, exp.Paren, exp.In, exp.Between, exp.Like, exp.ILike, exp.Is, exp.Neg,
+    exp.Cast, exp.DataType,
+)
+
+
+def checked_predicate(text: str, columns: list[str], *, list_columns: bool = True) -> str:
+    """The predicate as it will run (DuckDB SQL, column names spelt as the table spells them), or FieldError("rows")
+    naming the first thing it may not hold (an unknown column with the table's columns, unless `list_columns` is
+    off: a requester who may not see the table is not told its columns)."""
+    source = text.strip()
+    if not source:
+        raise FieldError("rows", "the predicate is empty")
+    if len(source) > MAX_PREDICATE_CHARS:
+        raise FieldError("rows", f"the predicate is over {MAX_PREDICATE_CHARS} characters")
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    try:
+        parsed = [p for p in sqlglot.parse(source, read=DIALECT) if p is not None]
+    except (SqlglotError, ValueError) as exc:
+        raise FieldError("rows", f"not a DuckDB predicate: {first_line(exc)}") from None
+    if len(parsed) != 1:
+        raise FieldError("rows", "expected one expression (no ';')")
+    root = parsed[0]
+    if root.find(exp.Query, exp.Subquery, exp.Exists) is not None:  # the clearest reason first, wherever it sits
+        raise FieldError("rows", "a predicate may not hold a subquery")
+    by_lower = {c.lower(): c for c in columns}
+    for node in root.walk():
+        _check_node(node, by_lower, list_columns)
+    for column in list(root.find_all(exp.Column)):
+        column.replace(exp.column(by_lower[column.name.lower()], quoted=True))
+    return root.sql(dialect=DIALECT, comments=False)
+
+
+def _check_node(node: exp.Expr, columns: dict[str, str], list_columns: bool) -> None:
+    if isinstance(node, exp.Query | exp.Subquery | exp.Exists):
+        raise FieldError("rows", "a predicate may not hold a subquery")
+    if isinstance(node, exp.Placeholder):
+        raise FieldError("rows", "a predicate may not hold a parameter")
+    if isinstance(node, exp.Func) and not isinstance(node, _ALLOWED):
+        raise FieldError("rows", f"a predicate may not call a function ({node.sql(dialect=DIALECT)[:60]}); use "
+                                 "comparisons, IN, BETWEEN, LIKE, IS NULL, AND, OR, NOT and literals")
+    if not isinstance(node, _ALLOWED):
+        raise FieldError("rows", f"a predicate may not hold {node.key.upper()} "
+                                 f"({node.sql(dialect=DIALECT)[:60]})")
+    if isinstance(node, exp.Cast) and not isinstance(node.this, exp.Literal):
+        raise FieldError("rows", "only a literal may be cast (DATE '2026-01-01')")
+    if isinstance(node, exp.In) and (node.args.get("query") or node.args.get("unnest") or node.args.get("field")):
+        raise FieldError("rows", "IN takes a list of literals")
+    if isinstance(node, exp.Column):
+        if node.table or node.args.get("db") or node.args.get("catalog"):
+            raise FieldError("rows", f"name columns without a table ({node.sql(dialect=DIALECT)})")
+        if node.name.lower() not in columns:
+            known = f"; its columns: {', '.join(columns.values())}" if list_columns else ""
+            raise FieldError("rows", f"the table has no column {node.name!r}{known}")
