@@ -385,7 +385,8 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     _copy_rows(opened, "datasets", [("r0", "record 0", None, {"n": 0})])  # an earlier run stopped after one batch
     report = Services(shared).migrate_state()
     assert report.copied == {"audit": receipts, "users": 2, "tokens": 1, "decisions": 1, "approved_tables": 1,
-                             "knowledge": 1, "sdc_key": 1, "contents": 5}  # r1..r4 and the permits catalog record; r0 was there
+                             "knowledge": 1, "sdc_key": 1, "contents": 5}
+    # contents: r1..r4 and the permits catalog record; r0 was there
     assert report.verification is not None and report.verification.ok
     assert report.verification.entries == receipts
     again = Services(shared).migrate_state()
