@@ -12,6 +12,11 @@ head (`GOVDATA_AUDIT__KEY_FILE`), a second append-only copy of every id and hash
 Writers (app sessions, CLI runs, evaluations) serialise on a lock file, so concurrent processes never fork
 the chain or lose an entry. SQLite triggers refuse UPDATE and DELETE through SQL; anything that bypasses them
 (a hex editor, another SQLite build, dropping the triggers) is what `verify` detects.
+
+With shared state (GOVDATA_STATE__POSTGRES_DSN, issue 34) the rows live in PostgreSQL (`audit_rows.py`): every
+host's appends serialise on the database's head row, which is kept (and signed) with each append; each host still
+writes its own head file and the witness file. `verify` checks the head row too, and a host that never appended
+(no head file yet) relies on it.
 """
 
 import contextlib
@@ -20,37 +25,21 @@ import hmac
 import json
 import os
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.audit_rows import PostgresRows, ReceiptRows, Row, SqliteRows
 from assistant.boundary import clean_any, cut, digest
 from assistant.csvsafe import records_to_csv
 from core.errors import FieldError, GovDataError
 from core.files import atomic_write, file_lock
 from core.settings import Settings
+from core.state import shared_state
+from core.state.migrations import GENESIS
 
-GENESIS = "0" * 64
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS receipts (
-    id INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    user TEXT NOT NULL,
-    action TEXT NOT NULL,
-    body TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS receipts_user ON receipts(user);
-CREATE INDEX IF NOT EXISTS receipts_time ON receipts(time);
-CREATE TRIGGER IF NOT EXISTS receipts_no_update BEFORE UPDATE ON receipts
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS receipts_no_delete BEFORE DELETE ON receipts
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
 ACTIONS = ("ask", "datasets.search", "docs.search", "sql.ask", "sql.run", "sql.replay", "sql.check", "sql.tables",
            "datasets.add", "sql.learn", "audit.read", "register.read",
            "register.grade", "register.review", "datasets.get", "docs.get", "catalog.overview", "tokens.manage",
@@ -162,8 +151,10 @@ def open_log(settings: Settings) -> "AuditLog":
             raise GovDataError(f"audit {name} {path}: it must lie outside GOVDATA_HOME, or whoever can rewrite the "
                                "log can rewrite its witness too")
     key = read_key(settings.audit.key_file) if settings.audit.key_file else None
+    state = shared_state(settings.state)
     return AuditLog(settings.audit_path, key=key, witness_file=settings.audit.witness_file,
-                    max_text_chars=settings.audit.max_text_chars)
+                    max_text_chars=settings.audit.max_text_chars,
+                    rows=PostgresRows(state) if state is not None else None)
 
 
 def kept(receipt: Receipt, limit: int) -> None:
@@ -181,11 +172,11 @@ def kept(receipt: Receipt, limit: int) -> None:
 
 
 class AuditLog:
-    """The receipts under one folder: audit.sqlite, head.json and a lock file; optionally a key that signs the
-    head and a witness file elsewhere that receives every id and hash."""
+    """The receipts under one folder: audit.sqlite (or the shared state's rows), head.json and a lock file;
+    optionally a key that signs the head and a witness file elsewhere that receives every id and hash."""
 
     def __init__(self, folder: Path, key: bytes | None = None, witness_file: Path | None = None,
-                 max_text_chars: int = 20_000) -> None:
+                 max_text_chars: int = 20_000, rows: ReceiptRows | None = None) -> None:
         self.folder = folder
         self.database = folder / "audit.sqlite"
         self.head_file = folder / "head.json"
@@ -193,13 +184,7 @@ class AuditLog:
         self.key = key
         self.witness_file = witness_file.expanduser() if witness_file else None
         self.max_text_chars = max_text_chars
-
-    def _connect(self) -> sqlite3.Connection:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.database, timeout=60, isolation_level=None)
-        connection.execute("PRAGMA busy_timeout = 60000")
-        connection.executescript(_SCHEMA)
-        return connection
+        self.rows = rows if rows is not None else SqliteRows(self.database)
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return file_lock(self._lock_file)
@@ -209,26 +194,17 @@ class AuditLog:
         if receipt.action not in ACTIONS:
             raise GovDataError(f"audit: unknown action {receipt.action!r}")
         kept(receipt, self.max_text_chars)
-        with self._locked():
+
+        def fill(last_id: int, last_hash: str) -> Row:
             receipt.time = datetime.now(UTC).isoformat(timespec="milliseconds")
-            connection = self._connect()
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                last = connection.execute("SELECT id, hash FROM receipts ORDER BY id DESC LIMIT 1").fetchone()
-                receipt.id, receipt.prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
-                body = _canonical(receipt.body())
-                receipt.hash = entry_hash(receipt.id, receipt.prev_hash, body)
-                connection.execute(
-                    "INSERT INTO receipts (id, time, user, action, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
-                    (receipt.id, receipt.time, receipt.user, receipt.action, body, receipt.prev_hash, receipt.hash),
-                )
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-            finally:
-                connection.close()
+            receipt.id, receipt.prev_hash = last_id + 1, last_hash
+            body = _canonical(receipt.body())
+            receipt.hash = entry_hash(receipt.id, receipt.prev_hash, body)
+            return receipt.id, receipt.time, receipt.user, receipt.action, body, receipt.prev_hash, receipt.hash
+
+        with self._locked():  # this host's processes in turn, so its head file only moves forward
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.rows.append(fill, self._head)
             self._write_head(receipt.id, receipt.hash)
         return receipt
 
@@ -263,16 +239,7 @@ class AuditLog:
 
     def _rows(self, where: str = "", params: tuple[Any, ...] = (), order: str = "ASC",
               limit: int | None = None) -> list[tuple[Any, ...]]:
-        if not self.database.is_file():
-            return []
-        connection = self._connect()
-        try:
-            sql = f"SELECT id, body, prev_hash, hash FROM receipts {where} ORDER BY id {order}"
-            if limit is not None:
-                sql += f" LIMIT {int(limit)}"
-            return connection.execute(sql, params).fetchall()
-        finally:
-            connection.close()
+        return self.rows.select(where, params, order, limit)
 
     @staticmethod
     def _receipt(row: tuple[Any, ...]) -> Receipt:
@@ -286,26 +253,19 @@ class AuditLog:
         clauses, params = [], []
         for key, value, test in (("user", user, "="), ("time", since, ">="), ("action", action, "=")):
             if value:  # the hashed body, not the indexed copies, decides what a filter finds
-                clauses.append(f"json_extract(body, '$.{key}') {test} ?")
+                clauses.append(f"{self.rows.body_field(key)} {test} {self.rows.mark}")
                 params.append(value)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return [self._receipt(r) for r in self._rows(where, tuple(params), "DESC", limit)]
 
     def protected_since(self, user: str, since: str) -> int:
         """How many of a user's answers since `since` (ISO time) disclosure control protected (issue 35: the daily
-        limit). Reads the indexed user and time copies, which `verify` checks against the hashed body."""
-        if not self.database.is_file():
-            return 0
-        connection = self._connect()
-        try:
-            row = connection.execute("SELECT count(*) FROM receipts WHERE user = ? AND time >= ? AND "
-                                     "json_extract(body, '$.sdc.table') IS NOT NULL", (user, since)).fetchone()
-        finally:
-            connection.close()
-        return int(row[0]) if row else 0
+        limit). Reads the indexed user and time copies, which `verify` checks against the hashed body; on the
+        shared state's chain (issue 34) every host's answers count."""
+        return self.rows.protected_since(user, since)
 
     def get(self, entry_id: int) -> Receipt:
-        rows = self._rows("WHERE id = ?", (entry_id,))
+        rows = self._rows(f"WHERE id = {self.rows.mark}", (entry_id,))
         if not rows:
             raise GovDataError(f"audit: no receipt {entry_id}")
         return self._receipt(rows[0])
@@ -323,22 +283,15 @@ class AuditLog:
             previous, expected_id = stored_hash, entry_id + 1
         last_id = expected_id - 1
         hashes = {row[0]: row[6] for row in rows}
-        for check in (lambda: self._check_head(hashes), lambda: self._check_witness(hashes),
-                      lambda: _check_expected(hashes, expect_head)):
+        for check in (lambda: self._check_stored_head(hashes, last_id), lambda: self._check_head(hashes),
+                      lambda: self._check_witness(hashes), lambda: _check_expected(hashes, expect_head)):
             problem, bad_id = check()
             if problem:
                 return Verification(False, len(rows), last_id, previous, bad_id, problem)
         return Verification(True, len(rows), last_id, previous)
 
-    def _columns(self) -> list[tuple[Any, ...]]:
-        if not self.database.is_file():
-            return []
-        connection = self._connect()
-        try:
-            return connection.execute(
-                "SELECT id, time, user, action, body, prev_hash, hash FROM receipts ORDER BY id").fetchall()
-        finally:
-            connection.close()
+    def _columns(self) -> list[Row]:
+        return self.rows.columns()
 
     @staticmethod
     def _check_entry(entry_id: int, expected_id: int, previous: str, body: str, prev_hash: str,
@@ -353,9 +306,12 @@ class AuditLog:
 
     def _check_head(self, hashes: dict[int, str]) -> tuple[str, int | None]:
         """The newest entry the head file names must still be there with the same hash (catches truncation);
-        with a key, the head must carry the key's signature (catches a rewritten head)."""
+        with a key, the head must carry the key's signature (catches a rewritten head). With shared rows a host
+        that never appended has no head file; the head row stands in for it."""
         if not self.head_file.is_file():
-            return ("the head file is missing although entries exist", max(hashes)) if hashes else ("", None)
+            if self.rows.shared or not hashes:
+                return "", None
+            return "the head file is missing although entries exist", max(hashes)
         try:
             head = json.loads(self.head_file.read_text(encoding="utf-8"))
             head_id, head_hash = int(head["id"]), str(head["hash"])
@@ -368,6 +324,25 @@ class AuditLog:
             return f"entries after {len(hashes)} were removed (the head names entry {head_id})", len(hashes) + 1
         if hashes[head_id] != head_hash:
             return f"entry {head_id} differs from the head file's hash", head_id
+        return "", None
+
+    def _check_stored_head(self, hashes: dict[int, str], last_id: int) -> tuple[str, int | None]:
+        """Shared rows: the head row must name the chain's last entry (an entry removed from the end, or a head
+        row moved back, shows here), signed by the key when one is set."""
+        stored = self.rows.stored_head()
+        if stored is None:
+            return "", None
+        head_id, head_hash = stored["id"], stored["hash"]
+        if self.key is not None and head_id and not hmac.compare_digest(stored["signature"],
+                                                                        sign(self.key, head_id, head_hash)):
+            return "the head row's signature does not match the audit key (the head was rewritten)", head_id
+        if head_id > last_id:
+            return f"entries after {last_id} were removed (the head row names entry {head_id})", last_id + 1
+        if head_id < last_id:
+            return f"entries after {head_id} were added outside the chain's lock (the head row names {head_id})", \
+                head_id + 1
+        if hashes.get(head_id, GENESIS) != head_hash:
+            return f"entry {head_id} differs from the head row's hash", head_id
         return "", None
 
     def _check_witness(self, hashes: dict[int, str]) -> tuple[str, int | None]:

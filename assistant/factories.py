@@ -64,14 +64,24 @@ def chroma_server(settings: Settings) -> ChromaServer | None:
     return ChromaServer(chroma.url, headers, chroma.tenant, chroma.database)
 
 
+BACKGROUND_REBUILD = 50_000  # shared content table: a keyword index this large is rebuilt in the background
+
+
 def build_store(settings: Settings, embeddings: Callable[[], GovDataEmbeddings]) -> ChromaStore:
-    """The vector store: embedded under GOVDATA_HOME, or the Chroma server GOVDATA_CHROMA__URL names."""
-    return ChromaStore(settings.chroma_path, model_info(settings), embeddings, chroma_server(settings))
+    """The vector store: embedded under GOVDATA_HOME, or the Chroma server GOVDATA_CHROMA__URL names; its content
+    table in the shared state when there is one (issue 34)."""
+    from core.state import shared_state
+    from vectorstore.content import PostgresContents
+
+    state = shared_state(settings.state)
+    contents = PostgresContents(state) if state is not None else None
+    return ChromaStore(settings.chroma_path, model_info(settings), embeddings, chroma_server(settings), contents)
 
 
 def build_retriever(settings: Settings, store: ChromaStore, embeddings: GovDataEmbeddings) -> Retriever:
     """Hybrid search (vectors + BM25, fused) over the store, tuned by GOVDATA_RETRIEVAL__*."""
-    keywords = KeywordIndexes(store.contents, settings.home / "bm25")
+    keywords = KeywordIndexes(store.contents, settings.home / "bm25",
+                              background_above=BACKGROUND_REBUILD if settings.state.shared else None)
     retrieval = settings.retrieval
     return Retriever(store, embeddings, keywords, retrieval.fusion, retrieval.keyword_weight, retrieval.candidates,
                      retrieval.translate)

@@ -11,6 +11,7 @@ from assistant.usecases.ingest import CATALOG_KINDS, IngestUseCases
 from assistant.usecases.knowledge import KnowledgeUseCases
 from assistant.usecases.register import RegisterUseCases
 from assistant.usecases.sql import SqlUseCases
+from assistant.usecases.state import StateUseCases
 from assistant.usecases.tokens import TokenUseCases
 from assistant.usecases.users import UserUseCases
 
@@ -18,5 +19,5 @@ __all__ = ["CATALOG_KINDS", "ENTRIES", "Services"]
 
 
 class Services(DocumentUseCases, DatasetUseCases, AuditUseCases, SqlUseCases, RegisterUseCases, IngestUseCases,
-               TokenUseCases, KnowledgeUseCases, GrantUseCases, UserUseCases):
+               TokenUseCases, KnowledgeUseCases, GrantUseCases, UserUseCases, StateUseCases):
     """Every use case, lazily built parts for one settings object: the embedding model loads only when needed."""

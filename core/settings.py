@@ -278,6 +278,25 @@ class ApiSettings(BaseModel):
     token_days: int = Field(default=90, ge=1, le=3650, description="Days a new token lasts unless --expires says.")
 
 
+class StateSettings(BaseModel):
+    """Where shared state lives (issue 34): under GOVDATA_HOME (embedded, the default) or in one PostgreSQL schema
+    that every app server shares (audit chain, users, tokens, the register's decisions, the approved-table
+    registry, the content table)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    postgres_dsn: str = Field(default="", description="The state's owner login, e.g. postgresql://govdata_owner@db"
+                                                      ":5432/gov; unset: everything stays under GOVDATA_HOME.")
+    postgres_password_env: str = Field(default="", description="Variable holding the state login's password.")
+    postgres_schema: str = Field(default="govdata_state", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+                                 description="Schema that holds the shared state (created and migrated by the "
+                                             "assistant).")
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.postgres_dsn)
+
+
 class Settings(BaseSettings):
     """All configuration; plain data, no clients are built here."""
 
@@ -299,6 +318,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     disclosure: DisclosureSettings = DisclosureSettings()
     api: ApiSettings = ApiSettings()
+    state: StateSettings = StateSettings()
     roles_file: Path | None = Field(default=None, description="JSON role -> access levels; bundled default.")
     users_file: Path | None = Field(default=None, description="JSON web users -> role and password hash.")
     user: str | None = Field(default=None, description="Who CLI receipts name; default the OS account.")

@@ -2,11 +2,16 @@
 
 Tokens are cached per item in the content table, so after an ingest only new items are tokenized; the built
 index is saved under GOVDATA_HOME/bm25/ keyed by the collection's content generation, so a CLI call loads
-it instead of rebuilding. The file is plain arrays and JSON (numpy .npz read with allow_pickle=False): loading
+it instead of rebuilding. With a shared content table (issue 34) a large index is rebuilt in the background when
+another host changed the table, and the previous one answers meanwhile (`background_above`): a rebuild of 10^6
+records takes about a minute, and no search should wait for it. The retriever's last wall re-checks each
+result's access level against the record as stored now, so an index a moment old cannot show a record a role
+may no longer see. The file is plain arrays and JSON (numpy .npz read with allow_pickle=False): loading
 it can never run code, even if someone else could write to the folder.
 """
 
 import json
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from vectorstore.bm25 import Bm25Index
-from vectorstore.content import ContentStore
+from vectorstore.content import Contents
 from vectorstore.filters import Categorical, DocAttributes
 from vectorstore.tokenize import tokenize
 
@@ -46,7 +51,7 @@ def _attributes(payloads: list[dict[str, Any]], ids: list[str]) -> DocAttributes
     )
 
 
-def build_keyword_index(contents: ContentStore, collection: str) -> KeywordIndex:
+def build_keyword_index(contents: Contents, collection: str) -> KeywordIndex:
     rows = contents.all_rows(collection)
     fresh = {item_id: " ".join(tokenize(text)) for item_id, text, tokens, _ in rows if tokens is None}
     if fresh:
@@ -61,19 +66,44 @@ def build_keyword_index(contents: ContentStore, collection: str) -> KeywordIndex
 class KeywordIndexes:
     """Loads each collection's index once per process, from the disk cache when it is current."""
 
-    def __init__(self, contents: ContentStore, cache_dir: Path) -> None:
+    def __init__(self, contents: Contents, cache_dir: Path, background_above: int | None = None) -> None:
         self._contents = contents
         self._cache_dir = cache_dir
         self._loaded: dict[str, tuple[int, KeywordIndex]] = {}
+        self.background_above = background_above
+        self._refreshing: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
 
     def get(self, collection: str) -> KeywordIndex:
         generation = self._contents.generation(collection)
         cached = self._loaded.get(collection)
         if cached and cached[0] == generation:
             return cached[1]
+        if cached and self.background_above is not None and len(cached[1].bm25.ids) >= self.background_above:
+            self._refresh_later(collection, generation)
+            return cached[1]
+        return self._load(collection, generation)
+
+    def _load(self, collection: str, generation: int) -> KeywordIndex:
         index = self._from_disk(collection, generation) or self._rebuild(collection, generation)
         self._loaded[collection] = (generation, index)
         return index
+
+    def _refresh_later(self, collection: str, generation: int) -> None:
+        """One background rebuild per collection at a time; the index in use answers until it is done."""
+        with self._lock:
+            running = self._refreshing.get(collection)
+            if running is not None and running.is_alive():
+                return
+            thread = threading.Thread(target=self._load, args=(collection, generation), daemon=True,
+                                      name=f"keyword-index-{collection}")
+            self._refreshing[collection] = thread
+            thread.start()
+
+    def wait(self) -> None:
+        """Until every background rebuild has finished (tests, and a clean shutdown)."""
+        for thread in list(self._refreshing.values()):
+            thread.join()
 
     def _path(self, collection: str) -> Path:
         return self._cache_dir / f"{collection}.npz"

@@ -15,7 +15,7 @@ import numpy as np
 from core.access import ACCESS_LEVELS
 from core.errors import GovDataError, StoreMismatchError, first_line
 from core.offline import enforce_offline
-from vectorstore.content import ContentStore
+from vectorstore.content import Contents, ContentStore
 from vectorstore.embeddings import GovDataEmbeddings
 
 DATASETS = "datasets"
@@ -131,7 +131,7 @@ class ChromaStore:
     """
 
     def __init__(self, path: Path, model: ModelInfo, load_embeddings: Callable[[], GovDataEmbeddings],
-                 server: "ChromaServer | None" = None) -> None:
+                 server: "ChromaServer | None" = None, contents: Contents | None = None) -> None:
         enforce_offline()
         path.mkdir(parents=True, exist_ok=True)
         self.model = model
@@ -143,7 +143,7 @@ class ChromaStore:
             for name in COLLECTIONS for level in ACCESS_LEVELS for held in (False, True)
         }
         self.max_batch = int(self._client.get_max_batch_size())
-        self.contents = ContentStore(path / "contents.sqlite")
+        self.contents: Contents = contents if contents is not None else ContentStore(path / "contents.sqlite")
 
     def _refuse_legacy_layout(self, where: str) -> None:
         """Stores from before access-level partitions keep everything in unpartitioned collections; opening

@@ -22,9 +22,9 @@ def acting_role(ctx: typer.Context, param: typer.CallbackParam, value: str) -> s
     if not settings.user:
         return value
     from assistant.policy.roles import get_role
-    from assistant.policy.users import load_users
+    from assistant.policy.users import users_of
 
-    user = load_users(settings.users_path).get(settings.user)
+    user = users_of(settings)().get(settings.user)
     if user is None:
         return value
     if user.disabled:

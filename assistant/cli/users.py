@@ -1,5 +1,7 @@
-"""`govdata users add|list|disable` (issue 33): users with a role and an organisation, a steward's action with a
-receipt. `python -m assistant.policy.users` still prints an entry for a hand-written file."""
+"""`govdata users add|list|disable|enable` (issue 33; `enable` from issue 34): users with a role and an organisation,
+a steward's action with a receipt. Embedded they live in the users file; with shared state (issue 34) in the state's
+`users` table, so every app server sees a change at once. `python -m assistant.policy.users` still prints an entry
+for a hand-written file."""
 
 import os
 from typing import Annotated
@@ -33,7 +35,8 @@ def users_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a user to the users file (GOVDATA_USERS_FILE, else GOVDATA_HOME/users.json, which then replaces the
-    bundled demo users); the web app and GOVDATA_USER see them at the next request."""
+    bundled demo users) or, with shared state, to the state's users; the web app and GOVDATA_USER see them at the
+    next request."""
     password = os.environ.get(password_env)
     if not password:
         raise FieldError("password_env", "the variable is not set or empty", password_env)
@@ -68,3 +71,17 @@ def users_disable(
         print_json(user)
         return
     err(f"disabled: {user['name']}")
+
+
+@users_app.command("enable")
+def users_enable(
+    name: Annotated[str, typer.Argument(help="The user's name.")],
+    role: ManagerRole = STEWARD,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enable a disabled user again: they may sign in and act as GOVDATA_USER at their next request."""
+    user = services().set_user_enabled(name, enabled=True, role=role)
+    if as_json:
+        print_json(user)
+        return
+    err(f"enabled: {user['name']}")

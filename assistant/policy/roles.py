@@ -23,7 +23,7 @@ ACTIONS = {"audit.read": "read the audit log", "tables.approve": "approve tables
            "knowledge.propose": "propose knowledge (verified SQL, terms, table notes)",
            "knowledge.review": "review knowledge (approve, reject, import, re-check)",
            "grants.manage": "create, change or revoke grants, or decide requests for access",
-           "users.manage": "add, list or disable users"}
+           "users.manage": "add, list, disable or enable users"}
 _LEGACY_STEWARD = "data_steward"  # a roles file written before actions existed keeps the steward's rights
 
 

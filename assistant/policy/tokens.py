@@ -4,6 +4,9 @@ Only the sha256 of each secret is stored (GOVDATA_HOME/tokens.json, written whol
 the secret itself is shown once, when it is made. The file is read again whenever it changes, so a revocation
 holds at the next request of a running server, like a removed user (users.py). A name is never reused, so a
 receipt's `token:NAME` always means one token.
+
+With shared state (issue 34) the tokens are rows of the state's `tokens` table (`PostgresTokens`), read on every
+request, so a token revoked on one app server is refused by every other at its next request.
 """
 
 import hashlib
@@ -16,10 +19,15 @@ import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import FieldError, GovDataError
 from core.files import atomic_write, file_lock
+from core.state import shared_state
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from core.state.postgres import PostgresState
 
 PREFIX = "gdt_"  # makes a leaked token easy to recognise (and to search for in logs and repositories)
 MAX_TOKEN_CHARS = 200
@@ -75,6 +83,37 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+class TokenStore(Protocol):
+    """The tokens of a deployment: a file under GOVDATA_HOME (embedded) or the shared state's table."""
+
+    def tokens(self) -> dict[str, Token]: ...
+
+    def create(self, name: str, role: str, days: int, by: str, now: datetime,
+               org: str = "") -> tuple[Token, str]: ...
+
+    def revoke(self, name: str, now: datetime) -> Token: ...
+
+    def find(self, secret: str) -> Token | None: ...
+
+
+def _new_token(name: str, role: str, days: int, by: str, now: datetime, org: str = "") -> tuple[Token, str]:
+    if not _NAME.fullmatch(name):
+        raise FieldError("name", "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+    secret = PREFIX + secrets.token_urlsafe(32)
+    return Token(name, role, digest(secret), now.isoformat(), (now + timedelta(days=days)).isoformat(),
+                 created_by=by, org=org), secret
+
+
+def _matching(tokens: dict[str, Token], secret: str) -> Token | None:
+    """The token whose secret this is, compared in constant time against every stored hash."""
+    wanted = digest(secret)
+    found = None
+    for token in tokens.values():
+        if hmac.compare_digest(token.sha256, wanted):
+            found = token
+    return found
+
+
 class TokenFile:
     """The tokens of one GOVDATA_HOME. Reads are cached by the file's stamp; writes hold the lock and replace the
     whole file (it is small: one line per token ever made)."""
@@ -95,12 +134,7 @@ class TokenFile:
 
     def create(self, name: str, role: str, days: int, by: str, now: datetime, org: str = "") -> tuple[Token, str]:
         """A new token and its secret (shown once); a name in use (or used before) is refused."""
-        if not _NAME.fullmatch(name):
-            raise FieldError("name", "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-                             name)
-        secret = PREFIX + secrets.token_urlsafe(32)
-        token = Token(name, role, digest(secret), now.isoformat(), (now + timedelta(days=days)).isoformat(),
-                      created_by=by, org=org)
+        token, secret = _new_token(name, role, days, by, now, org)
         with file_lock(self._lock_file):
             current = self._read()
             if name in current:
@@ -121,12 +155,7 @@ class TokenFile:
 
     def find(self, secret: str) -> Token | None:
         """The token whose secret this is, compared in constant time against every stored hash."""
-        wanted = digest(secret)
-        found = None
-        for token in self.tokens().values():
-            if hmac.compare_digest(token.sha256, wanted):
-                found = token
-        return found
+        return _matching(self.tokens(), secret)
 
     def _stamp(self) -> tuple[int, ...]:
         try:
@@ -147,3 +176,50 @@ class TokenFile:
     def _write(self, tokens: dict[str, Token]) -> None:
         text = json.dumps({"tokens": [asdict(t) for t in tokens.values()]}, ensure_ascii=False, indent=1)
         atomic_write(self.path, text + "\n")  # a new file from mkstemp: readable by its owner only
+
+
+_COLUMNS = "name, role, sha256, created, expires, revoked, created_by, org"  # org: migration 8 (issue 33)
+
+
+class PostgresTokens:
+    """The tokens in the shared state, read on every call (a revocation holds on every host at once)."""
+
+    def __init__(self, state: "PostgresState") -> None:
+        self.state = state
+
+    def tokens(self) -> dict[str, Token]:
+        with self.state.connection() as con:
+            return {row[0]: Token(*row) for row in con.execute(f"SELECT {_COLUMNS} FROM tokens ORDER BY created, name")}
+
+    def create(self, name: str, role: str, days: int, by: str, now: datetime, org: str = "") -> tuple[Token, str]:
+        token, secret = _new_token(name, role, days, by, now, org)
+        if not self.put([token]):
+            raise FieldError("name", "a token with this name exists or existed; names are never reused", name)
+        return token, secret
+
+    def put(self, tokens: list[Token]) -> int:
+        """Insert tokens as they are; a name already there is left alone. Returns how many were new."""
+        added = 0
+        with self.state.transaction() as con:
+            for token in tokens:
+                cursor = con.execute(f"INSERT INTO tokens ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                                     "ON CONFLICT (name) DO NOTHING", tuple(asdict(token).values()))
+                added += cursor.rowcount
+        return added
+
+    def revoke(self, name: str, now: datetime) -> Token:
+        with self.state.transaction() as con:
+            con.execute("UPDATE tokens SET revoked = %s WHERE name = %s AND revoked = ''", (now.isoformat(), name))
+            row = con.execute(f"SELECT {_COLUMNS} FROM tokens WHERE name = %s", (name,)).fetchone()
+        if row is None:
+            raise FieldError("name", "no token has this name", name)
+        return Token(*row)
+
+    def find(self, secret: str) -> Token | None:
+        return _matching(self.tokens(), secret)
+
+
+def token_store(settings: "Settings") -> TokenStore:
+    """The tokens of these settings: the shared state's table, or GOVDATA_HOME/tokens.json."""
+    state = shared_state(settings.state)
+    return PostgresTokens(state) if state is not None else TokenFile(settings.tokens_path)

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
@@ -22,6 +22,11 @@ from assistant.policy.pii import column_hint, find_pii, mask_text
 from core.access import most_restrictive
 from core.errors import GovDataError
 from core.files import atomic_write, file_lock
+from core.state import shared_state
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from core.state.postgres import PostgresState
 
 SAMPLE_ROWS = 1000
 VALUE_SHARE = 0.5  # values that must match a detector for a column to be suggested on values alone
@@ -200,6 +205,25 @@ def suggest_for_record(record_id: str, payload: dict[str, Any], decided: dict[st
                        decided.get(sid, "pending"))]
 
 
+class DecisionStore(Protocol):
+    """The steward's decisions, in the order they were last written: a JSON file (embedded) or a table in the shared
+    state (issue 34)."""
+
+    def all(self) -> list[dict[str, Any]]: ...
+
+    def statuses(self) -> dict[str, str]: ...
+
+    def record(self, suggestion: Suggestion, status: str, user: str, role: str) -> dict[str, Any]: ...
+
+    def accepted(self, kind: str) -> list[dict[str, Any]]: ...
+
+
+def _entry(suggestion: Suggestion, status: str, user: str, role: str) -> dict[str, Any]:
+    return {"id": suggestion.id, "status": status, "kind": suggestion.kind, "target": suggestion.target,
+            "value": suggestion.suggested, "by": user, "role": role,
+            "time": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
 class Decisions:
     """The steward's decisions (GOVDATA_HOME/register/decisions.json), written atomically under a lock."""
 
@@ -218,9 +242,7 @@ class Decisions:
         return {d["id"]: d["status"] for d in self.all()}
 
     def record(self, suggestion: Suggestion, status: str, user: str, role: str) -> dict[str, Any]:
-        entry = {"id": suggestion.id, "status": status, "kind": suggestion.kind, "target": suggestion.target,
-                 "value": suggestion.suggested, "by": user, "role": role,
-                 "time": datetime.now(UTC).isoformat(timespec="seconds")}
+        entry = _entry(suggestion, status, user, role)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(self.path.with_suffix(".lock")):
             kept = [d for d in self.all() if d["id"] != suggestion.id]
@@ -232,11 +254,62 @@ class Decisions:
         return [d for d in self.all() if d["status"] == "accepted" and d["kind"] == kind]
 
 
+class PostgresDecisions:
+    """The decisions in the shared state: one row per decision id, read on every call, so a decision taken on one
+    host holds on every other at their next search or listing."""
+
+    def __init__(self, state: "PostgresState") -> None:
+        self.state = state
+
+    def all(self) -> list[dict[str, Any]]:
+        with self.state.connection() as con:
+            return [json.loads(row[0]) for row in con.execute("SELECT entry FROM decisions ORDER BY seq")]
+
+    def statuses(self) -> dict[str, str]:
+        with self.state.connection() as con:
+            return {row[0]: row[1] for row in con.execute("SELECT id, status FROM decisions ORDER BY seq")}
+
+    def record(self, suggestion: Suggestion, status: str, user: str, role: str) -> dict[str, Any]:
+        entry = _entry(suggestion, status, user, role)
+        self.put([entry], replace=True)
+        return entry
+
+    def put(self, entries: list[dict[str, Any]], *, replace: bool) -> int:
+        """Write entries in order (the newest last); without `replace`, an id already there is left as it is
+        (`state migrate`). Returns how many rows were written."""
+        conflict = ("DO UPDATE SET kind = excluded.kind, status = excluded.status, entry = excluded.entry, "
+                    "seq = nextval('decisions_order')") if replace else "DO NOTHING"
+        written = 0
+        with self.state.transaction() as con:
+            for entry in entries:
+                cursor = con.execute(f"INSERT INTO decisions (id, kind, status, entry) VALUES (%s, %s, %s, %s) "
+                                     f"ON CONFLICT (id) {conflict}", (entry["id"], entry["kind"], entry["status"],
+                                                                     json.dumps(entry, ensure_ascii=False)))
+                written += cursor.rowcount
+        return written
+
+    def accepted(self, kind: str) -> list[dict[str, Any]]:
+        with self.state.connection() as con:
+            return [json.loads(row[0]) for row in con.execute(
+                "SELECT entry FROM decisions WHERE kind = %s AND status = 'accepted' ORDER BY seq", (kind,))]
+
+
+def decisions_of(settings: "Settings") -> DecisionStore:
+    """The decisions of these settings: the shared state's table, or GOVDATA_HOME/register/decisions.json."""
+    state = shared_state(settings.state)
+    return PostgresDecisions(state) if state is not None else Decisions(decisions_path(settings.home))
+
+
+def as_store(decisions: "DecisionStore | Path") -> DecisionStore:
+    """A store as given, or a GOVDATA_HOME's file store (callers that name a home)."""
+    return Decisions(decisions_path(decisions)) if isinstance(decisions, Path) else decisions
+
+
 def decisions_path(home: Path) -> Path:
     return home / "register" / "decisions.json"
 
 
-def apply_to_tables(tables: list[Any], decisions: Decisions) -> list[Any]:
+def apply_to_tables(tables: list[Any], decisions: DecisionStore) -> list[Any]:
     """Accepted column and table decisions on registered tables: flagged columns become sensitive (their sample
     values dropped, as the loader does for sensitive columns), levels only ever get stricter."""
     columns = {d["target"] for d in decisions.accepted("sensitive_column")}
@@ -257,9 +330,9 @@ def apply_to_tables(tables: list[Any], decisions: Decisions) -> list[Any]:
     return tables
 
 
-def record_levels(home: Path) -> dict[str, str]:
+def record_levels(decisions: DecisionStore | Path) -> dict[str, str]:
     """Accepted record levels by record id, for ingest (a record is stored at the stricter of both)."""
-    return {d["target"]: d["value"] for d in Decisions(decisions_path(home)).accepted("record_level")}
+    return {d["target"]: d["value"] for d in as_store(decisions).accepted("record_level")}
 
 
 def restrict_record(store: Any, record_id: str, level: str) -> None:

@@ -1,9 +1,9 @@
 """Passages held at ingest for instruction-like text (ingest/injection.py), and the steward's review of them.
 
 A held passage is stored but no search reads it, for any role, until a steward releases it. The decision is a
-row in GOVDATA_HOME/register/decisions.json (beside the grading decisions, kind `held_passage`) that every
-passage search reads, so it holds at once and survives re-ingest. A passage's id comes from its text, so an
-edited passage is a new one and is held again if it still matches a rule.
+row in GOVDATA_HOME/register/decisions.json, or the shared state's `decisions` table (beside the grading decisions,
+kind `held_passage`), that every passage search reads, so it holds at once and survives re-ingest. A passage's id
+comes from its text, so an edited passage is a new one and is held again if it still matches a rule.
 """
 
 from collections.abc import Iterable
@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from assistant.register.grading import Decisions, Suggestion, decisions_path
+from assistant.register.grading import DecisionStore, Suggestion, as_store
 
 HELD_KIND = "held_passage"
 PENDING, RELEASED, KEPT = "pending", "released", "kept"
@@ -60,7 +60,7 @@ def held_passages(rows: Iterable[tuple[str, str, dict[str, Any]]], decided: dict
     return [p for p, _ in sorted(found, key=lambda f: (f[0].status != PENDING, f[0].source, f[1], f[0].id))]
 
 
-def record_review(decisions: Decisions, passage: HeldPassage, release: bool, user: str, role: str) -> HeldPassage:
+def record_review(decisions: DecisionStore, passage: HeldPassage, release: bool, user: str, role: str) -> HeldPassage:
     """Write the steward's decision (released: searches include the passage again; kept: it stays held)."""
     status = RELEASED if release else KEPT
     evidence = {"rule": passage.rule, "match": passage.match, "source": passage.source}
@@ -69,7 +69,7 @@ def record_review(decisions: Decisions, passage: HeldPassage, release: bool, use
     return replace(passage, status=status)
 
 
-def released_passages(home: Path) -> tuple[str, ...]:
+def released_passages(decisions: DecisionStore | Path) -> tuple[str, ...]:
     """Ids of the held passages a steward released, for the passage searches' filter."""
-    return tuple(sorted(d["target"] for d in Decisions(decisions_path(home)).all()
+    return tuple(sorted(d["target"] for d in as_store(decisions).all()
                         if d.get("kind") == HELD_KIND and d.get("status") == RELEASED))

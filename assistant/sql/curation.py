@@ -11,8 +11,8 @@ from typing import Any
 from assistant.boundary import clean
 from assistant.sql.knowledge import (
     IN_USE,
+    Knowledge,
     KnowledgeItem,
-    KnowledgeStore,
     expiry,
     next_id,
     now,
@@ -56,7 +56,7 @@ class Limits:
 class Curation:
     """The steps over one store; `verify` guards and runs an item as a role."""
 
-    def __init__(self, store: KnowledgeStore, verify: Verify) -> None:
+    def __init__(self, store: Knowledge, verify: Verify) -> None:
         self.store = store
         self.verify = verify
 

@@ -4,21 +4,29 @@ to the tables (and their versions) it uses, with the states a maker-checker revi
 One JSON file under GOVDATA_HOME/sql, rewritten atomically under a lock, so two stewards deciding at once never
 lose a decision. The `sql learn` examples of earlier versions (examples.jsonl) are read into it as approved
 pairs until the first change writes the file; examples.jsonl is then no longer read.
+
+With shared state (issue 34, GOVDATA_STATE__POSTGRES_DSN) the items are rows of the state's `knowledge` table (one
+JSON document each, in order), changed under an advisory lock in one transaction, behind the same interface
+(`Knowledge`, `knowledge_store`), so an item approved on one app server is in use on every other at once.
 """
 
 import hashlib
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import FieldError, GovDataError
 from core.files import atomic_write, file_lock
 from ingest.tables import quote
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from core.state.postgres import PostgresState
 
 KINDS = ("pair", "term", "note")
 STATUSES = ("proposed", "approved", "rejected", "suspended", "flagged", "expired")
@@ -160,6 +168,73 @@ class KnowledgeStore:
             yield items
             payload = {"format": FORMAT, "items": [i.as_dict() | {"status": i.status} for i in items]}
             atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=1))
+
+
+class Knowledge(Protocol):
+    """The knowledge items of a deployment: knowledge.json (embedded) or the shared state's table."""
+
+    def items(self) -> list[KnowledgeItem]: ...
+
+    def get(self, item_id: str) -> KnowledgeItem: ...
+
+    def changing(self) -> AbstractContextManager[list[KnowledgeItem]]: ...
+
+
+def _payload(item: KnowledgeItem) -> str:
+    return json.dumps(item.as_dict() | {"status": item.status}, ensure_ascii=False)
+
+
+class PostgresKnowledge:
+    """The items in the shared state's `knowledge` table, oldest first, read at every call; changed whole under a
+    transaction-level advisory lock, so two stewards deciding at once on two hosts never lose a decision."""
+
+    def __init__(self, state: "PostgresState") -> None:
+        self.state = state
+
+    def items(self) -> list[KnowledgeItem]:
+        with self.state.connection() as con:
+            rows = con.execute("SELECT item FROM knowledge ORDER BY seq").fetchall()
+        return [KnowledgeItem.from_dict(json.loads(row[0])) for row in rows]
+
+    def get(self, item_id: str) -> KnowledgeItem:
+        found = next((i for i in self.items() if i.id == item_id.strip()), None)
+        if found is None:
+            raise FieldError("id", "no knowledge item has this id", item_id)
+        return found
+
+    @contextmanager
+    def changing(self) -> Iterator[list[KnowledgeItem]]:
+        """As `KnowledgeStore.changing`: nothing is written when the block raises (the transaction rolls back)."""
+        with self.state.transaction() as con:
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (_KNOWLEDGE_LOCK,))
+            rows = con.execute("SELECT item FROM knowledge ORDER BY seq").fetchall()
+            items = [KnowledgeItem.from_dict(json.loads(row[0])) for row in rows]
+            before = [row[0] for row in rows]
+            yield items
+            after = [_payload(i) for i in items]
+            if after != before:
+                con.execute("DELETE FROM knowledge")
+                for seq, (item, text) in enumerate(zip(items, after, strict=True)):
+                    con.execute("INSERT INTO knowledge (id, seq, item) VALUES (%s, %s, %s)", (item.id, seq, text))
+
+    def put(self, items: list[KnowledgeItem]) -> int:
+        """Append the items whose id is not there yet (`state migrate`); how many were new."""
+        with self.changing() as current:
+            known = {i.id for i in current}
+            new = [i for i in items if i.id not in known]
+            current.extend(new)
+        return len(new)
+
+
+_KNOWLEDGE_LOCK = 0x60DA7A32  # the advisory lock key of knowledge changes (issue 32's store on the shared state)
+
+
+def knowledge_store(settings: "Settings") -> Knowledge:
+    """The knowledge of these settings: the shared state's table, or GOVDATA_HOME/sql/knowledge.json."""
+    from core.state import shared_state
+
+    state = shared_state(settings.state)
+    return PostgresKnowledge(state) if state is not None else KnowledgeStore(settings.sql_path)
 
 
 def next_id(items: list[KnowledgeItem]) -> str:

@@ -13,15 +13,15 @@ Tables are copied from the approved DuckDB file with COPY, all of them in one tr
 changes nothing. Passwords come from an environment variable named in the settings, or from ~/.pgpass.
 """
 
+import contextlib
 import hashlib
 import json
-import os
 import re
 import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +44,12 @@ from assistant.sql.runner import (
 from assistant.sql.walls import AccessProfile, Relation
 from core.errors import GovDataError, first_line
 from core.files import atomic_write, file_lock
+from core.state.postgres import dsn_with_password, where
 from ingest.tables import RegisteredTable, quote
 
 if TYPE_CHECKING:
     from core.settings import SqlSettings
+    from core.state.postgres import PostgresState
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COPY_BATCH = 5000
@@ -63,34 +65,12 @@ class PostgresTarget:
     schema: str = "govdata"
     reader_role: str = "govdata_reader"
     logins: str = ""  # the file that keeps each profile login's password (under GOVDATA_HOME, mode 0600)
+    shared: "PostgresState | None" = field(default=None, compare=False)  # or the shared state keeps them (issue 34)
 
     def __post_init__(self) -> None:
-        for field, value in (("postgres_schema", self.schema), ("postgres_reader_role", self.reader_role)):
+        for name, value in (("postgres_schema", self.schema), ("postgres_reader_role", self.reader_role)):
             if not _IDENTIFIER.match(value):
-                raise GovDataError(f"{field} {value!r}: use lower-case letters, digits and _ (a plain identifier)")
-
-
-def dsn_with_password(dsn: str, password_env: str) -> str:
-    """The DSN with the password read from the environment variable `password_env` (none named: ~/.pgpass)."""
-    if not password_env:
-        return dsn
-    password = os.environ.get(password_env)
-    if not password:
-        raise GovDataError(f"the PostgreSQL password variable {password_env} is not set")
-    from psycopg.conninfo import make_conninfo
-
-    return make_conninfo(dsn, password=password)
-
-
-def where(dsn: str) -> str:
-    """host:port/db of a DSN, never its password (for error lines)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        parts = conninfo_to_dict(dsn)
-    except Exception:  # noqa: BLE001 - a malformed DSN is reported as such
-        return "(malformed DSN)"
-    return f"postgresql://{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+                raise GovDataError(f"{name} {value!r}: use lower-case letters, digits and _ (a plain identifier)")
 
 
 @contextmanager
@@ -252,14 +232,19 @@ def _view_sql(base: str, schema: str, relation: Relation) -> str:
 
 
 class ProfileLogins:
-    """Each profile's login, kept in `target.logins` (mode 0600) once made; made again when it is missing, its
-    password is refused, or its schema was made for other data (a load drops the views)."""
+    """Each profile's login, kept in `target.logins` (mode 0600) once made, or in the shared state's
+    `profile_logins` so every app server uses the same password (issue 34); made again when it is missing, its
+    password is refused, or its schema was made for other data (a load drops the views). Making one holds a lock
+    (the file's, or an advisory lock across hosts) and first looks whether another process just made it: two
+    makers would otherwise keep changing each other's password."""
 
     def __init__(self, target: PostgresTarget) -> None:
         self.target = target
         self.file = Path(target.logins) if target.logins else None
 
     def get(self, profile: AccessProfile) -> ProfileLogin | None:
+        if self.target.shared is not None:
+            return self._shared_get(profile)
         if self.file is None or not self.file.is_file():
             return None
         try:
@@ -269,21 +254,60 @@ class ProfileLogins:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def make(self, profile: AccessProfile) -> ProfileLogin:
-        login = provision_profile(self.target, profile)
-        if self.file is not None:
-            with file_lock(self.file.with_name(self.file.name + ".lock")):
-                try:
-                    stored = json.loads(self.file.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    stored = {}
-                stored.setdefault(self._server(), {})[profile.shape] = {
-                    "role": login.role, "password": login.password, "schema": login.schema}
-                atomic_write(self.file, json.dumps(stored, indent=1))
+    def make(self, profile: AccessProfile, failed: ProfileLogin | None = None) -> ProfileLogin:
+        """The profile's login made again, unless another process made a current one since `failed` was read."""
+        with self._locked(profile):
+            current = self.get(profile)
+            if current is not None and current != failed and _current(self.target, current, profile):
+                return current
+            login = provision_profile(self.target, profile)
+            self._save(profile, login)
         return login
+
+    def _locked(self, profile: AccessProfile) -> contextlib.AbstractContextManager[None]:
+        if self.target.shared is not None:
+            return self.target.shared.locked(f"profile:{self._server()}/{profile.shape}")
+        if self.file is None:
+            return contextlib.nullcontext()
+        return file_lock(self.file.with_name(self.file.name + ".lock"))
+
+    def _save(self, profile: AccessProfile, login: ProfileLogin) -> None:
+        if self.target.shared is not None:
+            with self.target.shared.transaction() as con:
+                con.execute("INSERT INTO profile_logins (key, role, password, schema) VALUES (%s, %s, %s, %s) "
+                            "ON CONFLICT (key) DO UPDATE SET role = excluded.role, password = excluded.password, "
+                            "schema = excluded.schema", (self._key(profile), login.role, login.password,
+                                                         login.schema))
+            return
+        if self.file is None:
+            return
+        try:
+            stored = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = {}
+        stored.setdefault(self._server(), {})[profile.shape] = {
+            "role": login.role, "password": login.password, "schema": login.schema}
+        atomic_write(self.file, json.dumps(stored, indent=1))
+
+    def _shared_get(self, profile: AccessProfile) -> ProfileLogin | None:
+        assert self.target.shared is not None
+        with self.target.shared.connection() as con:
+            row = con.execute("SELECT role, password, schema FROM profile_logins WHERE key = %s",
+                              (self._key(profile),)).fetchone()
+        return ProfileLogin(*row) if row else None
+
+    def _key(self, profile: AccessProfile) -> str:
+        return f"{self._server()}/{profile.shape}"
 
     def _server(self) -> str:
         return f"{where(self.target.owner_dsn)}#{self.target.schema}"
+
+
+def _current(target: PostgresTarget, login: ProfileLogin, profile: AccessProfile) -> bool:
+    """Whether the login's schema was made for this profile's data (its comment is the profile's key)."""
+    with connect(target.owner_dsn) as con:
+        row = con.execute("SELECT obj_description(to_regnamespace(%s), 'pg_namespace')", [login.schema]).fetchone()
+    return bool(row) and row[0] == profile.key
 
 
 class _StaleProfile(Exception):
@@ -337,7 +361,7 @@ class PostgresRunner:
         login = logins.get(self.profile)
         for attempt in range(2):
             if login is None or attempt:
-                login = logins.make(self.profile)
+                login = logins.make(self.profile, failed=login)
             dsn = _with_login(self.target.reader_dsn, login)
             try:
                 return self._fetch(query, dsn, login.schema, self.profile.key, raw)
@@ -455,10 +479,10 @@ def target_of(settings: "SqlSettings") -> PostgresTarget | None:
     """The PostgreSQL target GOVDATA_SQL__ENGINE=postgres selects (passwords from their variables), or None."""
     if settings.engine != "postgres":
         return None
-    for field, value in (("GOVDATA_SQL__POSTGRES_DSN", settings.postgres_dsn),
+    for variable, value in (("GOVDATA_SQL__POSTGRES_DSN", settings.postgres_dsn),
                          ("GOVDATA_SQL__POSTGRES_READER_DSN", settings.postgres_reader_dsn)):
         if not value:
-            raise GovDataError(f"{field} must be set when GOVDATA_SQL__ENGINE=postgres (docs/deploy.md)")
+            raise GovDataError(f"{variable} must be set when GOVDATA_SQL__ENGINE=postgres (docs/deploy.md)")
     return PostgresTarget(dsn_with_password(settings.postgres_dsn, settings.postgres_password_env),
                           dsn_with_password(settings.postgres_reader_dsn, settings.postgres_reader_password_env),
                           settings.postgres_schema, settings.postgres_reader_role)
@@ -484,3 +508,66 @@ def check_postgres(target: PostgresTarget) -> None:
     """One connection as the reader before serving: a server that is down is one line naming it, now."""
     with connect(target.reader_dsn) as con:
         con.execute("SELECT 1")
+
+
+def pull_tables(target: PostgresTarget, database: Path, tables: list[RegisteredTable], marker: Path) -> bool:
+    """Shared state (issue 34): bring this host's DuckDB copy of the approved tables up to the registry, copying
+    each table whose version changed from PostgreSQL (the value hints, the access profiles' files and the
+    register's suggestions read it); True when it copied. One host's processes take turns; the marker, written
+    after the copy committed, names the versions the copy holds."""
+    wanted = {t.name: t.version for t in tables}
+    if _pulled(marker) == wanted and database.is_file():
+        return False
+    with file_lock(marker.with_name(marker.name + ".lock")):
+        have = _pulled(marker) if database.is_file() else {}
+        if have == wanted:
+            return False
+        stale = [t for t in tables if have.get(t.name) != t.version]
+        _copy_down(target, database, stale, sorted(set(have) - set(wanted)), marker.parent)
+        atomic_write(marker, json.dumps(wanted, ensure_ascii=False, indent=1))
+    return True
+
+
+def _pulled(marker: Path) -> dict[str, str]:
+    try:
+        return dict(json.loads(marker.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _copy_down(target: PostgresTarget, database: Path, tables: list[RegisteredTable], gone: list[str],
+               folder: Path) -> None:
+    """The tables from PostgreSQL into the DuckDB file through CSV, in one DuckDB transaction."""
+    import tempfile
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    local = duckdb.connect(str(database))
+    try:
+        with connect(target.owner_dsn) as con, tempfile.TemporaryDirectory(dir=folder) as scratch:
+            local.execute("BEGIN TRANSACTION")
+            for table in tables:
+                _copy_table_down(con, local, target.schema, table, Path(scratch) / "table.csv")
+            for name in gone:
+                local.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+            local.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            local.execute("ROLLBACK")
+        raise
+    finally:
+        local.close()
+
+
+def _copy_table_down(con: Any, local: duckdb.DuckDBPyConnection, schema: str, table: RegisteredTable,
+                     scratch: Path) -> None:
+    listed = ", ".join(quote(c.name) for c in table.columns)
+    with open(scratch, "wb") as out, con.cursor() as cur, cur.copy(
+            f"COPY (SELECT {listed} FROM {quote(schema)}.{quote(table.name)}) TO STDOUT (FORMAT csv)") as copy:
+        for data in copy:
+            out.write(data)
+    kinds = {c.name: "VARCHAR" if postgres_type(c.type) == _AS_TEXT else c.type for c in table.columns}
+    columns = ", ".join(f"{quote(name)} {kind}" for name, kind in kinds.items())
+    spec = "{" + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': '{kind}'" for name, kind in kinds.items()) + "}"
+    local.execute(f"CREATE OR REPLACE TABLE {quote(table.name)} ({columns})")
+    local.execute(f"INSERT INTO {quote(table.name)} SELECT * FROM read_csv(?, header=false, auto_detect=false, "
+                  f"columns={spec}, allow_quoted_nulls=false, quote='\"', escape='\"')", [str(scratch)])

@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.sql.guard import GuardedQuery
 from assistant.sql.runner import Runner, SqlResult
@@ -18,6 +19,9 @@ from assistant.sql.sdc_rewrite import Rewrite, SdcRefused, SdcTable, rewrite
 from assistant.sql.walls import ROW_UNIT
 from core.errors import GovDataError
 from ingest.tables import RegisteredTable
+
+if TYPE_CHECKING:
+    from core.state.postgres import PostgresState
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,18 @@ def secret_of(path: Path) -> bytes:
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(secrets.token_hex(32) + "\n")
     return secret_of(path)
+
+
+def shared_secret_of(state: "PostgresState", seed: Path | None = None) -> bytes:
+    """The disclosure-control key of the shared state (issue 34): one for every app server, so the same query gets
+    the same perturbed cells and record keys on every host (two keys would let a caller average two answers).
+    Made on first use (or taken from `seed`, an embedded home's key, by `state migrate`); the first writer wins."""
+    candidate = secret_of(seed) if seed is not None else secrets.token_bytes(32)
+    with state.transaction() as con:
+        con.execute("INSERT INTO secrets (name, value) VALUES ('sdc.key', %s) ON CONFLICT (name) DO NOTHING",
+                    (candidate.hex(),))
+        row = con.execute("SELECT value FROM secrets WHERE name = 'sdc.key'").fetchone()
+    return bytes.fromhex(str(row[0]))
 
 
 class SdcRunner:

@@ -15,24 +15,26 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.policy import pii
 from assistant.policy.roles import get_role
-from assistant.sql.approved import ApprovedTables, full_approval
+from assistant.register.grading import decisions_of
+from assistant.sql.approved import ApprovedTables, PostgresRegistry, full_approval
 from assistant.sql.curation import Curation, Verified
 from assistant.sql.generate import SqlAnswer, SqlContext, SqlGenerator, runner_for, table_document
 from assistant.sql.granted import Granted, with_grants
 from assistant.sql.guard import Approval, SqlGuard, SqlRejected, Verdict
-from assistant.sql.knowledge import KnowledgeItem, KnowledgeStore, checked_sql, fingerprint
+from assistant.sql.knowledge import KnowledgeItem, checked_sql, fingerprint, knowledge_store
 from assistant.sql.lessons import hidden_names, names_any, readable
-from assistant.sql.postgres import PostgresTarget, sync_tables, target_of
+from assistant.sql.postgres import PostgresTarget, pull_tables, sync_tables, target_of
 from assistant.sql.predicates import checked_predicate
 from assistant.sql.runner import Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.sdc import SdcRules
 from assistant.sql.sdc_rewrite import SdcRefused
-from assistant.sql.sdc_runner import SdcPolicy, SdcRunner, declared, record_keys, secret_of
+from assistant.sql.sdc_runner import SdcPolicy, SdcRunner, declared, record_keys, secret_of, shared_secret_of
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import AccessProfile, ProfileDatabases, profile_of
 from core.errors import FieldError, GovDataError, first_line
 from core.files import atomic_write
 from core.settings import Settings
+from core.state import shared_state
 from ingest.tables import RegisteredTable, adhoc_database, described_values, quote
 
 if TYPE_CHECKING:
@@ -55,8 +57,10 @@ class SqlService:
     def __init__(self, settings: Settings, chat_model: Callable[[], BaseChatModel],
                  embed: Callable[[list[str]], np.ndarray], ingest: Callable[[list[Path]], Any]) -> None:
         self.settings = settings
-        self.approved = ApprovedTables(settings.sql_path)
-        self.knowledge = KnowledgeStore(settings.sql_path)
+        self.state = shared_state(settings.state)
+        self.approved = ApprovedTables(settings.sql_path, decisions_of(settings),
+                                       PostgresRegistry(self.state) if self.state is not None else None)
+        self.knowledge = knowledge_store(settings)  # knowledge.json, or the shared state's table (issue 34)
         self.curation = Curation(self.knowledge, self.verify)
         self._chat_model = chat_model
         self._embed = embed
@@ -72,6 +76,8 @@ class SqlService:
     @cached_property
     def sdc_secret(self) -> bytes:
         """Disclosure control's key (GOVDATA_HOME/sql/sdc.key): record keys and noise are keyed by it."""
+        if self.state is not None:  # one key for every app server (issue 34)
+            return shared_secret_of(self.state)
         return secret_of(self.settings.sql_path / "sdc.key")
 
     @property
@@ -99,15 +105,39 @@ class SqlService:
         """Where the registry's tables are mirrored and queried (GOVDATA_SQL__ENGINE=postgres), or None: DuckDB.
         Read once: the settings are frozen and the passwords are read from their variables here."""
         target = target_of(self.settings.sql)
-        return None if target is None else replace(target, logins=str(self.settings.sql_path / "postgres-logins.json"))
+        if target is None:
+            return None
+        return replace(target, logins=str(self.settings.sql_path / "postgres-logins.json"), shared=self.state)
+
+    def local_copy(self, tables: list[RegisteredTable]) -> None:
+        """Shared state: this host's DuckDB copy of the approved tables brought up to the shared registry (from
+        PostgreSQL, where every host's `datasets add` put them). Embedded: the DuckDB file is the tables."""
+        if self.state is None:
+            return
+        pull_tables(self._shared_engine(), self.approved.database, tables, self.settings.sql_path / "pulled.json")
+
+    def _shared_engine(self) -> PostgresTarget:
+        if self.postgres is None:
+            raise GovDataError("with shared state (GOVDATA_STATE__POSTGRES_DSN) approved tables must live where "
+                               "every app server reads them: set GOVDATA_SQL__ENGINE=postgres (docs/deploy.md)")
+        return self.postgres
+
+    def _publish(self, tables: list[RegisteredTable]) -> None:
+        """Shared state: the registry's tables into PostgreSQL before the registry names them."""
+        sync_tables(self._shared_engine(), self.approved.database, tables, self.settings.sql_path / "postgres.json")
+        atomic_write(self.settings.sql_path / "pulled.json", json.dumps({t.name: t.version for t in tables}))
 
     def add(self, path: Path, *, name: str | None, access_level: str | None, describe: Path | None,
             role: str | None = None, user: str = "") -> AddResult:
         """Register PATH's tables, then index every approved table as a catalog record for dataset search. With
         `role` (the steward adding), every knowledge item on a table whose version changed is run again as that
         role (issue 32): suspended when it fails, flagged when its result changed shape."""
-        added, unchanged = self.approved.add(path, name=name, access_level=access_level, describe=describe)
-        if self.postgres is not None:  # PostgreSQL mirrors the registry
+        if self.state is not None:
+            added, unchanged = self.approved.add(path, name=name, access_level=access_level, describe=describe,
+                                                 prepare=self.local_copy, publish=self._publish)
+        else:
+            added, unchanged = self.approved.add(path, name=name, access_level=access_level, describe=describe)
+        if self.postgres is not None and self.state is None:  # PostgreSQL mirrors the registry
             sync_tables(self.postgres, self.approved.database, self.approved.tables(),
                         self.settings.sql_path / "postgres.json")
         if unchanged and (self.settings.sql_path / "catalog.json").is_file():
@@ -167,6 +197,7 @@ class SqlService:
         """The role's approval over the registry with the caller's active grants joined in (no files built)."""
         record = get_role(role, self.settings.roles_file)
         every = self.approved.tables()
+        self.local_copy(every)
         tables = [t for t in every if t.access_level in record.access_levels]
         return with_grants(every, self.approved.approval(record.access_levels, record.sensitive_columns, tables),
                            grants)

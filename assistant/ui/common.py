@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.policy.users import load_users, role_of
+from assistant.policy.users import role_of, users_of
 from assistant.services import Services
 from assistant.ui.render import esc
 from assistant.ui.text import TEXT, text
@@ -24,7 +24,7 @@ def caller_of(assistant: Services, request: Any) -> Caller:
     """Who is calling, with the role the users file gives them now (it is read again when it changes): a lowered
     role holds at the next request, and a signed-in user no longer in the file is refused."""
     name = getattr(request, "username", None)
-    users = load_users(assistant.settings.users_path)
+    users = users_of(assistant.settings)()
     if name and (name not in users or users[name].disabled):
         raise GovDataError(f"user {name!r} may no longer use this app; sign in again")
     return Caller(name or "local", role_of(users, name))

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from assistant.policy.users import load_users, verify
+from assistant.policy.users import users_of, verify
 from assistant.services import Services
 from assistant.ui.layout import CSS, build_ui
 from assistant.ui.walls import NoUploads, SignedInUsers
@@ -31,15 +31,14 @@ def build_assistant(settings: Settings) -> Services:
 
 def auth_for(assistant: Services) -> Any:
     """The sign-in check Gradio calls with (username, password), against the users file as it is now."""
-    settings = assistant.settings
-    load_users(settings.users_path)  # a missing or malformed file stops the server at start
-    return lambda name, password: verify(load_users(settings.users_path), name, password)
+    users = users_of(assistant.settings)
+    users()  # a missing or malformed file (or an unreachable state) stops the server at start
+    return lambda name, password: verify(users(), name, password)
 
 
 def walls(assistant: Services) -> list[Middleware]:
     """The server's walls in front of Gradio (assistant/ui/server.py): no uploads; no session for a removed user."""
-    settings = assistant.settings
-    return [Middleware(NoUploads), Middleware(SignedInUsers, users_file=lambda: settings.users_path)]
+    return [Middleware(NoUploads), Middleware(SignedInUsers, users=users_of(assistant.settings))]
 
 
 def _warm_up(assistant: Services) -> None:

@@ -9,7 +9,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assistant.policy.users import enabled, load_users
+from assistant.policy.users import User, enabled, load_users
 from core.errors import GovDataError
 
 _UPLOAD_ROUTES = ("upload", "process_recording")  # Gradio's routes that write a request's files to its cache
@@ -41,18 +41,19 @@ class NoUploads:
 
 class SignedInUsers:
     """Drops the sign-in tokens of a user no longer in the users file (read again when it changes) or disabled in
-    it, so their next request is signed out; a users file that cannot be read answers 503 rather than trusting old
-    tokens. `users_file` is the file or a function naming the file in force at each request."""
+    it, or no longer enabled in the shared state's users, so their next request is signed out; users that cannot be
+    read answer 503 rather than trusting old tokens. `users_file` is the file or a function naming the file in force
+    at each request; `users` (the shared state's, assistant/policy/users.py `users_of`) replaces it."""
 
-    def __init__(self, app: ASGIApp, users_file: Path | None | Callable[[], Path | None] = None) -> None:
+    def __init__(self, app: ASGIApp, users_file: Path | None | Callable[[], Path | None] = None,
+                 users: Callable[[], dict[str, User]] | None = None) -> None:
         self.app = app
-        self.users_file = users_file
+        self.users = users or (lambda: load_users(users_file() if callable(users_file) else users_file))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
-                where = self.users_file() if callable(self.users_file) else self.users_file
-                forget_removed(scope, enabled(load_users(where)))
+                forget_removed(scope, enabled(self.users()))
             except GovDataError as exc:
                 await PlainTextResponse(f"sign-in is unavailable: {exc}", status_code=503)(scope, receive, send)
                 return

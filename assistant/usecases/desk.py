@@ -21,7 +21,7 @@ from assistant.llm.factory import build_chat_model
 from assistant.policy import pii
 from assistant.policy.grants import SQL_PREFIX, Grant, GrantFile, applying, today_utc
 from assistant.policy.roles import Role, allowed_levels, get_role
-from assistant.register.grading import record_levels
+from assistant.register.grading import decisions_of, record_levels
 from core.dates import since_day
 from core.errors import FieldError, GovDataError
 from core.files import private_folder
@@ -180,14 +180,14 @@ class Desk:
         if not name:
             return ""
         if name.startswith("token:"):
-            from assistant.policy.tokens import TokenFile, now_utc
+            from assistant.policy.tokens import now_utc, token_store
 
-            tokens = self._once("_token_file", lambda: TokenFile(self.settings.tokens_path))
+            tokens = self._once("_token_file", lambda: token_store(self.settings))
             token = tokens.tokens().get(name.removeprefix("token:"))
             return token.org if token is not None and token.status(now_utc()) == "active" else ""
-        from assistant.policy.users import load_users
+        from assistant.policy.users import users_of
 
-        found = load_users(self.settings.users_path).get(name)
+        found = users_of(self.settings)().get(name)
         return found.org if found is not None and not found.disabled else ""
 
     def _grants(self, user: str | None) -> tuple[Grant, ...]:
@@ -329,7 +329,7 @@ class Desk:
         ones a steward released (read from the decisions on every search, so a release holds at once)."""
         from assistant.register.held import released_passages
 
-        return dataclasses.replace(self.filters(role), released=released_passages(self.settings.home))
+        return dataclasses.replace(self.filters(role), released=released_passages(decisions_of(self.settings)))
 
 
     def _ingest(self, paths: list[Path], *, access_level: str | None = None, prune: bool = False,
@@ -337,7 +337,7 @@ class Desk:
         manifest = Manifest(self.settings.manifest_path)
         try:
             pipeline = Pipeline(self.settings, self.store, lambda: self.embeddings, manifest,
-                                record_levels(self.settings.home))
+                                record_levels(decisions_of(self.settings)))
             return pipeline.run(paths, access_level=access_level, prune=prune, progress=progress)
         finally:
             manifest.close()

@@ -66,7 +66,7 @@ class RegisterUseCases(Desk):
                         user: str | None = None) -> "Suggestion":
         """Accept or reject one suggestion (`register.grade`). An accepted one applies to the role policy at once:
         the registry and the store read the decision from now on. Leaves a `register.grade` receipt."""
-        from assistant.register.grading import Decisions, decisions_path, restrict_record
+        from assistant.register.grading import decisions_of, restrict_record
 
         status = "accepted" if accept else "rejected"
         with self._receipt("register.grade", role, user, question=f"{status} {suggestion_id} for {name}",
@@ -76,7 +76,7 @@ class RegisterUseCases(Desk):
             chosen = next((s for s in suggestions if s.id == suggestion_id), None)
             if chosen is None:
                 raise FieldError("suggestion", f"no suggestion with this id for {name}", suggestion_id)
-            Decisions(decisions_path(self.settings.home)).record(chosen, status, receipt.user, role)
+            decisions_of(self.settings).record(chosen, status, receipt.user, role)
             if accept and chosen.kind == "record_level":
                 restrict_record(self.store, chosen.target, chosen.suggested)
             receipt.datasets = versions
@@ -104,7 +104,7 @@ class RegisterUseCases(Desk):
     def review_held(self, passage_id: str, *, release: bool, role: str, user: str | None = None) -> "HeldPassage":
         """A steward's decision on one held passage (`register.review`): released, searches and answers include
         it again from the next question; kept, it stays held. Leaves a `register.review` receipt."""
-        from assistant.register.grading import Decisions, decisions_path
+        from assistant.register.grading import decisions_of
         from assistant.register.held import held_passage, record_review
 
         verb = "release" if release else "keep"
@@ -115,24 +115,25 @@ class RegisterUseCases(Desk):
             if stored is None or not stored[1].get("held"):
                 raise FieldError("passage", "no held passage has this id", passage_id)
             passage = held_passage(passage_id, stored[0], stored[1], self._decided())
-            decided = record_review(Decisions(decisions_path(self.settings.home)), passage, release, receipt.user,
-                                    role)
+            decided = record_review(decisions_of(self.settings), passage, release, receipt.user, role)
             receipt.chunk_ids, receipt.sources = [passage.id], [passage.source]
             receipt.outcome = f"{decided.status}: held passage {passage.id} ({passage.rule})"
         return self._visible(role, decided)
 
     def _decided(self) -> dict[str, str]:
-        from assistant.register.grading import Decisions, decisions_path
+        from assistant.register.grading import decisions_of
 
-        return Decisions(decisions_path(self.settings.home)).statuses()
+        return decisions_of(self.settings).statuses()
 
     def _suggestions(self, name: str) -> tuple[list["Suggestion"], dict[str, str]]:
-        from assistant.register.grading import Decisions, decisions_path, suggest_for_record, suggest_for_table
+        from assistant.register.grading import decisions_of, suggest_for_record, suggest_for_table
 
-        decided = Decisions(decisions_path(self.settings.home)).statuses()
+        decided = decisions_of(self.settings).statuses()
         # against the tables as registered, so an accepted suggestion still shows, with its status
-        table = next((t for t in self.sql.approved.stored_tables() if t.name == name), None)
+        stored = self.sql.approved.stored_tables()
+        table = next((t for t in stored if t.name == name), None)
         if table is not None:
+            self.sql.local_copy(stored)
             return suggest_for_table(table, self.sql.approved.database, decided), {table.name: table.version}
         found = self.store.contents.get(DATASETS, [name])
         if name in found:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.gate import Pace
-from assistant.policy.tokens import MAX_TOKEN_CHARS, RateLimited, TokenFile, Unauthorized, now_utc
+from assistant.policy.tokens import MAX_TOKEN_CHARS, RateLimited, TokenStore, Unauthorized, now_utc, token_store
 from assistant.usecases.desk import Desk, _entry
 from core.errors import FieldError, GovDataError
 
@@ -29,8 +29,8 @@ class Caller:
 class TokenUseCases(Desk):
 
     @property
-    def token_file(self) -> TokenFile:
-        return self._once("_token_file", lambda: TokenFile(self.settings.tokens_path))
+    def token_file(self) -> TokenStore:
+        return self._once("_token_file", lambda: token_store(self.settings))
 
     @property
     def pace(self) -> Pace:

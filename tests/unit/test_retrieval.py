@@ -9,7 +9,7 @@ import pytest
 from vectorstore.bm25 import Bm25Index
 from vectorstore.filters import SearchFilters
 from vectorstore.keyword import KeywordIndexes
-from vectorstore.retriever import Retriever, _fuse, _held
+from vectorstore.retriever import Retriever, _at_levels, _fuse, _held
 from vectorstore.store import DATASETS, PASSAGES, ChromaStore, Hit, ModelInfo
 
 DIM = 8
@@ -226,3 +226,32 @@ def test_keyword_cache_keeps_which_passages_are_held(held_retriever: Retriever, 
 def test_the_last_wall_drops_a_held_hit_that_slipped_through() -> None:
     held = Hit("h", "text", 0.9, {"held": True})
     assert _held(held, ()) and not _held(held, ("h",)) and not _held(Hit("c", "text", 0.9, {}), ())
+
+
+def test_the_last_wall_drops_a_record_no_longer_at_the_role_s_levels() -> None:
+    moved = Hit("r", "text", 0.9, {"access_level": "restricted public"})
+    assert not _at_levels(moved, ("public",)) and _at_levels(moved, ("public", "restricted public"))
+    assert _at_levels(Hit("n", "text", 0.9, {}), ("public",))  # a hit whose record holds no level: unchanged
+
+
+def test_a_large_shared_index_is_rebuilt_in_the_background_while_the_old_one_answers(tmp_path: Path) -> None:
+    """Issue 34: another host changed the shared content table; no search waits for the rebuild, and the
+    record it made stricter is not shown from the old index (the last wall reads the record as stored now)."""
+    store = ChromaStore(tmp_path / "chroma", ModelInfo("fixed", DIM), FixedEmbeddings)  # type: ignore[arg-type]
+    retriever = filled_retriever(store, tmp_path)
+    retriever.keywords.background_above = 1
+    citizen = SearchFilters(("public",))
+    first = retriever.keywords.get(DATASETS)
+    assert "public-1" in {r.hit.item_id for r in retriever.retrieve("mine safety inspections", k=10,
+                                                                   filters=citizen, collection=DATASETS)}
+    meta = {"access_level": "restricted public", "publisher": "Labor Office", "language": "en",
+            "modified_ymd": 20200101, "catalog": "dcat-us"}
+    payload = {"identifier": "public-1", "title": "Mine safety inspections", "access_level": "restricted public"}
+    store.upsert(DATASETS, ["public-1"], _vector(1, 2.0)[None, :], ["Mine safety inspections"], [meta], [payload])
+    assert retriever.keywords.get(DATASETS) is first  # the old index answers; the new one is being built
+    stale = retriever.retrieve("mine safety inspections", k=10, filters=citizen, collection=DATASETS, fusion="bm25")
+    assert "public-1" not in {r.hit.item_id for r in stale}
+    retriever.keywords.wait()
+    fresh = retriever.keywords.get(DATASETS)
+    assert fresh is not first and fresh.bm25.ids == first.bm25.ids
+    assert not fresh.attributes.mask(citizen)[fresh.bm25.ids.index("public-1")]
