@@ -12,6 +12,7 @@ from typing import Any
 
 from assistant.audit import AuditLog, Verification, open_log, read_key
 from assistant.audit_rows import PostgresRows, SqliteRows
+from assistant.policy.grants import GrantFile, PostgresGrants, merged
 from assistant.policy.tokens import PostgresTokens, TokenFile
 from assistant.policy.users import UserTable, load_users
 from assistant.register.grading import Decisions, PostgresDecisions, decisions_path
@@ -50,7 +51,8 @@ def migrate_to_postgres(settings: Settings, progress: Progress | None = None) ->
     say = progress or (lambda line: None)
     report = MigrationReport()
     for name, step in (("audit", _audit), ("users", _users), ("tokens", _tokens), ("decisions", _decisions),
-                       ("approved_tables", _tables), ("knowledge", _knowledge), ("sdc_key", _sdc_key),
+                       ("approved_tables", _tables), ("knowledge", _knowledge), ("grants", _grants),
+                       ("sdc_key", _sdc_key),
                        ("contents", _contents)):
         outcome = step(settings, state)
         if isinstance(outcome, str):
@@ -137,6 +139,19 @@ def _knowledge(settings: Settings, state: PostgresState) -> int | str:
     if not items:
         return "no knowledge items"
     return PostgresKnowledge(state).put(items)
+
+
+def _grants(settings: Settings, state: PostgresState) -> int | str:
+    """Organisations, grants and requests (issue 33) whose name or id the shared document lacks."""
+    local = GrantFile(settings.grants_path).book()
+    count = len(local.organisations) + len(local.grants) + len(local.requests)
+    if not count:
+        return "no grants file"
+    shared = PostgresGrants(state)
+    before = shared.book()
+    after = shared.change(lambda book: merged(book, local))
+    return sum(len(getattr(after, part)) - len(getattr(before, part)) for part in ("organisations", "grants",
+                                                                                  "requests"))
 
 
 def _sdc_key(settings: Settings, state: PostgresState) -> int | str:

@@ -7,10 +7,11 @@ with a named contact who answers for its use. A grant can be suspended, resumed 
 or scope keeps the old version in its history. Requests are asked by an organisation's users and decided by a
 steward.
 
-This module is the pure model and its file (GOVDATA_HOME/grants.json, written whole and atomically under a lock;
-read again when it changes). What a grant opens is decided at each call from the file and today's date, so a
-revocation or an expiry holds at the next call. Checking a grant's target and predicate against the approved
-tables is the use case's work (assistant/usecases/grants.py).
+This module is the pure model and its store: GOVDATA_HOME/grants.json, written whole and atomically under a lock
+and read again when it changes, or, with the shared state (issue 34), one document in PostgreSQL changed under an
+advisory lock, so every app server decides from the same grants. What a grant opens is decided at each call from
+the store and today's date, so a revocation or an expiry holds at the next call. Checking a grant's target and
+predicate against the approved tables is the use case's work (assistant/usecases/grants.py).
 """
 
 import json
@@ -21,10 +22,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import FieldError, GovDataError
 from core.files import atomic_write, file_lock
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from core.state.postgres import PostgresState
 
 SCOPES = ("dataset", "theme", "publisher")
 STATUSES = ("active", "suspended", "revoked")  # what a steward set; `Grant.state` adds expired and not started
@@ -266,20 +271,82 @@ class GrantFile:
 
     def _read(self) -> Book:
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return Book({o["name"]: Organisation(**o) for o in raw.get("organisations", [])},
-                        {g["id"]: _grant(g) for g in raw.get("grants", [])},
-                        {r["id"]: _request(r) for r in raw.get("requests", [])})
+            return book_of(json.loads(self.path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return Book()
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise GovDataError(f"grants file {self.path} is unreadable or malformed: {exc}") from None
 
     def _write(self, book: Book) -> None:
-        payload = {"organisations": [asdict(o) for o in book.organisations.values()],
-                   "grants": [_plain(g) for g in book.grants.values()],
-                   "requests": [_plain(r) for r in book.requests.values()]}
-        atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+        atomic_write(self.path, json.dumps(payload_of(book), ensure_ascii=False, indent=1) + "\n")
+
+
+class GrantStore(Protocol):
+    """Where the grants, requests and organisations live: `book()` as they are now, `change(edit)` all at once."""
+
+    def book(self) -> Book: ...
+
+    def change(self, edit: Callable[[Book], Book]) -> Book: ...
+
+
+class PostgresGrants:
+    """The grants as one document in the shared state's `grant_book` table (issue 34), read at every call so a
+    revocation on one app server holds on every other at the next call; changed under a transaction-level advisory
+    lock, and nothing is written when the edit raises (the transaction rolls back)."""
+
+    def __init__(self, state: "PostgresState") -> None:
+        self.state = state
+
+    def book(self) -> Book:
+        with self.state.connection() as con:
+            row = con.execute("SELECT document FROM grant_book WHERE id = 1").fetchone()
+        return _parsed(row[0]) if row else Book()
+
+    def change(self, edit: Callable[[Book], Book]) -> Book:
+        with self.state.transaction() as con:
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (_GRANTS_LOCK,))
+            row = con.execute("SELECT document FROM grant_book WHERE id = 1").fetchone()
+            changed = edit(_parsed(row[0]) if row else Book())
+            con.execute("INSERT INTO grant_book (id, document) VALUES (1, %s) ON CONFLICT (id) DO UPDATE SET "
+                        "document = EXCLUDED.document", (json.dumps(payload_of(changed), ensure_ascii=False),))
+        return changed
+
+
+_GRANTS_LOCK = 0x60DA7A33  # the advisory lock key of grant changes (issue 33's store on the shared state)
+
+
+def grant_store(settings: "Settings") -> GrantStore:
+    """The grants of these settings: the shared state's document, or GOVDATA_HOME/grants.json."""
+    from core.state import shared_state
+
+    state = shared_state(settings.state)
+    return PostgresGrants(state) if state is not None else GrantFile(settings.grants_path)
+
+
+def merged(book: Book, other: Book) -> Book:
+    """`book` with what `other` holds that it lacks (by name and id): `state migrate`, idempotent."""
+    return Book({**other.organisations, **book.organisations}, {**other.grants, **book.grants},
+                {**other.requests, **book.requests})
+
+
+def book_of(raw: dict[str, Any]) -> Book:
+    """A book from its JSON form (the grants file, the shared document)."""
+    return Book({o["name"]: Organisation(**o) for o in raw.get("organisations", [])},
+                {g["id"]: _grant(g) for g in raw.get("grants", [])},
+                {r["id"]: _request(r) for r in raw.get("requests", [])})
+
+
+def payload_of(book: Book) -> dict[str, Any]:
+    return {"organisations": [asdict(o) for o in book.organisations.values()],
+            "grants": [_plain(g) for g in book.grants.values()],
+            "requests": [_plain(r) for r in book.requests.values()]}
+
+
+def _parsed(document: str) -> Book:
+    try:
+        return book_of(json.loads(document))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GovDataError(f"the shared grants document is malformed: {exc}") from None
 
 
 def with_organisation(book: Book, org: Organisation) -> Book:

@@ -19,7 +19,7 @@ from assistant.boundary import QUESTIONS, entering
 from assistant.factories import build_gate, build_model_gate, build_retriever, build_sql_service, build_store
 from assistant.llm.factory import build_chat_model
 from assistant.policy import pii
-from assistant.policy.grants import SQL_PREFIX, Grant, GrantFile, applying, today_utc
+from assistant.policy.grants import SQL_PREFIX, Grant, GrantStore, applying, grant_store, today_utc
 from assistant.policy.roles import Role, allowed_levels, get_role
 from assistant.register.grading import decisions_of, record_levels
 from core.dates import since_day
@@ -167,9 +167,10 @@ class Desk:
         return get_role(role, self.settings.roles_file)
 
     @property
-    def grant_file(self) -> GrantFile:
-        """Organisations, grants and requests (GOVDATA_HOME/grants.json), read again whenever the file changes."""
-        return self._once("_grant_file", lambda: GrantFile(self.settings.grants_path))
+    def grant_file(self) -> GrantStore:
+        """Organisations, grants and requests: GOVDATA_HOME/grants.json, read again whenever the file changes, or
+        the shared state's document (issue 34), read at every call."""
+        return self._once("_grant_file", lambda: grant_store(self.settings))
 
     @_entry(None)
     def organisation(self, user: str | None) -> str:

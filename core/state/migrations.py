@@ -135,6 +135,13 @@ CREATE TABLE secrets (
 );
 """
 
+_GRANTS = """
+CREATE TABLE grant_book (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    document TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit receipts, the chain head, append-only triggers", _AUDIT),
     Migration(2, "users and API tokens", _PEOPLE),
@@ -146,4 +153,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "users' and API tokens' organisations (issue 33)", _ORGANISATIONS),
     Migration(9, "knowledge items (issue 32: verified SQL, terms, table notes), one JSON document each", _KNOWLEDGE),
     Migration(10, "installation secrets shared by every app server (issue 35's disclosure-control key)", _SECRETS),
+    Migration(11, "organisations, grants and requests for access (issue 33), one document", _GRANTS),
 )

@@ -191,7 +191,7 @@ def test_a_user_disabled_on_one_host_is_refused_on_another_at_the_next_call(tmp_
     host_a.add_organisation("transport", kind="department", contact="desk@transport.example", role="data_steward")
     added = host_a.add_user("ana", "civil_servant", password="long-enough-pw", org="transport", role="data_steward")
     assert added == {"name": "ana", "role": "civil_servant", "org": "transport", "disabled": False}
-    assert host_b.organisation("ana") == "transport"  # the user's organisation is shared; grants are per host
+    assert host_b.organisation("ana") == "transport"  # the user's organisation is shared, and so are grants
     sign_in, request = auth_for(host_b), SimpleNamespace(username="ana")
     assert sign_in("ana", "long-enough-pw") and caller_of(host_b, request).role == "civil_servant"
     with pytest.raises(FieldError, match="never reused"):
@@ -210,6 +210,29 @@ def test_a_user_disabled_on_one_host_is_refused_on_another_at_the_next_call(tmp_
     actions = [r.action for r in host_b.audit.recent(limit=10)]
     assert actions.count("users.manage") == 6  # add, the refused add, disable, list, enable, the refused list
     assert not (tmp_path / "a" / "users.json").exists() and not (tmp_path / "b" / "users.json").exists()
+
+
+def test_a_grant_made_or_revoked_on_one_host_holds_on_another(tmp_path: Path, postgres: PostgresServer) -> None:
+    from assistant.policy.grants import Grant, changed, with_grant
+    from assistant.services import Services
+
+    state = state_settings(postgres)
+    host_a, host_b = (Services(settings_on(tmp_path / h, state)) for h in ("a", "b"))
+    host_a.add_organisation("transit-co", kind="operator", contact="ops@transit.example", role="data_steward")
+    host_b.add_user("olu", "operator", password="long-enough-pw", org="transit-co", role="data_steward")
+    grant = Grant("g0001", "transit-co", "dataset", "permits", "route planning", "2026-01-01", "2099-12-31",
+                  "ops@transit.example", columns=("kind",))
+    host_a.grant_file.change(lambda book: with_grant(book, grant))
+    assert [g.id for g in host_b._grants("olu")] == ["g0001"]
+    host_b.grant_file.change(lambda book: with_grant(book, changed(book.grant("g0001"), "sam", "revoked",
+                                                                   status="revoked")))
+    assert host_a._grants("olu") == ()  # the revocation on B holds on A at the next call
+    with pytest.raises(FieldError, match="exists"):
+        host_b.add_organisation("transit-co", kind="operator", contact="x@example.org", role="data_steward")
+    with pytest.raises(FieldError):  # an edit that raises writes nothing
+        host_a.grant_file.change(lambda book: with_grant(book, book.grant("g9999")))
+    assert [(g.id, g.status, g.version) for g in host_a.grant_file.book().grants.values()] == [("g0001", "revoked", 2)]
+    assert not (tmp_path / "a" / "grants.json").exists() and not (tmp_path / "b" / "grants.json").exists()
 
 
 def test_users_are_managed_in_the_users_file_when_embedded(tmp_path: Path) -> None:
@@ -372,6 +395,7 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
         {"question": "how many permits", "sql": "SELECT count(*) FROM permits", "tables": ["permits"]}) + "\n")
     Decisions(decisions_path(home)).record(Suggestion("g1", "r1", "record_level", "public", "non-public"),
                                            "accepted", "ana", "data_steward")
+    steward.add_organisation("buses", kind="operator", contact="ops@buses.example", role="data_steward")
     contents = ContentStore(embedded.chroma_path / "contents.sqlite")
     contents.upsert("datasets", [f"r{n}" for n in range(5)], [f"record {n}" for n in range(5)],
                     [{"n": n} for n in range(5)])
@@ -385,7 +409,7 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     _copy_rows(opened, "datasets", [("r0", "record 0", None, {"n": 0})])  # an earlier run stopped after one batch
     report = Services(shared).migrate_state()
     assert report.copied == {"audit": receipts, "users": 2, "tokens": 1, "decisions": 1, "approved_tables": 1,
-                             "knowledge": 1, "sdc_key": 1, "contents": 5}
+                             "knowledge": 1, "grants": 1, "sdc_key": 1, "contents": 5}
     # contents: r1..r4 and the permits catalog record; r0 was there
     assert report.verification is not None and report.verification.ok
     assert report.verification.entries == receipts
@@ -401,6 +425,7 @@ def test_an_embedded_home_moves_into_the_shared_state_once(tmp_path: Path, postg
     assert other.audit.verify().ok and other.audit.verify().entries == receipts + 2  # sql.run, users.manage
     assert decisions_of(other.settings).statuses() == {"g1": "accepted"}
     assert [(i.question, i.status) for i in other.sql.knowledge.items()] == [("how many permits", "approved")]
+    assert list(other.grant_file.book().organisations) == ["buses"]
     assert other.sql.sdc_secret == bytes.fromhex((home / "sql" / "sdc.key").read_text().strip())  # one key
     assert [row[0] for row in PostgresContents(opened).all_rows("datasets")] == \
         [row[0] for row in ContentStore(embedded.chroma_path / "contents.sqlite").all_rows("datasets")]
