@@ -17,7 +17,7 @@ from starlette.routing import Route
 from assistant.policy.users import users_of, verify
 from assistant.services import Services
 from assistant.ui.layout import CSS, build_ui
-from assistant.ui.walls import NoUploads, SignedInUsers
+from assistant.ui.walls import GrantedDownloads, NoUploads, SignedInUsers
 from core.settings import Settings
 
 AUTH_MESSAGE = "GovData Assistant — demo users are listed in the README."
@@ -37,8 +37,10 @@ def auth_for(assistant: Services) -> Any:
 
 
 def walls(assistant: Services) -> list[Middleware]:
-    """The server's walls in front of Gradio (assistant/ui/server.py): no uploads; no session for a removed user."""
-    return [Middleware(NoUploads), Middleware(SignedInUsers, users=users_of(assistant.settings))]
+    """The server's walls in front of Gradio (assistant/ui/server.py): no uploads; no session for a removed user; no
+    download of a result whose grant has ended."""
+    return [Middleware(NoUploads), Middleware(SignedInUsers, users=users_of(assistant.settings)),
+            Middleware(GrantedDownloads, in_force=lambda grants, user: assistant.grants_in_force(grants, user=user))]
 
 
 def _warm_up(assistant: Services) -> None:

@@ -1,9 +1,14 @@
 """The web server's own walls in front of Gradio's routes (issue 26): no uploads (the app has no upload component,
 so Gradio's upload routes would only let a signed-in user fill the disk), and no session for a user who is no
-longer in the users file (Gradio keeps sign-in tokens until a restart)."""
+longer in the users file (Gradio keeps sign-in tokens until a restart); and no download of a result read through
+a grant that has ended (issue 33's exit: a CSV link shown before a revocation or an expiry stops working at once).
+"""
 
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
@@ -58,6 +63,55 @@ class SignedInUsers:
                 await PlainTextResponse(f"sign-in is unavailable: {exc}", status_code=503)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+_GRANTED: dict[str, tuple[str, tuple[str, ...]]] = {}  # a result file's name -> (user, the grants it was read through)
+_GRANTED_LOCK = threading.Lock()
+
+
+def remember_granted(path: str, user: str, grants: tuple[str, ...]) -> None:
+    """Record that the file at `path` holds rows read through `grants` for `user` (a workbench CSV)."""
+    if grants:
+        with _GRANTED_LOCK:
+            _GRANTED[os.path.basename(path)] = (user, tuple(grants))
+
+
+def granted_download(scope: Scope) -> tuple[str, str, tuple[str, ...]] | None:
+    """(file name, user, grants) when the request downloads a file recorded by `remember_granted` (Gradio serves
+    it, or its cached copy of the same name, from a `/file=PATH` route)."""
+    path = unquote(str(scope.get("path", "")))
+    if "file=" not in path:
+        return None
+    name = os.path.basename(path.split("file=", 1)[1])
+    with _GRANTED_LOCK:
+        found = _GRANTED.get(name)
+    return (name, *found) if found else None
+
+
+class GrantedDownloads:
+    """Refuses (404) the download of a result read through a grant that no longer opens it to its user, and removes
+    every copy of the file (`in_force(grants, user)` is `Services.grants_in_force`, read at every call)."""
+
+    def __init__(self, app: ASGIApp, in_force: Callable[[tuple[str, ...], str], bool], folder: Callable[[], str | None]
+                 = lambda: os.environ.get("GRADIO_TEMP_DIR")) -> None:
+        self.app, self.in_force, self.folder = app, in_force, folder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = granted_download(scope) if scope["type"] == "http" else None
+        if found is not None and not self.in_force(found[2], found[1]):
+            self._remove(found[0])
+            await PlainTextResponse("this result was read through a grant that has ended", status_code=404)(
+                scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _remove(self, name: str) -> None:
+        folder = self.folder()
+        if folder:
+            for copy in Path(folder).rglob(name):
+                copy.unlink(missing_ok=True)
+        with _GRANTED_LOCK:
+            _GRANTED.pop(name, None)
 
 
 def forget_removed(scope: Scope, users: set[str]) -> None:

@@ -16,6 +16,7 @@ from assistant.ui import knowledge as knowledge_tab
 from assistant.ui.common import Caller, caller_of, error_markdown, frame, receipt_block
 from assistant.ui.render import esc, knowledge_line, page_of, sdc_markdown, uncertainty_markdown, withheld_markdown
 from assistant.ui.text import text
+from assistant.ui.walls import remember_granted
 from core.errors import GovDataError
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ def result_outputs(columns: list[str], rows: list[list[Any]], lang: str, receipt
     """State (with the result's receipt, and the user and grants it was read through), first page, page label,
     the automatic chart with its axes, and the CSV of every row."""
     csv = csv_file(columns, rows)
+    remember_granted(csv, *granted)  # its download ends with the grant (assistant/ui/walls.py)
     result = {"columns": columns, "rows": rows, "page": 0, "receipt_id": receipt_id, "granted": granted, "csv": csv}
     spec = pick_chart(columns, rows)
     kind, x, y = (spec.kind, spec.x, spec.y) if spec else ("none", columns[0] if columns else None,

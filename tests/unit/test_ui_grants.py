@@ -66,3 +66,36 @@ def test_a_kept_result_is_dropped_with_its_csv_once_its_grant_ends(svc: Services
     assert not Path(rest[-1]).exists()
     _, plain, *_ = workbench.run(svc, SAM, "SELECT count(*) FROM trips", "en")
     assert plain["granted"] == ("steward-ana", ()) and workbench.turn_page(plain, 1, "en", svc)[0] is plain
+
+
+def test_a_csv_link_shown_before_a_revocation_no_longer_downloads(svc: Services, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's wall (assistant/ui/walls.py) in front of Gradio's file route: the CSV of a result read through
+    a grant downloads while the grant holds; after a revocation the same link gets 404 and every copy is gone,
+    with no page turn in between. A result read without a grant is not its business."""
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from assistant.ui.server import walls
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    svc.create_grant("transit-co", "trips", purpose="p", until=UNTIL, columns="district,route", role=SAM.role)
+    *_, granted_csv = workbench.run(svc, OLGA, "SELECT route FROM trips ORDER BY route", "en")
+    *_, plain_csv = workbench.run(svc, SAM, "SELECT count(*) FROM trips", "en")
+    cached = tmp_path / "0123abcd" / Path(granted_csv).name  # Gradio's cached copy of the same file
+    cached.parent.mkdir()
+    cached.write_bytes(Path(granted_csv).read_bytes())
+
+    def serve(request: object) -> FileResponse:
+        return FileResponse(str(request.path_params["path"]))
+
+    gated = [m for m in walls(svc) if m.cls.__name__ == "GrantedDownloads"]
+    client = TestClient(Starlette(routes=[Route("/gradio_api/file={path:path}", serve)], middleware=gated))
+    assert client.get(f"/gradio_api/file={granted_csv}").status_code == 200
+    svc.revoke_grant("g0001", role=SAM.role)
+    refused = client.get(f"/gradio_api/file={cached}")
+    assert refused.status_code == 404 and "grant that has ended" in refused.text
+    assert not Path(granted_csv).exists() and not cached.exists()
+    assert client.get(f"/gradio_api/file={plain_csv}").status_code == 200
