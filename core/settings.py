@@ -173,7 +173,7 @@ class SqlSettings(BaseModel):
                                      "stored as text used as numbers or dates), run it in that reading before "
                                      "asking the model.")
     schema_style: Literal["compact", "ddl"] = Field(
-        default="compact", description="How tables are shown to the model: compact (columns with notes and frequent "
+        default="ddl", description="How tables are shown to the model: compact (columns with notes and frequent "
                                        "values) or ddl (CREATE TABLE with three rows, as a plain prompt shows them).")
     value_hints: bool = Field(default=True, description="Look up the values a question names (in either language) "
                                                         "and list them under the schema.")
