@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect  # retrying assertions: the page updates its parts one by one
@@ -309,10 +310,9 @@ def axe_problems(page: object) -> list[str]:
     return out
 
 
-def settled(page: object, timeout_ms: int = 60_000) -> None:
+def settled(page: Any, timeout_ms: int = 60_000) -> None:
     """Wait until no event of the page is pending (Gradio marks the outputs it is filling)."""
-    page.wait_for_function("document.querySelector('.pending, .generating') === null",
-                                       timeout=timeout_ms)
+    page.wait_for_function("document.querySelector('.pending, .generating') === null", timeout=timeout_ms)
     page.wait_for_timeout(300)
 
 
