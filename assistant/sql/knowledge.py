@@ -154,10 +154,7 @@ class KnowledgeStore:
         return migrated(self.legacy) if self.legacy.is_file() else []
 
     def get(self, item_id: str) -> KnowledgeItem:
-        found = next((i for i in self.items() if i.id == item_id.strip()), None)
-        if found is None:
-            raise FieldError("id", "no knowledge item has this id", item_id)
-        return found
+        return item_of(self.items(), item_id)
 
     @contextmanager
     def changing(self) -> Iterator[list[KnowledgeItem]]:
@@ -180,6 +177,14 @@ class Knowledge(Protocol):
     def changing(self) -> AbstractContextManager[list[KnowledgeItem]]: ...
 
 
+def item_of(items: list[KnowledgeItem], item_id: str) -> KnowledgeItem:
+    """The item with this id (either store's `get`), or a FieldError naming the id."""
+    found = next((i for i in items if i.id == item_id.strip()), None)
+    if found is None:
+        raise FieldError("id", "no knowledge item has this id", item_id)
+    return found
+
+
 def _payload(item: KnowledgeItem) -> str:
     return json.dumps(item.as_dict() | {"status": item.status}, ensure_ascii=False)
 
@@ -197,10 +202,7 @@ class PostgresKnowledge:
         return [KnowledgeItem.from_dict(json.loads(row[0])) for row in rows]
 
     def get(self, item_id: str) -> KnowledgeItem:
-        found = next((i for i in self.items() if i.id == item_id.strip()), None)
-        if found is None:
-            raise FieldError("id", "no knowledge item has this id", item_id)
-        return found
+        return item_of(self.items(), item_id)
 
     @contextmanager
     def changing(self) -> Iterator[list[KnowledgeItem]]:

@@ -106,12 +106,16 @@ class GrantedDownloads:
         await self.app(scope, receive, send)
 
     def _remove(self, name: str) -> None:
-        folder = self.folder()
-        if folder:
-            for copy in Path(folder).rglob(name):
-                copy.unlink(missing_ok=True)
+        remove_copies(name, self.folder())
         with _GRANTED_LOCK:
             _GRANTED.pop(name, None)
+
+
+def remove_copies(name: str, folder: str | None) -> None:
+    """Delete every file of this name under the web cache `folder` (ours and Gradio's cached copies)."""
+    if name and folder:
+        for copy in Path(folder).rglob(name):
+            copy.unlink(missing_ok=True)
 
 
 def forget_removed(scope: Scope, users: set[str]) -> None:

@@ -2,7 +2,6 @@
 
 import os
 import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -16,7 +15,7 @@ from assistant.ui import knowledge as knowledge_tab
 from assistant.ui.common import Caller, caller_of, error_markdown, frame, receipt_block
 from assistant.ui.render import esc, knowledge_line, page_of, sdc_markdown, uncertainty_markdown, withheld_markdown
 from assistant.ui.text import text
-from assistant.ui.walls import remember_granted
+from assistant.ui.walls import remember_granted, remove_copies
 from core.errors import GovDataError
 
 if TYPE_CHECKING:
@@ -84,11 +83,7 @@ def still_granted(assistant: Services, result: dict[str, Any]) -> bool:
     user, grants = result.get("granted") or ("", ())
     if not grants or assistant.grants_in_force(grants, user=user):
         return True
-    name = os.path.basename(str(result.get("csv") or ""))
-    folder = os.environ.get("GRADIO_TEMP_DIR")
-    if name and folder:
-        for copy in Path(folder).rglob(name):
-            copy.unlink(missing_ok=True)
+    remove_copies(os.path.basename(str(result.get("csv") or "")), os.environ.get("GRADIO_TEMP_DIR"))
     return False
 
 
