@@ -39,6 +39,7 @@ def build_api(services: Services) -> FastAPI:
     bounds = _Bounds(services.settings)
     _catalog_routes(api, services, bounds, As)
     _sql_routes(api, services, bounds, As)
+    _knowledge_routes(api, services, bounds, As)
     return api
 
 
@@ -145,6 +146,54 @@ def _sql_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> None:
                 ) -> dict[str, Any]:
         """SQL written, checked and run, with an explanation (as `govdata sql ask --json`)."""
         return shapes.sql_answer(services.sql_ask(question, role=caller.role, user=caller.user, dataset=dataset))
+
+
+def _knowledge_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> None:
+    """What an office teaches the SQL assistant (issue 32): anyone who may propose sends a verified pair, term or
+    note; data stewards list the queue and approve or reject, as `govdata knowledge ...` does."""
+    text = b.settings.input.max_question_chars
+
+    @api.post("/knowledge", summary="Propose a pair, term or note", tags=["knowledge"])
+    def knowledge_propose(
+        caller: As, kind: Annotated[str, Body(embed=True, description="pair, term or note")],
+        question: Annotated[str, Body(embed=True, max_length=text, description="A pair's question.")] = "",
+        sql: Annotated[str, Body(embed=True, max_length=b.settings.sql.max_chars,
+                                 description="A pair's SQL, or a term's expression.")] = "",
+        term: Annotated[str, Body(embed=True, max_length=b.settings.input.max_field_chars)] = "",
+        text_: Annotated[str, Body(embed=True, alias="text", max_length=text,
+                                   description="A term's definition or a note.")] = "",
+        tables: Annotated[list[str] | None, Body(embed=True, max_length=50)] = None,
+        expires: Annotated[str | None, Body(embed=True, max_length=32, description="YYYY-MM-DD")] = None,
+    ) -> dict[str, Any]:
+        """A proposal, checked by the guard and run as the proposer before it waits for a data steward (as
+        `govdata knowledge propose --json`)."""
+        return dict(services.knowledge_propose(kind, role=caller.role, user=caller.user, question=question, sql=sql,
+                                               term=term, text=text_, tables=tables, expires=expires).as_dict())
+
+    @api.get("/knowledge", summary="The knowledge queue and items (data stewards)", tags=["knowledge"])
+    def knowledge_list(caller: As, status: Annotated[str | None, b.filter("pending, approved, rejected, ...")] = None,
+                       kind: Annotated[str | None, b.filter("pair, term or note")] = None,
+                       limit: Annotated[int, b.size()] = 50, offset: Annotated[int, b.offset()] = 0,
+                       ) -> dict[str, Any]:
+        """Waiting proposals, suspended and flagged items first (as `govdata knowledge list --json`)."""
+        items = services.knowledge_items(role=caller.role, user=caller.user, status=status, kind=kind)
+        return shapes.page(shapes.window(items, offset, limit), lambda item: dict(item.as_dict()))
+
+    @api.get("/knowledge/{id}", summary="One knowledge item with its history", tags=["knowledge"])
+    def knowledge_show(id: Annotated[str, b.id("The item's id, as the list gives it.")], caller: As) -> dict[str, Any]:
+        """For a data steward or the one who proposed it (as `govdata knowledge show --json`)."""
+        return dict(services.knowledge_item(id, role=caller.role, user=caller.user).as_dict())
+
+    @api.post("/knowledge/{id}/review", summary="Approve or reject a proposal (data stewards)", tags=["knowledge"])
+    def knowledge_review(id: Annotated[str, b.id("The item's id, as the list gives it.")], caller: As,
+                         approve: Annotated[bool, Body(embed=True, description="true approves, false rejects")],
+                         reason: Annotated[str, Body(embed=True, max_length=text,
+                                                     description="Why (needed to reject).")] = "",
+                         expires: Annotated[str | None, Body(embed=True, max_length=32)] = None) -> dict[str, Any]:
+        """Approval runs the SQL again as the reviewer; the proposer may not review their own (as `govdata
+        knowledge approve|reject --json`)."""
+        return dict(services.knowledge_review(id, approve=approve, role=caller.role, user=caller.user, reason=reason,
+                                              expires=expires).as_dict())
 
 
 class BodyLimit:

@@ -3,7 +3,7 @@ is a schema error naming the field), a description an agent can act on, and one 
 receipt says `interface: mcp`. A tool that needs a named action is listed only to roles that have it."""
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
@@ -20,8 +20,10 @@ from core.errors import FieldError, GovDataError, NotFound
 from core.settings import Settings
 
 CALLER = "govdata.caller"  # the ASGI scope key the HTTP wall (server.py) puts the token's caller under
-NEEDS = {"register_list": "register.read"}  # tools listed only to roles with this action
+NEEDS = {"register_list": "register.read", "knowledge_propose": "knowledge.propose",
+         "knowledge_list": "knowledge.review", "knowledge_review": "knowledge.review"}  # listed only to roles with it
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 INSTRUCTIONS = (
     "GovData Assistant: open-data catalogs, laws and guides, and approved tables, as your role may see them. Start "
     "with catalog_overview or search_datasets; get_dataset gives a full record; search_documents and ask answer from "
@@ -104,6 +106,7 @@ def build(services: Services, fixed: Caller | None = None) -> GovDataMCP:
     _catalog_tools(server, services.settings)
     _sql_tools(server, services.settings)
     _steward_tools(server, services.settings)
+    _knowledge_tools(server, services.settings)
     _resources(server)
     server.middleware.append(_ListedForRole(server))
     return server
@@ -260,6 +263,46 @@ def _steward_tools(server: GovDataMCP, settings: Settings) -> None:
         entries = services_of(ctx).register_entries(role=caller.role, user=caller.user,
                                                     where=RegisterFilter(publisher=publisher, max_score=max_score))
         return shapes.page(shapes.window(entries, offset, limit), shapes.entry)
+
+
+def _knowledge_tools(server: GovDataMCP, settings: Settings) -> None:
+    """What an office teaches the SQL assistant (issue 32): propose; data stewards list and review."""
+    b = _Bounds(settings)
+
+    @server.tool(annotations=WRITES)
+    def knowledge_propose(
+        kind: Annotated[Literal["pair", "term", "note"], Field(description="pair, term or note")], ctx: Context,
+        question: Annotated[str, b.field("A pair's question, as people ask it.")] = "",
+        sql: Annotated[str, Field(max_length=settings.sql.max_chars,
+                                  description="A pair's SQL, or a term's SQL expression.")] = "",
+        term: Annotated[str, b.field("A term's name.")] = "",
+        text: Annotated[str, b.field("A term's definition, or a note.")] = "",
+        tables: Annotated[list[str] | None, Field(max_length=50, description="The tables a term or note is about.")]
+        = None,
+    ) -> dict[str, Any]:
+        """Propose a verified question/SQL pair, a term or a note for the SQL assistant to learn. The SQL must pass
+        the guard and run for you; a data steward approves it before it is used. Returns the item and its status."""
+        caller = caller_of(ctx)
+        return dict(services_of(ctx).knowledge_propose(kind, role=caller.role, user=caller.user, question=question,
+                                                       sql=sql, term=term, text=text, tables=tables).as_dict())
+
+    @server.tool(annotations=READ_ONLY)
+    def knowledge_list(ctx: Context, status: Annotated[str | None, b.field("pending, approved, rejected, ...")] = None,
+                       limit: Annotated[int, b.size("items")] = 50, offset: Annotated[int, b.offset()] = 0,
+                       ) -> dict[str, Any]:
+        """The knowledge queue (data stewards): waiting proposals, suspended and flagged items first, newest first."""
+        caller = caller_of(ctx)
+        items = services_of(ctx).knowledge_items(role=caller.role, user=caller.user, status=status)
+        return shapes.page(shapes.window(items, offset, limit), lambda item: dict(item.as_dict()))
+
+    @server.tool(annotations=WRITES)
+    def knowledge_review(id: Annotated[str, b.field("The item's id, as knowledge_list gives it.")],
+                         approve: Annotated[bool, Field(description="true approves, false rejects")], ctx: Context,
+                         reason: Annotated[str, b.field("Why (needed to reject).")] = "") -> dict[str, Any]:
+        """Approve (the SQL runs again as you) or reject (with a reason) a proposal; nobody reviews their own."""
+        caller = caller_of(ctx)
+        return dict(services_of(ctx).knowledge_review(id, approve=approve, role=caller.role, user=caller.user,
+                                                      reason=reason).as_dict())
 
 
 def _resources(server: GovDataMCP) -> None:

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from core.errors import FieldError, GovDataError
+from core.errors import FieldError, GovDataError, NotFound
 from core.files import atomic_write, file_lock
 
 if TYPE_CHECKING:
@@ -166,13 +166,13 @@ class Book:
     def grant(self, grant_id: str) -> Grant:
         found = self.grants.get(grant_id)
         if found is None:
-            raise FieldError("id", "no grant has this id", grant_id)
+            raise NotFound("id", "no grant has this id", grant_id)
         return found
 
     def request(self, request_id: str) -> GrantRequest:
         found = self.requests.get(request_id)
         if found is None:
-            raise FieldError("id", "no request has this id", request_id)
+            raise NotFound("id", "no request has this id", request_id)
         return found
 
     def next_id(self, prefix: str) -> str:

@@ -20,7 +20,7 @@ from assistant.sql.knowledge import (
     same_question,
     step,
 )
-from core.errors import FieldError, GovDataError
+from core.errors import FieldError, GovDataError, NotFound
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def _settle(items: list[KnowledgeItem], approved: KnowledgeItem, user: str, role
 def _find(items: list[KnowledgeItem], item_id: str) -> KnowledgeItem:
     found = next((i for i in items if i.id == item_id.strip()), None)
     if found is None:
-        raise FieldError("id", "no knowledge item has this id", item_id)
+        raise NotFound("id", "no knowledge item has this id", item_id)
     return found
 
 

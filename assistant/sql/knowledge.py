@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from core.errors import FieldError, GovDataError
+from core.errors import FieldError, GovDataError, NotFound
 from core.files import atomic_write, file_lock
 from ingest.tables import quote
 
@@ -178,10 +178,10 @@ class Knowledge(Protocol):
 
 
 def item_of(items: list[KnowledgeItem], item_id: str) -> KnowledgeItem:
-    """The item with this id (either store's `get`), or a FieldError naming the id."""
+    """The item with this id (either store's `get`), or NotFound naming the id."""
     found = next((i for i in items if i.id == item_id.strip()), None)
     if found is None:
-        raise FieldError("id", "no knowledge item has this id", item_id)
+        raise NotFound("id", "no knowledge item has this id", item_id)
     return found
 
 

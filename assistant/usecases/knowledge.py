@@ -11,7 +11,7 @@ from assistant.policy import pii
 from assistant.sql.curation import ImportReport, Limits, read_pairs
 from assistant.sql.knowledge import KINDS, STATUSES, KnowledgeItem, expiry
 from core.dates import parse_since
-from core.errors import FieldError
+from core.errors import FieldError, NotFound
 
 if TYPE_CHECKING:
     from assistant.audit import Receipt
@@ -77,7 +77,7 @@ class KnowledgeUseCases(Desk):
             if item.proposer != receipt.user:
                 self.role(role).require("knowledge.review")
                 if not self.sql.reviewable([item], role):  # a custom reviewer role with less access
-                    raise FieldError("id", "no knowledge item has this id", item_id)
+                    raise NotFound("id", "no knowledge item has this id", item_id)
             receipt.datasets = dict(item.tables)
         return self._visible(role, item)
 

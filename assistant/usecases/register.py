@@ -5,7 +5,7 @@ import dataclasses
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from core.errors import FieldError
+from core.errors import FieldError, NotFound
 from vectorstore.store import DATASETS, PASSAGES
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class RegisterUseCases(Desk):
 
         found = [e for e in self._register(role, user, RegisterFilter(), today) if e.resource.id == entry_id]
         if not found:
-            raise FieldError("id", "no register entry has this id", entry_id)
+            raise NotFound("id", "no register entry has this id", entry_id)
         return self._visible(role, found[0])
 
     @_entry("register.read")

@@ -25,7 +25,19 @@ def test_the_openapi_document_lists_every_operation(api: httpx.Client) -> None:
     assert {(m.upper(), p) for p, item in paths.items() for m in item} == {
         ("GET", "/datasets/search"), ("GET", "/datasets/{id}"), ("GET", "/catalog/overview"),
         ("GET", "/documents/search"), ("GET", "/documents/{id}"), ("POST", "/ask"), ("GET", "/tables"),
-        ("POST", "/sql/check"), ("POST", "/sql/run"), ("POST", "/sql/ask")}
+        ("POST", "/sql/check"), ("POST", "/sql/run"), ("POST", "/sql/ask"), ("POST", "/knowledge"),
+        ("GET", "/knowledge"), ("GET", "/knowledge/{id}"), ("POST", "/knowledge/{id}/review")}
+
+
+def test_a_proposal_over_http_waits_for_a_steward(api: httpx.Client, api_server: ApiServer) -> None:
+    """The knowledge loop through a real server and client: a citizen's agent proposes, the queue is the steward's."""
+    made = api.post("/knowledge", json={"kind": "pair", "question": "Permits by kind?",
+                                        "sql": "SELECT kind, count(*) FROM permits GROUP BY kind"},
+                    headers=api_server.bearer("citizen"))
+    assert made.status_code == 200 and made.json()["status"] == "proposed", made.text
+    assert api.get("/knowledge", headers=api_server.bearer("citizen")).status_code == 403
+    queue = api.get("/knowledge", params={"status": "proposed"}, headers=api_server.bearer("data_steward")).json()
+    assert made.json()["id"] in [i["id"] for i in queue["results"]]
 
 
 def test_a_citizen_finds_datasets_and_never_a_restricted_one(api: httpx.Client, api_server: ApiServer) -> None:

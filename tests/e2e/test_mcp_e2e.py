@@ -55,7 +55,7 @@ async def citizen_scenario(client: Client) -> dict[str, Any]:
 
 
 def check_citizen(seen: dict[str, Any]) -> None:
-    assert seen["tools"] == TOOLS  # no steward tools
+    assert seen["tools"] == TOOLS | {"knowledge_propose"}  # no steward tools
     for page in seen["found"]:
         assert page["results"] and {r["access_level"] for r in page["results"]} == {"public"}
     assert seen["refused"].is_error
@@ -97,11 +97,14 @@ def test_http_with_a_steward_token_sees_everything(api_server: ApiServer) -> Non
         raw = await client.call_tool("sql_run", MASKED_SQL)
         record = await client.read_resource("govdata://datasets/OASAM BOC-25-012:044-217")
         register = await client.call_tool("register_list", {"limit": 2})
+        queue = await client.call_tool("knowledge_list", {"limit": 5})
         return [tools, found.structured_content, raw.structured_content, json.loads(record.contents[0].text),
-                register.structured_content]
+                register.structured_content, queue.structured_content]
 
-    tools, found, raw, record, register = session(over_http(api_server, "data_steward"), work)
-    assert tools == TOOLS | {"register_list"}
+    tools, found, raw, record, register, queue = session(over_http(api_server, "data_steward"), work)
+    assert tools == TOOLS | {"register_list", "knowledge_propose", "knowledge_list", "knowledge_review"}
+    assert {"results", "total", "next"} <= set(queue)  # the knowledge queue, over HTTP with the steward's token
+    assert all(item["status"] in ("proposed", "approved") for item in queue["results"])  # (the API suite's proposal)
     assert found["results"][0]["identifier"] == "OASAM OCIO-25-012:044-252" and found["total"] == 42
     assert raw["rows"] == [["110105198003245927"]]
     assert record["access_level"] == "restricted public"

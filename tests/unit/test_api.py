@@ -44,7 +44,8 @@ def test_the_openapi_document_lists_every_operation(client: TestClient) -> None:
     assert operations == {
         ("GET", "/datasets/search"), ("GET", "/datasets/{id}"), ("GET", "/catalog/overview"),
         ("GET", "/documents/search"), ("GET", "/documents/{id}"), ("POST", "/ask"), ("GET", "/tables"),
-        ("POST", "/sql/check"), ("POST", "/sql/run"), ("POST", "/sql/ask")}
+        ("POST", "/sql/check"), ("POST", "/sql/run"), ("POST", "/sql/ask"), ("POST", "/knowledge"),
+        ("GET", "/knowledge"), ("GET", "/knowledge/{id}"), ("POST", "/knowledge/{id}/review")}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     search = document["paths"]["/datasets/search"]["get"]["parameters"]
     assert next(p for p in search if p["name"] == "k")["schema"]["maximum"] == 50
@@ -251,3 +252,28 @@ def test_an_operator_may_allow_calls_without_a_token_as_citizen(tmp_path: Path) 
         answer = client.get("/datasets/search", params={"q": "Motor Vehicle Fleet data", "k": 50})
     assert answer.status_code == 200 and {r["access_level"] for r in answer.json()["results"]} == {"public"}
     assert home.services.audit.recent(limit=1)[0].user == "anonymous"
+
+
+def test_knowledge_is_proposed_listed_and_reviewed_over_the_api_as_the_cli_does(client: TestClient,
+                                                                              home: ShellHome) -> None:
+    """Front doors for the knowledge loop (issue 32's use cases): the token's role decides, refusals say why."""
+    sql = "SELECT count(*) FROM permits WHERE kind = 'building'"
+    made = post(client, home, "civil_servant", "/knowledge", {"kind": "pair", "question": "Building permits?",
+                                                               "sql": sql})
+    assert made.status_code == 200 and made.json()["status"] == "proposed", made.text
+    item = made.json()["id"]
+    assert made.json() == home.services.knowledge_item(item, role=STEWARD).as_dict()  # the CLI's --json shape
+    assert get(client, home, "civil_servant", "/knowledge").status_code == 403  # the queue is the stewards'
+    assert get(client, home, "civil_servant", f"/knowledge/{item}").json()["id"] == item  # its proposer may look
+    queue = get(client, home, STEWARD, "/knowledge", status="proposed").json()
+    assert [i["id"] for i in queue["results"]] == [item] and queue["total"] == 1
+    refused = post(client, home, "civil_servant", f"/knowledge/{item}/review", {"approve": True})
+    assert refused.status_code == 403 and "may not review knowledge" in refused.text
+    done = post(client, home, STEWARD, f"/knowledge/{item}/review", {"approve": True})
+    assert done.status_code == 200 and done.json()["status"] == "approved"
+    bad = post(client, home, "civil_servant", "/knowledge", {"kind": "pair", "question": "Drop?",
+                                                              "sql": "DROP TABLE permits"})
+    assert bad.status_code in (400, 403, 422) and "only a query" in bad.text
+    missing = post(client, home, STEWARD, "/knowledge/k999/review", {"approve": False, "reason": "x"})
+    assert missing.status_code == 404 and "k999" in missing.text  # no such id, as for a dataset; names the value
+    assert get(client, home, STEWARD, "/knowledge/k999").status_code == 404

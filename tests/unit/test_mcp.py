@@ -21,6 +21,7 @@ from assistant.mcp.tools import CALLER, build
 from assistant.usecases.tokens import Caller
 from tests.unit.shells import STEWARD, ShellHome, shell_home
 
+WRITING = {"knowledge_propose", "knowledge_review"}  # they add or decide a proposal; nothing is ever deleted
 TOOLS = {"search_datasets", "get_dataset", "search_documents", "ask", "list_tables", "sql_check", "sql_run",
          "sql_ask", "catalog_overview"}
 
@@ -50,8 +51,9 @@ def test_a_role_sees_only_the_tools_its_actions_allow(home: ShellHome) -> None:
 
     citizen = with_client(home, "citizen", listed)
     steward = with_client(home, STEWARD, listed)
-    assert {t.name for t in citizen} == TOOLS
-    assert {t.name for t in steward} == TOOLS | {"register_list"}
+    assert {t.name for t in citizen} == TOOLS | {"knowledge_propose"}
+    assert {t.name for t in steward} == TOOLS | {"register_list", "knowledge_propose", "knowledge_list",
+                                                 "knowledge_review"}
     refused = call(home, "citizen", "register_list", {})
     assert refused.is_error
     assert refused.content[0].text == "role 'citizen' may not read the public data resource register"
@@ -61,7 +63,8 @@ def test_every_tool_has_a_description_and_a_bounded_schema(home: ShellHome) -> N
     tools = with_client(home, STEWARD, lambda client: client.list_tools()).tools
     for tool in tools:
         assert len(tool.description or "") > 80, tool.name
-        assert tool.annotations.read_only_hint, tool.name
+        assert tool.annotations.read_only_hint is (tool.name not in WRITING), tool.name
+        assert tool.annotations.destructive_hint is not True, tool.name
     search = next(t for t in tools if t.name == "search_datasets").input_schema
     assert search["required"] == ["query"] and search["properties"]["k"]["maximum"] == 50
     assert search["properties"]["query"]["maxLength"] == 2000
@@ -152,3 +155,19 @@ def test_the_token_wall_refuses_before_mcp_and_hands_the_caller_on(tmp_path: Pat
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]
     assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_an_agent_proposes_knowledge_and_a_steward_reviews_it_over_mcp(home: ShellHome) -> None:
+    """Issue 32's loop through MCP: the proposal is checked by the guard and run as the proposer; the queue and the
+    review are the stewards'; the proposer (here the same tester) may not review their own."""
+    made = call(home, "civil_servant", "knowledge_propose",
+                {"kind": "pair", "question": "Permits in all?", "sql": "SELECT count(*) FROM permits"})
+    item = json.loads(made.content[0].text)
+    assert not made.is_error and item["status"] == "proposed"
+    assert call(home, "civil_servant", "knowledge_list", {}).is_error
+    queue = json.loads(call(home, STEWARD, "knowledge_list", {"status": "proposed"}).content[0].text)
+    assert item["id"] in [i["id"] for i in queue["results"]]
+    own = call(home, STEWARD, "knowledge_review", {"id": item["id"], "approve": True})
+    assert own.is_error and "another steward must review it" in own.content[0].text
+    refused = call(home, "civil_servant", "knowledge_propose", {"kind": "pair", "question": "x", "sql": "DROP TABLE t"})
+    assert refused.is_error and "only a query" in refused.content[0].text
