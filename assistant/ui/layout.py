@@ -21,13 +21,14 @@ from assistant.ui import session, workbench
 from assistant.ui.common import caller_of
 from assistant.ui.page import Labels, Page, queues
 from assistant.ui.text import LANGUAGE_CHOICES, text
+from assistant.ui.walls import GRANTED_KEEP_S
 
 CSS = (".dataset-card{border:1px solid #ddd;border-radius:8px;padding:8px 12px;margin:6px 0}"
        "#sql-code textarea{font-family:monospace}"
        # primary buttons dark enough for white text (WCAG AA 4.5:1; Gradio's default orange is not)
        "button.primary,button.primary:hover{background:#b23c07 !important;color:#fff !important}"
        "footer a,footer button,.show-api,.built-with{color:#333 !important}")
-CACHE_SWEEP = (600, 3600)  # every 10 minutes, Gradio deletes cached result files older than an hour
+CACHE_SWEEP = (600, int(GRANTED_KEEP_S))  # every 10 minutes, Gradio deletes cached result files older than an hour
 
 
 def private_cache(assistant: Services) -> Path:

@@ -6,6 +6,7 @@ a grant that has ended (issue 33's exit: a CSV link shown before a revocation or
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
@@ -66,14 +67,28 @@ class SignedInUsers:
 
 
 _GRANTED: dict[str, tuple[str, tuple[str, ...]]] = {}  # a result file's name -> (user, the grants it was read through)
+_RECORDED: dict[str, tuple[float, str]] = {}  # a result file's name -> (when it was recorded, its path)
 _GRANTED_LOCK = threading.Lock()
+GRANTED_KEEP_S = 3600.0  # the web cache's age limit (assistant.ui.layout.CACHE_SWEEP): Gradio deletes older results
 
 
-def remember_granted(path: str, user: str, grants: tuple[str, ...]) -> None:
-    """Record that the file at `path` holds rows read through `grants` for `user` (a workbench CSV)."""
-    if grants:
-        with _GRANTED_LOCK:
-            _GRANTED[os.path.basename(path)] = (user, tuple(grants))
+def remember_granted(path: str, user: str, grants: tuple[str, ...], now: float | None = None) -> None:
+    """Record that the file at `path` holds rows read through `grants` for `user` (a workbench CSV). Entries older
+    than the web cache's age limit go, and every copy of their file with them, so the register does not grow
+    with the server's uptime and no granted file outlives its entry (a download of it would not be checked)."""
+    if not grants:
+        return
+    now = time.time() if now is None else now
+    with _GRANTED_LOCK:
+        expired = [(name, where) for name, (at, where) in _RECORDED.items() if now - at > GRANTED_KEEP_S]
+        for name, _ in expired:
+            _GRANTED.pop(name, None)
+            _RECORDED.pop(name, None)
+        name = os.path.basename(path)
+        _GRANTED[name], _RECORDED[name] = (user, tuple(grants)), (now, path)
+    for name, where in expired:
+        Path(where).unlink(missing_ok=True)
+        remove_copies(name, os.environ.get("GRADIO_TEMP_DIR"))
 
 
 def granted_download(scope: Scope) -> tuple[str, str, tuple[str, ...]] | None:
@@ -109,6 +124,7 @@ class GrantedDownloads:
         remove_copies(name, self.folder())
         with _GRANTED_LOCK:
             _GRANTED.pop(name, None)
+            _RECORDED.pop(name, None)
 
 
 def remove_copies(name: str, folder: str | None) -> None:

@@ -99,3 +99,23 @@ def test_a_csv_link_shown_before_a_revocation_no_longer_downloads(svc: Services,
     assert refused.status_code == 404 and "grant that has ended" in refused.text
     assert not Path(granted_csv).exists() and not cached.exists()
     assert client.get(f"/gradio_api/file={plain_csv}").status_code == 200
+
+
+def test_the_download_register_forgets_old_results_and_deletes_their_files(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry older than the web cache's age goes with every copy of its file: the register does not grow with
+    the uptime, and no granted file stays downloadable without its entry."""
+    from assistant.ui import walls
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    old, copy, new = tmp_path / "old.csv", tmp_path / "cache" / "old.csv", tmp_path / "new.csv"
+    copy.parent.mkdir()
+    for f in (old, copy, new):
+        f.write_text("route\nr1\n", encoding="utf-8")
+    walls.remember_granted(str(old), "olga", ("g0001",), now=1000.0)
+    walls.remember_granted(str(new), "olga", ("g0001",), now=1000.0 + walls.GRANTED_KEEP_S / 2)
+    assert walls.granted_download({"path": "/file=" + str(old)}) is not None
+    walls.remember_granted(str(new), "olga", ("g0001",), now=1001.0 + walls.GRANTED_KEEP_S)
+    assert walls.granted_download({"path": "/file=" + str(old)}) is None
+    assert not old.exists() and not copy.exists() and new.exists()
+    assert walls.granted_download({"path": "/file=" + str(new)}) == ("new.csv", "olga", ("g0001",))
