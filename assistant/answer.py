@@ -106,6 +106,11 @@ def verify_citations(answer: str, cited: Sequence[Any], count: int) -> tuple[str
     return cleaned, sorted(valid)
 
 
+def best_score(ranked: Sequence[Ranked]) -> float:
+    """The strongest evidence among the passages, whatever their order (a named law's come first)."""
+    return max(float(r.score) for r in ranked)
+
+
 def closest_sources(ranked: Sequence[Ranked], limit: int = 3) -> list[str]:
     names: dict[str, None] = {}
     for item in ranked:
@@ -150,11 +155,11 @@ class Answerer:
         language = detect_language(question)
         standalone = self.condense(question, history)
         ranked = self.retrieve(standalone, role)
+        best = best_score(ranked) if ranked else None
         base: dict[str, Any] = {"question": question, "standalone_question": standalone, "language": language,
                 "model": model_id(self.chat_model), "retrieved_chunk_ids": [r.hit.item_id for r in ranked],
-                "closest_sources": closest_sources(ranked),
-                "best_score": round(float(ranked[0].score), 4) if ranked else None}
-        if not ranked or ranked[0].score < self.settings.min_score:
+                "closest_sources": closest_sources(ranked), "best_score": round(best, 4) if best is not None else None}
+        if best is None or best < self.settings.min_score:
             yield self._not_found(ranked, base)
             return
         kwargs: dict[str, Any] = {}

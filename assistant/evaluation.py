@@ -54,6 +54,16 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(sum(r[key] for r in rows) / len(rows), 4) for key in rows[0]}
 
 
+def wilson(correct: int, total: int, z: float = 1.96) -> list[float]:
+    """The 95% Wilson score interval of a proportion (honest at small n and near 0 or 1)."""
+    if total == 0:
+        return [0.0, 0.0]
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return [round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)]
+
+
 def bootstrap_interval(values: list[float], rounds: int = 2000, seed: int = 28) -> list[float]:
     """The 95% percentile-bootstrap interval of a mean (fixed seed, so a report is reproducible)."""
     import random

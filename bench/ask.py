@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from langchain_core.messages import HumanMessage, SystemMessage  # noqa: E402
 
+from assistant.answer import best_score  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.services import Services  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -47,7 +48,7 @@ def _prompt_tokens(services: Services, question: str, role: str) -> tuple[int, i
     model: Any = services.chat_model
     answerer = services.answerer()
     ranked = answerer.retrieve(question, role)
-    if not ranked or ranked[0].score < services.settings.answer.min_score:
+    if not ranked or best_score(ranked) < services.settings.answer.min_score:
         return 0, 0
     language = "zh" if any("\u4e00" <= c <= "\u9fff" for c in question) else "en"
     tokens = model.prompt_tokens(answerer.messages(question, ranked, language))

@@ -7,6 +7,7 @@ query's keyword weight (idf) a record contains. It is absolute, not relative to 
 record that shares one common word with the query gets almost nothing, and a full match is lifted.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -17,11 +18,16 @@ from vectorstore.bilingual import Gloss, glossary
 from vectorstore.embeddings import GovDataEmbeddings
 from vectorstore.filters import SearchFilters
 from vectorstore.keyword import KeywordIndexes
-from vectorstore.store import ChromaStore, Hit
+from vectorstore.store import PASSAGES, ChromaStore, Hit
+from vectorstore.tokenize import has_cjk, simplified
 
 Fusion = Literal["weighted", "rrf", "dense", "bm25"]
 FUSIONS: tuple[str, ...] = ("weighted", "rrf", "dense", "bm25")
 RRF_K = 60
+_NAMED_CHARS = 4  # a Chinese title shorter than this (法, 条例) is a word, not a name
+_CODE = re.compile(r"[A-Z]{1,4}-\d{2}-\d{2,3}\b")  # a memo's number leading its title: M-13-13
+_NAMED_MARGIN = 0.15  # a named law's passage moves ahead only when it is about as strong as the best
+_LAW_ENDINGS = ("法", "条例", "规定", "办法", "细则", "决定", "规则", "规划", "意见", "通知", "准则", "标准")
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,13 @@ class Retriever:
                                                            filters.where(), with_contents=False,
                                                            released=filters.released, granted=filters.granted)
         index = self.keywords.get(collection) if mode != "dense" else None
-        groups = self.reading(query) if index is not None else []
-        keyword = _merged(index.bm25.search(query, pool, mask := index.attributes.mask(filters, index.bm25.ids)),
-                          index.bm25.search(" ".join(w for g in groups for w in g.english), pool, mask)
-                          if groups else []
-                          ) if index else []
+        readings = self.readings(query, both_ways=collection == PASSAGES) if index is not None else []
+        keyword: list[tuple[str, float]] = []
+        if index is not None:
+            mask = index.attributes.mask(filters, index.bm25.ids)
+            keyword = _merged(index.bm25.search(query, pool, mask),
+                              *(index.bm25.search(" ".join(w for g in groups for w in g.written), pool, mask)
+                                for groups in readings))
         seen = {hit.item_id for hit in dense}
         extra = [item_id for item_id, _ in keyword if item_id not in seen]
         vectors = self.store.vectors(collection, extra) if extra else {}
@@ -69,8 +77,8 @@ class Retriever:
         if mode == "weighted" and index is not None:
             ids = [hit.item_id for hit in dense] + extra
             coverage = index.bm25.coverage(query, ids)
-            if groups:  # the query read in English: a record covers what it meets in either reading
-                read = index.bm25.group_coverage([g.english for g in groups], ids)
+            for groups in readings:  # the query read in the other language: a record covers what it meets in
+                read = index.bm25.group_coverage([g.written for g in groups], ids)  # its best reading
                 coverage = {i: max(coverage.get(i, 0.0), read.get(i, 0.0)) for i in ids}
         ranked = _fuse(mode, dense, keyword, cosines, coverage, self.keyword_weight)
         return [r for r in self._complete(ranked[:k], collection)
@@ -78,10 +86,22 @@ class Retriever:
 
     def reading(self, query: str) -> list[Gloss]:
         """A Chinese query read in English word by word (vectorstore/bilingual.py), when `translate` is on."""
-        if not self.translate:
-            return []
-        found = glossary()
+        found = glossary() if self.translate else None
         return found.reading(query) if found is not None else []
+
+    def readings(self, query: str, both_ways: bool = False) -> list[list[Gloss]]:
+        """The query's readings in the other language, each scored on its own: its Chinese words in English and,
+        with `both_ways`, its English words in Chinese. Passages are read both ways (issue 29: English questions
+        about Chinese laws); dataset search is not, since its "nothing matches" rule counts any word met, and
+        Chinese readings of English needs met Taiwan records' words (tune part: needs no record answers caught
+        0.39 -> 0.14). A Chinese question's own English words (Open Data, M-13-13) are not read in Chinese: they
+        name English documents, and reading them lifted Chinese laws over those (tune zh-en: law among 0.83 ->
+        0.58)."""
+        found = glossary() if self.translate else None
+        if found is None:
+            return []
+        both = [found.reading(query), found.chinese_reading(query) if both_ways and not has_cjk(query) else []]
+        return [groups for groups in both if any(g.written for g in groups)]
 
     def _complete(self, ranked: list[Ranked], collection: str) -> list[Ranked]:
         """The candidates that made the cut get their text and record (fetched for k items, not the pool)."""
@@ -98,10 +118,50 @@ class Retriever:
         return out
 
 
-def _merged(first: list[tuple[str, float]], second: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Two keyword lists as one, each document at its better score, best first."""
+def named_first(question: str, ranked: Sequence[Ranked], k: int) -> list[Ranked]:
+    """Passages of a law the question names by its title (数据安全法 for 中华人民共和国数据安全法; a memo number such as
+    M-13-13) ahead of the rest (issue 29: "the right law first"); unchanged when it names none. Bounded, since a
+    title is whatever a document's author wrote: a title counts only when it reads as a law's (ends in 法, 条例,
+    规定, ...) and the question holds it whole, or by its leading memo number; only passages within
+    `_NAMED_MARGIN` of the best score move; at most half of the k slots go to them, so the best passage stays."""
+    asked = simplified(question).lower()
+    top = max((r.score for r in ranked), default=0.0)
+    named = [r for r in ranked if r.score >= top - _NAMED_MARGIN and _is_named(str(r.hit.payload.get("title", "")),
+                                                                               asked)][: max(1, k // 2)]
+    return [*named, *(r for r in ranked if r not in named)] if named else list(ranked)
+
+
+def _is_named(title: str, asked: str) -> bool:
+    short = re.sub(r"[(（][^)）]*[)）]|[《》【】]", "", simplified(title)).strip()
+    short = short.removeprefix("中华人民共和国").strip().lower()
+    if len(re.findall(r"[\u3400-\u9fff]", short)) >= _NAMED_CHARS and short.endswith(_LAW_ENDINGS):
+        return short in asked
+    code = _CODE.match(title.strip())
+    return code is not None and re.search(rf"(?<![a-z0-9-]){re.escape(code.group(0).lower())}(?![a-z0-9-])",
+                                          asked) is not None
+
+
+def distinct(ranked: Sequence[Ranked], k: int) -> list[Ranked]:
+    """The best k of ranked passages with one of each text: a law ingested from two folders (or a page copied
+    into two guides) would otherwise take two of the model's few passage slots with the same words (issue 29:
+    52 of 124 dev questions lost a slot so)."""
+    kept: list[Ranked] = []
+    seen: set[str] = set()
+    for r in ranked:
+        text = " ".join((r.hit.document or "").split())
+        if text and text in seen:
+            continue
+        seen.add(text)
+        kept.append(r)
+        if len(kept) == k:
+            break
+    return kept
+
+
+def _merged(*lists: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Keyword lists as one, each document at its best score, best first."""
     best: dict[str, float] = {}
-    for item_id, score in [*first, *second]:
+    for item_id, score in [pair for found in lists for pair in found]:
         best[item_id] = max(score, best.get(item_id, 0.0))
     return sorted(best.items(), key=lambda pair: -pair[1])
 

@@ -10,13 +10,15 @@ from assistant.boundary import clean
 from assistant.models import Answer, Page, Passage
 from assistant.policy import pii
 from core.errors import GovDataError, NotFound
-from vectorstore.retriever import Fusion, Ranked
+from vectorstore.retriever import Fusion, Ranked, distinct, named_first
 from vectorstore.store import PASSAGES
 
 if TYPE_CHECKING:
     from assistant.routing import Route
 
 from assistant.usecases.desk import Desk, _depth, _entry, _require
+
+_COPIES = 5  # passages fetched per slot: copies of one text are skipped and a named law's come first
 
 
 class DocumentUseCases(Desk):
@@ -32,8 +34,10 @@ class DocumentUseCases(Desk):
 
     def answerer(self) -> Answerer:
         def retrieve(question: str, role: str) -> list[Ranked]:
-            return self.retriever.retrieve(question, k=self.settings.answer.passages,
-                                           filters=self.passage_filters(role), collection=PASSAGES)
+            k = self.settings.answer.passages
+            ranked = self.retriever.retrieve(question, k=k * _COPIES, filters=self.passage_filters(role),
+                                             collection=PASSAGES)
+            return distinct(named_first(question, ranked, k), k)
 
         return Answerer(retrieve, self.chat_model, self.settings.answer, self.settings.llm.json_mode)
 

@@ -196,3 +196,36 @@ def test_a_restatement_that_adds_a_number_loses_that_sentence() -> None:
     restated = "An agency must answer within 20 working days [1]. It may charge 50 yuan for this [1]."
     answer = _answerer([copied, restated], law).ask("How long does it take?", "citizen")
     assert answer.found and "50" not in answer.answer and any("50" in d for d in answer.dropped)
+
+
+def test_the_answer_reads_a_named_law_first_once_per_text_and_declines_on_the_strongest_passage() -> None:
+    """Issue 29 wiring: the documents desk hands the answerer a named law's passage first and one passage per
+    text; the decline reads the strongest passage, not the first (a fake retriever, the real desk code)."""
+    from types import SimpleNamespace
+
+    from assistant.usecases.documents import DocumentUseCases
+    from core.settings import Settings
+
+    def hit(item: str, title: str, text: str, score: float) -> Ranked:
+        return Ranked(Hit(item, text, score, {"title": title, "article": item, "source": f"/{item}.md"}),
+                      score, 0.0, score)
+
+    found = [hit("a", "深圳经济特区数据条例", "第一条 甲。", 0.70),
+             hit("a2", "深圳经济特区数据条例", "第一条  甲。", 0.70),  # the same text from another folder
+             hit("b", "网络数据安全管理条例", "第二条 乙。", 0.60),
+             hit("c", "中华人民共和国数据安全法", "第三条 丙。", 0.58),
+             hit("d", "其他", "第四条 丁。", 0.50), hit("e", "其他", "第五条 戊。", 0.40)]
+    asked: list[int] = []
+
+    def retrieve(question: str, *, k: int, **_: object) -> list[Ranked]:
+        asked.append(k)
+        return found[:k]
+
+    desk = SimpleNamespace(retriever=SimpleNamespace(retrieve=retrieve), settings=Settings(),
+                           passage_filters=lambda role: None, chat_model=FakeListChatModel(responses=[]))
+    ranked = DocumentUseCases.answerer(desk).retrieve("数据安全法对受托公司有什么限制？", "citizen")  # type: ignore[arg-type]
+    assert asked == [20] and [r.hit.item_id for r in ranked] == ["c", "a", "b", "d"]
+    reply = json.dumps({"answer": "丙 [1]。", "citations": [1]}, ensure_ascii=False)
+    answer = Answerer(lambda q, role: ranked, FakeListChatModel(responses=[reply]),
+                      AnswerSettings(min_score=0.65)).ask("数据安全法对受托公司有什么限制？", "citizen")
+    assert answer.found and answer.best_score == 0.7  # the first passage scores 0.58, the strongest 0.70

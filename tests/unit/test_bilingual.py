@@ -31,7 +31,7 @@ def test_a_chinese_need_is_read_word_by_word_from_traditional_or_simplified(tmp_
 def test_the_bundled_dictionary_reads_a_real_need() -> None:
     found = glossary()
     assert found is not None and len(found.words) > 100_000
-    english = {w for g in found.reading("养老院住民健康状况统计") for w in g.english}
+    english = {w for g in found.reading("养老院住民健康状况统计") for w in g.written}
     assert {"nursing", "home", "health", "statistics"} <= english
 
 
@@ -59,3 +59,33 @@ def test_the_dev_set_scores_needs_no_record_answers_and_reports_parts() -> None:
     assert report["en"]["recall@10"] == 1.0 and report["en"]["false_nothing"] == 0.0
     assert report["none"]["nothing"] == 0.5 and report["all"]["queries"] == 3
     assert report["part:tune"]["none"]["nothing"] == 1.0 and report["part:held_back"]["none"]["nothing"] == 0.0
+
+
+REVERSE = """# CC-CEDICT sample for English read in Chinese
+答覆 答复 [da2 fu4] /to answer/to reply/
+政府 政府 [zheng4 fu3] /government/CL:個|个[ge4]/
+機關 机关 [ji1 guan1] /mechanism/gear/office/agency/organ/
+申請 申请 [shen1 qing3] /to apply for sth/application (form etc)/
+請求 请求 [qing3 qiu2] /to request/to ask/request/
+個人信息 个人信息 [ge4 ren2 xin4 xi1] /personal information/
+信息 信息 [xin4 xi1] /information/news/message/
+罰款 罚款 [fa2 kuan3] /to fine/penalty/fine (monetary)/
+答 答 [da2] /to answer/
+"""
+
+
+def test_an_english_question_is_read_in_chinese_for_passages(tmp_path: Path) -> None:
+    path = tmp_path / "cedict.txt"
+    path.write_text(REVERSE, encoding="utf-8")
+    words = Glossary(path)
+    reading = words.chinese_reading("How long does an agency have to answer requests for government information?")
+    assert [g.word for g in reading] == ["agency", "answer", "requests", "government", "information"]
+    assert dict(reading)["agency"] == ("机关",) and dict(reading)["requests"] == ("请求",)  # a plural, stemmed
+    assert "答" not in dict(reading)["answer"]  # one character says too many things
+    assert words.chinese_reading("fines for leaking personal information") == [
+        Gloss("fines", ("罚款",)), Gloss("leaking", ()), Gloss("personal information", ("个人信息",))]
+    # "fines" is found as "fine"; a word with no reading is a miss; the longest phrase is read whole
+    assert words.reading("How long does an agency have?") == []  # the Chinese -> English reading is unchanged
+    assert words.chinese_reading("exempt from M-13-13") == [Gloss("exempt", ())]  # no reading: a miss; "m", "13" noise
+    assert words.chinese_reading("失业保险") == []
+

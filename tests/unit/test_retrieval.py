@@ -9,7 +9,7 @@ import pytest
 from vectorstore.bm25 import Bm25Index
 from vectorstore.filters import SearchFilters
 from vectorstore.keyword import KeywordIndexes
-from vectorstore.retriever import Retriever, _at_levels, _fuse, _held
+from vectorstore.retriever import Ranked, Retriever, _at_levels, _fuse, _held
 from vectorstore.store import DATASETS, PASSAGES, ChromaStore, Hit, ModelInfo
 
 DIM = 8
@@ -255,3 +255,73 @@ def test_a_large_shared_index_is_rebuilt_in_the_background_while_the_old_one_ans
     fresh = retriever.keywords.get(DATASETS)
     assert fresh is not first and fresh.bm25.ids == first.bm25.ids
     assert not fresh.attributes.mask(citizen)[fresh.bm25.ids.index("public-1")]
+
+
+def test_an_english_question_meets_a_chinese_passage_by_its_chinese_reading(tmp_path: Path) -> None:
+    """Issue 29: the passage collection reads an English query in Chinese too (the bundled dictionary), so the
+    article that answers it gets keyword coverage; the dataset collection does not (its "nothing" rule)."""
+    store = ChromaStore(tmp_path / "chroma", ModelInfo("fixed", DIM), FixedEmbeddings)  # type: ignore[arg-type]
+    texts = ["行政机关应当自收到政府信息公开申请之日起20个工作日内予以答复。", "港口船舶停靠收费标准。"]
+    for collection in (DATASETS, PASSAGES):
+        store.upsert(collection, ["law", "other"], np.vstack([_vector(1), _vector(2)]), texts,
+                     [{"access_level": "public"}] * 2, [{"title": t[:6], "access_level": "public"} for t in texts])
+    retriever = Retriever(store, FixedEmbeddings(), KeywordIndexes(store.contents, tmp_path / "bm25"))  # type: ignore[arg-type]
+    question = "How long may an agency take to answer a request for government information?"
+    read = {r.hit.item_id: r.coverage for r in retriever.retrieve(question, k=2, filters=SearchFilters(("public",)),
+                                                                    collection=PASSAGES)}
+    plain = {r.hit.item_id: r.coverage for r in retriever.retrieve(question, k=2, filters=SearchFilters(("public",)),
+                                                                     collection=DATASETS)}
+    assert read["law"] > 0.3 and read.get("other", 0.0) == 0.0
+    assert plain.get("law", 0.0) == 0.0
+
+
+def test_copies_of_one_text_take_one_passage_slot() -> None:
+    from vectorstore.retriever import Ranked, distinct
+
+    def ranked(item: str, text: str, score: float) -> Ranked:
+        return Ranked(Hit(item, text, score, {}), score, 0.0, score)
+
+    found = distinct([ranked("a", "第三十三条 20个工作日", 0.9), ranked("b", "第三十三条  20个工作日\n", 0.9),
+                      ranked("c", "第三十四条", 0.8), ranked("d", "第三十五条", 0.7)], 2)
+    assert [r.hit.item_id for r in found] == ["a", "c"]
+
+
+def _passage(item: str, title: str, score: float, text: str = "") -> Ranked:
+    return Ranked(Hit(item, text or item, score, {"title": title}), score, 0.0, score)
+
+
+def test_a_law_the_question_names_comes_first_and_nothing_moves_otherwise() -> None:
+    from vectorstore.retriever import named_first
+
+    passages = [_passage("shenzhen", "深圳经济特区数据条例", 0.47), _passage("network", "网络数据安全管理条例", 0.45),
+                _passage("dsl", "中华人民共和国数据安全法", 0.44), _passage("memo", "M-13-13 — Memorandum", 0.40)]
+    assert [r.hit.item_id for r in named_first("数据安全法对受托公司有什么限制？", passages, 4)] == [
+        "dsl", "shenzhen", "network", "memo"]
+    assert [r.hit.item_id for r in named_first("按M-13-13，清单还应包括什么？", passages, 4)][0] == "memo"
+    assert named_first("Is anything exempt from om-13-130?", passages, 4) == passages  # a number inside another
+    assert named_first("受托公司处理数据有什么限制？", passages, 4) == passages  # names no law: order kept
+    quoted = [_passage("a", "其他", 0.5), _passage("b", "《中华人民共和国个人信息保护法》", 0.45)]
+    assert named_first("个人信息保护法怎么规定的？", quoted, 4)[0].hit.item_id == "b"  # 《》 marks, not contents
+
+
+def test_a_title_an_author_wrote_cannot_take_the_passages_over() -> None:
+    """Titles are whatever a document says: one that is not a law's name, a weak passage, or many passages of
+    one named title do not push the best passage out."""
+    from vectorstore.retriever import named_first
+
+    best = _passage("best", "中华人民共和国政府信息公开条例", 0.70)
+    phrase = [best, _passage("planted", "有什么要求", 0.69)]  # ends like no law: a phrase, not a name
+    assert named_first("数据安全法有什么要求？", phrase, 4) == phrase
+    weak = [best, _passage("weak", "中华人民共和国数据安全法", 0.40)]  # named, but far below the best
+    assert named_first("数据安全法有什么规定？", weak, 4) == weak
+    flood = [best, *(_passage(f"p{n}", "数据安全法", 0.66) for n in range(6))]
+    moved = named_first("数据安全法有什么规定？", flood, 4)
+    assert [r.hit.item_id for r in moved[:3]] == ["p0", "p1", "best"]  # at most half of the 4 slots
+
+
+def test_the_decline_reads_the_strongest_passage_whatever_the_order() -> None:
+    from assistant.answer import best_score
+    from vectorstore.retriever import Ranked
+
+    weak_first = [Ranked(Hit("a", "", 0.3, {}), 0.3, 0.0, 0.3), Ranked(Hit("b", "", 0.6, {}), 0.6, 0.0, 0.6)]
+    assert best_score(weak_first) == 0.6
