@@ -37,7 +37,6 @@ not penalised for dialect. Rows are compared as multisets, in order only when th
 import argparse
 import hashlib
 import json
-import math
 import os
 import platform
 import re
@@ -51,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.evaluation import bootstrap_interval, gold_is_ordered, rows_match  # noqa: E402
+from assistant.evaluation import bootstrap_interval, gold_is_ordered, rows_match, wilson  # noqa: E402
 from assistant.services import Services  # noqa: E402
 from assistant.sql.generate import vote  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -125,16 +124,6 @@ HELD_BACK_DBS = frozenset({"pets_1", "employee_hire_evaluation", "course_teach",
 
 def db_part_of(db_id: str) -> str:
     return "held_back" if db_id in HELD_BACK_DBS else "tuning"
-
-
-def wilson(correct: int, total: int, z: float = 1.96) -> list[float]:
-    """The 95% Wilson score interval of a proportion (honest at small n and near 0 or 1)."""
-    if total == 0:
-        return [0.0, 0.0]
-    p = correct / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return [round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)]
 
 
 ROW_CAP = re.compile(r"\s+LIMIT\s+\d{5,}\s*;?\s*$")  # the runner's row cap, not a LIMIT the question asked for

@@ -172,11 +172,18 @@ class SqlSettings(BaseModel):
                                      "neither grouped nor aggregated; YEAR() of a year number; numbers or dates "
                                      "stored as text used as numbers or dates), run it in that reading before "
                                      "asking the model.")
+    requalify: bool = Field(default=True,
+                            description="When a refused query takes a column from an alias whose table lacks it "
+                                        "and exactly one other table of that SELECT has it, move it there (a join "
+                                        "equation with both sides swapped is swapped back) and run that before "
+                                        "asking the model (issue 27).")
     schema_style: Literal["compact", "ddl"] = Field(
         default="ddl", description="How tables are shown to the model: compact (columns with notes and frequent "
                                        "values) or ddl (CREATE TABLE with three rows, as a plain prompt shows them).")
-    value_hints: bool = Field(default=True, description="Look up the values a question names (in either language) "
-                                                        "and list them under the schema.")
+    value_hints: bool = Field(default=False, description="Look up the values a question names (in either "
+                                                         "language) and list them under the schema. Opt-in: on "
+                                                         "held-back databases they tied, 16 won and 16 lost over "
+                                                         "two measurements (issue 27).")
     join_equations: bool = Field(default=True, description="Show declared joins as the equation to write "
                                                            "(join on a.x = b.y) beside both columns.")
     sample_values: bool = Field(default=True, description="List a text column's most frequent values in the schema.")

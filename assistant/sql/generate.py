@@ -26,7 +26,7 @@ from assistant.sql.knowledge import KnowledgeItem
 from assistant.sql.lessons import Lesson, choose
 from assistant.sql.patterns import set_operation_hint
 from assistant.sql.pruning import prune_columns
-from assistant.sql.repair import repair_hint
+from assistant.sql.repair import repair_hint, requalified
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.sdc_rewrite import SdcRefused
 from assistant.sql.sdc_runner import SdcPolicy, SdcRunner
@@ -304,17 +304,35 @@ class SqlGenerator:
             return "the reply held no SQL"
         verdict = self.guard.check(answer.sql, context.approval)
         if not verdict.allowed or verdict.query is None:
-            return f"rejected by the guard: {verdict.reason}"
+            moved = self._requalified(answer, context, runner)
+            return moved if moved is not None else f"rejected by the guard: {verdict.reason}"
         try:
             result = runner.run(verdict.query)
         except SdcRefused as exc:
             return f"refused by {exc.reason}"
         except QueryFailed as exc:
-            fixed = self._fixed_up(answer, context, runner, str(exc))
+            fixed = self._fixed_up(answer, context, runner, str(exc)) or self._requalified(answer, context, runner)
             if fixed is not None:
                 return fixed
             return f"{'PostgreSQL' if context.engine is not None else 'DuckDB'} error: {exc}"
         return with_result(answer, result)
+
+    def _requalified(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> SqlAnswer | None:
+        """A refused query whose columns sit on the wrong alias (`repair.requalified`, over the role's visible
+        tables), moved and run once, through the guard again, before any model call; None when nothing moves or
+        it still fails."""
+        if not self.settings.requalify:
+            return None
+        visible = [_without_denied(t, context.approval) for t in context.tables if context.approval.table(t.name)]
+        moved = requalified(answer.sql, visible, "postgres" if context.engine is not None else "duckdb",
+                            every=context.tables)
+        verdict = self.guard.check(moved, context.approval) if moved else None
+        if moved is None or verdict is None or not verdict.allowed or verdict.query is None:
+            return None
+        try:
+            return with_result(replace(answer, sql=moved), runner.run(verdict.query))
+        except (QueryFailed, SdcRefused):
+            return None
 
     def _fixed_up(self, answer: SqlAnswer, context: SqlContext, runner: Runner, error: str,
                   steps: int = 2) -> SqlAnswer | None:

@@ -11,6 +11,10 @@ import difflib
 import re
 from collections.abc import Sequence
 
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
 from ingest.tables import RegisteredTable
 
 _UNRESOLVED = (
@@ -46,3 +50,72 @@ def repair_hint(error: str, tables: Sequence[RegisteredTable]) -> str:
         matches = [qualified for qualified, name in names.items() if name in close][:5]
         return f"Hint: no table has a column {column}; the closest are {', '.join(matches)}."
     return f"Hint: no table has a column {column}: answer with the columns listed."
+
+
+def requalified(sql: str, tables: Sequence[RegisteredTable], dialect: str = "duckdb",
+                every: Sequence[RegisteredTable] = ()) -> str | None:
+    """The query with each column its alias's table lacks taken from the one table of the same SELECT that has it
+    (`T1.fname` with T1 = has_pet and T2 = student -> `T2.fname`), and a join equation whose two sides each sit on
+    the other's table swapped (`b.lost_in_battle = s.id` -> `s.lost_in_battle = b.id`); None when nothing is wrong
+    so, or a wrong column has no single right table. Only the given (visible) tables' columns are read, and the
+    result goes through the guard again like any query. A column that its table has but the role may not read
+    (in `every`, the tables with all their columns) is not moved: the question asked for that table's column, and
+    a same-named one elsewhere would answer another question."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError:
+        return None
+    columns_of = _columns(tables)
+    held = _columns(every) or columns_of
+    changed = False
+    for scope in traverse_scope(tree):
+        if not scope.sources or not all(isinstance(source, exp.Table) for source in scope.sources.values()):
+            continue  # a derived table or CTE among the sources: its columns are not known here
+        aliases = {alias.lower(): source.name.lower() for alias, source in scope.sources.items()
+                   if isinstance(source, exp.Table)}
+        spelled = {alias.lower(): alias for alias in scope.sources}
+        changed |= _swap_join_sides(scope, aliases, columns_of)
+        for column in scope.columns:
+            alias, name = column.table.lower(), column.name.lower()
+            if not alias or alias not in aliases or name in held.get(aliases[alias], set()):
+                continue
+            holders = [a for a, table in aliases.items() if name in columns_of.get(table, set())]
+            if len(holders) == 1 and not _joins_itself(column, holders[0]):
+                column.set("table", exp.to_identifier(spelled[holders[0]]))
+                changed = True
+    return tree.sql(dialect=dialect) if changed else None
+
+
+def _columns(tables: Sequence[RegisteredTable]) -> dict[str, set[str]]:
+    """Each table's column names, lower-cased, by lower-cased table name."""
+    return {t.name.lower(): {c.name.lower() for c in t.columns} for t in tables}
+
+
+def _joins_itself(column: exp.Column, alias: str) -> bool:
+    """Moving the column to `alias` would make an equation of a table with itself (`s.shop_id = s.shop_id`): the
+    join needs a table the query does not have, which no re-qualification can supply."""
+    eq = column.parent
+    if not isinstance(eq, exp.EQ):
+        return False
+    other = eq.right if eq.left is column else eq.left
+    return isinstance(other, exp.Column) and other.table.lower() == alias
+
+
+def _swap_join_sides(scope: Scope, aliases: dict[str, str], columns_of: dict[str, set[str]]) -> bool:
+    def has(alias: str, column: str) -> bool:
+        return column in columns_of.get(aliases.get(alias, ""), set())
+
+    changed = False
+    for eq in scope.expression.find_all(exp.EQ):
+        if eq.find_ancestor(exp.Select) is not scope.expression:
+            continue  # a subquery's equation belongs to its own scope
+        left, right = eq.left, eq.right
+        if not (isinstance(left, exp.Column) and isinstance(right, exp.Column) and left.table and right.table):
+            continue
+        lt, rt, lc, rc = left.table.lower(), right.table.lower(), left.name.lower(), right.name.lower()
+        if lt != rt and not (has(lt, lc) and has(rt, rc)) and has(rt, lc) and has(lt, rc):
+            left_table, right_table = left.table, right.table
+            left.set("table", exp.to_identifier(right_table))
+            right.set("table", exp.to_identifier(left_table))
+            changed = True
+    return changed

@@ -82,16 +82,23 @@ def test_denied_columns_are_not_in_the_schema(tmp_path: Path) -> None:
 
 def test_values_named_in_the_question_become_hints(tmp_path: Path) -> None:
     model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE kind = 'building'")])
-    svc = service(tmp_path, model)
+    svc = service(tmp_path, model, value_hints=True)
     answer = svc.ask("How many BUILDING permits were issued in 北京?", role="civil_servant")
     hints = str(model.seen[0][-1].content).split("mentions:")[1]
     assert "permits.kind: 'building'" in hints and "permits.城市: '北京'" in hints
     assert answer.rows == [[2]]
 
 
-def test_chinese_values_inside_a_sentence_become_hints(tmp_path: Path) -> None:
+def test_value_hints_are_opt_in(tmp_path: Path) -> None:
+    """Off by default since issue 27: on held-back databases they tied (16 questions won, 16 lost)."""
     model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE 城市 = '北京'")])
     service(tmp_path, model).ask("北京一共发了多少个许可证？", role="civil_servant")
+    assert "mentions:" not in str(model.seen[0][-1].content)
+
+
+def test_chinese_values_inside_a_sentence_become_hints(tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE 城市 = '北京'")])
+    service(tmp_path, model, value_hints=True).ask("北京一共发了多少个许可证？", role="civil_servant")
     assert "permits.城市: '北京'" in str(model.seen[0][-1].content).split("mentions:")[1]
 
 
@@ -370,3 +377,23 @@ def test_the_ddl_style_shows_create_table_with_foreign_keys_and_the_roles_own_fi
     assert "CREATE TABLE permits (" in prompt and "rows from permits:" in prompt
     assert "138-0000-0001" not in prompt and "***" in prompt  # the phone column is masked for civil servants
     assert "Wang Fang" not in prompt
+
+
+def test_a_column_on_the_wrong_alias_is_moved_without_a_model_call_and_never_onto_a_denied_column(
+        tmp_path: Path) -> None:
+    """Issue 27: `requalify` moves a column to the one table of the SELECT that has it, through the guard again;
+    a column the role may not read is not among the tables it looks in, so that query fails as before."""
+    wrong = "SELECT a.city, p.year FROM permits AS p JOIN city_air AS a ON p.kind = a.city"
+    model = ScriptedModel(replies=[reply(wrong)])
+    answer = service(tmp_path, model).ask("Which years?", role="civil_servant")  # on by default since issue 27
+    assert answer.error is None and answer.attempts == 1 and len(model.seen) == 1 and "a.year" in answer.sql
+    denied = "SELECT a.phone FROM city_air AS a JOIN permits AS p ON p.kind = a.city"
+    model = ScriptedModel(replies=[reply(denied)] * 3)
+    svc = service(tmp_path, model, requalify=True)
+    roles = tmp_path / "roles.json"  # a role that may not read the phone column at all
+    roles.write_text(json.dumps({"viewer": {"access_levels": ["public", "restricted public"]}}))
+    svc.settings = svc.settings.model_copy(update={"roles_file": roles})
+    answer = svc.ask("Which phones?", role="viewer")
+    assert answer.error is not None and answer.rows == [] and len(model.seen) == 3
+    model = ScriptedModel(replies=[reply(wrong)] * 3)
+    assert service(tmp_path, model, requalify=False).ask("Which years?", role="civil_servant").attempts == 3  # off

@@ -1,6 +1,6 @@
 """The fix-up hint for a column put on the wrong table."""
 
-from assistant.sql.repair import repair_hint, unresolved_column
+from assistant.sql.repair import repair_hint, requalified, unresolved_column
 from ingest.tables import RegisteredTable
 from ingest.tables.model import ColumnInfo
 
@@ -48,3 +48,45 @@ def test_the_guards_unknown_column_message_is_read_too() -> None:
 
     assert unresolved_column("rejected by the guard: cannot resolve the query's columns: Unknown column: stuid)") == \
         "stuid"
+
+
+PETS = [_table("student", "stuid", "fname", "lname", "age"), _table("has_pet", "stuid", "petid"),
+        _table("pets", "petid", "pettype", "pet_age")]
+BATTLES = [_table("battle", "id", "name", "date"), _table("ship", "id", "lost_in_battle", "name", "ship_type")]
+
+
+def test_a_column_on_the_wrong_alias_moves_to_the_one_table_that_has_it() -> None:
+    sql = "SELECT DISTINCT T1.fname FROM has_pet AS T1 JOIN student AS T2 ON T1.stuid = T2.stuid"
+    assert requalified(sql, PETS) == sql.replace("T1.fname", "T2.fname")
+
+
+def test_a_join_equation_with_both_sides_on_the_other_table_is_swapped() -> None:
+    sql = "SELECT b.name FROM battle AS b JOIN ship AS s ON b.lost_in_battle = s.id WHERE s.ship_type = 'Brig'"
+    assert requalified(sql, BATTLES) == ("SELECT b.name FROM battle AS b JOIN ship AS s ON s.lost_in_battle = b.id "
+                                         "WHERE s.ship_type = 'Brig'")
+
+
+def test_nothing_moves_when_the_column_has_no_single_home_or_the_query_is_right() -> None:
+    assert requalified("SELECT T2.fname FROM has_pet AS T1 JOIN student AS T2 ON T1.stuid = T2.stuid", PETS) is None
+    assert requalified("SELECT s.name FROM battle AS b JOIN ship AS s ON s.id = b.id", BATTLES) is None  # both have it
+    assert requalified("SELECT T1.colour FROM student AS T1", PETS) is None  # no table has it
+    assert requalified("SELECT p.pettype FROM pets AS p JOIN has_pet AS hp ON p.stuid = hp.stuid", PETS) is None
+    assert requalified("SELECT x.fname FROM (SELECT * FROM student) AS x JOIN has_pet AS h ON x.stuid = h.stuid",
+                       PETS) is None  # a derived table: its columns are not known here
+    assert requalified("SELECT (", PETS) is None
+
+
+def test_only_the_tables_given_are_read() -> None:
+    """A denied column is not among the visible tables, so nothing is ever moved onto it."""
+    hidden = [_table("student", "stuid", "lname"), *PETS[1:]]
+    assert requalified("SELECT T1.fname FROM has_pet AS T1 JOIN student AS T2 ON T1.stuid = T2.stuid", hidden) is None
+
+
+def test_a_denied_column_is_not_moved_to_a_same_named_one_elsewhere() -> None:
+    """`phone` exists in permits but the role may not read it: the query asked for the permit's phone, and moving
+    it to another table's phone would answer a different question."""
+    every = [_table("permits", "permit_id", "phone"), _table("contacts", "permit_id", "phone")]
+    visible = [_table("permits", "permit_id"), every[1]]
+    sql = "SELECT p.phone FROM permits AS p JOIN contacts AS c ON p.permit_id = c.permit_id"
+    assert requalified(sql, visible, every=every) is None
+    assert requalified(sql.replace("p.phone", "c.permit_id, p.nope"), visible, every=every) is None  # no holder
