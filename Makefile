@@ -14,11 +14,18 @@ export HF_HUB_OFFLINE := 1
 
 install: $(STAMP)
 
+# llama.cpp is built for AVX2/FMA/F16C, not with -march=native: a native build on a Xeon with AVX-512 and AMX died
+# of a segmentation fault at the first prompt longer than one token (likely its AMX kernels); this build runs.
+# --no-cache-dir: a wheel built natively before is never reused.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+LLAMA_REQUIREMENT = $(shell grep -o '"llama-cpp-python[^"]*"' pyproject.toml | tr -d '"')
+
 # torch first, from the local CPU wheel: a bare `torch` requirement would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet --no-cache-dir '$(LLAMA_REQUIREMENT)'
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
