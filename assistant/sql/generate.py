@@ -26,7 +26,7 @@ from assistant.sql.knowledge import KnowledgeItem
 from assistant.sql.lessons import Lesson, choose
 from assistant.sql.patterns import set_operation_hint
 from assistant.sql.pruning import prune_columns
-from assistant.sql.repair import repair_hint, requalified
+from assistant.sql.repair import missing_names, repair_hint, requalified
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.sdc_rewrite import SdcRefused
 from assistant.sql.sdc_runner import SdcPolicy, SdcRunner
@@ -64,16 +64,6 @@ _MAX_CANDIDATES = 400
 _RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
 
 Embed = Callable[[list[str]], np.ndarray]
-_MISSING = re.compile(r"column ([\w.\"]+) is not available|Column '([^']+)' could not be resolved|"
-                      r"column \"?([^\s\"]+)\"? (?:not found|does not exist)|table '?\"?([\w.]+)\"?'? (?:is not an "
-                      r"approved table|does not exist)|Table with name ([\w.]+) does not exist|"
-                      r"Referenced column \"([^\"]+)\" not found")
-
-
-def _missing_names(error: str) -> list[str]:
-    """The names an engine or guard message says are not there, as the person can read them."""
-    return [next(g for g in match.groups() if g).strip('"') for match in _MISSING.finditer(error)]
-
 
 NOT_AVAILABLE = ("not available to your role: the question is about data this role may not query (ask a data "
                  "steward for access); the closest tables you may use: {closest}")
@@ -217,7 +207,7 @@ class SqlGenerator:
         closest = ", ".join(visible[i].name for i in np.argsort(-shown, kind="stable")[:3])
         if withheld:
             return replace(answer, error=NOT_AVAILABLE.format(closest=closest))
-        missing = ", ".join(dict.fromkeys(_missing_names(answer.error or ""))) or "a table or column"
+        missing = ", ".join(missing_names(answer.error or "")) or "a table or column"
         return replace(answer, error=(
             f"no query ran: the SQL written needs {missing}, which the tables you may use do not have (closest: "
             f"{closest}); if the data is in them, name the column you mean, otherwise it may not be available to "

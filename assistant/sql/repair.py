@@ -23,6 +23,13 @@ _UNRESOLVED = (
     re.compile(r'Referenced column "([^"]+)" not found'),  # DuckDB's binder
     re.compile(r'column "?([\w.]+)"? does not exist'),  # PostgreSQL
 )
+_ABSENT = (  # the same messages, and those about a table or a column the role may not read
+    *_UNRESOLVED,
+    re.compile(r"column ([\w.\"]+) is not available"),  # the guard: a column withheld from the role
+    re.compile(r"column \"?([^\s\"]+)\"? not found"),  # DuckDB
+    re.compile(r"table '?\"?([\w.]+)\"?'? (?:is not an approved table|does not exist)"),  # the guard, PostgreSQL
+    re.compile(r"Table with name ([\w.]+) does not exist"),  # DuckDB
+)
 _COLUMNS_SHOWN = 30
 
 
@@ -32,6 +39,12 @@ def unresolved_column(error: str) -> str | None:
         if match := pattern.search(error):
             return match.group(1).split(".")[-1].strip('"`[]').lower()
     return None
+
+
+def missing_names(error: str) -> list[str]:
+    """Every table or column an engine or the guard said is not there, as the person can read them, once each."""
+    found = sorted((match for pattern in _ABSENT for match in pattern.finditer(error)), key=lambda m: m.start())
+    return list(dict.fromkeys(next(g for g in match.groups() if g).strip('"`') for match in found))
 
 
 def repair_hint(error: str, tables: Sequence[RegisteredTable]) -> str:

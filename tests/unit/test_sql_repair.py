@@ -1,6 +1,6 @@
 """The fix-up hint for a column put on the wrong table."""
 
-from assistant.sql.repair import repair_hint, requalified, unresolved_column
+from assistant.sql.repair import missing_names, repair_hint, requalified, unresolved_column
 from ingest.tables import RegisteredTable
 from ingest.tables.model import ColumnInfo
 
@@ -48,6 +48,18 @@ def test_the_guards_unknown_column_message_is_read_too() -> None:
 
     assert unresolved_column("rejected by the guard: cannot resolve the query's columns: Unknown column: stuid)") == \
         "stuid"
+
+
+def test_missing_names_reads_every_message_that_says_a_name_is_not_there() -> None:
+    """What the failure message names (issue 27: "needs a table or column" told the person nothing)."""
+    assert missing_names("rejected by the guard: cannot resolve the query's columns: Unknown column: makeid") == \
+        ["makeid"]
+    assert missing_names("Column 'maker' could not be resolved for table: 'car_makers'. Line: 1") == ["maker"]
+    assert missing_names('Binder Error: Referenced column "Weight" not found in FROM clause!') == ["Weight"]
+    assert missing_names("table 'salaries' is not an approved table; column ssn is not available") == \
+        ["salaries", "ssn"]
+    assert missing_names("Catalog Error: Table with name cars does not exist!") == ["cars"]
+    assert missing_names("Parser Error: syntax error at or near SELECT") == []
 
 
 PETS = [_table("student", "stuid", "fname", "lname", "age"), _table("has_pet", "stuid", "petid"),
