@@ -14,10 +14,10 @@ export HF_HUB_OFFLINE := 1
 
 install: $(STAMP)
 
-# llama.cpp is built for AVX2/FMA/F16C, not with -march=native: a native build on a Xeon with AVX-512 and AMX died
-# of a segmentation fault at the first prompt longer than one token (likely its AMX kernels); this build runs.
-# --no-cache-dir: a wheel built natively before is never reused.
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# llama.cpp (pinned in pyproject.toml) is built by pip for this CPU (-march=native, twice as fast as AVX2 here).
+# That build died of a segmentation fault at the first prompt on a Xeon with AVX-512 and AMX, so install checks it
+# reads a prompt and, only if it does not, builds it again for AVX2 (--no-cache-dir: not from a cached wheel).
+LLAMA_FALLBACK_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 LLAMA_REQUIREMENT = $(shell grep -o '"llama-cpp-python[^"]*"' pyproject.toml | tr -d '"')
 
 # torch first, from the local CPU wheel: a bare `torch` requirement would pull a multi-GB CUDA build.
@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet --no-cache-dir '$(LLAMA_REQUIREMENT)'
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m assistant.llm.selfcheck || { echo "building llama.cpp again for AVX2"; \
+		CMAKE_ARGS="$(LLAMA_FALLBACK_CMAKE_ARGS)" $(PY) -m pip install --quiet --no-cache-dir --force-reinstall \
+			--no-deps '$(LLAMA_REQUIREMENT)' && $(PY) -m assistant.llm.selfcheck; }
 	touch $(STAMP)
 
 sample: install
