@@ -3,10 +3,10 @@
     python -m assistant.llm.selfcheck [MODELS_DIR]     # exit 0: it does; 1: it crashed or failed (one line why)
 
 llama.cpp built with `-march=native` (pip's default) died of a segmentation fault at the first prompt longer than
-one token on a Xeon with AVX-512 and AMX, while the same source built for AVX2 ran at half the speed on every
-machine. `make install` keeps the fast native build where it works: it runs this check and, only when the check
-fails, builds llama.cpp again for AVX2 (`LLAMA_FALLBACK_CMAKE_ARGS` in the Makefile). The prompt is read in a child
-process, so a crash is reported instead of taking the check down with it.
+one token on a Xeon with AVX-512 and AMX; the same source built for AVX2 ran there, at about half the speed of a
+native build on the machine before. `make install` keeps the fast native build where it works: it runs this check
+and, only when the check fails, builds llama.cpp again for AVX2 (`LLAMA_FALLBACK_CMAKE_ARGS` in the Makefile). The
+prompt is read in a child process, so a crash is reported instead of taking the check down with it.
 """
 
 import subprocess
