@@ -4,6 +4,7 @@
 Nothing here knows any particular database: the schema, sample values and value hints come from the tables.
 """
 
+import functools
 import json
 import re
 import time
@@ -36,7 +37,7 @@ from core.settings import SqlSettings
 from ingest.injection import defuse
 from ingest.tables import RegisteredTable, quote, snake_name
 from ingest.textutil import detect_language
-from prompts import load_prompt
+from prompts import PROMPTS_DIR, load_prompt
 
 if TYPE_CHECKING:
     from assistant.sql.postgres import PostgresTarget
@@ -358,20 +359,24 @@ class SqlGenerator:
                  lesson: Lesson | None = None, rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
         turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
         for n in (1, 2) if self.settings.worked_examples else ():
-            turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render()))
+            example_schema = self.render_tables(*example_tables(), ddl=rows is not None)
+            turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render(schema=example_schema)))
             turns.append(example_reply(load_prompt(f"sql_example_{n}_assistant").render()))
         examples = lesson.render() if lesson is not None else ""
         language = _LANGUAGES.get(detect_language(question), "English")
         pattern = set_operation_hint(question) if self.settings.pattern_hints else ""
-        if rows is not None:
-            schema = render_ddl(tables, rows)
-        else:
-            schema = render_schema(tables, self.settings.value_ranges, joins=self.settings.join_equations,
-                                   samples=self.settings.sample_values)
+        schema = self.render_tables(tables, rows or {}, ddl=rows is not None)
         user = load_prompt("sql_user").render(schema=schema, examples=examples,
                                               hints=render_hints(hints) + (f"\n{pattern}\n" if pattern else ""),
                                               question=question, language=language)
         return [*turns, HumanMessage(user)]
+
+    def render_tables(self, tables: list[RegisteredTable], rows: dict[str, list[list[str]]], *, ddl: bool) -> str:
+        """The tables as this generator's prompt shows them: the question's own and the worked examples' alike."""
+        if ddl:
+            return render_ddl(tables, rows)
+        return render_schema(tables, self.settings.value_ranges, joins=self.settings.join_equations,
+                             samples=self.settings.sample_values)
 
     def link_tables(self, question: str, tables: list[RegisteredTable]) -> list[RegisteredTable]:
         """All tables when few; otherwise the most relevant by embedding and word overlap, plus their join
@@ -392,6 +397,14 @@ class SqlGenerator:
             vectors = self.embed([question, *documents])
             scores = scores + vectors[1:] @ vectors[0]
         return scores
+
+
+@functools.cache
+def example_tables() -> tuple[list[RegisteredTable], dict[str, list[list[str]]]]:
+    """The tables the worked examples ask about and their first rows (prompts/sql_example_tables.json), so the
+    examples show tables in the style the question's own tables are shown in."""
+    raw = json.loads((PROMPTS_DIR / "sql_example_tables.json").read_text(encoding="utf-8"))
+    return [RegisteredTable.from_dict(t) for t in raw["tables"]], raw["rows"]
 
 
 def _without_denied(table: RegisteredTable, approval: Approval) -> RegisteredTable:

@@ -69,7 +69,9 @@ def requalified(sql: str, tables: Sequence[RegisteredTable], dialect: str = "duc
                 every: Sequence[RegisteredTable] = ()) -> str | None:
     """The query with each column its alias's table lacks taken from the one table of the same SELECT that has it
     (`T1.fname` with T1 = has_pet and T2 = student -> `T2.fname`), and a join equation whose two sides each sit on
-    the other's table swapped (`b.lost_in_battle = s.id` -> `s.lost_in_battle = b.id`); None when nothing is wrong
+    the other's table swapped (`b.lost_in_battle = s.id` -> `s.lost_in_battle = b.id`), a join equation on a column
+    one side lacks replaced by the one key the schema declares between the two tables (`cd.makeid = cn.makeid` ->
+    `cd.id = cn.makeid`, `_declared_joins`); None when nothing is wrong
     so, or a wrong column has no single right table. Only the given (visible) tables' columns are read, and the
     result goes through the guard again like any query. A column that its table has but the role may not read
     (in `every`, the tables with all their columns) is not moved: the question asked for that table's column, and
@@ -80,6 +82,7 @@ def requalified(sql: str, tables: Sequence[RegisteredTable], dialect: str = "duc
         return None
     columns_of = _columns(tables)
     held = _columns(every) or columns_of
+    keys = _declared_keys(tables)
     changed = False
     for scope in traverse_scope(tree):
         if not scope.sources or not all(isinstance(source, exp.Table) for source in scope.sources.values()):
@@ -88,6 +91,7 @@ def requalified(sql: str, tables: Sequence[RegisteredTable], dialect: str = "duc
                    if isinstance(source, exp.Table)}
         spelled = {alias.lower(): alias for alias in scope.sources}
         changed |= _swap_join_sides(scope, aliases, columns_of)
+        changed |= _declared_joins(scope, aliases, columns_of, keys)
         for column in scope.columns:
             alias, name = column.table.lower(), column.name.lower()
             if not alias or alias not in aliases or name in held.get(aliases[alias], set()):
@@ -102,6 +106,48 @@ def requalified(sql: str, tables: Sequence[RegisteredTable], dialect: str = "duc
 def _columns(tables: Sequence[RegisteredTable]) -> dict[str, set[str]]:
     """Each table's column names, lower-cased, by lower-cased table name."""
     return {t.name.lower(): {c.name.lower() for c in t.columns} for t in tables}
+
+
+def _declared_keys(tables: Sequence[RegisteredTable]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """The declared joins between each ordered pair of (lower-cased) tables, as (column of the first, column of the
+    second), spelled as the tables spell them."""
+    keys: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for table in tables:
+        for column in table.columns:
+            for target in column.joins:
+                other, _, name = target.rpartition(".")
+                pair = (table.name.lower(), other.lower())
+                keys.setdefault(pair, []).append((column.name, name))
+                keys.setdefault(pair[::-1], []).append((name, column.name))
+    return keys
+
+
+def _declared_joins(scope: Scope, aliases: dict[str, str], columns_of: dict[str, set[str]],
+                    keys: dict[tuple[str, str], list[tuple[str, str]]]) -> bool:
+    """An equation between two tables that names a column one of them lacks (`cd.makeid = cn.makeid`, where
+    cars_data has no makeid) becomes the one join the schema declares between them (`cd.id = cn.makeid`); left
+    alone when the tables declare no key or more than one, since then the intended join is not known. Only a key
+    whose two columns are both visible is used (a join may point at a column the role may not read)."""
+    changed = False
+    for eq in scope.expression.find_all(exp.EQ):
+        if eq.find_ancestor(exp.Select) is not scope.expression:
+            continue
+        left, right = eq.left, eq.right
+        if not (isinstance(left, exp.Column) and isinstance(right, exp.Column) and left.table and right.table):
+            continue
+        lt, rt = left.table.lower(), right.table.lower()
+        if lt == rt or lt not in aliases or rt not in aliases:
+            continue
+        here, there = columns_of.get(aliases[lt], set()), columns_of.get(aliases[rt], set())
+        if left.name.lower() in here and right.name.lower() in there:
+            continue
+        declared = [(a, b) for a, b in dict.fromkeys(keys.get((aliases[lt], aliases[rt]), []))
+                    if a.lower() in here and b.lower() in there]
+        if len(declared) == 1:
+            left.set("this", exp.to_identifier(declared[0][0]))
+            right.set("this", exp.to_identifier(declared[0][1]))
+            changed = True
+    return changed
 
 
 def _joins_itself(column: exp.Column, alias: str) -> bool:

@@ -379,6 +379,21 @@ def test_the_ddl_style_shows_create_table_with_foreign_keys_and_the_roles_own_fi
     assert "Wang Fang" not in prompt
 
 
+@pytest.mark.parametrize(("style", "shown"),
+                         [("ddl", "CREATE TABLE station ("), ("compact", "TABLE station (rows: 12)")])
+def test_the_worked_examples_show_their_tables_in_the_style_of_the_questions_own(tmp_path: Path, style: str,
+                                                                                 shown: str) -> None:
+    """Issue 27: the examples are where the model learns the reply; their tables are rendered by the same code as
+    the question's, so a CREATE TABLE question is never preceded by examples in another format."""
+    model = ScriptedModel(replies=[reply(COUNT)] * 3)
+    service(tmp_path, model, schema_style=style).ask("How many permits?", role="civil_servant")
+    examples = [str(m.content) for m in model.seen[0][1:-1] if m.type == "human"]
+    assert len(examples) == 2 and all(shown in text for text in examples)
+    question = str(model.seen[0][-1].content)
+    assert ("CREATE TABLE" in question) == (style == "ddl")
+    assert all(("CREATE TABLE" in text) == (style == "ddl") for text in examples)
+
+
 def test_a_column_on_the_wrong_alias_is_moved_without_a_model_call_and_never_onto_a_denied_column(
         tmp_path: Path) -> None:
     """Issue 27: `requalify` moves a column to the one table of the SELECT that has it, through the guard again;

@@ -102,3 +102,33 @@ def test_a_denied_column_is_not_moved_to_a_same_named_one_elsewhere() -> None:
     sql = "SELECT p.phone FROM permits AS p JOIN contacts AS c ON p.permit_id = c.permit_id"
     assert requalified(sql, visible, every=every) is None
     assert requalified(sql.replace("p.phone", "c.permit_id, p.nope"), visible, every=every) is None  # no holder
+
+
+def _keyed(name: str, *columns: str, joins: dict[str, str]) -> RegisteredTable:
+    table = _table(name, *columns)
+    for column in table.columns:
+        column.joins = [joins[column.name]] if column.name in joins else []
+    return table
+
+
+CARS = [_keyed("cars_data", "Id", "mpg", joins={"Id": "car_names.MakeId"}), _keyed("car_names", "MakeId", "Model",
+                                                                                   joins={})]
+
+
+def test_a_join_on_a_key_one_table_lacks_becomes_the_one_join_the_schema_declares() -> None:
+    sql = "SELECT cn.model FROM cars_data AS cd JOIN car_names AS cn ON cd.makeid = cn.makeid ORDER BY cd.mpg"
+    assert requalified(sql, CARS) == ("SELECT cn.model FROM cars_data AS cd JOIN car_names AS cn ON cd.Id = cn.MakeId "
+                                      "ORDER BY cd.mpg")
+    backwards = "SELECT cn.model FROM car_names AS cn JOIN cars_data AS cd ON cn.makeid = cd.makeid"
+    assert requalified(backwards, CARS) == backwards.replace("cn.makeid = cd.makeid", "cn.MakeId = cd.Id")
+
+
+def test_no_declared_join_is_guessed_when_there_is_none_or_several_or_the_equation_binds() -> None:
+    assert requalified("SELECT cn.model FROM cars_data AS cd JOIN car_names AS cn ON cd.id = cn.makeid", CARS) is None
+    twice = [_keyed("cars_data", "Id", "Maker", "mpg", joins={"Id": "car_names.MakeId", "Maker": "car_names.MakeId"}),
+             CARS[1]]
+    assert requalified("SELECT cn.model FROM cars_data AS cd JOIN car_names AS cn ON cd.makeid = cn.makeid",
+                       twice) is None
+    hidden = [CARS[0], _keyed("car_names", "Model", joins={})]  # the key's target is a column the role may not read
+    assert requalified("SELECT cn.model FROM cars_data AS cd JOIN car_names AS cn ON cd.makeid = cn.model",
+                       hidden) is None
