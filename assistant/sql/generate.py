@@ -358,8 +358,8 @@ class SqlGenerator:
     def messages(self, question: str, tables: list[RegisteredTable], hints: dict[tuple[str, str], list[str]],
                  lesson: Lesson | None = None, rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
         turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
+        example_schema = self.render_tables(*example_tables(), ddl=rows is not None)
         for n in (1, 2) if self.settings.worked_examples else ():
-            example_schema = self.render_tables(*example_tables(), ddl=rows is not None)
             turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render(schema=example_schema)))
             turns.append(example_reply(load_prompt(f"sql_example_{n}_assistant").render()))
         examples = lesson.render() if lesson is not None else ""

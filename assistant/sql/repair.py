@@ -129,12 +129,7 @@ def _declared_joins(scope: Scope, aliases: dict[str, str], columns_of: dict[str,
     alone when the tables declare no key or more than one, since then the intended join is not known. Only a key
     whose two columns are both visible is used (a join may point at a column the role may not read)."""
     changed = False
-    for eq in scope.expression.find_all(exp.EQ):
-        if eq.find_ancestor(exp.Select) is not scope.expression:
-            continue
-        left, right = eq.left, eq.right
-        if not (isinstance(left, exp.Column) and isinstance(right, exp.Column) and left.table and right.table):
-            continue
+    for left, right in _equations(scope):
         lt, rt = left.table.lower(), right.table.lower()
         if lt == rt or lt not in aliases or rt not in aliases:
             continue
@@ -165,12 +160,7 @@ def _swap_join_sides(scope: Scope, aliases: dict[str, str], columns_of: dict[str
         return column in columns_of.get(aliases.get(alias, ""), set())
 
     changed = False
-    for eq in scope.expression.find_all(exp.EQ):
-        if eq.find_ancestor(exp.Select) is not scope.expression:
-            continue  # a subquery's equation belongs to its own scope
-        left, right = eq.left, eq.right
-        if not (isinstance(left, exp.Column) and isinstance(right, exp.Column) and left.table and right.table):
-            continue
+    for left, right in _equations(scope):
         lt, rt, lc, rc = left.table.lower(), right.table.lower(), left.name.lower(), right.name.lower()
         if lt != rt and not (has(lt, lc) and has(rt, rc)) and has(rt, lc) and has(lt, rc):
             left_table, right_table = left.table, right.table
@@ -178,3 +168,14 @@ def _swap_join_sides(scope: Scope, aliases: dict[str, str], columns_of: dict[str
             right.set("table", exp.to_identifier(left_table))
             changed = True
     return changed
+
+
+def _equations(scope: Scope) -> list[tuple[exp.Column, exp.Column]]:
+    """The SELECT's own equations between two table-qualified columns (a subquery's belong to its own scope)."""
+    found = []
+    for eq in scope.expression.find_all(exp.EQ):
+        left, right = eq.left, eq.right
+        if eq.find_ancestor(exp.Select) is scope.expression and isinstance(left, exp.Column) \
+                and isinstance(right, exp.Column) and left.table and right.table:
+            found.append((left, right))
+    return found
