@@ -51,6 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.evaluation import bootstrap_interval, gold_is_ordered, rows_match, wilson  # noqa: E402
+from assistant.llm.replies import sql_in_text  # noqa: E402
 from assistant.services import Services  # noqa: E402
 from assistant.sql.generate import vote  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -93,7 +94,7 @@ def ours(services: Services, question: str, database: Path) -> dict[str, Any]:
     answer = services.sql.ask(question, role="citizen", db=database)
     trace = [{"key": t["key"], "rows": t["rows"], "seconds": t["seconds"]} for t in answer.trace]
     return {"rows": None if answer.error else answer.rows, "sql": answer.sql, "error": answer.error, "trace": trace,
-            "knowledge": answer.knowledge}
+            "knowledge": answer.knowledge, "restated": answer.restated_question}
 
 
 # The questions of the first tuning sample (bench/results/sql.json at --per-db 3): seen while writing prompts.
@@ -260,13 +261,6 @@ def plain_schema(database: Path, rows: int = 3) -> str:
         con.close()
 
 
-def plain_sql(text: str) -> str:
-    """The SQL in a plain reply: inside a fence if there is one, up to the first semicolon."""
-    fenced = _FENCE.search(text)
-    text = (fenced.group(1) if fenced else text).strip()
-    return text.split(";")[0].strip()
-
-
 class PlainPrompt:
     """The simplest strong baseline (issue 27): DDL with three rows per table, the question, one instruction;
     one model call at the model's default (temperature 0), its SQL run on the SQLite file."""
@@ -281,7 +275,7 @@ class PlainPrompt:
         if database not in self.schemas:
             self.schemas[database] = plain_schema(database)
         prompt = f"{self.schemas[database]}\n\nQuestion: {question}\n{PLAIN_INSTRUCTION}"
-        sql = plain_sql(str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=400).content))
+        sql = sql_in_text(str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=400).content))
         try:
             return {"rows": [list(r) for r in sqlite_rows(database, sql)], "sql": sql, "error": None, "trace": []}
         except sqlite3.Error as exc:
@@ -439,6 +433,7 @@ def answer_all(args: argparse.Namespace, systems: dict[str, Any], questions: lis
                                  "question": question, "gold": row["gold_sql"], "candidates": args.candidates,
                                  **({"trace": candidates} if candidates else {}),
                                  **({"knowledge": reply["knowledge"]} if reply.get("knowledge") else {}),
+                                 **({"restated": reply["restated"]} if reply.get("restated") else {}),
                                  **({"error": error[:300]} if error else {})})
                 if partial:
                     with partial.open("a", encoding="utf-8") as log:

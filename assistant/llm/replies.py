@@ -2,12 +2,14 @@
 each server's dialect, and how to read it back from text with fences or prose around it."""
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
 _EXAMPLE = "govdata_example"
+_FENCE = re.compile(r"```(?:sql)?\s*(.*?)```", re.S)
 
 
 def response_format(mode: str, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -30,6 +32,13 @@ def parse_reply(text: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def sql_in_text(text: str) -> str:
+    """The SQL in a reply written as text, not JSON: inside a code fence if there is one, up to the first
+    semicolon (the guard still checks that it is one read-only query)."""
+    fenced = _FENCE.search(text)
+    return (fenced.group(1) if fenced else text).strip().split(";")[0].strip()
 
 
 def example_reply(text: str) -> AIMessage:

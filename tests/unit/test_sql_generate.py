@@ -9,10 +9,11 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.cli.common import error_text
 from assistant.sql.evalguard import narrowed
-from assistant.sql.generate import SqlGenerator
+from assistant.sql.generate import SqlGenerator, data_language
 from assistant.sql.service import SqlService
 from core.errors import GovDataError
 from core.settings import Settings, SqlSettings
+from ingest.tables import ColumnInfo, RegisteredTable
 from tests.unit.scripted_model import ScriptedModel, reply
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
@@ -412,3 +413,68 @@ def test_a_column_on_the_wrong_alias_is_moved_without_a_model_call_and_never_ont
     assert answer.error is not None and answer.rows == [] and len(model.seen) == 3
     model = ScriptedModel(replies=[reply(wrong)] * 3)
     assert service(tmp_path, model, requalify=False).ask("Which years?", role="civil_servant").attempts == 3  # off
+
+
+def test_a_question_in_another_language_than_the_tables_is_restated_in_theirs_and_both_are_shown(
+        tmp_path: Path) -> None:
+    """Issue 27 (`restate`): a Chinese question over English names and rows is restated in English by the model
+    first, asked at the end of the SQL prompt itself (the tables in view, the prompt read once), and the SQL prompt
+    then shows the question and its restatement, on one line; the answer says what the prompt showed."""
+    model = ScriptedModel(replies=['{"question": "How many permits\\nwere issued?"}', reply(COUNT)])
+    answer = service(tmp_path, model, restate=True).ask("发放了多少许可证？", role="civil_servant")
+    assert answer.rows == [[5]] and answer.restated_question == "How many permits were issued?"
+    request, sql_prompt = str(model.seen[0][-1].content), str(model.seen[1][-1].content)
+    assert request.startswith(sql_prompt.split("\n(The question in")[0]) and "CREATE TABLE permits" in request
+    assert request.rstrip().endswith('{"question": "..."}.') and "restate the question above in English" in request
+    assert "Question: 发放了多少许可证？\n(The question in English: How many permits were issued?)" in sql_prompt
+    assert answer.as_dict()["restated_question"] == "How many permits were issued?"
+
+
+@pytest.mark.parametrize(("restate", "question"), [(True, "How many permits were issued?"),
+                                                   (False, "发放了多少许可证？")])
+def test_no_restatement_when_the_languages_match_or_the_setting_is_off(tmp_path: Path, restate: bool,
+                                                                        question: str) -> None:
+    model = ScriptedModel(replies=[reply(COUNT)])
+    answer = service(tmp_path, model, restate=restate).ask(question, role="civil_servant")
+    assert answer.rows == [[5]] and answer.restated_question is None and len(model.seen) == 1
+    assert "The question in" not in str(model.seen[0][-1].content)
+
+
+def test_the_tables_language_is_read_from_their_names_and_rows() -> None:
+    def table(name: str, columns: list[str]) -> RegisteredTable:
+        return RegisteredTable(name=name, title="", description="", source="", format="csv", access_level="public",
+                               version="", row_count=2, columns=[ColumnInfo(name=c, type="VARCHAR") for c in columns])
+
+    english = table("airlines", ["Airline", "Country"])
+    chinese = table("portal_datasets", ["資料集名稱", "資料來源(部會單位)", "更新頻率"])
+    assert data_language([english], {"airlines": [["JetBlue Airways", "USA"]]}) == "en"
+    assert data_language([chinese], {}) == "zh"
+    assert data_language([table("t", ["name", "city"])], {"t": [["王芳", "北京市朝阳区"], ["李雷", "上海市"]]}) == "zh"
+
+
+def test_when_every_attempt_failed_the_plain_prompt_is_asked_once_and_its_query_runs_explained(
+        tmp_path: Path) -> None:
+    """Issue 27 (`plain_fallback`): a second voice only for questions that would end with no query run: one
+    message (the tables as CREATE TABLE with rows, the question, one instruction), SQL read from a fence, run
+    through the guard, then explained in the SQL prompt's conversation."""
+    model = ScriptedModel(replies=[reply("SELECT nope FROM permits"), "Here:\n```sql\nSELECT count(*) AS n FROM "
+                                   "permits;\n```", '{"explanation": "Counts the permits."}'])
+    answer = service(tmp_path, model, retries=0, plain_fallback=True).ask("How many permits?", role="civil_servant")
+    assert answer.error is None and answer.rows == [[5]] and answer.attempts == 2
+    assert answer.sql.startswith("SELECT COUNT(*) AS n FROM permits") and answer.explanation == "Counts the permits."
+    plain = model.seen[1]
+    assert len(plain) == 1 and "CREATE TABLE permits (" in str(plain[0].content) and "rows from permits" in str(
+        plain[0].content)
+    assert str(plain[0].content).endswith("Question: How many permits?\nReply with one DuckDB query that answers "
+                                          "the question, and nothing else.\n")
+    assert "SELECT COUNT(*) AS n FROM permits" in str(model.seen[2][-2].content)  # explained as the SQL that ran
+
+
+def test_a_plain_query_that_fails_too_leaves_the_first_error_and_the_setting_is_off_by_default(
+        tmp_path: Path) -> None:
+    model = ScriptedModel(replies=[reply("SELECT nope FROM permits"), "SELECT missing FROM permits"])
+    answer = service(tmp_path, model, retries=0, plain_fallback=True).ask("How many permits?", role="civil_servant")
+    assert answer.rows == [] and "nope" in (answer.error or "") and len(model.seen) == 2
+    model = ScriptedModel(replies=[reply("SELECT nope FROM permits")])
+    answer = service(tmp_path, model, retries=0).ask("How many permits?", role="civil_servant")
+    assert answer.error and len(model.seen) == 1
