@@ -94,7 +94,7 @@ def ours(services: Services, question: str, database: Path) -> dict[str, Any]:
     answer = services.sql.ask(question, role="citizen", db=database)
     trace = [{"key": t["key"], "rows": t["rows"], "seconds": t["seconds"]} for t in answer.trace]
     return {"rows": None if answer.error else answer.rows, "sql": answer.sql, "error": answer.error, "trace": trace,
-            "knowledge": answer.knowledge, "restated": answer.restated_question}
+            "knowledge": answer.knowledge}
 
 
 # The questions of the first tuning sample (bench/results/sql.json at --per-db 3): seen while writing prompts.
@@ -433,7 +433,6 @@ def answer_all(args: argparse.Namespace, systems: dict[str, Any], questions: lis
                                  "question": question, "gold": row["gold_sql"], "candidates": args.candidates,
                                  **({"trace": candidates} if candidates else {}),
                                  **({"knowledge": reply["knowledge"]} if reply.get("knowledge") else {}),
-                                 **({"restated": reply["restated"]} if reply.get("restated") else {}),
                                  **({"error": error[:300]} if error else {})})
                 if partial:
                     with partial.open("a", encoding="utf-8") as log:

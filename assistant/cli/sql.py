@@ -110,6 +110,9 @@ def _show_answer(answer: Any) -> None:
             f"this result; {len(answer.alternatives)} other reading(s) in --json")
     if answer.notice:
         err(f"note: {answer.notice}")
+    if answer.fallback:
+        err("note: every attempt with the full prompt failed; the plain prompt wrote this query: check that it "
+            "answers the question")
     if answer.sdc:
         err(f"note: {answer.sdc['notice']}")
 

@@ -50,8 +50,6 @@ SQL_SCHEMA: dict[str, Any] = {
 # extra candidates write only the SQL (about half the tokens); the answer and the readings shown get explained
 CANDIDATE_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"sql": {"type": "string"}},
                                     "required": ["sql"], "additionalProperties": False}
-RESTATE_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"question": {"type": "string", "maxLength": 300}},
-                                  "required": ["question"], "additionalProperties": False}
 EXPLAIN_SCHEMA: dict[str, Any] = {"type": "object",
                                   "properties": {"explanation": {"type": "string", "maxLength": 300}},
                                   "required": ["explanation"], "additionalProperties": False}
@@ -63,15 +61,14 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _UNRESOLVED = re.compile(r"cannot resolve|not an approved table|is not available to this role|not found in FROM"
                          r"|does not exist|could not be resolved")
 _LANGUAGES = {"zh": "Chinese (简体中文)", "en": "English"}
-_DATA_LANGUAGES = {"zh": "Chinese", "en": "English"}  # a restatement follows the tables' own script
-_RESTATED_CHARS = 300
 _MAX_CANDIDATES = 400
 _RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
 
 Embed = Callable[[list[str]], np.ndarray]
 
-NOT_AVAILABLE = ("not available to your role: the question is about data this role may not query (ask a data "
-                 "steward for access); the closest tables you may use: {closest}")
+_NOT_AVAILABLE = "not available to your role"
+NOT_AVAILABLE = _NOT_AVAILABLE + (": the question is about data this role may not query (ask a data "
+                                  "steward for access); the closest tables you may use: {closest}")
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ class SqlAnswer:
     # every candidate in the order written, for benchmarks: {"key", "rows", "sql", "seconds"}; not in as_dict
     trace: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
     grants: list[str] = field(default_factory=list)  # the grants its tables were read through (issue 33)
-    restated_question: str | None = None  # the question in the tables' language, as the prompt showed it
+    fallback: bool = False  # written by the plain prompt after every attempt failed (GOVDATA_SQL__PLAIN_FALLBACK)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -116,7 +113,7 @@ class SqlAnswer:
             "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
             "alternatives": self.alternatives, "uncertain": self.uncertain, "notice": self.notice,
             "withheld": self.withheld, "knowledge": self.knowledge, "sdc": self.sdc, "grants": self.grants,
-            "restated_question": self.restated_question,
+            "fallback": self.fallback,
         }
 
 
@@ -186,19 +183,16 @@ class SqlGenerator:
                         self.embed, self.settings.examples, self.settings.knowledge_tokens)
         rows = first_rows(tables, context, self.limits()) if self.settings.schema_style == "ddl" else None
         messages = self.messages(question, tables, hints, lesson, rows)
-        restated = self.restated(question, tables, rows or {}, messages) if self.settings.restate else ""
-        if restated:
-            messages = self.messages(question, tables, hints, lesson, rows, restated)
-        answer = self._attempts(question, messages, context, visible)
-        if answer.error is not None and self.settings.plain_fallback:
-            answer = self._plain_attempt(question, tables, rows, context, messages, answer)
-        answer = self._explain_failure(question, visible, context, answer)
+        answer = self._explain_failure(question, visible, context,
+                                       self._attempts(question, messages, context, visible))
+        if self.settings.plain_fallback and answer.error is not None and not answer.error.startswith(_NOT_AVAILABLE):
+            plain = self._plain_attempt(question, tables, rows, context, messages, answer.attempts)
+            answer = answer if plain is None else self._explain_failure(question, visible, context, plain)
         if self.settings.candidates > 1 and answer.error is None:
             answer = self._vote(question, messages, context, answer, time.perf_counter() - started,
                                 started + self.settings.candidate_budget_s)
         versions = {t.name: t.version for t in context.tables}
         return replace(answer, tables_shown=[t.name for t in tables], knowledge=lesson.ids,
-                       restated_question=restated or None,
                        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
                        dataset_versions={name: versions[name] for name in answer.dataset_versions if name in versions})
 
@@ -248,18 +242,20 @@ class SqlGenerator:
         return answer
 
     def _plain_attempt(self, question: str, tables: list[RegisteredTable], rows: dict[str, list[list[str]]] | None,
-                       context: SqlContext, messages: list[BaseMessage], failed: SqlAnswer) -> SqlAnswer:
-        """When every attempt failed, one more in another voice (issue 27): the plain prompt — the tables as
-        CREATE TABLE with their first rows, the question, "reply with one query" — without the worked examples,
-        the rules or the failed turns; guarded, fixed up and run like any attempt, then explained. The failed
-        answer stands when this fails too."""
+                       context: SqlContext, messages: list[BaseMessage], failed: int) -> SqlAnswer | None:
+        """When every attempt failed (and not because the data is withheld from the role), one more in another
+        voice (issue 27): the plain prompt — the tables as CREATE TABLE with their first rows, the question,
+        "reply with one query" — without the worked examples, the rules or the failed turns; guarded, fixed up
+        and run like any attempt, then explained and marked `fallback`. None when it fails too."""
         shown = rows if rows is not None else first_rows(tables, context, self.limits())
         engine = "PostgreSQL" if context.engine is not None else "DuckDB"
         prompt = load_prompt("sql_plain").render(schema=render_ddl(tables, shown), question=question, engine=engine)
         sql = sql_in_text(str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=400).content))
         runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
-        outcome = self._try(SqlAnswer(question, sql, "", attempts=failed.attempts + 1), context, runner)
-        return self._explainer(messages, question)(outcome) if isinstance(outcome, SqlAnswer) else failed
+        outcome = self._try(SqlAnswer(question, sql, "", attempts=failed + 1), context, runner)
+        if not isinstance(outcome, SqlAnswer):
+            return None
+        return replace(self._explainer(messages, question)(outcome), fallback=True)
 
     def _vote(self, question: str, messages: list[BaseMessage], context: SqlContext, first: SqlAnswer,
               first_seconds: float, deadline: float) -> SqlAnswer:
@@ -381,25 +377,8 @@ class SqlGenerator:
             kwargs["response_format"] = fmt
         return str(self.chat_model.invoke(messages, **kwargs).content)
 
-    def restated(self, question: str, tables: list[RegisteredTable], rows: Mapping[str, list[list[str]]],
-                 messages: list[BaseMessage]) -> str:
-        """The question restated by the model in the language the shown tables' names and rows are written in,
-        when that is not the question's own ("" when they match, or the reply is empty or the question itself): a
-        Chinese question over English names and values then also reads as the English the SQL must match. It is
-        asked at the end of the SQL prompt itself, so the model sees the tables' spelling and llama.cpp reads
-        only the request (the SQL call then reuses the prompt up to the question)."""
-        data = data_language(tables, rows)
-        if detect_language(question) == data:
-            return ""
-        request = load_prompt("sql_restate").render(language=_DATA_LANGUAGES[data])
-        turns = [*messages[:-1], HumanMessage(f"{messages[-1].content}\n\n{request}")]
-        parsed = parse_reply(self._invoke(turns, RESTATE_SCHEMA, max_tokens=120)) or {}
-        restated = _one_line(str(parsed.get("question") or "").strip())[:_RESTATED_CHARS]
-        return "" if restated == question.strip() else restated
-
     def messages(self, question: str, tables: list[RegisteredTable], hints: dict[tuple[str, str], list[str]],
-                 lesson: Lesson | None = None, rows: dict[str, list[list[str]]] | None = None,
-                 restated: str = "") -> list[BaseMessage]:
+                 lesson: Lesson | None = None, rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
         turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
         example_schema = self.render_tables(*example_tables(), ddl=rows is not None)
         for n in (1, 2) if self.settings.worked_examples else ():
@@ -409,11 +388,9 @@ class SqlGenerator:
         language = _LANGUAGES.get(detect_language(question), "English")
         pattern = set_operation_hint(question) if self.settings.pattern_hints else ""
         schema = self.render_tables(tables, rows or {}, ddl=rows is not None)
-        if restated:
-            restated = f"\n(The question in {_DATA_LANGUAGES[data_language(tables, rows or {})]}: {restated})"
         user = load_prompt("sql_user").render(schema=schema, examples=examples,
                                               hints=render_hints(hints) + (f"\n{pattern}\n" if pattern else ""),
-                                              question=question, language=language, restated=restated)
+                                              question=question, language=language)
         return [*turns, HumanMessage(user)]
 
     def render_tables(self, tables: list[RegisteredTable], rows: dict[str, list[list[str]]], *, ddl: bool) -> str:
@@ -450,13 +427,6 @@ def example_tables() -> tuple[list[RegisteredTable], dict[str, list[list[str]]]]
     examples show tables in the style the question's own tables are shown in."""
     raw = json.loads((PROMPTS_DIR / "sql_example_tables.json").read_text(encoding="utf-8"))
     return [RegisteredTable.from_dict(t) for t in raw["tables"]], raw["rows"]
-
-
-def data_language(tables: Sequence[RegisteredTable], rows: Mapping[str, list[list[str]]]) -> str:
-    """'zh' or 'en': the language the tables' names, labels and first rows are written in (what SQL must match)."""
-    text = " ".join(f"{t.name} {t.title} " + " ".join(f"{c.name} {c.label}" for c in t.columns) + " "
-                    + " ".join(" ".join(row) for row in rows.get(t.name, [])) for t in tables)
-    return detect_language(text)
 
 
 def _without_denied(table: RegisteredTable, approval: Approval) -> RegisteredTable:

@@ -86,6 +86,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "withheld": ("No rows from the tables you may use: the data this question is about is not available to your "
                  "role. A data steward can grant access.",
                  "您可用的表中没有结果：这个问题涉及的数据不对您的角色开放，可向数据管理员申请权限。"),
+    "fallback": ("Every attempt with the full prompt failed; this query was written by a second, plain prompt. "
+                 "Check that the SQL answers the question.",
+                 "完整提示的各次尝试都失败了，这个查询由第二个简明提示写出，请核对 SQL 是否回答了您的问题。"),
     "alternative": ("Other reading ({votes} vote(s), {rows} row(s))", "其他理解（{votes} 票，{rows} 行）"),
     "clarify": ("Your question can be read in more than one way, and the candidate queries disagreed (only {pct}% "
                 "gave the result below). Did you mean:",

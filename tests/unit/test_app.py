@@ -150,6 +150,16 @@ def test_an_empty_result_about_withheld_data_says_so_in_both_languages() -> None
     assert "不对您的角色开放" in uncertainty_markdown(answer, "zh")
 
 
+def test_a_query_the_plain_prompt_wrote_says_so_in_both_languages_and_nothing_else_does() -> None:
+    from assistant.sql.generate import SqlAnswer
+    from assistant.ui.render import sql_markdown, uncertainty_markdown
+
+    answer = SqlAnswer("q", "SELECT 1", "one", columns=["x"], rows=[[1]], row_count=1, fallback=True)
+    assert "written by a second, plain prompt" in sql_markdown(answer, "en")
+    assert "第二个简明提示" in uncertainty_markdown(answer, "zh") and "not available" not in sql_markdown(answer, "en")
+    assert "plain prompt" not in sql_markdown(SqlAnswer("q", "SELECT 1", "one", columns=["x"], rows=[[1]]), "en")
+
+
 def test_searches_and_sql_runs_never_queue_behind_model_answers(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from app import build_assistant, build_ui
     from core.settings import Settings

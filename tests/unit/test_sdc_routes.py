@@ -104,10 +104,13 @@ def test_the_models_row_level_sql_is_refused_and_fixed_into_an_aggregate(home: P
     prompt = json.dumps([m.content for m in model.seen[0]])
     assert "rows from wards" in prompt and "rows from people" not in prompt  # no row of the table reaches it
     assert "100000000" not in prompt  # nor its min..max
-    only_rows = ScriptedModel(replies=[reply("SELECT ward, age FROM people")] * 3)
+    # the plain prompt asked after three refusals sees no row of the table either, and its SQL is refused too
+    only_rows = ScriptedModel(replies=[reply("SELECT ward, age FROM people")] * 3 + ["SELECT ward, age FROM people"])
     services._chat_model, services.sql._generator = only_rows, None
     refused = services.sql_ask("List the patients", role="citizen", user="ana")
     assert refused.error is not None and "disclosure control" in refused.error and refused.rows == []
+    plain = str(only_rows.seen[3][-1].content)
+    assert len(only_rows.seen) == 4 and "CREATE TABLE people" in plain and "rows from people" not in plain
 
 
 def test_worked_examples_the_role_could_not_run_are_not_shown_to_the_model(home: Path) -> None:

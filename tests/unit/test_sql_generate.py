@@ -9,11 +9,10 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.cli.common import error_text
 from assistant.sql.evalguard import narrowed
-from assistant.sql.generate import SqlGenerator, data_language
+from assistant.sql.generate import SqlGenerator
 from assistant.sql.service import SqlService
 from core.errors import GovDataError
 from core.settings import Settings, SqlSettings
-from ingest.tables import ColumnInfo, RegisteredTable
 from tests.unit.scripted_model import ScriptedModel, reply
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
@@ -46,7 +45,7 @@ def test_duckdb_error_is_fed_back(tmp_path: Path) -> None:
 
 def test_gives_up_after_the_retries_with_the_last_error(tmp_path: Path) -> None:
     model = ScriptedModel(replies=[reply("SELECT nope FROM permits")] * 3 + [reply("SELECT 1")])
-    answer = service(tmp_path, model, retries=2).ask("?", role="civil_servant")
+    answer = service(tmp_path, model, retries=2, plain_fallback=False).ask("?", role="civil_servant")
     assert answer.attempts == 3 and answer.rows == [] and "cannot resolve" in (answer.error or "")
     assert len(model.replies) == 1  # never asked a fourth time
 
@@ -205,8 +204,9 @@ def test_a_query_that_needs_what_the_tables_lack_names_it_without_claiming_the_q
     """Issue 27: a 1.5B model's invented column is no evidence that the data is absent, so the message says what the
     SQL needed and where to look, and leaves "cannot be answered" unsaid (it was wrong on 9 of 120 answerable
     questions)."""
-    model = ScriptedModel(replies=[reply("SELECT salary FROM permits")] * 3)
+    model = ScriptedModel(replies=[reply("SELECT salary FROM permits")] * 3 + ["SELECT avg(salary) FROM permits"])
     answer = service(tmp_path, model).ask("What is the average salary of permit inspectors?", role="civil_servant")
+    assert len(model.seen) == 4 and not answer.fallback  # the plain prompt's query failed too: the message stands
     assert answer.rows == [] and answer.error is not None
     assert answer.error.startswith("no query ran: the SQL written needs salary, which the tables you may use do not "
                                    "have (closest: permits")
@@ -252,7 +252,8 @@ def test_withheld_documents_are_other_levels_tables_and_denied_columns(tmp_path:
 
 
 def test_an_engine_error_is_not_mistaken_for_missing_data(tmp_path: Path) -> None:
-    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE fee > 'abc'")] * 3)
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE fee > 'abc'")] * 3
+                          + ["SELECT count(*) FROM permits WHERE fee > 'abc'"])
     answer = service(tmp_path, model).ask("?", role="civil_servant")
     assert answer.error is not None and answer.error.startswith("DuckDB error")
 
@@ -404,52 +405,17 @@ def test_a_column_on_the_wrong_alias_is_moved_without_a_model_call_and_never_ont
     answer = service(tmp_path, model).ask("Which years?", role="civil_servant")  # on by default since issue 27
     assert answer.error is None and answer.attempts == 1 and len(model.seen) == 1 and "a.year" in answer.sql
     denied = "SELECT a.phone FROM city_air AS a JOIN permits AS p ON p.kind = a.city"
-    model = ScriptedModel(replies=[reply(denied)] * 3)
+    model = ScriptedModel(replies=[reply(denied)] * 3 + ["SELECT phone FROM city_air"])  # the plain prompt's too
     svc = service(tmp_path, model, requalify=True)
     roles = tmp_path / "roles.json"  # a role that may not read the phone column at all
     roles.write_text(json.dumps({"viewer": {"access_levels": ["public", "restricted public"]}}))
     svc.settings = svc.settings.model_copy(update={"roles_file": roles})
     answer = svc.ask("Which phones?", role="viewer")
-    assert answer.error is not None and answer.rows == [] and len(model.seen) == 3
+    assert answer.error is not None and answer.rows == [] and len(model.seen) == 4
+    assert "phone" not in str(model.seen[3][-1].content).split("Question:")[0]  # nor the plain prompt's tables
     model = ScriptedModel(replies=[reply(wrong)] * 3)
-    assert service(tmp_path, model, requalify=False).ask("Which years?", role="civil_servant").attempts == 3  # off
-
-
-def test_a_question_in_another_language_than_the_tables_is_restated_in_theirs_and_both_are_shown(
-        tmp_path: Path) -> None:
-    """Issue 27 (`restate`): a Chinese question over English names and rows is restated in English by the model
-    first, asked at the end of the SQL prompt itself (the tables in view, the prompt read once), and the SQL prompt
-    then shows the question and its restatement, on one line; the answer says what the prompt showed."""
-    model = ScriptedModel(replies=['{"question": "How many permits\\nwere issued?"}', reply(COUNT)])
-    answer = service(tmp_path, model, restate=True).ask("发放了多少许可证？", role="civil_servant")
-    assert answer.rows == [[5]] and answer.restated_question == "How many permits were issued?"
-    request, sql_prompt = str(model.seen[0][-1].content), str(model.seen[1][-1].content)
-    assert request.startswith(sql_prompt.split("\n(The question in")[0]) and "CREATE TABLE permits" in request
-    assert request.rstrip().endswith('{"question": "..."}.') and "restate the question above in English" in request
-    assert "Question: 发放了多少许可证？\n(The question in English: How many permits were issued?)" in sql_prompt
-    assert answer.as_dict()["restated_question"] == "How many permits were issued?"
-
-
-@pytest.mark.parametrize(("restate", "question"), [(True, "How many permits were issued?"),
-                                                   (False, "发放了多少许可证？")])
-def test_no_restatement_when_the_languages_match_or_the_setting_is_off(tmp_path: Path, restate: bool,
-                                                                        question: str) -> None:
-    model = ScriptedModel(replies=[reply(COUNT)])
-    answer = service(tmp_path, model, restate=restate).ask(question, role="civil_servant")
-    assert answer.rows == [[5]] and answer.restated_question is None and len(model.seen) == 1
-    assert "The question in" not in str(model.seen[0][-1].content)
-
-
-def test_the_tables_language_is_read_from_their_names_and_rows() -> None:
-    def table(name: str, columns: list[str]) -> RegisteredTable:
-        return RegisteredTable(name=name, title="", description="", source="", format="csv", access_level="public",
-                               version="", row_count=2, columns=[ColumnInfo(name=c, type="VARCHAR") for c in columns])
-
-    english = table("airlines", ["Airline", "Country"])
-    chinese = table("portal_datasets", ["資料集名稱", "資料來源(部會單位)", "更新頻率"])
-    assert data_language([english], {"airlines": [["JetBlue Airways", "USA"]]}) == "en"
-    assert data_language([chinese], {}) == "zh"
-    assert data_language([table("t", ["name", "city"])], {"t": [["王芳", "北京市朝阳区"], ["李雷", "上海市"]]}) == "zh"
+    off = service(tmp_path, model, requalify=False, plain_fallback=False)
+    assert off.ask("Which years?", role="civil_servant").attempts == 3
 
 
 def test_when_every_attempt_failed_the_plain_prompt_is_asked_once_and_its_query_runs_explained(
@@ -468,13 +434,21 @@ def test_when_every_attempt_failed_the_plain_prompt_is_asked_once_and_its_query_
     assert str(plain[0].content).endswith("Question: How many permits?\nReply with one DuckDB query that answers "
                                           "the question, and nothing else.\n")
     assert "SELECT COUNT(*) AS n FROM permits" in str(model.seen[2][-2].content)  # explained as the SQL that ran
+    assert answer.fallback and answer.as_dict()["fallback"] is True and answer.notice is None
 
 
-def test_a_plain_query_that_fails_too_leaves_the_first_error_and_the_setting_is_off_by_default(
+def test_a_plain_query_that_fails_too_leaves_the_first_error_and_the_setting_turns_it_off(
         tmp_path: Path) -> None:
     model = ScriptedModel(replies=[reply("SELECT nope FROM permits"), "SELECT missing FROM permits"])
     answer = service(tmp_path, model, retries=0, plain_fallback=True).ask("How many permits?", role="civil_servant")
-    assert answer.rows == [] and "nope" in (answer.error or "") and len(model.seen) == 2
+    assert answer.rows == [] and "nope" in (answer.error or "") and len(model.seen) == 2 and not answer.fallback
     model = ScriptedModel(replies=[reply("SELECT nope FROM permits")])
-    answer = service(tmp_path, model, retries=0).ask("How many permits?", role="civil_servant")
+    answer = service(tmp_path, model, retries=0, plain_fallback=False).ask("How many permits?", role="civil_servant")
     assert answer.error and len(model.seen) == 1
+
+
+def test_no_plain_fallback_when_the_question_is_about_data_withheld_from_the_role(tmp_path: Path) -> None:
+    """The decline that names the role's limit stands: the plain prompt would only answer from other tables."""
+    model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits")] * 3)
+    answer = service(tmp_path, model, plain_fallback=True).ask("How many permits?", role="citizen")
+    assert (answer.error or "").startswith("not available to your role") and len(model.seen) == 3
