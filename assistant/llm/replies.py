@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 _EXAMPLE = "govdata_example"
-_FENCE = re.compile(r"```(?:sql)?\s*(.*?)```", re.S)
+_FENCE = re.compile(r"```[ \t]*(?:[\w+-]+[ \t]*\n)?(.*?)```", re.S)  # a language tag, if any, is not SQL
 
 
 def response_format(mode: str, schema: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -187,12 +187,13 @@ class SqlGenerator:
                                        self._attempts(question, messages, context, visible))
         if self.settings.plain_fallback and answer.error is not None and not answer.error.startswith(_NOT_AVAILABLE):
             plain = self._plain_attempt(question, tables, rows, context, messages, answer.attempts)
-            answer = answer if plain is None else self._explain_failure(question, visible, context, plain)
-        if self.settings.candidates > 1 and answer.error is None:
+            answer = (replace(answer, attempts=answer.attempts + 1) if plain is None
+                      else self._explain_failure(question, visible, context, plain))
+        if self.settings.candidates > 1 and answer.error is None and not answer.fallback:  # never from a failed prompt
             answer = self._vote(question, messages, context, answer, time.perf_counter() - started,
                                 started + self.settings.candidate_budget_s)
         versions = {t.name: t.version for t in context.tables}
-        return replace(answer, tables_shown=[t.name for t in tables], knowledge=lesson.ids,
+        return replace(answer, tables_shown=[t.name for t in tables], knowledge=[] if answer.fallback else lesson.ids,
                        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
                        dataset_versions={name: versions[name] for name in answer.dataset_versions if name in versions})
 
@@ -246,8 +247,9 @@ class SqlGenerator:
         """When every attempt failed (and not because the data is withheld from the role), one more in another
         voice (issue 27): the plain prompt — the tables as CREATE TABLE with their first rows, the question,
         "reply with one query" — without the worked examples, the rules or the failed turns; guarded, fixed up
-        and run like any attempt, then explained and marked `fallback`. None when it fails too."""
-        shown = rows if rows is not None else first_rows(tables, context, self.limits())
+        and run like any attempt, then explained and marked `fallback`. It shows rows only where the question's
+        prompt did (`ddl`) and no taught knowledge. None when it fails too."""
+        shown = rows or {}
         engine = "PostgreSQL" if context.engine is not None else "DuckDB"
         prompt = load_prompt("sql_plain").render(schema=render_ddl(tables, shown), question=question, engine=engine)
         sql = sql_in_text(str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=400).content))

@@ -43,6 +43,7 @@ class SqlUseCases(Desk):
                                                                                                     answer.grants)
             receipt.outcome = f"error: {answer.error}" if answer.error else "ok"
             receipt.sources = [f"knowledge:{k}" for k in answer.knowledge]  # what it was taught (issue 32)
+            receipt.sources += ["prompt:plain"] if answer.fallback else []  # the plain prompt wrote it (issue 27)
             receipt.sdc = dict(answer.sdc or {})
         return dataclasses.replace(shown, receipt_id=receipt.id, sdc=public(answer.sdc))
 

@@ -76,7 +76,7 @@ def test_a_model_obeying_injected_values_changes_nothing(complaints: SqlService)
     model.replies.extend([reply("DROP TABLE complaints"), reply("DELETE FROM complaints; SELECT 1"),
                           reply("SELECT 1; DROP TABLE complaints"), "```sql\nDROP TABLE complaints\n```"])
     answer = complaints.ask("How many noise complaints per district?", role="civil_servant")
-    assert answer.error is not None and answer.rows == [] and answer.attempts == 3  # the plain prompt's too: refused
+    assert answer.error is not None and answer.rows == [] and answer.attempts == 4  # the plain prompt's too: refused
     assert not model.replies and not answer.fallback
     connection = duckdb.connect(str(complaints.approved.database), read_only=True)
     try:

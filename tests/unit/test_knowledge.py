@@ -322,3 +322,18 @@ def test_a_reviewer_role_with_less_access_does_not_see_items_beyond_it(home_buil
     assert svc.knowledge_items(role="public_reviewer", user="pat") == []
     with pytest.raises(GovDataError, match="no knowledge item"):
         svc.knowledge_item(item.id, role="public_reviewer", user="pat")
+
+
+def test_a_fallback_answer_names_no_knowledge_and_its_receipt_says_the_plain_prompt_wrote_it(svc: Services) -> None:
+    """Issue 27: the plain prompt shows no taught knowledge, so an answer it wrote claims none; the receipt's sources
+    say which prompt wrote the SQL that ran."""
+    approved_pair(svc, "Fees by kind?", "SELECT kind, sum(fee) AS fees FROM permits GROUP BY kind")
+    model = ScriptedModel(replies=[reply("SELECT nope FROM permits")] * 3 + [f"```sql\n{COUNT}\n```",
+                                                                             '{"explanation": "Counts by kind."}'])
+    svc.sql._generator = SqlGenerator(model, svc.settings.sql, "none", None)
+    answer = svc.sql_ask("Fees by kind?", role="civil_servant", user="u")
+    assert answer.fallback and answer.error is None and answer.knowledge == []
+    taught = "SELECT kind, sum(fee) AS fees FROM permits GROUP BY kind"
+    assert taught in str(model.seen[0][-1].content)  # the first prompt was taught the pair
+    assert taught not in str(model.seen[3][-1].content)  # the plain prompt was not
+    assert svc.audit.recent(limit=1)[0].sources == ["prompt:plain"] and svc.audit.verify().ok

@@ -452,3 +452,24 @@ def test_no_plain_fallback_when_the_question_is_about_data_withheld_from_the_rol
     model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits")] * 3)
     answer = service(tmp_path, model, plain_fallback=True).ask("How many permits?", role="citizen")
     assert (answer.error or "").startswith("not available to your role") and len(model.seen) == 3
+
+
+@pytest.mark.parametrize("text", ["SELECT 1", "SELECT 1;", "```sql\nSELECT 1\n```", "```SQL\nSELECT 1;\n```",
+                                  "Here it is:\n```postgresql\nSELECT 1\n```\nIt counts.", "```sqlite\nSELECT 1\n```",
+                                  "```duckdb\nSELECT 1; DROP TABLE t\n```", "```\nSELECT 1\n```"])
+def test_the_sql_of_a_text_reply_is_read_without_its_fence_or_language_tag(text: str) -> None:
+    from assistant.llm.replies import sql_in_text
+
+    assert sql_in_text(text) == "SELECT 1"
+
+
+def test_under_the_compact_style_the_plain_prompt_shows_no_rows_and_a_fallback_answer_is_never_voted_on(
+        tmp_path: Path) -> None:
+    """The fallback shows rows only where the question's own prompt did, and its answer is not put to a vote of
+    candidates sampled from the prompt that just failed."""
+    model = ScriptedModel(replies=[reply("SELECT nope FROM permits")] * 3 + [COUNT, '{"explanation": "Counts."}'])
+    answer = service(tmp_path, model, schema_style="compact", candidates=3).ask("How many permits?",
+                                                                               role="civil_servant")
+    plain = str(model.seen[3][-1].content)
+    assert "CREATE TABLE permits (" in plain and "rows from" not in plain
+    assert answer.fallback and answer.rows == [[5]] and answer.candidates == 1 and len(model.seen) == 5
