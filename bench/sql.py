@@ -51,7 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.evaluation import bootstrap_interval, gold_is_ordered, rows_match, wilson  # noqa: E402
-from assistant.llm.replies import sql_in_text  # noqa: E402
+from assistant.llm.replies import code_in_text, sql_in_text  # noqa: E402
 from assistant.services import Services  # noqa: E402
 from assistant.sql.generate import vote  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -207,14 +207,9 @@ def by_candidates(items: list[dict[str, Any]], ex: Any) -> dict[str, Any]:
     return out
 
 
-_FENCE = re.compile(r"```(?:sql)?\s*(.*?)```", re.S)
-
-
 def clean_langchain_sql(text: str) -> str:
     """create_sql_query_chain returns text after 'SQLQuery:'; small models add fences or a trailing result."""
-    fenced = _FENCE.search(text)
-    text = fenced.group(1) if fenced else text
-    text = text.split("SQLQuery:")[-1]
+    text = code_in_text(text).split("SQLQuery:")[-1]
     text = text.split("SQLResult:")[0]
     return text.strip().rstrip(";").strip()
 

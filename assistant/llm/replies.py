@@ -9,7 +9,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 _EXAMPLE = "govdata_example"
-_FENCE = re.compile(r"```[ \t]*(?:[\w+-]+[ \t]*\n)?(.*?)```", re.S)  # a language tag, if any, is not SQL
+# a language tag on the fence's own line (```postgresql), or `sql` before the code on it, is not the code
+_FENCE = re.compile(r"```[ \t]*(?:[\w+-]+[ \t]*\n|(?i:sql)\b)?(.*?)```", re.S)
 
 
 def response_format(mode: str, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -34,11 +35,16 @@ def parse_reply(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def code_in_text(text: str) -> str:
+    """The code inside a reply's first code fence, without its language tag; the whole reply when it has none."""
+    fenced = _FENCE.search(text)
+    return fenced.group(1) if fenced else text
+
+
 def sql_in_text(text: str) -> str:
     """The SQL in a reply written as text, not JSON: inside a code fence if there is one, up to the first
     semicolon (the guard still checks that it is one read-only query)."""
-    fenced = _FENCE.search(text)
-    return (fenced.group(1) if fenced else text).strip().split(";")[0].strip()
+    return code_in_text(text).strip().split(";")[0].strip()
 
 
 def example_reply(text: str) -> AIMessage:

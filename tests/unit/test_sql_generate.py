@@ -456,7 +456,8 @@ def test_no_plain_fallback_when_the_question_is_about_data_withheld_from_the_rol
 
 @pytest.mark.parametrize("text", ["SELECT 1", "SELECT 1;", "```sql\nSELECT 1\n```", "```SQL\nSELECT 1;\n```",
                                   "Here it is:\n```postgresql\nSELECT 1\n```\nIt counts.", "```sqlite\nSELECT 1\n```",
-                                  "```duckdb\nSELECT 1; DROP TABLE t\n```", "```\nSELECT 1\n```"])
+                                  "```duckdb\nSELECT 1; DROP TABLE t\n```", "```\nSELECT 1\n```",
+                                  "```sql SELECT 1```", "```SELECT 1```"])
 def test_the_sql_of_a_text_reply_is_read_without_its_fence_or_language_tag(text: str) -> None:
     from assistant.llm.replies import sql_in_text
 
