@@ -249,9 +249,9 @@ class SqlGenerator:
         "reply with one query" — without the worked examples, the rules or the failed turns; guarded, fixed up
         and run like any attempt, then explained and marked `fallback`. It shows rows only where the question's
         prompt did (`ddl`) and no taught knowledge. None when it fails too."""
-        shown = rows or {}
         engine = "PostgreSQL" if context.engine is not None else "DuckDB"
-        prompt = load_prompt("sql_plain").render(schema=render_ddl(tables, shown), question=question, engine=engine)
+        prompt = load_prompt("sql_plain").render(schema=render_ddl(tables, rows or {}), question=question,
+                                                 engine=engine)
         sql = sql_in_text(str(self.chat_model.invoke([HumanMessage(prompt)], max_tokens=400).content))
         runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
         outcome = self._try(SqlAnswer(question, sql, "", attempts=failed + 1), context, runner)
