@@ -31,6 +31,7 @@ from assistant.sql.repair import missing_names, repair_hint, requalified
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.sdc_rewrite import SdcRefused
 from assistant.sql.sdc_runner import SdcPolicy, SdcRunner
+from assistant.sql.spelling import respelled
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import AccessProfile
 from core.settings import SqlSettings
@@ -314,7 +315,42 @@ class SqlGenerator:
         return explained
 
     def _try(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
-        """Guard and run the answer's SQL: a new answer with the result, or the problem as text."""
+        """Guard and run the answer's SQL: a new answer with the result, or the problem as text. A query that
+        found no rows is run once more with its values in the data's spelling when that finds some
+        (`_respelled`)."""
+        outcome = self._guarded_run(answer, context, runner)
+        if isinstance(outcome, SqlAnswer) and outcome.row_count == 0:
+            return self._respelled(outcome, context, runner) or outcome
+        return outcome
+
+    def _respelled(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> SqlAnswer | None:
+        """The query with each text value it compares with `=`/`IN` in the one spelling its column holds
+        (`spelling.respelled`: case aside), through the guard and the runner again; None
+        when nothing changes or it still finds no rows. Only the role's readable, unmasked text columns are
+        looked up, never a table under disclosure control."""
+        if not self.settings.respell_values:
+            return None
+        readable = _readable(context)
+        tables = {t.name.lower(): t for t in context.tables if context.approval.table(t.name)}
+        text_columns = {name: {c.name.lower(): c.name for c in t.columns
+                               if c.type == "VARCHAR" and readable(t.name, c.name)} for name, t in tables.items()}
+        con = locked_connection(context.database, self.limits(), shared=context.shared)
+        try:
+            moved = respelled(answer.sql, {t: set(c) for t, c in text_columns.items()},
+                              lambda t, c, v: _one_spelling(con, tables[t].name, text_columns[t][c], v),
+                              "postgres" if context.engine is not None else "duckdb")
+        finally:
+            con.close()
+        verdict = self.guard.check(moved, context.approval) if moved else None
+        if moved is None or verdict is None or not verdict.allowed or verdict.query is None:
+            return None
+        try:
+            result = runner.run(verdict.query)
+        except (QueryFailed, SdcRefused):
+            return None
+        return with_result(replace(answer, sql=moved), result) if result.row_count else None
+
+    def _guarded_run(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
         if not answer.sql:
             return "the reply held no SQL"
         verdict = self.guard.check(answer.sql, context.approval)
@@ -616,12 +652,7 @@ def value_hints(question: str, tables: list[RegisteredTable], context: SqlContex
     with an index, values it names in another language (猫 -> 'cat'). Only columns the role may use unmasked
     are searched."""
 
-    def readable(table: str, column: str) -> bool:
-        access = context.approval.table(table)
-        if context.sdc is not None and table in context.sdc.tables:
-            return False  # a value found would tell that someone in a table about people has it
-        return access is not None and column not in access.masked and column not in access.denied
-
+    readable = _readable(context)
     candidates = _phrases(question)
     if not candidates:
         return {}
@@ -641,6 +672,30 @@ def value_hints(question: str, tables: list[RegisteredTable], context: SqlContex
     finally:
         con.close()
     return hints
+
+
+def _readable(context: SqlContext) -> Callable[[str, str], bool]:
+    """Whether the role may have a column's values looked up: its own, unmasked, and not in a table about people
+    under disclosure control."""
+
+    def readable(table: str, column: str) -> bool:
+        access = context.approval.table(table)
+        if context.sdc is not None and table in context.sdc.tables:
+            return False  # a value found would tell that someone in a table about people has it
+        return access is not None and column not in access.masked and column not in access.denied
+
+    return readable
+
+
+def _one_spelling(con: duckdb.DuckDBPyConnection, table: str, column: str, literal: str) -> str | None:
+    """The column's one value equal to the literal but for case; None for none or more. Spaces count: a value
+    stored with them is another value to the engine, and comparisons that ignore them are the model's to write."""
+    sql = f"SELECT DISTINCT {quote(column)} FROM {quote(table)} WHERE lower({quote(column)}) = lower(?) LIMIT 2"
+    try:
+        found = con.execute(sql, [literal]).fetchall()
+    except duckdb.Error:
+        return None
+    return str(found[0][0]) if len(found) == 1 else None
 
 
 def _phrases(question: str) -> list[str]:

@@ -223,3 +223,16 @@ def test_postgresql_is_refused_for_tables_about_people_and_other_queries_pass() 
     other = GuardedQuery("SELECT ward FROM wards AS wards LIMIT 10", ("wards",))
     assert runner.run(other).sql == other.sql and inner.ran == [other]
 
+
+
+def test_a_value_in_a_table_about_people_is_never_looked_up_for_a_protected_role(home: Path) -> None:
+    """The spelling repair (and value hints) look values up only outside disclosure control: a spelling found in
+    people would tell that someone in that ward is in the table; in wards 'HARBOUR' is respelled."""
+    from assistant.sql.generate import _readable
+
+    services = Services(Settings(sql={"respell_values": True}))  # type: ignore[arg-type]
+    readable = _readable(services.sql.role_context("citizen"))
+    assert not readable("people", "ward") and readable("wards", "ward")
+    services._chat_model = ScriptedModel(replies=[reply("SELECT region FROM wards WHERE ward = 'HARBOUR'")])
+    wards = services.sql_ask("Which region is Harbour in?", role="citizen", user="ana")
+    assert wards.rows == [["coast"]] and "'harbour'" in wards.sql
