@@ -113,6 +113,9 @@ def _show_answer(answer: Any) -> None:
     if answer.fallback:
         err("note: every attempt with the full prompt failed; the plain prompt wrote this query: check that it "
             "answers the question")
+    if answer.respelled:
+        err(f"note: nothing matched as written; ran with the values as the data spells them: "
+            f"{', '.join(answer.respelled)}")
     if answer.sdc:
         err(f"note: {answer.sdc['notice']}")
 

@@ -31,9 +31,10 @@ from assistant.sql.repair import missing_names, repair_hint, requalified
 from assistant.sql.runner import QueryFailed, QueryRunner, Runner, RunnerLimits, SqlResult, locked_connection
 from assistant.sql.sdc_rewrite import SdcRefused
 from assistant.sql.sdc_runner import SdcPolicy, SdcRunner
-from assistant.sql.spelling import respelled
+from assistant.sql.spelling import found_nothing, respelled
 from assistant.sql.values import ValueIndex
 from assistant.sql.walls import AccessProfile
+from core.errors import GovDataError
 from core.settings import SqlSettings
 from ingest.injection import defuse
 from ingest.tables import RegisteredTable, quote, snake_name
@@ -104,6 +105,7 @@ class SqlAnswer:
     trace: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
     grants: list[str] = field(default_factory=list)  # the grants its tables were read through (issue 33)
     fallback: bool = False  # written by the plain prompt after every attempt failed (GOVDATA_SQL__PLAIN_FALLBACK)
+    respelled: list[str] = field(default_factory=list)  # "'Jetblue' -> 'JetBlue'": values run in the data's spelling
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,7 +116,7 @@ class SqlAnswer:
             "receipt_id": self.receipt_id, "candidates": self.candidates, "confidence": self.confidence,
             "alternatives": self.alternatives, "uncertain": self.uncertain, "notice": self.notice,
             "withheld": self.withheld, "knowledge": self.knowledge, "sdc": self.sdc, "grants": self.grants,
-            "fallback": self.fallback,
+            "fallback": self.fallback, "respelled": self.respelled,
         }
 
 
@@ -316,39 +318,41 @@ class SqlGenerator:
 
     def _try(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
         """Guard and run the answer's SQL: a new answer with the result, or the problem as text. A query that
-        found no rows is run once more with its values in the data's spelling when that finds some
-        (`_respelled`)."""
+        found nothing is run once more with its values in the data's spelling when that finds something
+        (`_respelled`, opt-in)."""
         outcome = self._guarded_run(answer, context, runner)
-        if isinstance(outcome, SqlAnswer) and outcome.row_count == 0:
+        if self.settings.respell_values and isinstance(outcome, SqlAnswer) and found_nothing(outcome.rows):
             return self._respelled(outcome, context, runner) or outcome
         return outcome
 
     def _respelled(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> SqlAnswer | None:
-        """The query with each text value it compares with `=`/`IN` in the one spelling its column holds
-        (`spelling.respelled`: case aside), through the guard and the runner again; None
-        when nothing changes or it still finds no rows. Only the role's readable, unmasked text columns are
-        looked up, never a table under disclosure control."""
-        if not self.settings.respell_values:
-            return None
+        """The query with each text value it compares with `=`/`IN` in the one spelling its column holds, case
+        aside, and LIKE as ILIKE (`spelling.respelled`), through the guard and the runner again; None when nothing
+        changes, the role's database cannot be read, or it still finds nothing. Only the role's readable, unmasked
+        text columns are looked up, never a table under disclosure control; the answer says what changed."""
         readable = _readable(context)
         tables = {t.name.lower(): t for t in context.tables if context.approval.table(t.name)}
         text_columns = {name: {c.name.lower(): c.name for c in t.columns
                                if c.type == "VARCHAR" and readable(t.name, c.name)} for name, t in tables.items()}
-        con = locked_connection(context.database, self.limits(), shared=context.shared)
         try:
+            con = locked_connection(context.database, self.limits(), shared=context.shared)
+        except GovDataError:
+            return None
+        try:  # the guard's SQL is DuckDB's whichever engine runs it
             moved = respelled(answer.sql, {t: set(c) for t, c in text_columns.items()},
-                              lambda t, c, v: _one_spelling(con, tables[t].name, text_columns[t][c], v),
-                              "postgres" if context.engine is not None else "duckdb")
+                              lambda t, c, v: _one_spelling(con, tables[t].name, text_columns[t][c], v))
         finally:
             con.close()
-        verdict = self.guard.check(moved, context.approval) if moved else None
+        verdict = self.guard.check(moved[0], context.approval) if moved else None
         if moved is None or verdict is None or not verdict.allowed or verdict.query is None:
             return None
         try:
             result = runner.run(verdict.query)
         except (QueryFailed, SdcRefused):
             return None
-        return with_result(replace(answer, sql=moved), result) if result.row_count else None
+        if found_nothing(result.rows):
+            return None
+        return replace(with_result(replace(answer, sql=moved[0]), result), respelled=moved[1])
 
     def _guarded_run(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
         if not answer.sql:

@@ -180,10 +180,13 @@ def sdc_markdown(result: Any, lang: str) -> str:
 
 def uncertainty_markdown(answer: Any, lang: str) -> str:
     """When the SQL candidates disagreed: how much, and the other readings with their SQL and row counts; when
-    an empty result is about data the role may not use, that note; when the plain prompt wrote the query, that."""
+    an empty result is about data the role may not use, that note; when the plain prompt wrote the query, or values
+    ran in the data's spelling, that."""
     lines = [f"**{esc(text('withheld', lang))}**"] if getattr(answer, "notice", None) else []
     if getattr(answer, "fallback", False):
         lines.append(f"**{esc(text('fallback', lang))}**")
+    if getattr(answer, "respelled", None):
+        lines.append(f"*{esc(text('respelled', lang, changes=', '.join(answer.respelled)))}*")
     if not getattr(answer, "uncertain", False):
         return "\n\n".join(lines)
     lines.append(f"**{esc(text('uncertain', lang, pct=round(100 * (answer.confidence or 0))))}**")

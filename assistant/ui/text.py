@@ -89,6 +89,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "fallback": ("Every attempt with the full prompt failed; this query was written by a second, plain prompt. "
                  "Check that the SQL answers the question.",
                  "完整提示的各次尝试都失败了，这个查询由第二个简明提示写出，请核对 SQL 是否回答了您的问题。"),
+    "respelled": ("Nothing matched as written; the query ran with the values as the data spells them: {changes}.",
+                  "按原写法没有结果，查询已按数据中的写法运行：{changes}。"),
     "alternative": ("Other reading ({votes} vote(s), {rows} row(s))", "其他理解（{votes} 票，{rows} 行）"),
     "clarify": ("Your question can be read in more than one way, and the candidate queries disagreed (only {pct}% "
                 "gave the result below). Did you mean:",
