@@ -355,6 +355,7 @@ class SqlGenerator:
         return replace(with_result(replace(answer, sql=moved[0]), result), respelled=moved[1])
 
     def _guarded_run(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
+        """The guard, then the runner; a refusal with one right reading is re-qualified or fixed up first."""
         if not answer.sql:
             return "the reply held no SQL"
         verdict = self.guard.check(answer.sql, context.approval)
