@@ -189,10 +189,11 @@ class SqlSettings(BaseModel):
                                                            "as CREATE TABLE with rows, the question, one query) and "
                                                            "run that, marked `fallback`. On since issue 27: held "
                                                            "back 7 won, 0 lost.")
-    respell_values: bool = Field(default=False, description="When a query finds no rows, run it once more with "
-                                                            "each text value it compares with = or IN in the one "
-                                                            "spelling its column holds (case aside), "
-                                                            "kept if that finds rows.")
+    respell_values: bool = Field(default=False, description="When a query finds nothing (no rows, or one row of "
+                                                            "zeros and NULLs), run it once more with each text value "
+                                                            "it compares with = or IN in the one spelling its column "
+                                                            "holds (case aside) and LIKE as ILIKE, kept if that "
+                                                            "finds something.")
     join_equations: bool = Field(default=True, description="Show declared joins as the equation to write "
                                                            "(join on a.x = b.y) beside both columns.")
     sample_values: bool = Field(default=True, description="List a text column's most frequent values in the schema.")

@@ -352,7 +352,7 @@ class SqlGenerator:
             return None
         if found_nothing(result.rows):
             return None
-        return replace(with_result(replace(answer, sql=moved[0]), result), respelled=moved[1])
+        return replace(with_result(answer, result), respelled=moved[1])
 
     def _guarded_run(self, answer: SqlAnswer, context: SqlContext, runner: Runner) -> "SqlAnswer | str":
         """The guard, then the runner; a refusal with one right reading is re-qualified or fixed up first."""
@@ -386,7 +386,7 @@ class SqlGenerator:
         if moved is None or verdict is None or not verdict.allowed or verdict.query is None:
             return None
         try:
-            return with_result(replace(answer, sql=moved), runner.run(verdict.query))
+            return with_result(answer, runner.run(verdict.query))
         except (QueryFailed, SdcRefused):
             return None
 

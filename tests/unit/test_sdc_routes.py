@@ -224,7 +224,6 @@ def test_postgresql_is_refused_for_tables_about_people_and_other_queries_pass() 
     assert runner.run(other).sql == other.sql and inner.ran == [other]
 
 
-
 def test_a_value_in_a_table_about_people_is_never_looked_up_for_a_protected_role(home: Path) -> None:
     """The spelling repair (and value hints) look values up only outside disclosure control: a spelling found in
     people would tell that someone in that ward is in the table; in wards 'HARBOUR' is respelled."""
