@@ -32,8 +32,8 @@ from langchain_core.messages import HumanMessage, SystemMessage  # noqa: E402
 from assistant.answer import best_score  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.services import Services  # noqa: E402
+from assistant.sql.generate import system_prompt  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from prompts import load_prompt  # noqa: E402
 from vectorstore.store import PASSAGES  # noqa: E402
 
 FOLLOW_UPS = {"zh": "那这一条具体是怎么规定的？", "en": "And what exactly does that say?"}
@@ -57,7 +57,7 @@ def _prompt_tokens(services: Services, question: str, role: str) -> tuple[int, i
 
 def _sql_style_call(services: Services) -> None:
     """A short model call with another system prompt, as a SQL question makes between two answers."""
-    system = SystemMessage(load_prompt("sql_system").render())
+    system = SystemMessage(system_prompt())
     services.chat_model.invoke([system, HumanMessage("CREATE TABLE t(a INTEGER);\nQuestion: how many rows?")],
                                max_tokens=16)
 

@@ -180,6 +180,10 @@ class SqlSettings(BaseModel):
     schema_style: Literal["compact", "ddl"] = Field(
         default="ddl", description="How tables are shown to the model: compact (columns with notes and frequent "
                                        "values) or ddl (CREATE TABLE with three rows, as a plain prompt shows them).")
+    reply_format: Literal["json", "fenced"] = Field(
+        default="json", description="How the model writes its query: a JSON object {sql, explanation} (decoded under "
+                                    "the server's JSON mode) or fenced (a ```sql code block, then the explanation, "
+                                    "as a plain prompt's reply is written).")
     value_hints: bool = Field(default=False, description="Look up the values a question names (in either "
                                                          "language) and list them under the schema. Opt-in: on "
                                                          "held-back databases they tied, 16 won and 16 lost over "

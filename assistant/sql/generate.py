@@ -63,6 +63,7 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _UNRESOLVED = re.compile(r"cannot resolve|not an approved table|is not available to this role|not found in FROM"
                          r"|does not exist|could not be resolved")
 _LANGUAGES = {"zh": "Chinese (简体中文)", "en": "English"}
+_RETRY = {"json": "sql_retry", "fenced": "sql_retry_fenced"}
 _MAX_CANDIDATES = 400
 _RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
 
@@ -232,7 +233,7 @@ class SqlGenerator:
         answer = SqlAnswer(question, "", "")
         for attempt in range(1 + self.settings.retries):
             reply = self._invoke(messages)
-            parsed = parse_reply(reply) or {}
+            parsed = read_sql_reply(reply, self.settings.reply_format)
             answer = SqlAnswer(question, str(parsed.get("sql") or "").strip(),
                                str(parsed.get("explanation") or "").strip(), attempts=attempt + 1)
             outcome = self._try(answer, context, runner)
@@ -241,7 +242,7 @@ class SqlGenerator:
             error = outcome
             answer = replace(answer, error=error)
             hint = repair_hint(error, visible) if self.settings.repair_hints else ""
-            retry = load_prompt("sql_retry").render(error=error) + (f"\n{hint}" if hint else "")
+            retry = load_prompt(_RETRY[self.settings.reply_format]).render(error=error) + (f"\n{hint}" if hint else "")
             messages = [*messages, AIMessage(reply), HumanMessage(retry)]
         return answer
 
@@ -276,8 +277,9 @@ class SqlGenerator:
             if time.perf_counter() > deadline:
                 break
             started = time.perf_counter()
-            parsed = parse_reply(self._invoke(messages, CANDIDATE_SCHEMA,
-                                              temperature=self.settings.candidate_temperature, seed=seed)) or {}
+            parsed = read_sql_reply(self._invoke(messages, CANDIDATE_SCHEMA,
+                                                 temperature=self.settings.candidate_temperature, seed=seed),
+                                    self.settings.reply_format)
             candidate = SqlAnswer(question, str(parsed.get("sql") or "").strip(),  # a server may explain anyway
                                   str(parsed.get("explanation") or "").strip(), attempts=first.attempts)
             outcome = self._try(candidate, context, runner)
@@ -309,7 +311,7 @@ class SqlGenerator:
             assert answer is not None  # a group's first candidate ran
             if answer.explanation:
                 return answer
-            turns = [*messages, AIMessage(json.dumps({"sql": answer.sql}, ensure_ascii=False)),
+            turns = [*messages, AIMessage(sql_reply(answer.sql, "", self.settings.reply_format)),
                      HumanMessage(load_prompt("sql_explain").render(language=language))]
             parsed = parse_reply(self._invoke(turns, EXPLAIN_SCHEMA, max_tokens=160)) or {}
             return replace(answer, explanation=str(parsed.get("explanation") or "").strip())
@@ -416,17 +418,19 @@ class SqlGenerator:
 
     def _invoke(self, messages: list[BaseMessage], schema: dict[str, Any] = SQL_SCHEMA, **sampling: Any) -> str:
         kwargs: dict[str, Any] = {"max_tokens": 400, **sampling}
-        if (fmt := response_format(self.json_mode, schema, "sql")) is not None:
+        as_text = self.settings.reply_format == "fenced" and schema is not EXPLAIN_SCHEMA  # the SQL in a code block
+        if not as_text and (fmt := response_format(self.json_mode, schema, "sql")) is not None:
             kwargs["response_format"] = fmt
         return str(self.chat_model.invoke(messages, **kwargs).content)
 
     def messages(self, question: str, tables: list[RegisteredTable], hints: dict[tuple[str, str], list[str]],
                  lesson: Lesson | None = None, rows: dict[str, list[list[str]]] | None = None) -> list[BaseMessage]:
-        turns: list[BaseMessage] = [SystemMessage(load_prompt("sql_system").render())]
+        turns: list[BaseMessage] = [SystemMessage(system_prompt(self.settings.reply_format))]
         example_schema = self.render_tables(*example_tables(), ddl=rows is not None)
         for n in (1, 2) if self.settings.worked_examples else ():
             turns.append(HumanMessage(load_prompt(f"sql_example_{n}_user").render(schema=example_schema)))
-            turns.append(example_reply(load_prompt(f"sql_example_{n}_assistant").render()))
+            turns.append(example_reply(worked_reply(load_prompt(f"sql_example_{n}_assistant").render(),
+                                                    self.settings.reply_format)))
         examples = lesson.render() if lesson is not None else ""
         language = _LANGUAGES.get(detect_language(question), "English")
         pattern = set_operation_hint(question) if self.settings.pattern_hints else ""
@@ -465,6 +469,39 @@ class SqlGenerator:
 
 
 @functools.cache
+def system_prompt(reply_format: str = "json") -> str:
+    """The SQL prompt's system message, ending with how to reply: a JSON object, or a ```sql block then the
+    explanation (`reply_format`)."""
+    return load_prompt("sql_system").render(reply=load_prompt(f"sql_reply_{reply_format}").render().strip())
+
+
+def sql_reply(sql: str, explanation: str, reply_format: str) -> str:
+    """A reply as the model is asked to write it (a worked example's, or the SQL an explanation is asked for)."""
+    if reply_format == "fenced":
+        return f"```sql\n{sql}\n```\n{explanation}".strip()
+    return json.dumps({"sql": sql, "explanation": explanation} if explanation else {"sql": sql}, ensure_ascii=False)
+
+
+def worked_reply(text: str, reply_format: str) -> str:
+    """A worked example's reply (written as JSON in prompts/) in the form the model is asked to reply in."""
+    if reply_format == "json":
+        return text
+    worked = parse_reply(text) or {}
+    return sql_reply(str(worked.get("sql", "")), str(worked.get("explanation", "")), reply_format)
+
+
+def read_sql_reply(reply: str, reply_format: str) -> dict[str, Any]:
+    """{"sql", "explanation"} from a reply: a JSON object, or (`fenced`) the query in the first code block and
+    the text after it; a fenced reply that came back as JSON anyway is read as JSON."""
+    if reply_format == "fenced" and "```" in reply:
+        explanation = reply[reply.rfind("```") + 3:].strip()
+        return {"sql": sql_in_text(reply), "explanation": explanation}
+    parsed = parse_reply(reply)
+    if parsed is not None or reply_format != "fenced":
+        return parsed or {}
+    return {"sql": sql_in_text(reply), "explanation": ""}
+
+
 def example_tables() -> tuple[list[RegisteredTable], dict[str, list[list[str]]]]:
     """The tables the worked examples ask about and their first rows (prompts/sql_example_tables.json), so the
     examples show tables in the style the question's own tables are shown in."""

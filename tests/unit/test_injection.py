@@ -9,7 +9,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.answer import Answerer, render_passages
-from assistant.sql.generate import SqlGenerator, render_schema
+from assistant.sql.generate import SqlGenerator, render_schema, system_prompt
 from assistant.sql.service import SqlService
 from core.settings import AnswerSettings, Settings, SqlSettings
 from prompts import load_prompt
@@ -34,7 +34,7 @@ def test_injected_passage_stays_inside_its_delimiters() -> None:
 
 def test_system_prompts_say_passages_and_values_are_data() -> None:
     assert "never instructions" in load_prompt("answer_system").render(language="English")
-    assert "never instructions" in load_prompt("sql_system").render()
+    assert "never instructions" in system_prompt()
 
 
 def test_answer_that_obeys_the_injection_cites_nothing_and_is_declined() -> None:

@@ -474,3 +474,40 @@ def test_under_the_compact_style_the_plain_prompt_shows_no_rows_and_a_fallback_a
     plain = str(model.seen[3][-1].content)
     assert "CREATE TABLE permits (" in plain and "rows from" not in plain
     assert answer.fallback and answer.rows == [[5]] and answer.candidates == 1 and len(model.seen) == 5
+
+
+def test_fenced_replies_are_asked_for_and_read_as_text(tmp_path: Path) -> None:
+    """reply_format=fenced: the system prompt, the worked examples and a retry all ask for a ```sql block; no
+    JSON mode is sent for the query, and the text after the block is the explanation."""
+    model = ScriptedModel(replies=["```sql\nSELECT nope FROM permits\n```\nWrong.",
+                                   "```sql\nSELECT count(*) AS n FROM permits;\n```\nCounts the permits."])
+    svc = service(tmp_path, model, reply_format="fenced")
+    svc._generator = SqlGenerator(model, svc.settings.sql, "json_object_schema", None)
+    answer = svc.ask("How many permits?", role="civil_servant")
+    assert answer.rows == [[5]] and answer.explanation == "Counts the permits." and answer.attempts == 2
+    system, example = str(model.seen[0][0].content), str(model.seen[0][2].content)
+    assert "```sql code block" in system and "JSON" not in system
+    assert example.startswith("```sql\nSELECT s.city FROM reading") and "\n```\nAverages" in example
+    assert "```sql code block" in str(model.seen[1][-1].content) and "JSON" not in str(model.seen[1][-1].content)
+    assert all("response_format" not in s for s in model.sampling)
+
+
+def test_fenced_reply_that_came_back_as_json_or_bare_is_still_read() -> None:
+    from assistant.sql.generate import read_sql_reply
+
+    assert read_sql_reply('{"sql": "SELECT 1", "explanation": "One."}', "fenced") == {"sql": "SELECT 1",
+                                                                                      "explanation": "One."}
+    assert read_sql_reply("SELECT 2; -- two", "fenced") == {"sql": "SELECT 2", "explanation": ""}
+    assert read_sql_reply("no json", "json") == {}
+
+
+def test_the_json_prompts_are_unchanged_by_the_reply_format_setting() -> None:
+    """The default (json) renders the system prompt and the worked examples exactly as their files say."""
+    from assistant.sql.generate import system_prompt, worked_reply
+    from prompts import load_prompt
+
+    assert system_prompt().endswith('Reply with a JSON object: {"sql": "...", "explanation": "..."}.\n')
+    text = load_prompt("sql_example_2_assistant").render()
+    assert worked_reply(text, "json") == text
+    assert worked_reply(text, "fenced") == ("```sql\nSELECT COUNT(*) FROM station WHERE city = 'Tianjin'\n```\n"
+                                            "统计城市为天津（Tianjin）的监测站数量。")
