@@ -373,6 +373,25 @@ def test_an_engine_error_is_not_an_oracle(clinic: tuple[SqlService, Clinic]) -> 
     assert not isinstance(outcome("asthma"), str)
 
 
+@pytest.mark.parametrize("column, edge", [("age", 97), ("income", 100_000_000)])
+def test_a_refusal_is_not_an_oracle_for_a_columns_range(clinic: tuple[SqlService, Clinic], column: str,
+                                                         edge: float) -> None:
+    """Counting past the largest value (one person at the edge, then no one) must look the same whether the planner
+    could prove the filter empty from the column's statistics or not: the same suppressed cell, never a refusal
+    that binary-searches a protected maximum (the planted 97-year-old, the dominant income)."""
+    assert max(row[column] for row in clinic[1].rows) == edge
+    outcomes = []
+    for op, value in ((">=", edge), (">", edge), (">", edge * 2), ("<", 0)):
+        rows = run(clinic, f"SELECT count(*) AS n FROM people WHERE {column} {op} {value}").rows
+        assert len(rows) == 1 and not released(rows[0][0])
+        outcomes.append(rows)
+    assert all(o == outcomes[0] for o in outcomes)
+    grouped = [run(clinic, f"SELECT sex, count(*) AS n FROM people WHERE {column} > {v} GROUP BY sex").rows
+               for v in (edge, edge * 2)]
+    assert grouped == [[], []]
+    assert run(clinic, "SELECT sex, count(*) AS n FROM people WHERE ward = 'HARBOUR' GROUP BY sex").rows == []
+
+
 def test_protected_answers_say_which_rules_acted(clinic: tuple[SqlService, Clinic]) -> None:
     result = run(clinic, "SELECT ward, count(*) AS n, sum(income) AS s FROM people GROUP BY ward")
     assert result.sdc is not None

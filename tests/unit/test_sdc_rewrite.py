@@ -149,6 +149,9 @@ def test_the_plan_wall_reads_the_table_once_with_no_window(con: duckdb.DuckDBPyC
         check_single_scans(facts("SELECT count(*) FROM people a, people b"), ("people",))
     with pytest.raises(QueryFailed, match="window"):
         check_single_scans(facts("SELECT ward, count(*) OVER () FROM people"), ("people",))
+    empty = facts("SELECT count(*) FROM people WHERE 1 = 0")
+    assert not empty.scans  # the planner proved it reads no row: nothing of anyone's can reach the result
+    check_single_scans(empty, ("people",))
 
 
 def test_the_runner_applies_the_plan_wall(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -161,3 +164,31 @@ def test_the_runner_applies_the_plan_wall(tmp_path) -> None:  # type: ignore[no-
     runner = QueryRunner(path, RunnerLimits())
     with pytest.raises(QueryFailed, match="more than once"):
         runner.run(GuardedQuery("SELECT count(*) FROM people a, people b", ("people",), single_scan=("people",)))
+
+
+def test_the_walls_plan_without_the_datas_statistics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """DuckDB's statistics drop a scan whose filter lies outside a column's min/max; with the plan wall counting
+    scans, that made `age > <max>` answer differently from `age > <max - 1>`. A locked connection plans from the
+    query alone: the scan is there whatever the constant (a plain connection's plan, for contrast, drops it)."""
+    import json
+
+    from assistant.sql.guard import GuardedQuery
+    from assistant.sql.runner import locked_connection
+
+    path = tmp_path / "p.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE people AS SELECT i AS id, 18 + i % 80 AS age FROM range(1000) t(i)")
+    con.close()
+
+    def scans(cursor: duckdb.DuckDBPyConnection, sql: str) -> int:
+        return len(plan_facts(json.loads(cursor.execute("EXPLAIN (FORMAT JSON) " + sql).fetchall()[0][1])).scans)
+
+    locked = locked_connection(path, RunnerLimits(), shared=True)
+    for threshold in (96, 97, 98, 10**9):
+        assert scans(locked, f"SELECT count(*) FROM people WHERE age > {threshold}") == 1
+    plain = duckdb.connect()
+    plain.execute("CREATE TABLE people AS SELECT i AS id, 18 + i % 80 AS age FROM range(1000) t(i)")
+    assert scans(plain, "SELECT count(*) FROM people WHERE age > 98") == 0  # what the statistics do
+    runner = QueryRunner(path, RunnerLimits(), shared=True)
+    assert runner.run(GuardedQuery("SELECT count(*) FROM people WHERE age > 98", ("people",),
+                                   single_scan=("people",))).rows == [[0]]

@@ -57,7 +57,7 @@ class GuardedQuery:
     limit: int = DEFAULT_ROW_CAP
     limit_applied: bool = False
     withheld: tuple[str, ...] = ()  # "table.column" a star left out because the role may not see it
-    single_scan: tuple[str, ...] = ()  # tables the plan must read exactly once, with no window (disclosure control)
+    single_scan: tuple[str, ...] = ()  # tables the plan may read at most once, with no window (disclosure control)
 
 
 @dataclass(frozen=True)
