@@ -66,6 +66,7 @@ class Cell:
     key: int
     top: tuple[float, ...] = ()
     total: float = 0.0
+    whole: bool = False  # a sum of whole numbers (the argument's type), shown without decimals
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Measure:
     @property
     def width(self) -> int:
         """How many engine columns its companions take (see `cells_of`)."""
-        return {"count": 3, "count_distinct": 3, "sum": 5, "avg": 8}[self.kind]
+        return {"count": 3, "count_distinct": 3, "sum": 6, "avg": 9}[self.kind]
 
 
 @dataclass(frozen=True)
@@ -202,20 +203,22 @@ def release(measure: Measure, cells: Sequence[Cell], rules: SdcRules, secret: by
         return Release(rule="threshold")  # fewer than k distinct values: a small number made from a few people
     if measure.kind in ("count", "count_distinct"):
         return Release(_finish(measure, perturbed_count(first, rules, secret, seed, rules.k)))
+    if first.value is None:  # a total beyond DOUBLE (only an argument scaled to ~1e308 gets there): not shown
+        return Release(rule="threshold")
     if dominated(first, rules.dominance_n, rules.dominance_share):
         return Release(rule="dominance")
     total = perturbed_sum(first, rules, secret, seed)
     if measure.kind == "sum":
-        return Release(_finish(measure, _like(first.value, total)))
+        return Release(_finish(measure, _like(first, total)))
     counted = cells[1]
     if below_threshold(counted, rules.k):
         return Release(rule="threshold")
     return Release(_finish(measure, total / perturbed_count(counted, rules, secret, seed + "#n", rules.k)))
 
 
-def _like(value: Any, released: float) -> Any:
+def _like(cell: Cell, released: float) -> Any:
     """Whole numbers stay whole; other sums keep two decimals (more would only show the noise)."""
-    return round(released) if isinstance(value, int) else round(released, 2)
+    return round(released) if cell.whole or isinstance(cell.value, int) else round(released, 2)
 
 
 def _finish(measure: Measure, value: Any) -> Any:
@@ -232,17 +235,22 @@ def _finish(measure: Measure, value: Any) -> Any:
 
 def cells_of(measure: Measure, values: Sequence[Any]) -> tuple[Cell, ...]:
     """A measure's companions read from its engine columns: count kinds (value, units, key); sum (value, units,
-    key, top contributions, total of absolute contributions); avg (the sum's five, then its count's three)."""
+    key, top contributions, total of absolute contributions, the argument's type); avg (the sum's six, then its
+    count's three). Sums come in DOUBLE (NULL when they overflow); the type says whether they are of whole numbers."""
     if measure.kind in ("count", "count_distinct"):
         return (_cell(values[0:3]),)
-    summed = _cell(values[0:3], values[3], values[4])
-    return (summed,) if measure.kind == "sum" else (summed, _cell(values[5:8]))
+    summed = _cell(values[0:3], values[3], values[4], str(values[5] or "").upper() in _WHOLE_TYPES)
+    return (summed,) if measure.kind == "sum" else (summed, _cell(values[6:9]))
 
 
-def _cell(parts: Sequence[Any], top: Any = None, total: Any = None) -> Cell:
+_WHOLE_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                          "UINTEGER", "UBIGINT", "UHUGEINT", "BOOLEAN"})
+
+
+def _cell(parts: Sequence[Any], top: Any = None, total: Any = None, whole: bool = False) -> Cell:
     value, units, key = parts
     tops = tuple(abs(float(t)) for t in top or () if t is not None)
-    return Cell(value, int(units or 0), int(key or 0), tops, abs(float(total or 0)))
+    return Cell(value, int(units or 0), int(key or 0), tops, abs(float(total or 0)), whole)
 
 
 # ---- the whole result ----

@@ -83,6 +83,7 @@ def rewrite(sql: str, tables: Mapping[str, SdcTable], row_cap: int, dominance_n:
     _check_shape(root, table)
     assert isinstance(root, exp.Select)  # _check_shape refused anything else
     scan = _scan(root, table)
+    _check_uncorrelated(root, scan, table)
     keys, sets = _grouping(root)
     outputs, measures, filters, arguments = _outputs(root, table, keys)
     grouped = root.args.get("group") is not None
@@ -133,6 +134,18 @@ def _scan(root: exp.Select, table: SdcTable) -> exp.Table:
     if any(str(j.side).upper() in ("RIGHT", "FULL") for j in joins[max(position - 1, 0):]):
         raise _refuse_rows(table, "RIGHT and FULL joins would count rows that are not about anyone")
     return scans[0]
+
+
+def _check_uncorrelated(root: exp.Select, scan: exp.Table, table: SdcTable) -> None:
+    """No subquery or LATERAL join reads the table's columns: it would run per person, where TRY does not reach (a
+    scalar subquery of more than one row, a chr() of a bad code point fails only for the rows it singles out)."""
+    alias = scan.alias_or_name.lower()
+    for nested in root.find_all(exp.Subquery, exp.Select, exp.Exists, exp.Lateral):
+        if nested is root:
+            continue
+        if any(column.table.lower() == alias for column in nested.find_all(exp.Column)):
+            raise _refuse_rows(table, "a subquery or LATERAL join may not refer to its columns (filter with WHERE "
+                                      "on its own columns, or join it to a table on a key)")
 
 
 def _grouping(root: exp.Select) -> tuple[list[exp.Expr], list[list[int]]]:
@@ -436,10 +449,17 @@ def _per_unit(i: int, measure: Measure) -> list[str]:
         return [f'count("__a{i}"){where} AS __m{i}']
     if measure.kind == "count_distinct":
         return [f'list(DISTINCT "__a{i}") FILTER (WHERE "__f{i}" AND "__a{i}" IS NOT NULL) AS __m{i}']
-    out = [f'sum("__a{i}"){where} AS __m{i}']
+    # in DOUBLE, and a total that overflows is NULL: an engine error (HUGEINT or DECIMAL overflow, with the
+    # argument scaled by a huge constant) would tell whether one person's value crosses a line
+    out = [f'{_finite(f"sum(TRY_CAST({chr(34)}__a{i}{chr(34)} AS DOUBLE)){where}")} AS __m{i}']
     if measure.kind == "avg":
         out.append(f'count("__a{i}"){where} AS __n{i}')
+    out.append(f'any_value(typeof("__a{i}")) AS __t{i}')  # the argument's type, the same on every row
     return out
+
+
+def _finite(aggregate: str) -> str:
+    return f"(CASE WHEN isfinite({aggregate}) THEN {aggregate} END)"
 
 
 def _key(condition: str) -> str:
@@ -447,8 +467,8 @@ def _key(condition: str) -> str:
 
 
 def _per_cell(i: int, measure: Measure, dominance_n: int) -> list[str]:
-    """A measure's value and companions per group: value, units, cell key (then top contributions and the total of
-    absolute contributions for sums; then the count's three for means)."""
+    """A measure's value and companions per group: value, units, cell key (then top contributions, the total of
+    absolute contributions and the argument's type for sums; then the count's three for means)."""
     if measure.kind == "count":
         present = f"__m{i} > 0"
         return [f"sum(__m{i})", f"count(*) FILTER (WHERE {present})", _key(present)]
@@ -456,8 +476,8 @@ def _per_cell(i: int, measure: Measure, dominance_n: int) -> list[str]:
         present = f"len(__m{i}) > 0"
         return [f"len(list_distinct(flatten(list(__m{i}))))", f"count(*) FILTER (WHERE {present})", _key(present)]
     present = f"__m{i} IS NOT NULL AND __m{i} <> 0"
-    out = [f"sum(__m{i})", f"count(*) FILTER (WHERE {present})", _key(present),
-           f"max(abs(__m{i}), {max(dominance_n, 1)})", f"sum(abs(__m{i}))"]
+    out = [_finite(f"sum(__m{i})"), f"count(*) FILTER (WHERE {present})", _key(present),
+           f"max(abs(__m{i}), {max(dominance_n, 1)})", _finite(f"sum(abs(__m{i}))"), f"any_value(__t{i})"]
     if measure.kind == "avg":
         counted = f"__n{i} > 0"
         out += [f"sum(__n{i})", f"count(*) FILTER (WHERE {counted})", _key(counted)]

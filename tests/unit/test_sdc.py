@@ -103,7 +103,7 @@ def test_cells_of_one_family_in_a_row_are_hidden_together() -> None:
                 Measure("count", family="count"), Measure("avg", family="sum:age"))
     layout = _layout(0, measures, grouped=False)
     row = [0, 40, *_count(40, key=1), *_count(3, key=2), *_count(37, key=3),
-           1800, 40, 4, [70, 65], 1800, *_count(40, key=1)]
+           1800, 40, 4, [70, 65], 1800, "BIGINT", *_count(40, key=1)]
     [shown] = sdc.protect(layout, [row], RULES, SECRET).rows
     assert shown[:3] == [sdc.SECONDARY, "suppressed (fewer than 5)", sdc.SECONDARY]
     assert isinstance(shown[3], float)

@@ -373,6 +373,24 @@ def test_an_engine_error_is_not_an_oracle(clinic: tuple[SqlService, Clinic]) -> 
     assert not isinstance(outcome("asthma"), str)
 
 
+@pytest.mark.parametrize("scale", [(2**127 - 1) // 194 + 1, (2**127 - 1) // 196 + 1])
+def test_an_overflowing_sum_is_not_an_oracle(clinic: tuple[SqlService, Clinic], scale: int) -> None:
+    """sum(age * K) over one person's rows, doubled: in HUGEINT it overflowed exactly when age * K * 2 passed 2^127,
+    which binary-searched the 97-year-old's age in eight queries. Sums run in DOUBLE: no error, one suppressed cell."""
+    for cast in ("HUGEINT", "DECIMAL(38, 0)"):
+        rows = run(clinic, f"SELECT sum(CAST(p.age AS {cast}) * {scale}) AS s FROM people p, unnest([1, 2]) AS t(x) "
+                           "WHERE p.person_id = 101").rows
+        assert len(rows) == 1 and not released(rows[0][0])
+    tiny = run(clinic, "SELECT ward, sum(CAST(age AS DECIMAL(38, 36))) AS s FROM people GROUP BY ward").rows
+    assert len(tiny) == 8  # ages of 100 and more do not fit that DECIMAL: NULL for them, never an error
+
+
+def test_sums_of_whole_numbers_stay_whole(clinic: tuple[SqlService, Clinic]) -> None:
+    rows = run(clinic, "SELECT ward, sum(visits) AS v, sum(income) AS i FROM people GROUP BY ward").rows
+    assert all(isinstance(v, int) for _, v, _ in rows if released(v))
+    assert any(isinstance(i, float) for _, _, i in rows if released(i))
+
+
 @pytest.mark.parametrize("column, edge", [("age", 97), ("income", 100_000_000)])
 def test_a_refusal_is_not_an_oracle_for_a_columns_range(clinic: tuple[SqlService, Clinic], column: str,
                                                          edge: float) -> None:
@@ -390,6 +408,32 @@ def test_a_refusal_is_not_an_oracle_for_a_columns_range(clinic: tuple[SqlService
                for v in (edge, edge * 2)]
     assert grouped == [[], []]
     assert run(clinic, "SELECT sex, count(*) AS n FROM people WHERE ward = 'HARBOUR' GROUP BY sex").rows == []
+
+
+_SINGLED = "CASE WHEN p.person_id = 101 AND p.diagnosis = '{d}' THEN -1 ELSE 65 END"
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT count(*) AS n FROM people p WHERE (SELECT 1 FROM wards w WHERE p.person_id = 101 AND p.diagnosis = '{d}' "
+    "OR w.ward = 'north') = 1",
+    f"SELECT count(*) AS n FROM people p WHERE p.ward IN (SELECT chr({_SINGLED}) FROM wards w)",
+    f"SELECT count(*) AS n FROM people p WHERE EXISTS (SELECT chr({_SINGLED}) AS c FROM wards w ORDER BY c)",
+    f"SELECT w.c, count(*) AS n FROM people p JOIN LATERAL (SELECT chr({_SINGLED}) AS c FROM wards) w ON true "
+    "GROUP BY w.c",
+    "SELECT count(*) AS n FROM people WHERE ward IN (SELECT chr(CASE WHEN person_id = 101 AND diagnosis = '{d}' "
+    "THEN -1 ELSE 65 END) FROM wards)"])
+def test_a_subquery_over_a_persons_row_is_refused_whatever_they_have(clinic: tuple[SqlService, Clinic],
+                                                                     sql: str) -> None:
+    """A correlated subquery runs per person, out of TRY's reach: more than one row, or chr(-1), failed only for
+    the person singled out, so the error told the diagnosis. Such subqueries are refused before anything runs."""
+    messages = {refusal(clinic, sql.format(d=d)) for d in ("tuberculosis", "asthma")}
+    assert len(messages) == 1 and "subquery or LATERAL" in messages.pop()
+
+
+def test_a_subquery_over_other_tables_still_runs(clinic: tuple[SqlService, Clinic]) -> None:
+    rows = run(clinic, "SELECT count(*) AS n FROM people p WHERE p.ward IN (SELECT ward FROM wards "
+                       "WHERE region = 'coast')").rows
+    assert released(rows[0][0])
 
 
 def test_protected_answers_say_which_rules_acted(clinic: tuple[SqlService, Clinic]) -> None:

@@ -49,7 +49,8 @@ def test_the_rewrite_returns_true_values_with_units_and_cell_keys(con: duckdb.Du
         row = rows[ward]
         assert row[1] == n and row[3] == n and row[4] == n  # group units; count value and units
         assert row[6] == s and row[7] == n and len(row[9]) == 2  # sum value, nonzero units, top two
-        assert abs(row[11] / row[16] - a) < 1e-9  # the mean from its sum and count
+        assert row[11].startswith("DECIMAL") and row[17] == "BIGINT"  # the arguments' types (sums run in DOUBLE)
+        assert abs(row[12] / row[18] - a) < 1e-9  # the mean from its sum and count
     keys = con.execute("SELECT ward, sum(__govdata_rk) FROM people GROUP BY ward").fetchall()
     assert all(rows[w][5] == key for w, key in keys)  # the cell key: the units' record keys summed
     assert plan.layout.grouped and [o.name for o in plan.layout.outputs] == ["ward", "n", "s", "a"]
