@@ -90,7 +90,7 @@ def rewrite(sql: str, tables: Mapping[str, SdcTable], row_cap: int, dominance_n:
     layout = Layout(table.name, table.unit, len(keys), tuple(measures), tuple(outputs), grouped, _definition(root),
                     _order(root, outputs, table), *_limit(root))
     base = _base(root, scan, keys, arguments, filters)
-    return Rewrite(_engine_sql(root, base, len(keys), sets, measures, row_cap, dominance_n), layout, table)
+    return Rewrite(_engine_sql(root, base, len(keys), sets, measures, row_cap, dominance_n, table.k), layout, table)
 
 
 # ---- what may be asked ----
@@ -417,7 +417,7 @@ def _base(root: exp.Select, scan: exp.Table, keys: list[exp.Expr], arguments: li
 
 
 def _engine_sql(root: exp.Select, base: exp.Select, keys: int, sets: list[list[int]], measures: list[Measure],
-                row_cap: int, dominance_n: int) -> str:
+                row_cap: int, dominance_n: int, k: int) -> str:
     key_names = [f'"__k{i}"' for i in range(keys)]
     if len(sets) == 1:
         grouping = ", ".join([*(key_names[i] for i in sets[0]), '"__rk"'])
@@ -434,12 +434,16 @@ def _engine_sql(root: exp.Select, base: exp.Select, keys: int, sets: list[list[i
     head = ", ".join(c.sql(dialect=DIALECT) for c in ctes.expressions) + ", " if ctes is not None else ""
     keys_sql = "".join(f"{k}, " for k in key_names)
     grouped = root.args.get("group") is not None  # without GROUP BY: one row, even over no rows at all
-    outer_group = f" GROUP BY __g{''.join(', ' + k for k in key_names)}" if grouped else ""
+    outer_group = f" GROUP BY __g{''.join(', ' + name for name in key_names)}" if grouped else ""
+    # one grouping set: a group of fewer than k units is never shown and is part of no margin, so it never leaves
+    # the engine — the group cap and the result's size then count only groups that may be shown, not ones an
+    # attacker pads out of single people (20,000 of them, and one more only when a condition on one person holds)
+    small = f" HAVING count(*) >= {k}" if grouped and len(sets) == 1 else ""
     return (f"WITH {head}__sdc_base AS ({base.sql(dialect=DIALECT)}), "
             f"__sdc_units AS (SELECT {level} AS __g, {keys_sql}\"__rk\", {', '.join(unit_columns)} "
             f"FROM __sdc_base GROUP BY {grouping}) "
             f"SELECT {'__g' if grouped else '0'}, count(*) AS __units, {keys_sql}{', '.join(cell_columns)} "
-            f"FROM __sdc_units{outer_group} LIMIT {row_cap + 1}")
+            f"FROM __sdc_units{outer_group}{small} LIMIT {row_cap + 1}")
 
 
 def _per_unit(i: int, measure: Measure) -> list[str]:

@@ -436,6 +436,20 @@ def test_a_subquery_over_other_tables_still_runs(clinic: tuple[SqlService, Clini
     assert released(rows[0][0])
 
 
+def test_the_group_and_size_caps_do_not_count_groups_that_are_never_shown(clinic: tuple[SqlService, Clinic]) -> None:
+    """20,000 one-person groups (2,000 people x unnest(range(10))), and one more only when person 101 has the
+    diagnosis asked about: the group cap counted hidden groups, so the 20,001st was refused. A long key only for
+    the person singled out did the same through the result's size. Small groups of one grouping set never leave
+    the engine now: nothing is shown and nothing is refused, whatever the diagnosis."""
+    groups = ("SELECT p.person_id, u.u, count(*) AS n FROM people p, unnest(range(10)) AS u(u) WHERE p.person_id "
+              "BETWEEN 1001 AND 3000 OR (p.person_id = 101 AND p.diagnosis = '{d}' AND u.u = 0) "
+              "GROUP BY p.person_id, u.u")
+    size = ("SELECT p.person_id, CASE WHEN p.person_id = 101 AND p.diagnosis = '{d}' THEN repeat('x', 10000) ELSE "
+            "repeat('x', 9952) END AS k, count(*) AS n FROM people p WHERE p.person_id <= 800 GROUP BY p.person_id, k")
+    for sql in (groups, size):
+        assert [run(clinic, sql.format(d=d)).rows for d in ("tuberculosis", "asthma")] == [[], []]
+
+
 def test_protected_answers_say_which_rules_acted(clinic: tuple[SqlService, Clinic]) -> None:
     result = run(clinic, "SELECT ward, count(*) AS n, sum(income) AS s FROM people GROUP BY ward")
     assert result.sdc is not None

@@ -52,7 +52,8 @@ def test_services_protect_rows_for_citizens_and_civil_servants_not_stewards(home
 def test_receipts_record_which_rules_acted_and_the_report_counts_them(home: Path) -> None:
     services = Services(Settings())
     services.sql_run(AGGREGATE, role="citizen", user="ana")
-    services.sql_run("SELECT ward, age, count(*) AS n FROM people GROUP BY ward, age", role="citizen", user="ana")
+    services.sql_run("SELECT ward, age, count(*) AS n FROM people GROUP BY ROLLUP (ward, age)", role="citizen",
+                     user="ana")  # one grouping set's small groups never leave the engine; a ROLLUP's are counted
     with pytest.raises(GovDataError):
         services.sql_run("SELECT * FROM people", role="citizen", user="ana")
     receipts = sorted(services.audit.recent(action="sql.run"), key=lambda r: r.id)
