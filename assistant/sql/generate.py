@@ -64,6 +64,8 @@ _UNRESOLVED = re.compile(r"cannot resolve|not an approved table|is not available
                          r"|does not exist|could not be resolved")
 _LANGUAGES = {"zh": "Chinese (简体中文)", "en": "English"}
 _RETRY = {"json": "sql_retry", "fenced": "sql_retry_fenced"}
+_BLOCK = re.compile(r"```[ \t]*([\w+-]*)[ \t]*\n(.*?)```", re.S)  # a code block: its tag and its code
+_OPENED = re.compile(r"```[ \t]*([\w+-]*)[ \t]*\n(.*)", re.S)  # one that was never closed
 _MAX_CANDIDATES = 400
 _RELATIVE_SCORE = 0.75  # tables scoring under this share of the best one are left out of the prompt
 
@@ -232,7 +234,7 @@ class SqlGenerator:
         runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
         answer = SqlAnswer(question, "", "")
         for attempt in range(1 + self.settings.retries):
-            reply = self._invoke(messages)
+            reply = self._invoke(messages, as_text=self.settings.reply_format == "fenced")
             parsed = read_sql_reply(reply, self.settings.reply_format)
             answer = SqlAnswer(question, str(parsed.get("sql") or "").strip(),
                                str(parsed.get("explanation") or "").strip(), attempts=attempt + 1)
@@ -277,9 +279,9 @@ class SqlGenerator:
             if time.perf_counter() > deadline:
                 break
             started = time.perf_counter()
-            parsed = read_sql_reply(self._invoke(messages, CANDIDATE_SCHEMA,
-                                                 temperature=self.settings.candidate_temperature, seed=seed),
-                                    self.settings.reply_format)
+            reply = self._invoke(messages, CANDIDATE_SCHEMA, as_text=self.settings.reply_format == "fenced",
+                                 temperature=self.settings.candidate_temperature, seed=seed)
+            parsed = read_sql_reply(reply, self.settings.reply_format)
             candidate = SqlAnswer(question, str(parsed.get("sql") or "").strip(),  # a server may explain anyway
                                   str(parsed.get("explanation") or "").strip(), attempts=first.attempts)
             outcome = self._try(candidate, context, runner)
@@ -416,9 +418,10 @@ class SqlGenerator:
         except QueryFailed as exc:
             return self._fixed_up(replace(answer, sql=fixed), context, runner, str(exc), steps - 1)
 
-    def _invoke(self, messages: list[BaseMessage], schema: dict[str, Any] = SQL_SCHEMA, **sampling: Any) -> str:
+    def _invoke(self, messages: list[BaseMessage], schema: dict[str, Any] = SQL_SCHEMA, *, as_text: bool = False,
+                **sampling: Any) -> str:
+        """One model call; JSON mode with `schema` unless `as_text` (a reply written as a code block)."""
         kwargs: dict[str, Any] = {"max_tokens": 400, **sampling}
-        as_text = self.settings.reply_format == "fenced" and schema is not EXPLAIN_SCHEMA  # the SQL in a code block
         if not as_text and (fmt := response_format(self.json_mode, schema, "sql")) is not None:
             kwargs["response_format"] = fmt
         return str(self.chat_model.invoke(messages, **kwargs).content)
@@ -468,7 +471,6 @@ class SqlGenerator:
         return scores
 
 
-@functools.cache
 def system_prompt(reply_format: str = "json") -> str:
     """The SQL prompt's system message, ending with how to reply: a JSON object, or a ```sql block then the
     explanation (`reply_format`)."""
@@ -491,17 +493,26 @@ def worked_reply(text: str, reply_format: str) -> str:
 
 
 def read_sql_reply(reply: str, reply_format: str) -> dict[str, Any]:
-    """{"sql", "explanation"} from a reply: a JSON object, or (`fenced`) the query in the first code block and
-    the text after it; a fenced reply that came back as JSON anyway is read as JSON."""
-    if reply_format == "fenced" and "```" in reply:
-        explanation = reply[reply.rfind("```") + 3:].strip()
-        return {"sql": sql_in_text(reply), "explanation": explanation}
-    parsed = parse_reply(reply)
-    if parsed is not None or reply_format != "fenced":
-        return parsed or {}
-    return {"sql": sql_in_text(reply), "explanation": ""}
+    """{"sql", "explanation"} from a reply: a JSON object, or (`fenced`) the query in the first code block and the
+    text after it, up to any next block; a block tagged json, or a reply with no block that holds a JSON object,
+    is read as JSON; a block cut off before its closing fence (the token limit) is the query alone."""
+    if reply_format != "fenced":
+        return parse_reply(reply) or {}
+    block = _BLOCK.search(reply)
+    if block is None:
+        opened = _OPENED.search(reply)
+        if opened is not None:
+            return {"sql": opened.group(2).strip().split(";")[0].strip(), "explanation": ""}
+        parsed = parse_reply(reply) if reply.lstrip().startswith("{") else None
+        return parsed if parsed is not None else {"sql": sql_in_text(reply), "explanation": ""}
+    tag, code = block.group(1).lower(), block.group(2)
+    if tag == "json" or (not tag and code.lstrip().startswith("{")):
+        return parse_reply(code) or {}
+    explanation = reply[block.end():].split("```")[0].strip()
+    return {"sql": code.strip().split(";")[0].strip(), "explanation": explanation}
 
 
+@functools.cache
 def example_tables() -> tuple[list[RegisteredTable], dict[str, list[list[str]]]]:
     """The tables the worked examples ask about and their first rows (prompts/sql_example_tables.json), so the
     examples show tables in the style the question's own tables are shown in."""

@@ -137,15 +137,18 @@ def _scan(root: exp.Select, table: SdcTable) -> exp.Table:
 
 
 def _check_uncorrelated(root: exp.Select, scan: exp.Table, table: SdcTable) -> None:
-    """No subquery or LATERAL join reads the table's columns: it would run per person, where TRY does not reach (a
-    scalar subquery of more than one row, a chr() of a bad code point fails only for the rows it singles out)."""
-    alias = scan.alias_or_name.lower()
-    for nested in root.find_all(exp.Subquery, exp.Select, exp.Exists, exp.Lateral):
+    """No subquery, LATERAL join or UNNEST reads a column from outside itself: a correlated part runs per row, where
+    TRY does not reach (a scalar subquery of more than one row, chr() of a bad code point), and a join condition
+    can let only the person singled out reach it, so an error would tell their value. Uncorrelated subqueries over
+    other tables still run."""
+    for nested in root.find_all(exp.Subquery, exp.Select, exp.Exists, exp.Lateral, exp.Unnest):
         if nested is root:
             continue
-        if any(column.table.lower() == alias for column in nested.find_all(exp.Column)):
-            raise _refuse_rows(table, "a subquery or LATERAL join may not refer to its columns (filter with WHERE "
-                                      "on its own columns, or join it to a table on a key)")
+        inside = {source.alias_or_name.lower()
+                  for source in nested.find_all(exp.Table, exp.Subquery, exp.Unnest, exp.Lateral)}
+        if any(column.table and column.table.lower() not in inside for column in nested.find_all(exp.Column)):
+            raise _refuse_rows(table, "a subquery, LATERAL join or UNNEST may not refer to columns outside itself "
+                                      "(filter with WHERE, or join the tables on a key)")
 
 
 def _grouping(root: exp.Select) -> tuple[list[exp.Expr], list[list[int]]]:
@@ -453,13 +456,19 @@ def _per_unit(i: int, measure: Measure) -> list[str]:
         return [f'count("__a{i}"){where} AS __m{i}']
     if measure.kind == "count_distinct":
         return [f'list(DISTINCT "__a{i}") FILTER (WHERE "__f{i}" AND "__a{i}" IS NOT NULL) AS __m{i}']
-    # in DOUBLE, and a total that overflows is NULL: an engine error (HUGEINT or DECIMAL overflow, with the
-    # argument scaled by a huge constant) would tell whether one person's value crosses a line
-    out = [f'{_finite(f"sum(TRY_CAST({chr(34)}__a{i}{chr(34)} AS DOUBLE)){where}")} AS __m{i}']
+    # in DOUBLE, each row's value at most 1e280 (a larger one counts as NULL, as under a FILTER the rules see):
+    # no total can overflow, so neither an engine error (HUGEINT, DECIMAL) nor an overflowing sum tells whether
+    # one person's value, scaled by a huge constant, crosses a line
+    value = f'TRY_CAST("__a{i}" AS DOUBLE)'
+    capped = f"(CASE WHEN abs({value}) <= {_LARGEST} THEN {value} END)"
+    out = [f"{_finite(f'sum({capped}){where}')} AS __m{i}"]
     if measure.kind == "avg":
-        out.append(f'count("__a{i}"){where} AS __n{i}')
+        out.append(f"count({capped}){where} AS __n{i}")
     out.append(f'any_value(typeof("__a{i}")) AS __t{i}')  # the argument's type, the same on every row
     return out
+
+
+_LARGEST = "1e280"  # times any number of rows a query can read in its time limit, still far below DOUBLE's 1.8e308
 
 
 def _finite(aggregate: str) -> str:

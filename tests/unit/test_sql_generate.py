@@ -499,6 +499,13 @@ def test_fenced_reply_that_came_back_as_json_or_bare_is_still_read() -> None:
                                                                                       "explanation": "One."}
     assert read_sql_reply("SELECT 2; -- two", "fenced") == {"sql": "SELECT 2", "explanation": ""}
     assert read_sql_reply("no json", "json") == {}
+    two = "```sql\nSELECT 1\n```\nFirst try.\n```sql\nSELECT 2\n```\nSecond."
+    assert read_sql_reply(two, "fenced") == {"sql": "SELECT 1", "explanation": "First try."}  # the first block's
+    assert read_sql_reply("```sql\nSELECT 1\n```\n```\n| 1 |\n```", "fenced")["explanation"] == ""
+    assert read_sql_reply("```sql\nSELECT a FROM t WHERE b = 1", "fenced") == {"sql": "SELECT a FROM t WHERE b = 1",
+                                                                             "explanation": ""}  # cut off
+    assert read_sql_reply('```json\n{"sql": "SELECT 3", "explanation": "Three."}\n```', "fenced") == {
+        "sql": "SELECT 3", "explanation": "Three."}
 
 
 def test_the_json_prompts_are_unchanged_by_the_reply_format_setting() -> None:
