@@ -44,7 +44,12 @@ def code_in_text(text: str) -> str:
 def sql_in_text(text: str) -> str:
     """The SQL in a reply written as text, not JSON: inside a code fence if there is one, up to the first
     semicolon (the guard still checks that it is one read-only query)."""
-    return code_in_text(text).strip().split(";")[0].strip()
+    return first_statement(code_in_text(text))
+
+
+def first_statement(code: str) -> str:
+    """Code up to its first semicolon, stripped."""
+    return code.strip().split(";")[0].strip()
 
 
 def example_reply(text: str) -> AIMessage:

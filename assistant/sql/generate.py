@@ -18,7 +18,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant.llm.replies import example_reply, parse_reply, response_format, sql_in_text
+from assistant.llm.replies import example_reply, first_statement, parse_reply, response_format, sql_in_text
 from assistant.policy import pii
 from assistant.sql.coercion import TYPE_ERROR, coerce_types, column_kinds
 from assistant.sql.grouping import NOT_GROUPED, explicit_grouping
@@ -502,14 +502,14 @@ def read_sql_reply(reply: str, reply_format: str) -> dict[str, Any]:
     if block is None:
         opened = _OPENED.search(reply)
         if opened is not None:
-            return {"sql": opened.group(2).strip().split(";")[0].strip(), "explanation": ""}
+            return {"sql": first_statement(opened.group(2)), "explanation": ""}
         parsed = parse_reply(reply) if reply.lstrip().startswith("{") else None
         return parsed if parsed is not None else {"sql": sql_in_text(reply), "explanation": ""}
     tag, code = block.group(1).lower(), block.group(2)
     if tag == "json" or (not tag and code.lstrip().startswith("{")):
         return parse_reply(code) or {}
     explanation = reply[block.end():].split("```")[0].strip()
-    return {"sql": code.strip().split(";")[0].strip(), "explanation": explanation}
+    return {"sql": first_statement(code), "explanation": explanation}
 
 
 @functools.cache

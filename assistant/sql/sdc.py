@@ -203,7 +203,7 @@ def release(measure: Measure, cells: Sequence[Cell], rules: SdcRules, secret: by
         return Release(rule="threshold")  # fewer than k distinct values: a small number made from a few people
     if measure.kind in ("count", "count_distinct"):
         return Release(_finish(measure, perturbed_count(first, rules, secret, seed, rules.k)))
-    if first.value is None:  # a total beyond DOUBLE (only an argument scaled to ~1e308 gets there): not shown
+    if first.value is None:  # no total (the rewrite caps each row's value, so one beyond DOUBLE cannot come): not shown
         return Release(rule="threshold")
     if dominated(first, rules.dominance_n, rules.dominance_share):
         return Release(rule="dominance")

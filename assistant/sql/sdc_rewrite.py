@@ -83,7 +83,7 @@ def rewrite(sql: str, tables: Mapping[str, SdcTable], row_cap: int, dominance_n:
     _check_shape(root, table)
     assert isinstance(root, exp.Select)  # _check_shape refused anything else
     scan = _scan(root, table)
-    _check_uncorrelated(root, scan, table)
+    _check_uncorrelated(root, table)
     keys, sets = _grouping(root)
     outputs, measures, filters, arguments = _outputs(root, table, keys)
     grouped = root.args.get("group") is not None
@@ -136,7 +136,7 @@ def _scan(root: exp.Select, table: SdcTable) -> exp.Table:
     return scans[0]
 
 
-def _check_uncorrelated(root: exp.Select, scan: exp.Table, table: SdcTable) -> None:
+def _check_uncorrelated(root: exp.Select, table: SdcTable) -> None:
     """No subquery, LATERAL join or UNNEST reads a column from outside itself: a correlated part runs per row, where
     TRY does not reach (a scalar subquery of more than one row, chr() of a bad code point), and a join condition
     can let only the person singled out reach it, so an error would tell their value. Uncorrelated subqueries over
