@@ -4,7 +4,9 @@ differential privacy (OpenDP's Laplace mechanism) on the same queries.
     python bench/sdc.py --people 3000 --out bench/results/sdc.json
 
 A synthetic clinic table (tests/unit/sdc_people.py, seeded) is registered and queried as a citizen through the real
-guard, rewrite, engine and rules; truths come from DuckDB on the same file.
+guard, rewrite, engine and rules; truths come from DuckDB on the same file. It is declared with rows as units, so
+person_id stays readable: the attacks measure the rules against an attacker who can pick any set of people (a
+declared unit column reaches the role only as a pseudonym, which takes picking by id away).
 - utility: released counts, sums and means of normal GROUP BY queries against the true ones (mean absolute and
   relative error, share of cells suppressed), for cell-key perturbation and for DP at several epsilons per query;
 - differencing: count(person_id >= i AND diabetes) - count(person_id > i AND diabetes) for many people: how often
@@ -60,6 +62,8 @@ def normal_sql(keys: list[str], where: str, measures: dict[str, tuple[str, str, 
 
 def service_for(folder: Path, people: int, **sdc_settings: Any) -> tuple[SqlService, duckdb.DuckDBPyConnection]:
     data = write_clinic(folder / "data", count=people)
+    data.describe.write_text(json.dumps({"title": "Clinic patients", "unit": "person",
+                                         "columns": {"name": {"sensitive": True}}}), encoding="utf-8")
     home = folder / "home"
     (home / "sql").mkdir(parents=True, exist_ok=True)
     (home / "sql" / "sdc.key").write_text("42" * 32)

@@ -30,12 +30,12 @@ from assistant.sql.sdc import SdcRules
 from assistant.sql.sdc_rewrite import SdcRefused
 from assistant.sql.sdc_runner import SdcPolicy, SdcRunner, declared, record_keys, secret_of, shared_secret_of
 from assistant.sql.values import ValueIndex
-from assistant.sql.walls import AccessProfile, ProfileDatabases, profile_of
+from assistant.sql.walls import PSEUDONYM_TYPE, AccessProfile, ProfileDatabases, profile_of
 from core.errors import FieldError, GovDataError, first_line
 from core.files import atomic_write
 from core.settings import Settings
 from core.state import shared_state
-from ingest.tables import RegisteredTable, adhoc_database, described_values, quote
+from ingest.tables import ColumnInfo, RegisteredTable, adhoc_database, described_values, quote
 
 if TYPE_CHECKING:
     from assistant.policy.grants import Grant
@@ -189,7 +189,7 @@ class SqlService:
                   for t in granted.tables]
         policy = SdcPolicy(declared(under, self.settings.sdc.k), SdcRules.of(self.settings.sdc),
                            self.sdc_secret) if under else None
-        return SqlContext(database, _without_ranges(tables, under), granted.approval,
+        return SqlContext(database, _without_ranges(tables, under, profile), granted.approval,
                           withheld_documents(every, granted.approval), self.postgres, profile,
                           grants=dict(granted.grants), sdc=policy)
 
@@ -421,12 +421,23 @@ def _is_one_of(path: Path, files: set[tuple[int, int]]) -> bool:
     return False
 
 
-def _without_ranges(tables: list[RegisteredTable], under: list[RegisteredTable]) -> list[RegisteredTable]:
+def _without_ranges(tables: list[RegisteredTable], under: list[RegisteredTable],
+                    profile: AccessProfile) -> list[RegisteredTable]:
     """The tables as a role under disclosure control may see them: a table about people keeps its frequent values
-    but not the min..max of a column (one person's value each) nor examples of many-valued text (single people's)."""
+    but not the min..max of a column (one person's value each) nor examples of many-valued text (single people's),
+    and its unit column is the pseudonym the profile's file holds (walls.py), with no values shown."""
     names = {t.name for t in under}
-    return [replace(t, columns=[replace(c, range=[], examples=[]) for c in t.columns]) if t.name in names else t
-            for t in tables]
+    pseudonyms = {r.name: r.pseudonymised for r in profile.relations}
+    return [replace(t, columns=[_as_under(c, pseudonyms.get(t.name, "")) for c in t.columns])
+            if t.name in names else t for t in tables]
+
+
+def _as_under(column: ColumnInfo, pseudonym: str) -> ColumnInfo:
+    if column.name != pseudonym:
+        return replace(column, range=[], examples=[])
+    note = "a pseudonym of each unit: it counts and links rows of one unit, it names no one"
+    return replace(column, type=PSEUDONYM_TYPE, range=[], examples=[], samples=[], distinct=0,
+                   description=f"{column.description} ({note})" if column.description else note)
 
 
 def withheld_documents(tables: list[RegisteredTable], approval: Approval) -> tuple[str, ...]:

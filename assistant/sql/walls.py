@@ -8,7 +8,10 @@ approved database is not attached to that connection under any name, so no form 
 
 For a role under disclosure control (issue 35), a table about people also gets a record key column: a keyed hash of
 the unit (or of the row when the table names no unit column), which the rewrite of `sdc_rewrite.py` counts units
-and forms cell keys with; the guard never lets a query name it, and the raw unit column stays out when it is denied.
+and forms cell keys with; the guard never lets a query name it. The unit column itself (person_id, say) holds a
+pseudonym there, another keyed hash of the unit: it still counts units (count(DISTINCT person_id)) and joins a
+table's rows of one person, but a query can no longer pick people by their identifiers (`person_id IN (<four
+known women>) OR (person_id = 101 AND diagnosis = ...)` padded a group to exactly k and told a diagnosis).
 
 A profile's file is named by a hash of what it holds (tables, versions, columns, masks, filters), so a changed
 registry or grading decision makes a new file and an old one is never read for a new profile. Files unused for a
@@ -39,6 +42,8 @@ _BASE_ALIAS = "govdata_profile_source"
 _UNUSED_S = 24 * 3600
 RECORD_KEY = "__govdata_rk"
 ROW_UNIT = "#row"  # a record key per row: the table names no unit column
+PSEUDONYM_TYPE = "BIGINT"
+_PROFILE_FORMAT = 2  # in each profile's name: 2 = unit columns held as pseudonyms
 
 
 @dataclass(frozen=True)
@@ -52,14 +57,27 @@ class Relation:
     row_filter: str = ""  # a DuckDB predicate over the approved table; empty: every row
     record_key: str = ""  # disclosure control: the unit column the record key hashes (ROW_UNIT: the row); "": none
 
+    @property
+    def pseudonymised(self) -> str:
+        """The unit column held as a pseudonym ("": none): the one a record key hashes, unless masked."""
+        if self.record_key in ("", ROW_UNIT) or self.record_key in self.masked:
+            return ""
+        return self.record_key if self.record_key in {name for name, _ in self.columns} else ""
+
     def expression(self, column: str) -> str:
+        """The column as the profile's file holds it; a pseudonym's expression takes the secret as a parameter."""
         if column in self.masked:
             return f"CASE WHEN {quote(column)} IS NULL THEN NULL ELSE '{MASK}' END AS {quote(column)}"
+        if column == self.pseudonymised:
+            return (f"CAST(md5_number(? || 'id:' || CAST({quote(column)} AS VARCHAR)) % {RECORD_KEY_PRIME} "
+                    f"AS {PSEUDONYM_TYPE}) AS {quote(column)}")
         return quote(column)
 
     def held(self) -> dict[str, str]:
-        """Column -> type as the profile's relation holds it (masked columns are text; the record key a BIGINT)."""
-        held = {name: MASKED_TYPE if name in self.masked else kind for name, kind in self.columns}
+        """Column -> type as the profile's relation holds it (masked columns are text; the record key and a
+        pseudonymised unit column BIGINT)."""
+        held = {name: MASKED_TYPE if name in self.masked else PSEUDONYM_TYPE if name == self.pseudonymised else kind
+                for name, kind in self.columns}
         return {**held, RECORD_KEY: "BIGINT"} if self.record_key else held
 
     def record_key_sql(self) -> str:
@@ -91,7 +109,7 @@ class AccessProfile:
 
     def _hash(self, *, with_versions: bool) -> str:
         payload = [[r.name, r.version if with_versions else "", [list(c) for c in r.columns], sorted(r.masked),
-                    r.row_filter, *([r.record_key] if r.record_key else [])]
+                    r.row_filter, *([r.record_key, _PROFILE_FORMAT] if r.record_key else [])]
                    for r in sorted(self.relations, key=lambda r: r.name)]
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()[:20]
 
@@ -172,7 +190,8 @@ class ProfileDatabases:
 
 
 def _write_relations(base: Path, target: Path, relations: tuple[Relation, ...], secret: bytes = b"") -> None:
-    """Copy each relation's readable columns (masked ones as the mask), its record key and rows into a new file."""
+    """Copy each relation's readable columns (masked ones as the mask, a unit column as its pseudonym), its record key
+    and rows into a new file."""
     source = str(base).replace("'", "''")
     try:
         con = duckdb.connect(str(target))
@@ -184,9 +203,9 @@ def _write_relations(base: Path, target: Path, relations: tuple[Relation, ...], 
             columns = ", ".join(relation.expression(name) for name, _ in relation.columns) or "NULL AS no_columns"
             keyed = f", {relation.record_key_sql()}" if relation.record_key else ""
             where = f" WHERE {relation.row_filter}" if relation.row_filter else ""
+            keys = (1 if relation.pseudonymised else 0) + (1 if relation.record_key else 0)
             con.execute(f"CREATE TABLE {quote(relation.name)} AS SELECT {columns}{keyed} "
-                        f"FROM {_BASE_ALIAS}.main.{quote(relation.name)}{where}",
-                        [secret.hex()] if relation.record_key else [])
+                        f"FROM {_BASE_ALIAS}.main.{quote(relation.name)}{where}", [secret.hex()] * keys)
         con.execute(f"DETACH {_BASE_ALIAS}")
         con.execute("CHECKPOINT")
     except duckdb.Error as exc:
