@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import SqlglotError
+from sqlglot.tokens import TokenType
 
 _EXAMPLE = "govdata_example"
 # a language tag on the fence's own line (```postgresql), or `sql` before the code on it, is not the code
@@ -48,8 +51,16 @@ def sql_in_text(text: str) -> str:
 
 
 def first_statement(code: str) -> str:
-    """Code up to its first semicolon, stripped."""
-    return code.strip().split(";")[0].strip()
+    """Code up to its first semicolon outside strings and comments, stripped: `-- all; filtered below` in a
+    comment, or `'a;b'` in a string, does not cut a query short (the cut could drop its WHERE and still run).
+    Code the engine's tokenizer cannot read is cut at its first semicolon; the guard refuses what is left."""
+    code = code.strip()
+    try:
+        tokens = Dialect.get_or_raise("duckdb").tokenize(code)
+    except SqlglotError:
+        return code.split(";")[0].strip()
+    ends = [t.start for t in tokens if t.token_type == TokenType.SEMICOLON]
+    return (code[:ends[0]] if ends else code).strip()
 
 
 def example_reply(text: str) -> AIMessage:

@@ -230,9 +230,12 @@ class SqlGenerator:
     def _attempts(self, question: str, messages: list[BaseMessage], context: SqlContext,
                   visible: Sequence[RegisteredTable] = ()) -> SqlAnswer:
         """The first query and at most `retries` fix-ups, each told what went wrong (and, for a column the
-        model put on the wrong table, where it is: `repair_hint`, visible tables only)."""
+        model put on the wrong table, where it is: `repair_hint`, visible tables only). A fixed-up query is
+        explained again from the question's own prompt: the fix-up's explanation tells what was corrected, and
+        in English whatever the question's language."""
         runner = runner_for(context, self.limits(), self.settings.postgres_work_mem)
         answer = SqlAnswer(question, "", "")
+        asked = messages
         for attempt in range(1 + self.settings.retries):
             reply = self._invoke(messages, as_text=self.settings.reply_format == "fenced")
             parsed = read_sql_reply(reply, self.settings.reply_format)
@@ -240,7 +243,7 @@ class SqlGenerator:
                                str(parsed.get("explanation") or "").strip(), attempts=attempt + 1)
             outcome = self._try(answer, context, runner)
             if isinstance(outcome, SqlAnswer):
-                return outcome
+                return self._explainer(asked, question)(replace(outcome, explanation="")) if attempt else outcome
             error = outcome
             answer = replace(answer, error=error)
             hint = repair_hint(error, visible) if self.settings.repair_hints else ""

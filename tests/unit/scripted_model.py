@@ -29,3 +29,8 @@ class ScriptedModel(BaseChatModel):
 
 def reply(sql: str, explanation: str = "Counts permits.") -> str:
     return json.dumps({"sql": sql, "explanation": explanation}, ensure_ascii=False)
+
+
+def explained(explanation: str) -> str:
+    """The reply to the follow-up that explains a query (a fixed-up one, or a chosen candidate)."""
+    return json.dumps({"explanation": explanation}, ensure_ascii=False)

@@ -20,7 +20,7 @@ from assistant.ui import workbench
 from assistant.ui.common import Caller
 from core.errors import FieldError, GovDataError
 from core.settings import Settings
-from tests.unit.scripted_model import ScriptedModel, reply
+from tests.unit.scripted_model import ScriptedModel, explained, reply
 from tests.unit.sdc_people import UNIQUE, write_clinic
 
 AGGREGATE = "SELECT ward, count(*) AS n, avg(income) AS a FROM people GROUP BY ward ORDER BY ward"
@@ -94,7 +94,8 @@ def test_check_says_what_disclosure_control_allows(home: Path) -> None:
 
 def test_the_models_row_level_sql_is_refused_and_fixed_into_an_aggregate(home: Path) -> None:
     model = ScriptedModel(replies=[reply(f"SELECT age, diagnosis FROM people WHERE person_id = {UNIQUE['person_id']}"),
-                                   reply("SELECT diagnosis, count(*) AS n FROM people GROUP BY diagnosis")])
+                                   reply("SELECT diagnosis, count(*) AS n FROM people GROUP BY diagnosis"),
+                                   explained("Counts patients by diagnosis.")])
     services = Services(Settings(sql={"value_hints": False, "schema_style": "ddl"}))  # type: ignore[arg-type]
     services._chat_model = model
     answer = services.sql_ask("What is Hester Quayle's diagnosis?", role="citizen", user="ana")

@@ -13,7 +13,7 @@ from assistant.sql.generate import SqlGenerator
 from assistant.sql.service import SqlService
 from core.errors import GovDataError
 from core.settings import Settings, SqlSettings
-from tests.unit.scripted_model import ScriptedModel, reply
+from tests.unit.scripted_model import ScriptedModel, explained, reply
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql"
 
@@ -29,18 +29,34 @@ def service(tmp_path: Path, model: BaseChatModel, **sql: Any) -> SqlService:
 
 
 def test_rejected_sql_is_fed_back_and_fixed(tmp_path: Path) -> None:
-    model = ScriptedModel(replies=[reply("DROP TABLE permits"), reply("SELECT count(*) AS n FROM permits")])
+    model = ScriptedModel(replies=[reply("DROP TABLE permits", "Drops it."),
+                                   reply("SELECT count(*) AS n FROM permits", "The corrected query is read-only."),
+                                   explained("Counts every permit.")])
     answer = service(tmp_path, model).ask("How many permits?", role="civil_servant")
     assert answer.error is None and answer.attempts == 2 and answer.rows == [[5]]
     assert "rejected by the guard: only a query" in str(model.seen[1][-1].content)
+    # the fixed query is explained again from the question's own prompt, without the failed turns
+    assert answer.explanation == "Counts every permit." and "rejected" not in json.dumps([m.content for m in
+                                                                                          model.seen[2]])
     assert answer.dataset_versions.keys() == {"permits"} and len(answer.dataset_versions["permits"]) == 16
 
 
 def test_duckdb_error_is_fed_back(tmp_path: Path) -> None:
     model = ScriptedModel(replies=[reply("SELECT count(*) FROM permits WHERE fee > 'abc'"),
-                                   reply("SELECT count(*) FROM permits WHERE fee > 500")])
+                                   reply("SELECT count(*) FROM permits WHERE fee > 500"), explained("Counts.")])
     answer = service(tmp_path, model).ask("How many permits cost more than 500?", role="civil_servant")
     assert answer.rows == [[2]] and "DuckDB error" in str(model.seen[1][-1].content)
+
+
+def test_a_fixed_up_answer_to_a_chinese_question_is_explained_in_chinese(tmp_path: Path) -> None:
+    """The fix-up turn's explanation told what was corrected, in English; the answer's is asked for again in the
+    question's language."""
+    model = ScriptedModel(replies=[reply("SELECT nope FROM permits"),
+                                   reply("SELECT count(*) FROM permits", "The corrected query uses a real column."),
+                                   explained("统计许可证的数量。")])
+    answer = service(tmp_path, model).ask("有多少许可证？", role="civil_servant")
+    assert answer.rows == [[5]] and answer.explanation == "统计许可证的数量。"
+    assert "Chinese" in str(model.seen[2][-1].content)
 
 
 def test_gives_up_after_the_retries_with_the_last_error(tmp_path: Path) -> None:
@@ -51,7 +67,7 @@ def test_gives_up_after_the_retries_with_the_last_error(tmp_path: Path) -> None:
 
 
 def test_reply_without_json_counts_as_a_failed_attempt(tmp_path: Path) -> None:
-    model = ScriptedModel(replies=["I cannot help", reply("SELECT count(*) FROM city_air")])
+    model = ScriptedModel(replies=["I cannot help", reply("SELECT count(*) FROM city_air"), explained("Counts.")])
     answer = service(tmp_path, model).ask("How many rows of air data?", role="citizen")
     assert answer.rows == [[6]] and "held no SQL" in str(model.seen[1][-1].content)
 
@@ -289,14 +305,16 @@ def test_a_column_on_the_wrong_table_gets_a_hint_naming_the_table_that_holds_it(
     roles = tmp_path / "roles.json"
     roles.write_text(json.dumps({"clerk": {"access_levels": ["public", "restricted public"],
                                            "sensitive_columns": "deny", "pii": "mask", "actions": []}}))
-    model = ScriptedModel(replies=[reply("SELECT kind FROM city_air"), reply("SELECT kind FROM permits LIMIT 1")])
+    model = ScriptedModel(replies=[reply("SELECT kind FROM city_air"), reply("SELECT kind FROM permits LIMIT 1"),
+                                   explained("Lists a kind.")])
     svc = service(tmp_path, model)
     svc.settings = svc.settings.model_copy(update={"roles_file": roles})
     answer = svc.ask("Which kinds?", role="clerk")
     retry = str(model.seen[1][-1].content)
     assert answer.error is None and "Hint: kind is a column of permits(permit_id" in retry
     assert "applicant_name" not in retry and "phone" not in retry  # denied to this role: not listed
-    off = ScriptedModel(replies=[reply("SELECT kind FROM city_air"), reply("SELECT kind FROM permits LIMIT 1")])
+    off = ScriptedModel(replies=[reply("SELECT kind FROM city_air"), reply("SELECT kind FROM permits LIMIT 1"),
+                                 explained("Lists a kind.")])
     service(tmp_path / "off", off, repair_hints=False).ask("Which kinds?", role="civil_servant")
     assert "Hint:" not in str(off.seen[1][-1].content)
 
@@ -307,7 +325,7 @@ def test_a_bare_column_refused_by_the_engine_gets_sqlites_meaning_without_a_mode
     answer = service(tmp_path, model).ask("Which kind of permit costs most?", role="civil_servant")
     assert answer.error is None and answer.attempts == 1 and len(model.seen) == 1
     assert "ARG_MAX(permits.kind, permits.fee)" in answer.sql and answer.rows == [["building", 1200.5]]
-    off = ScriptedModel(replies=[reply("SELECT kind, MAX(fee) FROM permits"), reply("SELECT 1")])
+    off = ScriptedModel(replies=[reply("SELECT kind, MAX(fee) FROM permits"), reply("SELECT 1"), explained("One.")])
     refused = service(tmp_path / "off", off, fixups=False).ask("Which kind?", role="civil_servant")
     assert refused.attempts == 2 and "must appear in the GROUP BY" in str(off.seen[1][-1].content)
 
@@ -464,6 +482,22 @@ def test_the_sql_of_a_text_reply_is_read_without_its_fence_or_language_tag(text:
     assert sql_in_text(text) == "SELECT 1"
 
 
+@pytest.mark.parametrize(("text", "query"), [
+    ("SELECT * FROM permits -- all; filtered below\nWHERE kind = 'new';", "SELECT * FROM permits -- all; filtered "
+     "below\nWHERE kind = 'new'"),
+    ("SELECT 'a;b' AS t; DROP TABLE t", "SELECT 'a;b' AS t"),
+    ('/* one; two */ SELECT "x;y" FROM t', '/* one; two */ SELECT "x;y" FROM t'),
+    ("SELECT $$a;b$$ AS t;", "SELECT $$a;b$$ AS t"),
+    ("SELECT 'unterminated; x", "SELECT 'unterminated"),
+])
+def test_a_semicolon_in_a_comment_or_string_does_not_cut_the_query(text: str, query: str) -> None:
+    """Cut at the first semicolon of the text, `-- all; filtered below` dropped the WHERE on the next line and what
+    was left still ran; text the tokenizer cannot read is still cut at its first semicolon."""
+    from assistant.llm.replies import sql_in_text
+
+    assert sql_in_text(text) == query
+
+
 def test_under_the_compact_style_the_plain_prompt_shows_no_rows_and_a_fallback_answer_is_never_voted_on(
         tmp_path: Path) -> None:
     """The fallback shows rows only where the question's own prompt did, and its answer is not put to a vote of
@@ -480,7 +514,8 @@ def test_fenced_replies_are_asked_for_and_read_as_text(tmp_path: Path) -> None:
     """reply_format=fenced: the system prompt, the worked examples and a retry all ask for a ```sql block; no
     JSON mode is sent for the query, and the text after the block is the explanation."""
     model = ScriptedModel(replies=["```sql\nSELECT nope FROM permits\n```\nWrong.",
-                                   "```sql\nSELECT count(*) AS n FROM permits;\n```\nCounts the permits."])
+                                   "```sql\nSELECT count(*) AS n FROM permits;\n```\nThe fix uses a real column.",
+                                   explained("Counts the permits.")])
     svc = service(tmp_path, model, reply_format="fenced")
     svc._generator = SqlGenerator(model, svc.settings.sql, "json_object_schema", None)
     answer = svc.ask("How many permits?", role="civil_servant")
@@ -489,7 +524,7 @@ def test_fenced_replies_are_asked_for_and_read_as_text(tmp_path: Path) -> None:
     assert "```sql code block" in system and "JSON" not in system
     assert example.startswith("```sql\nSELECT s.city FROM reading") and "\n```\nAverages" in example
     assert "```sql code block" in str(model.seen[1][-1].content) and "JSON" not in str(model.seen[1][-1].content)
-    assert all("response_format" not in s for s in model.sampling)
+    assert all("response_format" not in s for s in model.sampling[:2])  # the SQL turns; the explanation is JSON
 
 
 def test_fenced_reply_that_came_back_as_json_or_bare_is_still_read() -> None:
