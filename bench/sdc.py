@@ -6,7 +6,7 @@ differential privacy (OpenDP's Laplace mechanism) on the same queries.
 A synthetic clinic table (tests/unit/sdc_people.py, seeded) is registered and queried as a citizen through the real
 guard, rewrite, engine and rules; truths come from DuckDB on the same file. It is declared with rows as units, so
 person_id stays readable: the attacks measure the rules against an attacker who can pick any set of people (a
-declared unit column reaches the role only as a pseudonym, which takes picking by id away).
+declared unit column is not in the role's file, which takes picking by id away).
 - utility: released counts, sums and means of normal GROUP BY queries against the true ones (mean absolute and
   relative error, share of cells suppressed), for cell-key perturbation and for DP at several epsilons per query;
 - differencing: count(person_id >= i AND diabetes) - count(person_id > i AND diabetes) for many people: how often

@@ -221,18 +221,9 @@ def provision_profile(target: PostgresTarget, profile: AccessProfile) -> Profile
     return ProfileLogin(role, password, schema)
 
 
-def _view_column(relation: Relation, column: str) -> str:
-    """A column as the view shows it: masked, or empty for a unit column under disclosure control (tables about
-    people are not queried on PostgreSQL for such a role, and the view holds no identifier to pick people by)."""
-    if column in relation.masked:
-        return f"CASE WHEN {quote(column)} IS NULL THEN NULL ELSE '{MASK}'::text END AS {quote(column)}"
-    if column == relation.pseudonymised:
-        return f"NULL::bigint AS {quote(column)}"
-    return quote(column)
-
-
 def _view_sql(base: str, schema: str, relation: Relation) -> str:
-    columns = ", ".join(_view_column(relation, c) for c, _ in relation.columns) or "NULL AS no_columns"
+    columns = ", ".join(f"CASE WHEN {quote(c)} IS NULL THEN NULL ELSE '{MASK}'::text END AS {quote(c)}"
+                        if c in relation.masked else quote(c) for c, _ in relation.columns) or "NULL AS no_columns"
     where = ""
     if relation.row_filter:
         where = " WHERE " + sqlglot.parse_one(relation.row_filter, read=DIALECT).sql(dialect="postgres")

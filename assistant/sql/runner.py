@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import duckdb
 
 from assistant.sql.guard import GuardedQuery, withheld_list
-from assistant.sql.walls import MASK, MASKED_TYPE, PSEUDONYM_TYPE, Wall
+from assistant.sql.walls import MASK, MASKED_TYPE, Wall
 from core.errors import GovDataError
 from core.settings import SqlSettings
 
@@ -267,8 +267,7 @@ def check_relations(con: duckdb.DuckDBPyConnection, wall: Wall) -> None:
     for table, column, kind in rows:
         held = wall.relations.get(str(table).lower())
         name = str(column).lower()
-        if held is None or name not in held or (held[name] in (MASKED_TYPE, PSEUDONYM_TYPE)
-                                                and str(kind) != held[name]):
+        if held is None or name not in held or (held[name] == MASKED_TYPE and str(kind) != MASKED_TYPE):
             raise QueryFailed("this database holds more than the caller's access profile allows; refused")
 
 

@@ -49,6 +49,7 @@ class SdcTable:
     name: str
     unit: str
     k: int
+    unit_column: str = ""  # the column that identifies a unit: not in the role's file, only counted (walls.py)
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,10 @@ def rewrite(sql: str, tables: Mapping[str, SdcTable], row_cap: int, dominance_n:
     assert isinstance(root, exp.Select)  # _check_shape refused anything else
     scan = _scan(root, table)
     _check_uncorrelated(root, table)
+    _check_unit_counted_only(root, table, scan)
     keys, sets = _grouping(root)
     outputs, measures, filters, arguments = _outputs(root, table, keys)
+    arguments = [_counted_by_key(a, table, scan) for a in arguments]
     grouped = root.args.get("group") is not None
     layout = Layout(table.name, table.unit, len(keys), tuple(measures), tuple(outputs), grouped, _definition(root),
                     _order(root, outputs, table), *_limit(root))
@@ -128,12 +131,19 @@ def _scan(root: exp.Select, table: SdcTable) -> exp.Table:
     if len(scans) != 1 or scans[0] not in sources:
         raise _refuse_rows(table, "it may be read once, in the outer FROM (no self-join, subquery or WITH over it)")
     joins = root.args.get("joins") or []
+    for join in joins:
+        if str(join.args.get("method") or "").upper() not in _ROW_JOINS:
+            raise _refuse_rows(table, f"{str(join.args['method']).upper()} JOIN pairs rows by their position or "
+                                      "nearest value, not by a key (a row's position can stand for who it is)")
     position = sources.index(scans[0])
     if position > 0 and (joins[position - 1].side or str(joins[position - 1].kind or "").upper() in ("SEMI", "ANTI")):
         raise _refuse_rows(table, f"put {table.name} first in FROM and join the other tables to it")
     if any(str(j.side).upper() in ("RIGHT", "FULL") for j in joins[max(position - 1, 0):]):
         raise _refuse_rows(table, "RIGHT and FULL joins would count rows that are not about anyone")
     return scans[0]
+
+
+_ROW_JOINS = ("", "NATURAL")  # join methods that pair rows by their values; POSITIONAL and ASOF are refused
 
 
 def _check_uncorrelated(root: exp.Select, table: SdcTable) -> None:
@@ -149,6 +159,35 @@ def _check_uncorrelated(root: exp.Select, table: SdcTable) -> None:
         if any(column.table and column.table.lower() not in inside for column in nested.find_all(exp.Column)):
             raise _refuse_rows(table, "a subquery, LATERAL join or UNNEST may not refer to columns outside itself "
                                       "(filter with WHERE, or join the tables on a key)")
+
+
+def _names_unit(node: exp.Expr | None, table: SdcTable, scan: exp.Table) -> bool:
+    """A column that names the table's unit column (bare, or qualified by the table's name or alias)."""
+    return (isinstance(node, exp.Column) and bool(table.unit_column) and node.name.lower() == table.unit_column.lower()
+            and (not node.table or node.table.lower() in (scan.alias_or_name.lower(), table.name)))
+
+
+def _check_unit_counted_only(root: exp.Select, table: SdcTable, scan: exp.Table) -> None:
+    """The unit column (person_id) is not in the role's file; it may only be counted, which the rewrite does with
+    the record keys. Anywhere else (a filter, a key, a join, arithmetic) it would pick people out, so it is
+    refused with the reason instead of failing as an unknown column."""
+    for column in root.find_all(exp.Column):
+        if not _names_unit(column, table, scan):
+            continue
+        parent = column.parent
+        if isinstance(parent, exp.Distinct) and len(parent.expressions) == 1:
+            parent = parent.parent
+        if not isinstance(parent, exp.Count):
+            raise SdcRefused(f"{table.unit_column} identifies each {table.unit} in {table.name}: it can only be "
+                             f"counted, as count(DISTINCT {table.unit_column}), not used to filter, group or join "
+                             f"(`{_short(column.parent or column)}`)")
+
+
+def _counted_by_key(argument: exp.Expr | None, table: SdcTable, scan: exp.Table) -> exp.Expr | None:
+    """count(DISTINCT person_id) counts the record keys, one per unit, that the role's file holds instead."""
+    if _names_unit(argument, table, scan):
+        return exp.column(RECORD_KEY, table=scan.alias_or_name, quoted=True)
+    return argument
 
 
 def _grouping(root: exp.Select) -> tuple[list[exp.Expr], list[list[int]]]:
@@ -445,7 +484,8 @@ def _engine_sql(root: exp.Select, base: exp.Select, keys: int, sets: list[list[i
     return (f"WITH {head}__sdc_base AS ({base.sql(dialect=DIALECT)}), "
             f"__sdc_units AS (SELECT {level} AS __g, {keys_sql}\"__rk\", {', '.join(unit_columns)} "
             f"FROM __sdc_base GROUP BY {grouping}) "
-            f"SELECT {'__g' if grouped else '0'}, count(*) AS __units, {keys_sql}{', '.join(cell_columns)} "
+            f"SELECT {'__g' if grouped else '0'}, count(*) AS __units, {_key('TRUE')} AS __gkey, "
+            f"{keys_sql}{', '.join(cell_columns)} "
             f"FROM __sdc_units{outer_group}{small} LIMIT {row_cap + 1}")
 
 

@@ -43,7 +43,7 @@ class SdcPolicy:
 
 def declared(tables: list[RegisteredTable], default_k: int) -> dict[str, SdcTable]:
     """The tables whose describe file (or an accepted grading decision) says each row is about a unit."""
-    return {t.name: SdcTable(t.name, t.unit, t.k or default_k) for t in tables if t.unit}
+    return {t.name: SdcTable(t.name, t.unit, t.k or default_k, t.unit_column) for t in tables if t.unit}
 
 
 def record_keys(tables: list[RegisteredTable]) -> dict[str, str]:

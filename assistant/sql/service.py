@@ -30,7 +30,7 @@ from assistant.sql.sdc import SdcRules
 from assistant.sql.sdc_rewrite import SdcRefused
 from assistant.sql.sdc_runner import SdcPolicy, SdcRunner, declared, record_keys, secret_of, shared_secret_of
 from assistant.sql.values import ValueIndex
-from assistant.sql.walls import PSEUDONYM_TYPE, AccessProfile, ProfileDatabases, profile_of
+from assistant.sql.walls import AccessProfile, ProfileDatabases, profile_of
 from core.errors import FieldError, GovDataError, first_line
 from core.files import atomic_write
 from core.settings import Settings
@@ -189,7 +189,7 @@ class SqlService:
                   for t in granted.tables]
         policy = SdcPolicy(declared(under, self.settings.sdc.k), SdcRules.of(self.settings.sdc),
                            self.sdc_secret) if under else None
-        return SqlContext(database, _without_ranges(tables, under, profile), granted.approval,
+        return SqlContext(database, _without_ranges(tables, under), granted.approval,
                           withheld_documents(every, granted.approval), self.postgres, profile,
                           grants=dict(granted.grants), sdc=policy)
 
@@ -214,8 +214,9 @@ class SqlService:
             if profile.full:
                 self._granted_views[key] = replace(table, columns=columns)
             else:
-                self._granted_views[key] = _described(table, columns, locked_connection(database, self.limits(),
-                                                                                        shared=True))
+                held = next(({n.lower() for n in r.held()} for r in profile.relations if r.name == table.name), set())
+                self._granted_views[key] = _described(table, columns, held, locked_connection(
+                    database, self.limits(), shared=True))
         return self._granted_views[key]
 
     def adhoc_context(self, db: Path) -> SqlContext:
@@ -370,15 +371,19 @@ def used_grants(context: SqlContext, tables: list[str]) -> list[str]:
     return sorted({g for name in tables for g in context.grants.get(name.lower(), ())})
 
 
-def _described(table: RegisteredTable, columns: list[Any], con: duckdb.DuckDBPyConnection) -> RegisteredTable:
-    """The table with its row count and column values read from a profile's file (a read-only cursor)."""
+def _described(table: RegisteredTable, columns: list[Any], held: set[str],
+               con: duckdb.DuckDBPyConnection) -> RegisteredTable:
+    """The table with its row count and column values read from a profile's file (a read-only cursor); a column
+    the file does not hold (a unit column under disclosure control) keeps its name and shows no values."""
     try:
-        described = described_values(con, table.name, columns)
+        read = iter(described_values(con, table.name, [c for c in columns if c.name.lower() in held]))
         found = con.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchone()
     except duckdb.Error as exc:
         raise GovDataError(f"cannot read the access profile's table {table.name}: {first_line(exc)}") from None
     finally:
         con.close()
+    described = [next(read) if c.name.lower() in held else replace(c, samples=[], examples=[], range=[], distinct=0)
+                 for c in columns]
     return replace(table, columns=described, row_count=int(found[0]) if found else 0)
 
 
@@ -421,22 +426,20 @@ def _is_one_of(path: Path, files: set[tuple[int, int]]) -> bool:
     return False
 
 
-def _without_ranges(tables: list[RegisteredTable], under: list[RegisteredTable],
-                    profile: AccessProfile) -> list[RegisteredTable]:
+def _without_ranges(tables: list[RegisteredTable], under: list[RegisteredTable]) -> list[RegisteredTable]:
     """The tables as a role under disclosure control may see them: a table about people keeps its frequent values
     but not the min..max of a column (one person's value each) nor examples of many-valued text (single people's),
-    and its unit column is the pseudonym the profile's file holds (walls.py), with no values shown."""
-    names = {t.name for t in under}
-    pseudonyms = {r.name: r.pseudonymised for r in profile.relations}
-    return [replace(t, columns=[_as_under(c, pseudonyms.get(t.name, "")) for c in t.columns])
-            if t.name in names else t for t in tables]
+    and its unit column shows no values and says it is only counted (the profile's file does not hold it)."""
+    units = {t.name: t.unit_column for t in under}
+    return [replace(t, columns=[_as_under(c, units[t.name]) for c in t.columns]) if t.name in units else t
+            for t in tables]
 
 
-def _as_under(column: ColumnInfo, pseudonym: str) -> ColumnInfo:
-    if column.name != pseudonym:
+def _as_under(column: ColumnInfo, unit_column: str) -> ColumnInfo:
+    if column.name != unit_column:
         return replace(column, range=[], examples=[])
-    note = "a pseudonym of each unit: it counts and links rows of one unit, it names no one"
-    return replace(column, type=PSEUDONYM_TYPE, range=[], examples=[], samples=[], distinct=0,
+    note = f"identifies each unit; it can only be counted: count(DISTINCT {column.name})"
+    return replace(column, range=[], examples=[], samples=[], distinct=0,
                    description=f"{column.description} ({note})" if column.description else note)
 
 

@@ -8,14 +8,10 @@ approved database is not attached to that connection under any name, so no form 
 
 For a role under disclosure control (issue 35), a table about people also gets a record key column: a keyed hash of
 the unit (or of the row when the table names no unit column), which the rewrite of `sdc_rewrite.py` counts units
-and forms cell keys with; the guard never lets a query name it. The unit column itself (person_id, say) holds a
-pseudonym there, another keyed hash of the unit: it still counts units (count(DISTINCT person_id)) and joins a
-table's rows of one person, but a query can no longer pick people by their identifiers (`person_id IN (<four
-known women>) OR (person_id = 101 AND diagnosis = ...)` padded a group to exactly k and told a diagnosis).
-
-A profile's file is named by a hash of what it holds (tables, versions, columns, masks, filters), so a changed
-registry or grading decision makes a new file and an old one is never read for a new profile. Files unused for a
-day are removed when another profile is built.
+and forms cell keys with; the guard never lets a query name it. The unit column itself (person_id, say) is not in
+the file at all, and the table's rows are held in record-key order: no id, pseudonym or row position can pick a
+person out (`person_id IN (<four known women>) OR (person_id = 101 AND diagnosis = ...)` padded a group to exactly
+k and told a diagnosis). `count(DISTINCT person_id)` still counts people: the rewrite counts record keys instead.
 """
 
 import hashlib
@@ -42,8 +38,7 @@ _BASE_ALIAS = "govdata_profile_source"
 _UNUSED_S = 24 * 3600
 RECORD_KEY = "__govdata_rk"
 ROW_UNIT = "#row"  # a record key per row: the table names no unit column
-PSEUDONYM_TYPE = "BIGINT"
-_PROFILE_FORMAT = 2  # in each profile's name: 2 = unit columns held as pseudonyms
+_PROFILE_FORMAT = 2  # in each profile's name: 2 = unit columns left out, tables about people in record-key order
 
 
 @dataclass(frozen=True)
@@ -57,27 +52,14 @@ class Relation:
     row_filter: str = ""  # a DuckDB predicate over the approved table; empty: every row
     record_key: str = ""  # disclosure control: the unit column the record key hashes (ROW_UNIT: the row); "": none
 
-    @property
-    def pseudonymised(self) -> str:
-        """The unit column held as a pseudonym ("": none): the one a record key hashes, unless masked."""
-        if self.record_key in ("", ROW_UNIT) or self.record_key in self.masked:
-            return ""
-        return self.record_key if self.record_key in {name for name, _ in self.columns} else ""
-
     def expression(self, column: str) -> str:
-        """The column as the profile's file holds it; a pseudonym's expression takes the secret as a parameter."""
         if column in self.masked:
             return f"CASE WHEN {quote(column)} IS NULL THEN NULL ELSE '{MASK}' END AS {quote(column)}"
-        if column == self.pseudonymised:
-            return (f"CAST(md5_number(? || 'id:' || CAST({quote(column)} AS VARCHAR)) % {RECORD_KEY_PRIME} "
-                    f"AS {PSEUDONYM_TYPE}) AS {quote(column)}")
         return quote(column)
 
     def held(self) -> dict[str, str]:
-        """Column -> type as the profile's relation holds it (masked columns are text; the record key and a
-        pseudonymised unit column BIGINT)."""
-        held = {name: MASKED_TYPE if name in self.masked else PSEUDONYM_TYPE if name == self.pseudonymised else kind
-                for name, kind in self.columns}
+        """Column -> type as the profile's relation holds it (masked columns are text; the record key a BIGINT)."""
+        held = {name: MASKED_TYPE if name in self.masked else kind for name, kind in self.columns}
         return {**held, RECORD_KEY: "BIGINT"} if self.record_key else held
 
     def record_key_sql(self) -> str:
@@ -139,8 +121,10 @@ def profile_of(approval: Approval, tables: list[RegisteredTable], every: list[Re
         if access is None:
             continue
         gone = {c.lower() for c in access.denied}
-        columns = tuple((c.name, c.type) for c in table.columns if c.name.lower() not in gone)
-        masked = frozenset(c.name for c in table.columns if c.name in access.masked and c.name.lower() not in gone)
+        unit = keys.get(table.name, "")
+        held_out = gone | ({unit.lower()} if unit not in ("", ROW_UNIT) else set())  # counted through the key
+        columns = tuple((c.name, c.type) for c in table.columns if c.name.lower() not in held_out)
+        masked = frozenset(c.name for c in table.columns if c.name in access.masked and c.name.lower() not in held_out)
         relations.append(Relation(table.name, table.version, columns, masked, filters.get(table.name, ""),
                                   keys.get(table.name, "")))
         denied[table.name] = frozenset(c.name for c in table.columns if c.name.lower() in gone)
@@ -190,8 +174,7 @@ class ProfileDatabases:
 
 
 def _write_relations(base: Path, target: Path, relations: tuple[Relation, ...], secret: bytes = b"") -> None:
-    """Copy each relation's readable columns (masked ones as the mask, a unit column as its pseudonym), its record key
-    and rows into a new file."""
+    """Copy each relation's readable columns (masked ones as the mask), its record key and rows into a new file."""
     source = str(base).replace("'", "''")
     try:
         con = duckdb.connect(str(target))
@@ -203,9 +186,12 @@ def _write_relations(base: Path, target: Path, relations: tuple[Relation, ...], 
             columns = ", ".join(relation.expression(name) for name, _ in relation.columns) or "NULL AS no_columns"
             keyed = f", {relation.record_key_sql()}" if relation.record_key else ""
             where = f" WHERE {relation.row_filter}" if relation.row_filter else ""
-            keys = (1 if relation.pseudonymised else 0) + (1 if relation.record_key else 0)
+            # a table about people is held in record-key order: a row's position (a POSITIONAL JOIN, say) then
+            # tells nothing, where the source's order (by id, by date of registration) could stand for who it is
+            order = f" ORDER BY {quote(RECORD_KEY)}" if relation.record_key else ""
             con.execute(f"CREATE TABLE {quote(relation.name)} AS SELECT {columns}{keyed} "
-                        f"FROM {_BASE_ALIAS}.main.{quote(relation.name)}{where}", [secret.hex()] * keys)
+                        f"FROM {_BASE_ALIAS}.main.{quote(relation.name)}{where}{order}",
+                        [secret.hex()] if relation.record_key else [])
         con.execute(f"DETACH {_BASE_ALIAS}")
         con.execute("CHECKPOINT")
     except duckdb.Error as exc:

@@ -282,3 +282,22 @@ def test_govdata_user_acts_as_that_user_and_role_may_only_lower_it(svc: Services
     made = _cli(svc, monkeypatch, "steward-ana", "grants", "create", "transit-co", "trips", "--purpose", "p",
                 "--until", UNTIL, "--json")
     assert made.exit_code == 0 and json.loads(made.output)["id"] == "g0002"  # type: ignore[attr-defined]
+
+
+def test_a_grant_of_a_table_about_people_keeps_its_unit_column_out_of_the_file(svc: Services,
+                                                                              tmp_path: Path) -> None:
+    """Trips declared as about people (unit column id): the grantee stays under disclosure control; its file holds
+    no id column, the schema still lists id (with no values), and counting people by it runs."""
+    describe = tmp_path / "data" / "people.describe.json"
+    describe.write_text(json.dumps({"unit": "person", "unit_column": "id"}), encoding="utf-8")
+    svc.sql.approved.add(tmp_path / "data" / "trips.csv", name="trips", access_level="restricted public",
+                         describe=describe)
+    svc.create_grant("transit-co", "trips", purpose="route planning", until=UNTIL, columns="id,district,fare",
+                     role=STEWARD)
+    [table] = svc.sql_tables(OPERATOR, user="olga").tables
+    column = next(c for c in table.columns if c.name == "id")
+    assert [c.name for c in table.columns] == ["id", "district", "fare"] and not column.samples and not column.range
+    result = svc.sql_run("SELECT count(DISTINCT id) AS n FROM trips", role=OPERATOR, user="olga")
+    shown = result.rows[0][0]  # six people: at least k, or hidden where the threshold's noise lifts it past six
+    assert result.sdc is not None and (shown in range(5, 11) or shown == "suppressed (too few people)")
+    assert "can only be counted" in refused(svc, "SELECT count(*) AS n FROM trips WHERE id = 1")
