@@ -234,10 +234,6 @@ class SdcSettings(BaseModel):
     sum_noise: float = Field(default=0.1, ge=0.0, le=10.0,
                              description="Cell-key layer for sums and means: at most this share of the largest unit "
                                          "contribution.")
-    threshold_noise: int = Field(default=2, ge=0, le=100,
-                                 description="The threshold rule's own noise: a group or cell is shown from k plus a "
-                                             "whole number in [0, this] units, fixed by which units they are (never "
-                                             "from fewer than k).")
     query_noise: float = Field(default=1.0, ge=0.0, le=10.0,
                                description="Query layer (seeded by the query's wording), as a share of the cell-key "
                                            "layer; 0 turns it off.")

@@ -4,8 +4,7 @@ companions that `sdc_rewrite.py` asks the engine for: per cell, how many units c
 their record keys), and for sums the largest unit contributions.
 
 - threshold: a cell computed from fewer than k units is suppressed; a group of fewer than k units is not shown at
-  all (its row would tell that such a group exists); the line itself moves up by up to `threshold_noise` units,
-  fixed by the cell key, so a group padded to exactly k does not tell for certain who made it k;
+  all (its row would tell that such a group exists);
 - dominance: a sum or mean where the largest n units make up more than a share of the total is suppressed;
 - cell-key perturbation: every released count and sum gets noise from two layers, one seeded by the cell key (the
   same units always get the same noise, so repeating or rewording a query cannot average it away) and one seeded
@@ -25,7 +24,7 @@ from typing import Any
 
 UNITS = ("person", "household", "business")
 RECORD_KEY_PRIME = 2**61 - 1  # cell keys are sums of record keys modulo this prime
-SUPPRESSED = "suppressed (too few {units})"
+SUPPRESSED = "suppressed (fewer than {k})"
 DOMINATED = "suppressed (one or two {units} make up most of it)"
 SECONDARY = "suppressed (protects another cell)"
 _MARKS = ("suppressed (",)
@@ -44,13 +43,12 @@ class SdcRules:
     sum_noise: float = 0.1
     query_noise: float = 1.0
     max_groups: int = 20_000
-    threshold_noise: int = 2
 
     @classmethod
     def of(cls, settings: Any, k: int | None = None) -> "SdcRules":
         return cls(k=k or settings.k, dominance_n=settings.dominance_n, dominance_share=settings.dominance_share,
                    count_noise=settings.count_noise, sum_noise=settings.sum_noise, query_noise=settings.query_noise,
-                   max_groups=settings.max_groups, threshold_noise=settings.threshold_noise)
+                   max_groups=settings.max_groups)
 
     @property
     def query_span(self) -> int:
@@ -100,8 +98,7 @@ class Output:
 
 @dataclass(frozen=True)
 class Layout:
-    """How to read the engine's rows (`[grouping id, group units, group cell key, keys..., companions of each
-    measure...]`) and
+    """How to read the engine's rows (`[grouping id, group units, keys..., companions of each measure...]`) and
     what the caller asked for: outputs, order, limit, offset. `definition` (the query's FROM, WHERE and GROUP BY as
     checked) seeds the query layer with each measure's text, so aliases, output order and LIMIT change no answer."""
 
@@ -161,16 +158,8 @@ def signed_noise(secret: bytes, *parts: Any) -> float:
 
 # ---- primary rules ----
 
-def threshold(rules: SdcRules, secret: bytes, key: int) -> int:
-    """How many units the units with this cell key need to be shown: k plus a whole number in [0,
-    `threshold_noise`] fixed by the key. An exact k told, for a group padded to exactly k − 1 people (found by
-    bisecting a range of incomes, say) plus one person singled out only if they had some value, whether they had
-    it; now a shown or missing group is certain only part of the time, and each new padding set draws anew."""
-    return rules.k + math.floor(_uniform(secret, "threshold", key) * (rules.threshold_noise + 1))
-
-
-def below_threshold(cell: Cell, rules: SdcRules, secret: bytes) -> bool:
-    return cell.units < threshold(rules, secret, cell.key)
+def below_threshold(cell: Cell, k: int) -> bool:
+    return cell.units < k
 
 
 def dominated(cell: Cell, n: int, share: float) -> bool:
@@ -208,9 +197,9 @@ class Release:
 def release(measure: Measure, cells: Sequence[Cell], rules: SdcRules, secret: bytes, seed: str) -> Release:
     """The value one measure may show for one cell, or the rule that suppresses it."""
     first = cells[0]
-    if below_threshold(first, rules, secret):
+    if below_threshold(first, rules.k):
         return Release(rule="threshold")
-    if measure.kind == "count_distinct" and int(first.value or 0) < threshold(rules, secret, first.key):
+    if measure.kind == "count_distinct" and int(first.value or 0) < rules.k:
         return Release(rule="threshold")  # fewer than k distinct values: a small number made from a few people
     if measure.kind in ("count", "count_distinct"):
         return Release(_finish(measure, perturbed_count(first, rules, secret, seed, rules.k)))
@@ -222,7 +211,7 @@ def release(measure: Measure, cells: Sequence[Cell], rules: SdcRules, secret: by
     if measure.kind == "sum":
         return Release(_finish(measure, _like(first, total)))
     counted = cells[1]
-    if below_threshold(counted, rules, secret):
+    if below_threshold(counted, rules.k):
         return Release(rule="threshold")
     return Release(_finish(measure, total / perturbed_count(counted, rules, secret, seed + "#n", rules.k)))
 
@@ -294,16 +283,15 @@ def protect(layout: Layout, rows: Sequence[Sequence[Any]], rules: SdcRules, secr
 def _grid(layout: Layout, rows: Sequence[Sequence[Any]], rules: SdcRules, secret: bytes) -> _Grid:
     grid = _Grid(layout, [], [], [], [], [])
     for row in rows:
-        grouping, units, key = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
-        keys = tuple(row[3:3 + layout.keys])
+        grouping, units, keys = int(row[0] or 0), int(row[1] or 0), tuple(row[2:2 + layout.keys])
         active = frozenset(i for i in range(layout.keys) if not grouping >> (layout.keys - 1 - i) & 1)
         grid.levels.append(active)
         grid.keys.append(keys)
-        grid.hidden.append(layout.grouped and units < threshold(rules, secret, key))
+        grid.hidden.append(layout.grouped and units < rules.k)
         place = json.dumps([grouping, [str(k) for k in keys]], ensure_ascii=False)
         released: list[Release] = []
         sizes: list[float] = []
-        offset = 3 + layout.keys
+        offset = 2 + layout.keys
         for measure in layout.measures:
             cells = cells_of(measure, row[offset:offset + measure.width])
             offset += measure.width
@@ -428,7 +416,7 @@ def shown(cell: Release, unit: str, k: int) -> Any:
         return DOMINATED.format(units=plural(unit))
     if cell.rule == "secondary":
         return SECONDARY
-    return SUPPRESSED.format(units=plural(unit))
+    return SUPPRESSED.format(k=k)
 
 
 def plural(unit: str) -> str:
@@ -491,9 +479,7 @@ def notice(table: str, unit: str, rules: SdcRules, kinds: set[str]) -> str:
     span, units = rules.count_noise + rules.query_span, plural(unit)
     parts = [f"Disclosure control: {table} is a table about {units}, so only aggregates are shown.",
              f"Groups of fewer than {rules.k} {units} are not shown and cells computed from fewer than {rules.k} "
-             "are suppressed (threshold rule)" + (
-                 f"; so are some of up to {rules.k + rules.threshold_noise - 1}, fixed by which {units} they are."
-                 if rules.threshold_noise else "."),
+             "are suppressed (threshold rule).",
              f"Counts are perturbed by the cell-key method (by at most {span}; the same {units} and wording always "
              "get the same answer)."]
     if kinds & {"sum", "avg"}:

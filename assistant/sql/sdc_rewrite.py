@@ -175,6 +175,8 @@ def _check_unit_counted_only(root: exp.Select, table: SdcTable, scan: exp.Table)
         if not _names_unit(column, table, scan):
             continue
         parent = column.parent
+        while isinstance(parent, exp.Paren):
+            parent = parent.parent
         if isinstance(parent, exp.Distinct) and len(parent.expressions) == 1:
             parent = parent.parent
         if not isinstance(parent, exp.Count):
@@ -184,9 +186,13 @@ def _check_unit_counted_only(root: exp.Select, table: SdcTable, scan: exp.Table)
 
 
 def _counted_by_key(argument: exp.Expr | None, table: SdcTable, scan: exp.Table) -> exp.Expr | None:
-    """count(DISTINCT person_id) counts the record keys, one per unit, that the role's file holds instead."""
+    """count(DISTINCT person_id) counts the record keys, one per unit, that the role's file holds instead; a row
+    with no unit has a negative key and is not counted, as count(person_id) would not count it."""
+    while isinstance(argument, exp.Paren):
+        argument = argument.this
     if _names_unit(argument, table, scan):
-        return exp.column(RECORD_KEY, table=scan.alias_or_name, quoted=True)
+        key = exp.column(RECORD_KEY, table=scan.alias_or_name, quoted=True)
+        return exp.If(this=exp.GTE(this=key, expression=exp.Literal.number(0)), true=key.copy())
     return argument
 
 
@@ -484,8 +490,7 @@ def _engine_sql(root: exp.Select, base: exp.Select, keys: int, sets: list[list[i
     return (f"WITH {head}__sdc_base AS ({base.sql(dialect=DIALECT)}), "
             f"__sdc_units AS (SELECT {level} AS __g, {keys_sql}\"__rk\", {', '.join(unit_columns)} "
             f"FROM __sdc_base GROUP BY {grouping}) "
-            f"SELECT {'__g' if grouped else '0'}, count(*) AS __units, {_key('TRUE')} AS __gkey, "
-            f"{keys_sql}{', '.join(cell_columns)} "
+            f"SELECT {'__g' if grouped else '0'}, count(*) AS __units, {keys_sql}{', '.join(cell_columns)} "
             f"FROM __sdc_units{outer_group}{small} LIMIT {row_cap + 1}")
 
 

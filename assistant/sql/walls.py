@@ -38,7 +38,7 @@ _BASE_ALIAS = "govdata_profile_source"
 _UNUSED_S = 24 * 3600
 RECORD_KEY = "__govdata_rk"
 ROW_UNIT = "#row"  # a record key per row: the table names no unit column
-_PROFILE_FORMAT = 2  # in each profile's name: 2 = unit columns left out, tables about people in record-key order
+_PROFILE_FORMAT = 3  # in each profile's name: unit columns left out, rows in record-key order, empty units negative
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,14 @@ class Relation:
 
     def record_key_sql(self) -> str:
         """The record key as the profile's file holds it: md5 of the secret and the unit (or the row), modulo a
-        prime; the secret is the statement's one parameter."""
+        prime; the secret is the statement's one parameter. A row whose unit column is empty is a unit of its own,
+        with a negative key, so counting the unit column (`count(person_id)`) leaves it out as SQL would."""
         row = "'row:' || CAST(rowid AS VARCHAR)"
-        unit = row if self.record_key == ROW_UNIT else (
-            f"coalesce('unit:' || CAST({quote(self.record_key)} AS VARCHAR), {row})")
-        return f"CAST(md5_number(? || {unit}) % {RECORD_KEY_PRIME} AS BIGINT) AS {quote(RECORD_KEY)}"
+        if self.record_key == ROW_UNIT:
+            return f"CAST(md5_number(? || {row}) % {RECORD_KEY_PRIME} AS BIGINT) AS {quote(RECORD_KEY)}"
+        unit = quote(self.record_key)
+        return (f"CAST(md5_number(? || coalesce('unit:' || CAST({unit} AS VARCHAR), {row})) % {RECORD_KEY_PRIME} "
+                f"AS BIGINT) * (CASE WHEN {unit} IS NULL THEN -1 ELSE 1 END) AS {quote(RECORD_KEY)}")
 
 
 @dataclass(frozen=True)

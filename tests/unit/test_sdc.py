@@ -8,8 +8,7 @@ from assistant.sql import sdc
 from assistant.sql.sdc import Cell, Layout, Measure, Output, Release, SdcRules
 
 SECRET = b"s" * 32
-RULES = SdcRules(threshold_noise=0)  # an exact threshold, for the other rules' tests
-NOISY = SdcRules()
+RULES = SdcRules()
 
 
 def test_noise_is_fixed_by_its_parts_and_spread_evenly() -> None:
@@ -67,20 +66,20 @@ def _count(value: int, units: int | None = None, key: int = 1) -> list[object]:
 
 def test_small_groups_are_not_shown_and_an_ungrouped_row_always_is() -> None:
     layout = _layout(1, (Measure("count"),))
-    rows = [[0, 30, 7, "north", *_count(30, key=1)], [0, 2, 7, "harbour", *_count(2, key=2)]]
+    rows = [[0, 30, "north", *_count(30, key=1)], [0, 2, "harbour", *_count(2, key=2)]]
     protected = sdc.protect(layout, rows, RULES, SECRET)
     assert [r[0] for r in protected.rows] == ["north"]
     assert protected.report["hidden_groups"] == 1 and "hidden_groups" not in sdc.public(protected.report)
-    alone = sdc.protect(_layout(0, (Measure("count"),), grouped=False), [[0, 0, 7, *_count(0, key=0)]], RULES, SECRET)
-    assert alone.rows == [["suppressed (too few people)"]]
+    alone = sdc.protect(_layout(0, (Measure("count"),), grouped=False), [[0, 0, *_count(0, key=0)]], RULES, SECRET)
+    assert alone.rows == [["suppressed (fewer than 5)"]]
 
 
 def test_a_margin_never_leaves_exactly_one_hidden_part() -> None:
     """ROLLUP(ward): the total, three wards; harbour (2 people) is hidden, so the smallest other ward is
     suppressed too and total minus the shown wards covers two."""
     layout = _layout(1, (Measure("count", family="count"),))
-    rows = [[1, 62, 7, None, *_count(62, key=9)], [0, 40, 7, "north", *_count(40, key=1)],
-            [0, 20, 7, "south", *_count(20, key=2)], [0, 2, 7, "harbour", *_count(2, key=3)]]
+    rows = [[1, 62, None, *_count(62, key=9)], [0, 40, "north", *_count(40, key=1)],
+            [0, 20, "south", *_count(20, key=2)], [0, 2, "harbour", *_count(2, key=3)]]
     protected = sdc.protect(layout, rows, RULES, SECRET)
     shown = {r[0]: r[1] for r in protected.rows}
     assert "harbour" not in shown and shown["south"] == sdc.SECONDARY and isinstance(shown["north"], int)
@@ -90,9 +89,9 @@ def test_a_margin_never_leaves_exactly_one_hidden_part() -> None:
 def test_two_levels_that_split_the_same_rows_are_a_relation_too() -> None:
     """GROUPING SETS ((sex), (ward)): both sum to the total, so one hidden ward would be total(sex) - wards."""
     layout = _layout(2, (Measure("count", family="count"),))
-    rows = [[1, 30, 7, "F", None, *_count(30, key=1)], [1, 32, 7, "M", None, *_count(32, key=2)],
-            [2, 40, 7, None, "north", *_count(40, key=3)], [2, 20, 7, None, "south", *_count(20, key=4)],
-            [2, 2, 7, None, "harbour", *_count(2, key=5)]]
+    rows = [[1, 30, "F", None, *_count(30, key=1)], [1, 32, "M", None, *_count(32, key=2)],
+            [2, 40, None, "north", *_count(40, key=3)], [2, 20, None, "south", *_count(20, key=4)],
+            [2, 2, None, "harbour", *_count(2, key=5)]]
     shown = {tuple(r[:2]): r[2] for r in sdc.protect(layout, rows, RULES, SECRET).rows}
     assert sum(1 for v in shown.values() if sdc.is_suppressed(v)) >= 1
 
@@ -103,17 +102,17 @@ def test_cells_of_one_family_in_a_row_are_hidden_together() -> None:
     measures = (Measure("count", family="count"), Measure("count", family="count"),
                 Measure("count", family="count"), Measure("avg", family="sum:age"))
     layout = _layout(0, measures, grouped=False)
-    row = [0, 40, 7, *_count(40, key=1), *_count(3, key=2), *_count(37, key=3),
+    row = [0, 40, *_count(40, key=1), *_count(3, key=2), *_count(37, key=3),
            1800, 40, 4, [70, 65], 1800, "BIGINT", *_count(40, key=1)]
     [shown] = sdc.protect(layout, [row], RULES, SECRET).rows
-    assert shown[:3] == [sdc.SECONDARY, "suppressed (too few people)", sdc.SECONDARY]
+    assert shown[:3] == [sdc.SECONDARY, "suppressed (fewer than 5)", sdc.SECONDARY]
     assert isinstance(shown[3], float)
 
 
 def test_order_offset_and_limit_apply_to_released_values_with_suppressed_last() -> None:
     layout = _layout(1, (Measure("count"),), order=((1, True),), limit=2, offset=0)
-    rows = [[0, 10, 7, "a", *_count(10, key=1)], [0, 90, 7, "b", *_count(90, key=2)],
-            [0, 50, 7, "c", *_count(50, 4, key=3)], [0, 40, 7, "d", *_count(40, key=4)]]
+    rows = [[0, 10, "a", *_count(10, key=1)], [0, 90, "b", *_count(90, key=2)],
+            [0, 50, "c", *_count(50, 4, key=3)], [0, 40, "d", *_count(40, key=4)]]
     protected = sdc.protect(layout, rows, RULES, SECRET)
     assert [r[0] for r in protected.rows] == ["b", "d"]
     everything = sdc.protect(_layout(1, (Measure("count"),), order=((1, True),)), rows, RULES, SECRET)
@@ -126,8 +125,7 @@ def test_the_notice_is_the_same_whatever_was_hidden_and_names_the_rules() -> Non
     assert sdc.plural("business") == "businesses" and sdc.plural("household") == "households"
 
 
-@pytest.mark.parametrize("value, expected", [("suppressed (too few people)", True),
-                                             ("suppressed (fewer than 5)", True), (sdc.SECONDARY, True),
+@pytest.mark.parametrize("value, expected", [("suppressed (fewer than 5)", True), (sdc.SECONDARY, True),
                                              ("north", False), (5, False), (None, False)])
 def test_is_suppressed(value: object, expected: bool) -> None:
     assert sdc.is_suppressed(value) is expected
@@ -136,22 +134,5 @@ def test_is_suppressed(value: object, expected: bool) -> None:
 def test_shown_words() -> None:
     words = "suppressed (one or two businesses make up most of it)"
     assert sdc.shown(Release(rule="dominance"), "business", 5) == words
-    assert sdc.shown(Release(rule="threshold"), "person", 10) == "suppressed (too few people)"
+    assert sdc.shown(Release(rule="threshold"), "person", 10) == "suppressed (fewer than 10)"
     assert sdc.shown(Release(7), "person", 5) == 7
-
-
-def test_the_threshold_moves_up_by_up_to_its_noise_fixed_by_the_units() -> None:
-    """k plus a whole number in [0, threshold_noise] drawn from the cell key: never below k, the same for the same
-    units, and evenly spread, so a group of exactly k shows for about a third of the sets of units."""
-    lines = Counter(sdc.threshold(NOISY, SECRET, key) for key in range(3000))
-    assert set(lines) == {5, 6, 7} and min(lines.values()) > 900
-    assert sdc.threshold(NOISY, SECRET, 42) == sdc.threshold(NOISY, SECRET, 42)
-    assert {sdc.threshold(RULES, SECRET, key) for key in range(100)} == {5}
-    count = Measure("count")
-    released = [sdc.release(count, [Cell(5, 5, key)], NOISY, SECRET, "q") for key in range(300)]
-    assert 60 < sum(r.rule == "" for r in released) < 140 and all(r.value >= 5 for r in released if r.rule == "")
-    assert all(sdc.release(count, [Cell(4, 4, key)], NOISY, SECRET, "q").rule == "threshold" for key in range(300))
-    layout = _layout(1, (Measure("count"),))
-    rows = [[0, 5, key, f"w{key}", *_count(5, key=key)] for key in range(300)]
-    shown = sdc.protect(layout, rows, NOISY, SECRET).rows
-    assert 60 < len(shown) < 140  # a group of k is hidden where its units' line is k + 1 or k + 2

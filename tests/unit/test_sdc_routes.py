@@ -191,8 +191,8 @@ def test_a_table_k_overrides_the_setting(tmp_path: Path) -> None:
     services.sql.approved.add(data.people, name="people", describe=describe)
     rows = services.sql_run("SELECT ward, count(*) AS n FROM people GROUP BY ward", role="citizen").rows
     assert rows and all(n >= 50 - 4 for _, n in rows)  # wards of fewer than 50 people are not shown
-    park = services.sql_run("SELECT count(*) AS n FROM people WHERE ward = 'park'", role="citizen")
-    assert sdc.is_suppressed(park.rows[0][0]) and "fewer than 50 people" in (park.sdc or {})["notice"]
+    assert "fewer than 50" in services.sql_run("SELECT count(*) AS n FROM people WHERE ward = 'park'",
+                                               role="citizen").rows[0][0]
 
 
 def test_roles_without_microdata_keep_safe_defaults(tmp_path: Path) -> None:

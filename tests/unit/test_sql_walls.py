@@ -187,7 +187,8 @@ def test_a_declared_unit_column_is_not_in_a_protected_roles_file_and_its_rows_ha
     record-key order, so neither an id nor a row's position can pick a person out; the steward keeps the ids."""
     data = tmp_path / "data"
     data.mkdir()
-    (data / "visits.csv").write_text("person,ward\n" + "".join(f"P{i:03d},w{i % 3}\n" for i in range(40)))
+    (data / "visits.csv").write_text("person,ward\n" + "".join(f"P{i:03d},w{i % 3}\n" for i in range(40))
+                                     + "".join(f",w{i % 3}\n" for i in range(10)))  # ten rows with no person
     (data / "visits.describe.json").write_text(json.dumps({"unit": "person", "unit_column": "person"}))
     svc = SqlService(Settings(home=tmp_path / "home"), lambda: None,  # type: ignore[arg-type,return-value]
                      lambda texts: None, lambda paths: None)  # type: ignore[arg-type,return-value]
@@ -200,7 +201,10 @@ def test_a_declared_unit_column_is_not_in_a_protected_roles_file_and_its_rows_ha
         wards = [row[0] for row in con.execute("SELECT ward FROM visits").fetchall()]
     finally:
         con.close()
-    assert keys == sorted(keys) and wards != [f"w{i % 3}" for i in range(40)]  # the source's order is gone
+    assert keys == sorted(keys) and wards[:40] != [f"w{i % 3}" for i in range(40)]  # the source's order is gone
+    counted = svc.run("SELECT count(*) AS a, count(person) AS b, count(DISTINCT person) AS c FROM visits",
+                      role="citizen").rows[0]
+    assert [abs(n - truth) <= 4 for n, truth in zip(counted, (50, 40, 40), strict=True)] == [True] * 3
     wall = citizen.profile.wall()  # type: ignore[union-attr]
     with pytest.raises(QueryFailed, match="holds more than the caller's access profile"):
         QueryRunner(svc.approved.database, wall=wall).run(GuardedQuery("SELECT ward FROM visits", ("visits",)))
