@@ -376,14 +376,13 @@ def _described(table: RegisteredTable, columns: list[Any], held: set[str],
     """The table with its row count and column values read from a profile's file (a read-only cursor); a column
     the file does not hold (a unit column under disclosure control) keeps its name and shows no values."""
     try:
-        read = iter(described_values(con, table.name, [c for c in columns if c.name.lower() in held]))
+        read = {c.name: c for c in described_values(con, table.name, [c for c in columns if c.name.lower() in held])}
         found = con.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchone()
     except duckdb.Error as exc:
         raise GovDataError(f"cannot read the access profile's table {table.name}: {first_line(exc)}") from None
     finally:
         con.close()
-    described = [next(read) if c.name.lower() in held else replace(c, samples=[], examples=[], range=[], distinct=0)
-                 for c in columns]
+    described = [read.get(c.name) or replace(c, samples=[], examples=[], range=[], distinct=0) for c in columns]
     return replace(table, columns=described, row_count=int(found[0]) if found else 0)
 
 

@@ -12,6 +12,10 @@ and forms cell keys with; the guard never lets a query name it. The unit column 
 the file at all, and the table's rows are held in record-key order: no id, pseudonym or row position can pick a
 person out (`person_id IN (<four known women>) OR (person_id = 101 AND diagnosis = ...)` padded a group to exactly
 k and told a diagnosis). `count(DISTINCT person_id)` still counts people: the rewrite counts record keys instead.
+
+A profile's file is named by a hash of what it holds (tables, versions, columns, masks, filters), so a changed
+registry or grading decision makes a new file and an old one is never read for a new profile. Files unused for a
+day are removed when another profile is built.
 """
 
 import hashlib
@@ -128,8 +132,7 @@ def profile_of(approval: Approval, tables: list[RegisteredTable], every: list[Re
         held_out = gone | ({unit.lower()} if unit not in ("", ROW_UNIT) else set())  # counted through the key
         columns = tuple((c.name, c.type) for c in table.columns if c.name.lower() not in held_out)
         masked = frozenset(c.name for c in table.columns if c.name in access.masked and c.name.lower() not in held_out)
-        relations.append(Relation(table.name, table.version, columns, masked, filters.get(table.name, ""),
-                                  keys.get(table.name, "")))
+        relations.append(Relation(table.name, table.version, columns, masked, filters.get(table.name, ""), unit))
         denied[table.name] = frozenset(c.name for c in table.columns if c.name.lower() in gone)
     full = (len(relations) == len(every) and not any(denied.values())
             and not any(r.masked or r.row_filter or r.record_key for r in relations))
