@@ -61,9 +61,7 @@ def normal_sql(keys: list[str], where: str, measures: dict[str, tuple[str, str, 
 
 
 def service_for(folder: Path, people: int, **sdc_settings: Any) -> tuple[SqlService, duckdb.DuckDBPyConnection]:
-    data = write_clinic(folder / "data", count=people)
-    data.describe.write_text(json.dumps({"title": "Clinic patients", "unit": "person",
-                                         "columns": {"name": {"sensitive": True}}}), encoding="utf-8")
+    data = write_clinic(folder / "data", count=people, unit_column=False)
     home = folder / "home"
     (home / "sql").mkdir(parents=True, exist_ok=True)
     (home / "sql" / "sdc.key").write_text("42" * 32)

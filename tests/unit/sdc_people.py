@@ -54,9 +54,10 @@ def people_rows(count: int = PEOPLE, seed: int = SEED) -> list[dict[str, Any]]:
     return rows
 
 
-def write_clinic(folder: Path, count: int = PEOPLE, seed: int = SEED) -> Clinic:
-    """people.csv (a table about people: unit person, unit column person_id, name sensitive) with its describe
-    file, wards.csv (public: ward, region) and councillors.csv (public: names with ward, age and sex)."""
+def write_clinic(folder: Path, count: int = PEOPLE, seed: int = SEED, *, unit_column: bool = True) -> Clinic:
+    """people.csv (a table about people: unit person, unit column person_id unless `unit_column` is false, when
+    rows are the units and person_id an ordinary column; name sensitive) with its describe file, wards.csv
+    (public: ward, region) and councillors.csv (public: names with ward, age and sex)."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = people_rows(count, seed)
     people = folder / "people.csv"
@@ -65,8 +66,9 @@ def write_clinic(folder: Path, count: int = PEOPLE, seed: int = SEED) -> Clinic:
         writer.writeheader()
         writer.writerows(rows)
     describe = folder / "people.describe.json"
-    describe.write_text(json.dumps({"title": "Clinic patients", "unit": "person", "unit_column": "person_id",
-                                    "columns": {"name": {"sensitive": True}}}), encoding="utf-8")
+    declared = {"title": "Clinic patients", "unit": "person", **({"unit_column": "person_id"} if unit_column else {}),
+                "columns": {"name": {"sensitive": True}}}
+    describe.write_text(json.dumps(declared), encoding="utf-8")
     wards = folder / "wards.csv"
     wards.write_text("ward,region\n" + "".join(f"{w},{'coast' if w in ('harbour', 'river') else 'inland'}\n"
                                                for w in WARDS), encoding="utf-8")

@@ -19,7 +19,6 @@ The attacker knows the rules and their settings (k = 5; counts perturbed by two 
 """
 
 import itertools
-import json
 import statistics
 from collections import Counter
 from collections.abc import Callable
@@ -40,10 +39,7 @@ ROLE = "citizen"
 
 
 def _clinic(root: Path, *, unit_column: bool) -> tuple[SqlService, Clinic]:
-    data = write_clinic(root / "data")
-    if not unit_column:
-        data.describe.write_text(json.dumps({"title": "Clinic patients", "unit": "person",
-                                             "columns": {"name": {"sensitive": True}}}), encoding="utf-8")
+    data = write_clinic(root / "data", unit_column=unit_column)
     key = root / "home" / "sql" / "sdc.key"  # a fixed key: the same noise on every run of these tests
     key.parent.mkdir(parents=True)
     key.write_text("35" * 32)
