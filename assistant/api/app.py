@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistant import shapes
 from assistant.api import errors
 from assistant.api.errors import TooLarge
+from assistant.api.grants import grant_routes
 from assistant.services import Services
 from assistant.usecases.tokens import Caller
 from core.settings import Settings
@@ -40,6 +41,7 @@ def build_api(services: Services) -> FastAPI:
     _catalog_routes(api, services, bounds, As)
     _sql_routes(api, services, bounds, As)
     _knowledge_routes(api, services, bounds, As)
+    grant_routes(api, services, bounds, As)
     return api
 
 

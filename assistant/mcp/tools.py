@@ -15,13 +15,15 @@ from assistant import shapes
 from assistant.register.entries import RegisterFilter
 from assistant.services import Services
 from assistant.sql.guard import SqlRejected
+from assistant.usecases.grants import argument_names
 from assistant.usecases.tokens import Caller
 from core.errors import FieldError, GovDataError, NotFound
 from core.settings import Settings
 
 CALLER = "govdata.caller"  # the ASGI scope key the HTTP wall (server.py) puts the token's caller under
 NEEDS = {"register_list": "register.read", "knowledge_propose": "knowledge.propose",
-         "knowledge_list": "knowledge.review", "knowledge_review": "knowledge.review"}  # listed only to roles with it
+         "knowledge_list": "knowledge.review", "knowledge_review": "knowledge.review",
+         "grant_decide": "grants.manage", "grant_status": "grants.manage"}  # listed only to roles with it
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 INSTRUCTIONS = (
@@ -107,6 +109,7 @@ def build(services: Services, fixed: Caller | None = None) -> GovDataMCP:
     _sql_tools(server, services.settings)
     _steward_tools(server, services.settings)
     _knowledge_tools(server, services.settings)
+    _grant_tools(server, services.settings)
     _resources(server)
     server.middleware.append(_ListedForRole(server))
     return server
@@ -303,6 +306,92 @@ def _knowledge_tools(server: GovDataMCP, settings: Settings) -> None:
         caller = caller_of(ctx)
         return dict(services_of(ctx).knowledge_review(id, approve=approve, role=caller.role, user=caller.user,
                                                       reason=reason).as_dict())
+
+
+def _grant_tools(server: GovDataMCP, settings: Settings) -> None:
+    """Sharing and authorised operation (issue 33): a member of an organisation (the token's `--org`, or the user's)
+    reads its grants and asks for access; data stewards decide requests and suspend, resume or revoke grants."""
+    b = _Bounds(settings)
+    day = "YYYY-MM-DD"
+
+    @server.tool(annotations=READ_ONLY)
+    def grants_list(ctx: Context, state: Annotated[str | None, b.field(
+                        "active, not started, expired, suspended or revoked (today)")] = None,
+                    limit: Annotated[int, b.size("grants")] = 50, offset: Annotated[int, b.offset()] = 0,
+                    ) -> dict[str, Any]:
+        """The grants your organisation holds (every grant for a data steward), newest first: what each opens
+        (dataset, theme or publisher; columns; rows), its purpose, its term and its state today. Tables a grant
+        opens appear in list_tables and answer sql_run while it is active."""
+        caller = caller_of(ctx)
+        found = services_of(ctx).grants(role=caller.role, user=caller.user, state=state)
+        return shapes.page(shapes.window(found, offset, limit), dict)
+
+    @server.tool(annotations=READ_ONLY)
+    def grant_show(id: Annotated[str, b.field("The grant's id, as grants_list gives it.")],
+                   ctx: Context) -> dict[str, Any]:
+        """One grant in full: what it opens, its purpose, term, contact and state today, with the earlier versions of
+        its term and scope (another organisation's grant is not found, like an id that does not exist)."""
+        caller = caller_of(ctx)
+        return services_of(ctx).grant(id, role=caller.role, user=caller.user)
+
+    @server.tool(annotations=WRITES)
+    def grant_request(
+        dataset: Annotated[str, b.field("An approved table's name or a catalog record's id.")],
+        purpose: Annotated[str, b.text("What the access is for.")],
+        until: Annotated[str, Field(max_length=32, description=f"The last day, {day}.")], ctx: Context,
+        start: Annotated[str | None, Field(max_length=32, description=f"The first day, {day} (today).")] = None,
+        columns: Annotated[str | None, b.field("Only these columns, comma-separated.")] = None,
+        rows: Annotated[str | None, b.field("Only rows this SQL predicate selects.")] = None,
+    ) -> dict[str, Any]:
+        """Ask for access to one dataset for your organisation; a data steward approves (possibly narrowed) or
+        rejects it, and grant_requests shows the outcome. Returns the request and its id."""
+        caller = caller_of(ctx)
+        with argument_names():
+            return services_of(ctx).request_grant(dataset, purpose=purpose, until=until, start=start,
+                                                  columns=columns, rows=rows, role=caller.role, user=caller.user)
+
+    @server.tool(annotations=READ_ONLY)
+    def grant_requests(ctx: Context, status: Annotated[str | None, b.field("pending, approved or rejected")] = None,
+                       limit: Annotated[int, b.size("requests")] = 50, offset: Annotated[int, b.offset()] = 0,
+                       ) -> dict[str, Any]:
+        """Requests for access, oldest first, with each decision and its reason: your organisation's, or the queue
+        for a data steward."""
+        caller = caller_of(ctx)
+        found = services_of(ctx).requests(role=caller.role, user=caller.user, status=status)
+        return shapes.page(shapes.window(found, offset, limit), dict)
+
+    @server.tool(annotations=WRITES)
+    def grant_decide(
+        id: Annotated[str, b.field("The request's id, as grant_requests gives it.")],
+        approve: Annotated[bool, Field(description="true approves, false rejects")], ctx: Context,
+        reason: Annotated[str, b.field("Why (needed to reject; the requester sees it).")] = "",
+        until: Annotated[str | None, Field(max_length=32, description=f"A shorter term's last day, {day}.")] = None,
+        columns: Annotated[str | None, b.field("Fewer columns than asked for.")] = None,
+        rows: Annotated[str | None, b.field("A predicate the rows must also meet.")] = None,
+    ) -> dict[str, Any]:
+        """Approve a pending request as a grant, possibly narrowed (fewer columns, fewer rows, a shorter term), or
+        reject it with a reason (data stewards). Returns the grant made, or the rejected request."""
+        caller = caller_of(ctx)
+        services = services_of(ctx)
+        if not approve:
+            return services.reject_request(id, reason=reason, role=caller.role, user=caller.user)
+        with argument_names():
+            return services.approve_request(id, until=until, columns=columns, rows=rows, note=reason or None,
+                                            role=caller.role, user=caller.user)
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
+                                             open_world_hint=False))
+    def grant_status(id: Annotated[str, b.field("The grant's id, as grants_list gives it.")],
+                     action: Annotated[Literal["revoke", "suspend", "resume"], Field(
+                         description="revoke ends it for good; suspend stops it until resumed")],
+                     ctx: Context, reason: Annotated[str | None, b.field("Why (kept in its history).")] = None,
+                     ) -> dict[str, Any]:
+        """Revoke, suspend or resume a grant (data stewards); the next call made under it sees the change."""
+        caller = caller_of(ctx)
+        services = services_of(ctx)
+        change = {"revoke": services.revoke_grant, "suspend": services.suspend_grant,
+                  "resume": services.resume_grant}[action]
+        return change(id, reason=reason, role=caller.role, user=caller.user)
 
 
 def _resources(server: GovDataMCP) -> None:

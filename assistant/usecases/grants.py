@@ -7,6 +7,8 @@ term) and leaves a receipt. A member of an organisation asks for access and sees
 requests. What a grant opens is decided at each call from the file (assistant/usecases/desk.py `_grants`).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +35,20 @@ from assistant.policy.grants import (
 from assistant.usecases.desk import Desk, _entry
 from core.errors import FieldError, NotFound
 from vectorstore.store import DATASETS
+
+ARGUMENT_NAMES = {"from": "start", "dataset_id": "dataset"}  # fields named after the CLI's flags and argument
+
+
+@contextmanager
+def argument_names() -> Iterator[None]:
+    """For the REST API and MCP: bad input named by the argument the caller sent (`start`, not the CLI's
+    `--from`)."""
+    try:
+        yield
+    except FieldError as exc:
+        if exc.field not in ARGUMENT_NAMES:
+            raise
+        raise type(exc)(ARGUMENT_NAMES[exc.field], exc.problem, exc.value) from None
 
 
 class GrantUseCases(Desk):

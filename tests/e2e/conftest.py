@@ -173,6 +173,13 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     tokens |= {f"client{n}": steward.create_token(f"client{n}", "citizen", role="data_steward")[1] for n in range(20)}
     tokens["revoked"] = steward.create_token("old", "data_steward", role="data_steward")[1]
     steward.revoke_token("old", role="data_steward")
+    with serving(home) as url:
+        yield ApiServer(url, home, tokens)
+
+
+@contextmanager
+def serving(home: Path) -> Iterator[str]:
+    """`govdata serve` over `home` on a free port of 127.0.0.1 (no model warm-up), its URL while the block runs."""
     port = free_port()
     env = {**os.environ, "GOVDATA_HOME": str(home), "OMP_WAIT_POLICY": "PASSIVE", "GOVDATA_LLM__WARM_UP": "false"}
     process = subprocess.Popen([*GOVDATA, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
@@ -187,6 +194,8 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
                 process.kill()
                 pytest.fail(f"govdata serve did not start: {process.stderr.read().decode() if process.stderr else ''}")
             time.sleep(0.3)
-    yield ApiServer(f"http://127.0.0.1:{port}", home, tokens)
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

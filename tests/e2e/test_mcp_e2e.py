@@ -21,7 +21,7 @@ from .conftest import GOVDATA, ApiServer
 
 pytestmark = pytest.mark.e2e
 TOOLS = {"search_datasets", "get_dataset", "search_documents", "ask", "list_tables", "sql_check", "sql_run",
-         "sql_ask", "catalog_overview"}
+         "sql_ask", "catalog_overview", "grants_list", "grant_show", "grant_request", "grant_requests"}
 MASKED_SQL = {"sql": "SELECT holder FROM applicants ORDER BY case_no LIMIT 1"}
 
 
@@ -102,7 +102,8 @@ def test_http_with_a_steward_token_sees_everything(api_server: ApiServer) -> Non
                 register.structured_content, queue.structured_content]
 
     tools, found, raw, record, register, queue = session(over_http(api_server, "data_steward"), work)
-    assert tools == TOOLS | {"register_list", "knowledge_propose", "knowledge_list", "knowledge_review"}
+    assert tools == TOOLS | {"register_list", "knowledge_propose", "knowledge_list", "knowledge_review",
+                             "grant_decide", "grant_status"}
     assert {"results", "total", "next"} <= set(queue)  # the knowledge queue, over HTTP with the steward's token
     assert all(item["status"] in ("proposed", "approved") for item in queue["results"])  # (the API suite's proposal)
     assert found["results"][0]["identifier"] == "OASAM OCIO-25-012:044-252" and found["total"] == 42

@@ -45,7 +45,11 @@ def test_the_openapi_document_lists_every_operation(client: TestClient) -> None:
         ("GET", "/datasets/search"), ("GET", "/datasets/{id}"), ("GET", "/catalog/overview"),
         ("GET", "/documents/search"), ("GET", "/documents/{id}"), ("POST", "/ask"), ("GET", "/tables"),
         ("POST", "/sql/check"), ("POST", "/sql/run"), ("POST", "/sql/ask"), ("POST", "/knowledge"),
-        ("GET", "/knowledge"), ("GET", "/knowledge/{id}"), ("POST", "/knowledge/{id}/review")}
+        ("GET", "/knowledge"), ("GET", "/knowledge/{id}"), ("POST", "/knowledge/{id}/review"),
+        ("GET", "/organisations"), ("POST", "/organisations"), ("GET", "/grants"), ("POST", "/grants"),
+        ("GET", "/grants/{id}"), ("POST", "/grants/{id}/amend"), ("POST", "/grants/{id}/revoke"),
+        ("POST", "/grants/{id}/suspend"), ("POST", "/grants/{id}/resume"), ("GET", "/grant-requests"),
+        ("POST", "/grant-requests"), ("POST", "/grant-requests/{id}/approve"), ("POST", "/grant-requests/{id}/reject")}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     search = document["paths"]["/datasets/search"]["get"]["parameters"]
     assert next(p for p in search if p["name"] == "k")["schema"]["maximum"] == 50

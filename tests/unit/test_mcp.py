@@ -21,9 +21,10 @@ from assistant.mcp.tools import CALLER, build
 from assistant.usecases.tokens import Caller
 from tests.unit.shells import STEWARD, ShellHome, shell_home
 
-WRITING = {"knowledge_propose", "knowledge_review"}  # they add or decide a proposal; nothing is ever deleted
+WRITING = {"knowledge_propose", "knowledge_review", "grant_request", "grant_decide", "grant_status"}
+DESTRUCTIVE = {"grant_status"}  # a revoked grant never opens again
 TOOLS = {"search_datasets", "get_dataset", "search_documents", "ask", "list_tables", "sql_check", "sql_run",
-         "sql_ask", "catalog_overview"}
+         "sql_ask", "catalog_overview", "grants_list", "grant_show", "grant_request", "grant_requests"}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_a_role_sees_only_the_tools_its_actions_allow(home: ShellHome) -> None:
     steward = with_client(home, STEWARD, listed)
     assert {t.name for t in citizen} == TOOLS | {"knowledge_propose"}
     assert {t.name for t in steward} == TOOLS | {"register_list", "knowledge_propose", "knowledge_list",
-                                                 "knowledge_review"}
+                                                 "knowledge_review", "grant_decide", "grant_status"}
     refused = call(home, "citizen", "register_list", {})
     assert refused.is_error
     assert refused.content[0].text == "role 'citizen' may not read the public data resource register"
@@ -64,7 +65,7 @@ def test_every_tool_has_a_description_and_a_bounded_schema(home: ShellHome) -> N
     for tool in tools:
         assert len(tool.description or "") > 80, tool.name
         assert tool.annotations.read_only_hint is (tool.name not in WRITING), tool.name
-        assert tool.annotations.destructive_hint is not True, tool.name
+        assert (tool.annotations.destructive_hint is True) is (tool.name in DESTRUCTIVE), tool.name
     search = next(t for t in tools if t.name == "search_datasets").input_schema
     assert search["required"] == ["query"] and search["properties"]["k"]["maximum"] == 50
     assert search["properties"]["query"]["maxLength"] == 2000
