@@ -4,18 +4,18 @@ calls one Services use case as the token's caller and returns the CLI's `--json`
 
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Path, Query, Request
+from fastapi import Body, Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import shapes
 from assistant.api import errors
+from assistant.api.bounds import Bounds
 from assistant.api.errors import TooLarge
 from assistant.api.grants import grant_routes
 from assistant.services import Services
 from assistant.usecases.tokens import Caller
-from core.settings import Settings
 
 PREFIX = "/api/v1"
 DESCRIPTION = ("Open-data catalogs, laws and guides, and approved tables, as the token's role may see them. Send "
@@ -37,7 +37,7 @@ def build_api(services: Services) -> FastAPI:
         return found
 
     As = Annotated[Caller, Depends(caller)]
-    bounds = _Bounds(services.settings)
+    bounds = Bounds(services.settings)
     _catalog_routes(api, services, bounds, As)
     _sql_routes(api, services, bounds, As)
     _knowledge_routes(api, services, bounds, As)
@@ -45,37 +45,7 @@ def build_api(services: Services) -> FastAPI:
     return api
 
 
-class _Bounds:
-    """The settings' input limits as query and body fields: bad input is a 422 naming the field."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings, self.deepest = settings, settings.api.max_results
-
-    def words(self) -> Any:
-        return Query(min_length=1, max_length=self.settings.input.max_question_chars,
-                     description="What to look for, in plain words (Chinese or English).")
-
-    def question(self, what: str) -> Any:
-        return Body(embed=True, min_length=1, max_length=self.settings.input.max_question_chars, description=what)
-
-    def sql(self) -> Any:
-        return Body(embed=True, min_length=1, max_length=self.settings.sql.max_chars,
-                    description="One read-only DuckDB SELECT over the approved tables.")
-
-    def filter(self, what: str = "") -> Any:
-        return Query(max_length=self.settings.input.max_field_chars, description=what)
-
-    def size(self) -> Any:
-        return Query(ge=1, le=self.deepest, description=f"Page size (at most {self.deepest}).")
-
-    def id(self, what: str) -> Any:
-        return Path(max_length=self.settings.input.max_field_chars, description=what)
-
-    def offset(self) -> Any:
-        return Query(ge=0, le=self.deepest - 1, description="Where the page starts: 0, or the previous page's next.")
-
-
-def _catalog_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> None:
+def _catalog_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
     @api.get("/datasets/search", summary="Find datasets", tags=["catalog"])
     def search_datasets(
         q: Annotated[str, b.words()], caller: As, k: Annotated[int, b.size()] = 10,
@@ -123,7 +93,7 @@ def _catalog_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> No
         return shapes.answer(services.ask(question, role=caller.role, user=caller.user))
 
 
-def _sql_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> None:
+def _sql_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
     @api.get("/tables", summary="The role's approved tables", tags=["sql"])
     def tables(caller: As, limit: Annotated[int, b.size()] = 50,
                offset: Annotated[int, b.offset()] = 0) -> dict[str, Any]:
@@ -150,7 +120,7 @@ def _sql_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> None:
         return shapes.sql_answer(services.sql_ask(question, role=caller.role, user=caller.user, dataset=dataset))
 
 
-def _knowledge_routes(api: FastAPI, services: Services, b: _Bounds, As: Any) -> None:
+def _knowledge_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
     """What an office teaches the SQL assistant (issue 32): anyone who may propose sends a verified pair, term or
     note; data stewards list the queue and approve or reject, as `govdata knowledge ...` does."""
     text = b.settings.input.max_question_chars

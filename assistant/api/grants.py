@@ -4,21 +4,19 @@ organisation's grants and requests; a data steward (`grants.manage`) registers o
 suspends, resumes and revokes grants, and decides requests. Every route is one Services call as the token's caller;
 Services checks the role and leaves the receipt, so these routes add no rule of their own."""
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Body, FastAPI
 
 from assistant import shapes
+from assistant.api.bounds import Bounds
 from assistant.services import Services
 from assistant.usecases.grants import argument_names as rest_names
-
-if TYPE_CHECKING:
-    from assistant.api.app import _Bounds
 
 DAY = "YYYY-MM-DD"
 
 
-def grant_routes(api: FastAPI, services: Services, b: "_Bounds", As: Any) -> None:
+def grant_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
     """Organisations, grants and requests for access under /organisations, /grants and /grant-requests."""
     field = b.settings.input.max_field_chars
     text = b.settings.input.max_question_chars
@@ -153,7 +151,7 @@ def grant_routes(api: FastAPI, services: Services, b: "_Bounds", As: Any) -> Non
         _status_route(api, b, As, action, verb, what)
 
 
-def _status_route(api: FastAPI, b: "_Bounds", As: Any, action: str, change: Any, what: str) -> None:
+def _status_route(api: FastAPI, b: Bounds, As: Any, action: str, change: Any, what: str) -> None:
     """POST /grants/{id}/ACTION: a grant's status changed with a reason; its next use sees it."""
 
     def route(id: Annotated[str, b.id("The grant's id, as the list gives it.")], caller: As,
