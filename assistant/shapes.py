@@ -61,6 +61,9 @@ def page(found: Page[T], shape: Callable[[T], dict[str, Any]]) -> dict[str, Any]
             "next": found.next}
 
 
+LONGEST_LIST = 10**9  # the largest offset into a list held whole (tables, knowledge, grants): every item reachable
+
+
 def window(items: Sequence[T], offset: int, limit: int) -> Page[T]:
     """One page of a list that is whole in memory (the register, the tables)."""
     end = offset + limit

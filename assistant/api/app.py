@@ -96,7 +96,7 @@ def _catalog_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> Non
 def _sql_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
     @api.get("/tables", summary="The role's approved tables", tags=["sql"])
     def tables(caller: As, limit: Annotated[int, b.size()] = 50,
-               offset: Annotated[int, b.offset()] = 0) -> dict[str, Any]:
+               offset: Annotated[int, b.list_offset()] = 0) -> dict[str, Any]:
         """Tables with columns, units and descriptions (items as `govdata sql tables --json`)."""
         context = services.sql_tables(caller.role, user=caller.user)
         return shapes.page(shapes.window(context.tables, offset, limit), shapes.table_in(context))
@@ -145,7 +145,7 @@ def _knowledge_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> N
     @api.get("/knowledge", summary="The knowledge queue and items (data stewards)", tags=["knowledge"])
     def knowledge_list(caller: As, status: Annotated[str | None, b.filter("pending, approved, rejected, ...")] = None,
                        kind: Annotated[str | None, b.filter("pair, term or note")] = None,
-                       limit: Annotated[int, b.size()] = 50, offset: Annotated[int, b.offset()] = 0,
+                       limit: Annotated[int, b.size()] = 50, offset: Annotated[int, b.list_offset()] = 0,
                        ) -> dict[str, Any]:
         """Waiting proposals, suspended and flagged items first (as `govdata knowledge list --json`)."""
         items = services.knowledge_items(role=caller.role, user=caller.user, status=status, kind=kind)

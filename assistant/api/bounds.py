@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import Body, Path, Query
 
+from assistant.shapes import LONGEST_LIST
 from core.settings import Settings
 
 
@@ -34,4 +35,9 @@ class Bounds:
         return Path(max_length=self.settings.input.max_field_chars, description=what)
 
     def offset(self) -> Any:
+        """A search's offset: a search ranks at most `deepest` results."""
         return Query(ge=0, le=self.deepest - 1, description="Where the page starts: 0, or the previous page's next.")
+
+    def list_offset(self) -> Any:
+        """A whole list's offset (tables, knowledge, grants ...): every item can be reached."""
+        return Query(ge=0, le=LONGEST_LIST, description="Where the page starts: 0, or the previous page's next.")

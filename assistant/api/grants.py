@@ -11,7 +11,7 @@ from fastapi import Body, FastAPI
 from assistant import shapes
 from assistant.api.bounds import Bounds
 from assistant.services import Services
-from assistant.usecases.grants import argument_names as rest_names
+from assistant.usecases.grants import argument_names
 
 DAY = "YYYY-MM-DD"
 
@@ -19,7 +19,6 @@ DAY = "YYYY-MM-DD"
 def grant_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
     """Organisations, grants and requests for access under /organisations, /grants and /grant-requests."""
     field = b.settings.input.max_field_chars
-    text = b.settings.input.max_question_chars
 
     def optional(what: str, longest: int = field) -> Any:
         return Body(embed=True, max_length=longest, description=what)
@@ -29,7 +28,7 @@ def grant_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
 
     @api.get("/organisations", summary="Organisations that grants are given to (data stewards)", tags=["grants"])
     def organisations(caller: As, limit: Annotated[int, b.size()] = 50,
-                      offset: Annotated[int, b.offset()] = 0) -> dict[str, Any]:
+                      offset: Annotated[int, b.list_offset()] = 0) -> dict[str, Any]:
         """Every department and licensed operator, with its contact and active grants (as `govdata orgs list
         --json`)."""
         return page(services.organisations(role=caller.role, user=caller.user), offset, limit)
@@ -43,14 +42,15 @@ def grant_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
         title: Annotated[str | None, optional("Its full name.")] = None,
     ) -> dict[str, Any]:
         """A department or licensed operator (as `govdata orgs add --json`)."""
-        return services.add_organisation(name, kind=kind, contact=contact, title=title, role=caller.role,
-                                         user=caller.user)
+        with argument_names(org="name"):
+            return services.add_organisation(name, kind=kind, contact=contact, title=title, role=caller.role,
+                                             user=caller.user)
 
     @api.get("/grants", summary="Grants: every one for a steward, your organisation's otherwise", tags=["grants"])
     def grants(caller: As, org: Annotated[str | None, b.filter("Only this organisation's.")] = None,
                state: Annotated[str | None, b.filter("active, not started, expired, suspended or revoked "
                                                      "(today)")] = None,
-               limit: Annotated[int, b.size()] = 50, offset: Annotated[int, b.offset()] = 0) -> dict[str, Any]:
+               limit: Annotated[int, b.size()] = 50, offset: Annotated[int, b.list_offset()] = 0) -> dict[str, Any]:
         """Newest first, each with its scope, columns, rows, term and state today (as `govdata grants list
         --json`)."""
         return page(services.grants(role=caller.role, user=caller.user, org=org, state=state), offset, limit)
@@ -58,27 +58,27 @@ def grant_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
     @api.post("/grants", summary="Grant an organisation access (data stewards)", tags=["grants"])
     def create_grant(
         caller: As, organisation: Annotated[str, Body(embed=True, min_length=1, max_length=field)],
-        purpose: Annotated[str, Body(embed=True, max_length=text, description="What the access is for.")],
+        purpose: Annotated[str, Body(embed=True, max_length=field, description="What the access is for.")],
         until: Annotated[str, Body(embed=True, max_length=32, description=f"The last day, {DAY}.")],
         dataset: Annotated[str | None, optional("An approved table's name or a catalog record's id.")] = None,
         theme: Annotated[str | None, optional("Every table and record of this theme.")] = None,
         publisher: Annotated[str | None, optional("Every table and record of this publisher.")] = None,
         start: Annotated[str | None, optional(f"The first day, {DAY} (today).", 32)] = None,
         columns: Annotated[str | None, optional("Only these columns, comma-separated.")] = None,
-        rows: Annotated[str | None, optional("Only rows this SQL predicate selects.", text)] = None,
+        rows: Annotated[str | None, optional("Only rows this SQL predicate selects.")] = None,
         raw: Annotated[bool, Body(embed=True, description="Listed sensitive columns unmasked.")] = False,
         contact: Annotated[str | None, optional("Who answers for it (the organisation's contact).")] = None,
     ) -> dict[str, Any]:
         """Checked in full before it is stored: the organisation, the dataset, the columns, the predicate (run once
         on the table) and the term (as `govdata grants create --json`)."""
-        with rest_names():
+        with argument_names():
             return services.create_grant(organisation, dataset, theme=theme, publisher=publisher, purpose=purpose,
                                          until=until, start=start, columns=columns, rows=rows, raw=raw, contact=contact,
                                          role=caller.role, user=caller.user)
 
     @api.get("/grant-requests", summary="Requests for access: the queue, or your organisation's", tags=["grants"])
     def requests(caller: As, status: Annotated[str | None, b.filter("pending, approved or rejected")] = None,
-                 limit: Annotated[int, b.size()] = 50, offset: Annotated[int, b.offset()] = 0) -> dict[str, Any]:
+                 limit: Annotated[int, b.size()] = 50, offset: Annotated[int, b.list_offset()] = 0) -> dict[str, Any]:
         """Oldest first, each with its decision and reason (as `govdata grants requests --json`)."""
         return page(services.requests(role=caller.role, user=caller.user, status=status), offset, limit)
 
@@ -86,15 +86,15 @@ def grant_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
     def request_grant(
         caller: As, dataset: Annotated[str, Body(embed=True, min_length=1, max_length=field,
                                                  description="An approved table's name or a catalog record's id.")],
-        purpose: Annotated[str, Body(embed=True, max_length=text, description="What the access is for.")],
+        purpose: Annotated[str, Body(embed=True, max_length=field, description="What the access is for.")],
         until: Annotated[str, Body(embed=True, max_length=32, description=f"The last day, {DAY}.")],
         start: Annotated[str | None, optional(f"The first day, {DAY} (today).", 32)] = None,
         columns: Annotated[str | None, optional("Only these columns, comma-separated.")] = None,
-        rows: Annotated[str | None, optional("Only rows this SQL predicate selects.", text)] = None,
+        rows: Annotated[str | None, optional("Only rows this SQL predicate selects.")] = None,
     ) -> dict[str, Any]:
         """A request for a steward to decide (as `govdata grants request --json`); the caller must belong to an
         organisation (a user's, or the token's `--org`)."""
-        with rest_names():
+        with argument_names():
             return services.request_grant(dataset, purpose=purpose, until=until, start=start, columns=columns,
                                           rows=rows, role=caller.role, user=caller.user)
 
@@ -105,19 +105,19 @@ def grant_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
         until: Annotated[str | None, optional(f"A shorter term's last day, {DAY}.", 32)] = None,
         start: Annotated[str | None, optional(f"A later first day, {DAY}.", 32)] = None,
         columns: Annotated[str | None, optional("Fewer columns than asked for.")] = None,
-        rows: Annotated[str | None, optional("A predicate the rows must also meet.", text)] = None,
+        rows: Annotated[str | None, optional("A predicate the rows must also meet.")] = None,
         contact: Annotated[str | None, optional("Who answers for it.")] = None,
-        note: Annotated[str | None, optional("What the requester is told.", text)] = None,
+        note: Annotated[str | None, optional("What the requester is told.")] = None,
     ) -> dict[str, Any]:
         """The grant it became (as `govdata grants approve --json`)."""
-        with rest_names():
+        with argument_names():
             return services.approve_request(id, until=until, start=start, columns=columns, rows=rows, contact=contact,
                                             note=note, role=caller.role, user=caller.user)
 
     @api.post("/grant-requests/{id}/reject", summary="Reject a request with a reason (data stewards)",
               tags=["grants"])
     def reject_request(id: Annotated[str, b.id("The request's id, as the list gives it.")], caller: As,
-                       reason: Annotated[str, Body(embed=True, max_length=text,
+                       reason: Annotated[str, Body(embed=True, max_length=field,
                                                    description="Why (the requester sees it).")]) -> dict[str, Any]:
         """The request, rejected (as `govdata grants reject --json`)."""
         return services.reject_request(id, reason=reason, role=caller.role, user=caller.user)
@@ -135,13 +135,13 @@ def grant_routes(api: FastAPI, services: Services, b: Bounds, As: Any) -> None:
         until: Annotated[str | None, optional(f"A new last day, {DAY}.", 32)] = None,
         start: Annotated[str | None, optional(f"A new first day, {DAY}.", 32)] = None,
         columns: Annotated[str | None, optional("The columns, comma-separated.")] = None,
-        rows: Annotated[str | None, optional("The rows' SQL predicate.", text)] = None,
-        purpose: Annotated[str | None, optional("A new purpose.", text)] = None,
+        rows: Annotated[str | None, optional("The rows' SQL predicate.")] = None,
+        purpose: Annotated[str | None, optional("A new purpose.")] = None,
         contact: Annotated[str | None, optional("A new contact.")] = None,
     ) -> dict[str, Any]:
         """A new version, checked like a new grant; the old one stays in its history (as `govdata grants amend
         --json`)."""
-        with rest_names():
+        with argument_names():
             return services.amend_grant(id, until=until, start=start, columns=columns, rows=rows, purpose=purpose,
                                         contact=contact, role=caller.role, user=caller.user)
 
@@ -155,7 +155,7 @@ def _status_route(api: FastAPI, b: Bounds, As: Any, action: str, change: Any, wh
     """POST /grants/{id}/ACTION: a grant's status changed with a reason; its next use sees it."""
 
     def route(id: Annotated[str, b.id("The grant's id, as the list gives it.")], caller: As,
-              reason: Annotated[str | None, Body(embed=True, max_length=b.settings.input.max_question_chars,
+              reason: Annotated[str | None, Body(embed=True, max_length=b.settings.input.max_field_chars,
                                                  description="Why (kept in the grant's history).")] = None,
               ) -> dict[str, Any]:
         return dict(change(id, reason=reason, role=caller.role, user=caller.user))

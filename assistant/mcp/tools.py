@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError
 from assistant import shapes
 from assistant.register.entries import RegisterFilter
 from assistant.services import Services
+from assistant.shapes import LONGEST_LIST
 from assistant.sql.guard import SqlRejected
 from assistant.usecases.grants import argument_names
 from assistant.usecases.tokens import Caller
@@ -29,8 +30,9 @@ WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 INSTRUCTIONS = (
     "GovData Assistant: open-data catalogs, laws and guides, and approved tables, as your role may see them. Start "
     "with catalog_overview or search_datasets; get_dataset gives a full record; search_documents and ask answer from "
-    "laws and guides with citations; list_tables, then sql_check / sql_run (or sql_ask) query approved tables. Lists "
-    "carry total and next: pass next as offset for the following page. Every call leaves an audit receipt.")
+    "laws and guides with citations; list_tables, then sql_check / sql_run (or sql_ask) query approved tables. A "
+    "member of an organisation asks for more with grant_request and sees its grants with grants_list. Lists carry "
+    "total and next: pass next as offset for the following page. Every call leaves an audit receipt.")
 
 
 class GovDataMCP(MCPServer):
@@ -151,7 +153,12 @@ class _Bounds:
         return Field(ge=1, le=self.deepest, description=f"How many {what} (at most {self.deepest}).")
 
     def offset(self) -> Any:
+        """A search's offset: a search ranks at most `deepest` results."""
         return Field(ge=0, le=self.deepest - 1, description="Where the page starts: 0, or the previous page's next.")
+
+    def list_offset(self) -> Any:
+        """A whole list's offset (tables, register, knowledge, grants): every item can be reached."""
+        return Field(ge=0, le=LONGEST_LIST, description="Where the page starts: 0, or the previous page's next.")
 
 
 def _catalog_tools(server: GovDataMCP, settings: Settings) -> None:
@@ -217,7 +224,7 @@ def _sql_tools(server: GovDataMCP, settings: Settings) -> None:
 
     @server.tool(annotations=READ_ONLY)
     def list_tables(ctx: Context, limit: Annotated[int, b.size("tables")] = 50,
-                    offset: Annotated[int, b.offset()] = 0) -> dict[str, Any]:
+                    offset: Annotated[int, b.list_offset()] = 0) -> dict[str, Any]:
         """The approved tables your role may query: name, title, access level, version, rows, and each column
         with its type, description, unit and whether it is sensitive (denied or masked for most roles)."""
         caller = caller_of(ctx)
@@ -256,7 +263,7 @@ def _steward_tools(server: GovDataMCP, settings: Settings) -> None:
 
     @server.tool(annotations=READ_ONLY)
     def register_list(
-        ctx: Context, limit: Annotated[int, b.size("entries")] = 50, offset: Annotated[int, b.offset()] = 0,
+        ctx: Context, limit: Annotated[int, b.size("entries")] = 50, offset: Annotated[int, b.list_offset()] = 0,
         publisher: Annotated[str | None, b.field("Only this publisher (part of its name).")] = None,
         max_score: Annotated[int | None, Field(ge=0, le=100, description="Only entries scoring at most this.")] = None,
     ) -> dict[str, Any]:
@@ -291,7 +298,7 @@ def _knowledge_tools(server: GovDataMCP, settings: Settings) -> None:
 
     @server.tool(annotations=READ_ONLY)
     def knowledge_list(ctx: Context, status: Annotated[str | None, b.field("pending, approved, rejected, ...")] = None,
-                       limit: Annotated[int, b.size("items")] = 50, offset: Annotated[int, b.offset()] = 0,
+                       limit: Annotated[int, b.size("items")] = 50, offset: Annotated[int, b.list_offset()] = 0,
                        ) -> dict[str, Any]:
         """The knowledge queue (data stewards): waiting proposals, suspended and flagged items first, newest first."""
         caller = caller_of(ctx)
@@ -317,7 +324,7 @@ def _grant_tools(server: GovDataMCP, settings: Settings) -> None:
     @server.tool(annotations=READ_ONLY)
     def grants_list(ctx: Context, state: Annotated[str | None, b.field(
                         "active, not started, expired, suspended or revoked (today)")] = None,
-                    limit: Annotated[int, b.size("grants")] = 50, offset: Annotated[int, b.offset()] = 0,
+                    limit: Annotated[int, b.size("grants")] = 50, offset: Annotated[int, b.list_offset()] = 0,
                     ) -> dict[str, Any]:
         """The grants your organisation holds (every grant for a data steward), newest first: what each opens
         (dataset, theme or publisher; columns; rows), its purpose, its term and its state today. Tables a grant
@@ -337,7 +344,7 @@ def _grant_tools(server: GovDataMCP, settings: Settings) -> None:
     @server.tool(annotations=WRITES)
     def grant_request(
         dataset: Annotated[str, b.field("An approved table's name or a catalog record's id.")],
-        purpose: Annotated[str, b.text("What the access is for.")],
+        purpose: Annotated[str, b.field("What the access is for.")],
         until: Annotated[str, Field(max_length=32, description=f"The last day, {day}.")], ctx: Context,
         start: Annotated[str | None, Field(max_length=32, description=f"The first day, {day} (today).")] = None,
         columns: Annotated[str | None, b.field("Only these columns, comma-separated.")] = None,
@@ -352,7 +359,7 @@ def _grant_tools(server: GovDataMCP, settings: Settings) -> None:
 
     @server.tool(annotations=READ_ONLY)
     def grant_requests(ctx: Context, status: Annotated[str | None, b.field("pending, approved or rejected")] = None,
-                       limit: Annotated[int, b.size("requests")] = 50, offset: Annotated[int, b.offset()] = 0,
+                       limit: Annotated[int, b.size("requests")] = 50, offset: Annotated[int, b.list_offset()] = 0,
                        ) -> dict[str, Any]:
         """Requests for access, oldest first, with each decision and its reason: your organisation's, or the queue
         for a data steward."""
@@ -366,8 +373,10 @@ def _grant_tools(server: GovDataMCP, settings: Settings) -> None:
         approve: Annotated[bool, Field(description="true approves, false rejects")], ctx: Context,
         reason: Annotated[str, b.field("Why (needed to reject; the requester sees it).")] = "",
         until: Annotated[str | None, Field(max_length=32, description=f"A shorter term's last day, {day}.")] = None,
+        start: Annotated[str | None, Field(max_length=32, description=f"A later first day, {day}.")] = None,
         columns: Annotated[str | None, b.field("Fewer columns than asked for.")] = None,
         rows: Annotated[str | None, b.field("A predicate the rows must also meet.")] = None,
+        contact: Annotated[str | None, b.field("Who answers for it (the organisation's contact).")] = None,
     ) -> dict[str, Any]:
         """Approve a pending request as a grant, possibly narrowed (fewer columns, fewer rows, a shorter term), or
         reject it with a reason (data stewards). Returns the grant made, or the rejected request."""
@@ -376,8 +385,8 @@ def _grant_tools(server: GovDataMCP, settings: Settings) -> None:
         if not approve:
             return services.reject_request(id, reason=reason, role=caller.role, user=caller.user)
         with argument_names():
-            return services.approve_request(id, until=until, columns=columns, rows=rows, note=reason or None,
-                                            role=caller.role, user=caller.user)
+            return services.approve_request(id, until=until, start=start, columns=columns, rows=rows,
+                                            contact=contact, note=reason or None, role=caller.role, user=caller.user)
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
                                              open_world_hint=False))

@@ -110,6 +110,7 @@ def enabled(users: dict[str, User]) -> set[str]:
     return {name for name, user in users.items() if not user.disabled}
 
 
+ANONYMOUS = "anonymous"  # who an API caller without a token is, where an operator allows that: never a user
 _USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
@@ -118,6 +119,8 @@ def new_user(name: str, role: str, password: str, org: str = "") -> User:
     if not _USER_NAME.fullmatch(name):
         raise FieldError("name", "use 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
                          name)
+    if name.lower() == ANONYMOUS:
+        raise FieldError("name", "is the name of callers without a token (GOVDATA_API__ANONYMOUS_ROLE)", name)
     if len(password) < 8:
         raise FieldError("password_env", "the password must have at least 8 characters")
     salt, digest = hash_password(password)

@@ -178,7 +178,9 @@ class Desk:
         file (read again when it changes; a disabled user has none), a `token:NAME`'s from the tokens file while
         the token is active. Looked up at each call, so a change holds at the next one."""
         name = user or self.settings.user
-        if not name:
+        from assistant.policy.users import ANONYMOUS, users_of
+
+        if not name or name == ANONYMOUS:  # a caller without a token belongs to nobody
             return ""
         if name.startswith("token:"):
             from assistant.policy.tokens import now_utc, token_store
@@ -186,8 +188,6 @@ class Desk:
             tokens = self._once("_token_file", lambda: token_store(self.settings))
             token = tokens.tokens().get(name.removeprefix("token:"))
             return token.org if token is not None and token.status(now_utc()) == "active" else ""
-        from assistant.policy.users import users_of
-
         found = users_of(self.settings)().get(name)
         return found.org if found is not None and not found.disabled else ""
 

@@ -33,22 +33,24 @@ from assistant.policy.grants import (
     with_request,
 )
 from assistant.usecases.desk import Desk, _entry
-from core.errors import FieldError, NotFound
+from core.errors import FieldError, GovDataError, NotFound
 from vectorstore.store import DATASETS
 
 ARGUMENT_NAMES = {"from": "start", "dataset_id": "dataset"}  # fields named after the CLI's flags and argument
+MAX_PENDING_REQUESTS = 20  # per organisation: one member cannot bury the steward's queue or grow the file
 
 
 @contextmanager
-def argument_names() -> Iterator[None]:
-    """For the REST API and MCP: bad input named by the argument the caller sent (`start`, not the CLI's
-    `--from`)."""
+def argument_names(**more: str) -> Iterator[None]:
+    """For the REST API and MCP: bad input named by the argument the caller sent (`start`, not the CLI's `--from`;
+    `more` renames others for one call, e.g. org="name")."""
+    names = ARGUMENT_NAMES | more
     try:
         yield
     except FieldError as exc:
-        if exc.field not in ARGUMENT_NAMES:
+        if exc.field not in names:
             raise
-        raise type(exc)(ARGUMENT_NAMES[exc.field], exc.problem, exc.value) from None
+        raise type(exc)(names[exc.field], exc.problem, exc.value) from None
 
 
 class GrantUseCases(Desk):
@@ -189,6 +191,10 @@ class GrantUseCases(Desk):
             made: list[GrantRequest] = []
 
             def add(current: Book) -> Book:
+                waiting = sum(r.org == org and r.status == "pending" for r in current.requests.values())
+                if waiting >= MAX_PENDING_REQUESTS:
+                    raise GovDataError(f"{org} has {waiting} requests waiting for a steward; ask again when some "
+                                       "are decided")
                 made.append(GrantRequest(current.next_id("r"), org, receipt.user, draft.scope, draft.target,
                                          draft.purpose, draft.start, draft.until, draft.columns, draft.raw,
                                          draft.rows, created=now_utc()))
@@ -233,6 +239,8 @@ class GrantUseCases(Desk):
                 raise FieldError("until", f"an approval may only shorten the term asked for (until {asked.until})",
                                  until)
             first = max(day(start, "from").isoformat() if start else asked.start, asked.start)
+            if start is None and first > last:  # the steward's shorter term ends before the asked start
+                raise FieldError("until", f"the term ends before it starts ({first})", until)
             grant = self._checked(Grant("", org.name, asked.scope, asked.target, asked.purpose, "", "",
                                         text_field(contact, "contact", required=False) or org.contact, narrowed,
                                         asked.raw, joined, created=now_utc(), created_by=receipt.user,
@@ -307,12 +315,13 @@ class GrantUseCases(Desk):
                 raise FieldError("columns" if grant.columns else "rows" if grant.rows else "raw",
                                  "columns, rows and raw values can be granted over one approved table only")
             return grant
-        names = {c.name.lower(): c.name for c in table.columns}
-        unknown = [c for c in grant.columns if c.lower() not in names]
-        if unknown:
-            raise FieldError("columns", f"the table {table.name} has no column {unknown[0]!r}"
-                             + (f"; its columns: {', '.join(names.values())}" if run else ""))
-        grant = replace(grant, columns=tuple(names[c.lower()] for c in grant.columns))
+        if run:  # a request (not run) is not checked against the columns: their names are not the requester's
+            names = {c.name.lower(): c.name for c in table.columns}
+            unknown = [c for c in grant.columns if c.lower() not in names]
+            if unknown:
+                raise FieldError("columns", f"the table {table.name} has no column {unknown[0]!r}; its columns: "
+                                            f"{', '.join(names.values())}")
+            grant = replace(grant, columns=tuple(names[c.lower()] for c in grant.columns))
         if grant.rows:
             grant = replace(grant, rows=self.sql.checked_rows(table.name, grant.rows, run=run))
         return grant

@@ -6,10 +6,9 @@ from typing import Any
 
 from assistant.gate import Pace
 from assistant.policy.tokens import MAX_TOKEN_CHARS, RateLimited, TokenStore, Unauthorized, now_utc, token_store
+from assistant.policy.users import ANONYMOUS
 from assistant.usecases.desk import Desk, _entry
 from core.errors import FieldError, GovDataError
-
-ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True)

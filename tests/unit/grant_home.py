@@ -30,10 +30,10 @@ def write_trips(folder: Path) -> tuple[Path, Path]:
     return data, describe
 
 
-def grant_home(folder: Path, *, index: bool = True) -> Services:
+def grant_home(folder: Path, *, index: bool = True, **settings: object) -> Services:
     """Services as the steward `steward-ana`, with the trips table (restricted public), the organisation
-    transit-co (an operator) and its user `olga` in the operator role."""
-    svc = Services(Settings(home=folder / "home", user="steward-ana"))
+    transit-co (an operator) and its user `olga` in the operator role; `settings` as Settings takes them."""
+    svc = Services(Settings(home=folder / "home", user="steward-ana", **settings))  # type: ignore[arg-type]
     svc._embeddings = HashEmbeddings()  # type: ignore[assignment]
     data, describe = write_trips(folder / "data")
     if index:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from assistant.api.app import build_api
 from assistant.services import Services
+from core.errors import FieldError
 from tests.unit.grant_home import OPERATOR, STEWARD, grant_home
 
 UNTIL = (date.today() + timedelta(days=30)).isoformat()
@@ -166,3 +167,66 @@ def test_organisations_are_registered_and_listed_as_pages(api: Callers) -> None:
     assert page["total"] == 3 and len(page["results"]) == 2 and page["next"] == 2
     assert api.post("steward-bot", "/organisations", {"name": "x", "kind": "shop", "contact": "y"}).json()[
         "field"] == "kind"
+
+
+def test_every_refusal_leaves_a_receipt_naming_the_token(api: Callers) -> None:
+    for url, body in (("/grants/g0042/revoke", {}), ("/grant-requests/r0042/approve", {})):
+        assert api.post("transit-bot", url, body).status_code == 403
+        receipt = api.svc.audit.recent(limit=1)[0]
+        assert (receipt.action, receipt.user, receipt.interface) == ("grants.manage", "token:transit-bot", "api")
+        assert receipt.outcome.startswith("refused:")
+
+
+def test_a_nested_predicate_is_a_422_not_a_500(api: Callers) -> None:
+    nested = "(" * 240 + "fare = 1" + ")" * 240
+    for who, url in (("transit-bot", "/grant-requests"), ("steward-bot", "/grants")):
+        answer = api.post(who, url, {"dataset": "trips", "organisation": "transit-co", "purpose": "x",
+                                     "until": UNTIL, "rows": nested})
+        assert answer.status_code == 422 and answer.json()["field"] == "rows", answer.text
+        assert "nested too deeply" in answer.json()["error"]
+
+
+def test_every_item_of_a_long_list_can_be_reached_page_by_page(api: Callers) -> None:
+    for n in range(55):
+        api.svc.create_grant("transit-co", "trips", purpose=f"study {n}", until=UNTIL, role=STEWARD)
+    first = api.get("transit-bot", "/grants", limit=50).json()
+    assert (first["total"], len(first["results"]), first["next"]) == (55, 50, 50)
+    rest = api.get("transit-bot", "/grants", offset=first["next"], limit=50).json()
+    assert [g["id"] for g in rest["results"]] == [f"g{n:04d}" for n in range(5, 0, -1)] and rest["next"] is None
+
+
+def test_an_organisation_may_keep_only_so_many_requests_waiting(api: Callers) -> None:
+    for _ in range(20):  # as olga, a member of transit-co (the token's pace would stop a script sooner)
+        api.svc.request_grant("trips", purpose="timetable", until=UNTIL, role=OPERATOR, user="olga")
+    over = api.post("transit-bot", "/grant-requests", {"dataset": "trips", "purpose": "one more", "until": UNTIL})
+    assert over.status_code == 400 and "transit-co has 20 requests waiting for a steward" in over.json()["error"]
+    assert api.get("steward-bot", "/grant-requests").json()["total"] == 20
+    api.post("steward-bot", "/grant-requests/r0001/reject", {"reason": "duplicate"})
+    assert request_two_columns(api)["id"] == "r0021"
+
+
+def test_bad_input_of_every_steward_route_names_the_field_the_caller_sent(api: Callers) -> None:
+    later = (date.today() + timedelta(days=10)).isoformat()
+    api.post("transit-bot", "/grant-requests", {"dataset": "trips", "purpose": "x", "until": UNTIL, "start": later})
+    api.post("steward-bot", "/grants", {"organisation": "transit-co", "dataset": "trips", "purpose": "x",
+                                        "until": UNTIL})
+    shorter = (date.today() + timedelta(days=5)).isoformat()
+    for url, body, field in (("/grant-requests/r0001/approve", {"until": shorter}, "until"),
+                             ("/grant-requests/r0001/approve", {"start": "soon"}, "start"),
+                             ("/grants/g0001/amend", {"start": "soon"}, "start"),
+                             ("/organisations", {"name": "Bad Name!", "kind": "operator", "contact": "x"}, "name")):
+        answer = api.post("steward-bot", url, body)
+        assert answer.status_code == 422 and answer.json()["field"] == field, (url, answer.text)
+        assert answer.json()["error"].startswith(field)
+
+
+def test_a_caller_without_a_token_belongs_to_no_organisation(tmp_path: Path) -> None:
+    svc = grant_home(tmp_path, api={"anonymous_role": OPERATOR})
+    with pytest.raises(FieldError, match="callers without a token"):
+        svc.add_user("anonymous", OPERATOR, password="anonymous-1", org="transit-co", role=STEWARD)
+    svc.create_grant("transit-co", "trips", purpose="planning", until=UNTIL, role=STEWARD)
+    with TestClient(build_api(svc.for_interface("api")), raise_server_exceptions=False) as client:
+        asked = client.post("/grant-requests", json={"dataset": "trips", "purpose": "x", "until": UNTIL})
+        assert asked.status_code == 422 and asked.json()["field"] == "user"
+        assert client.get("/grants").json()["total"] == 0
+        assert "no approved tables" in client.post("/sql/run", json={"sql": COUNT}).json()["error"]

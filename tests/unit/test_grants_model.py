@@ -122,10 +122,18 @@ def test_a_predicate_that_is_not_plain_is_refused_in_one_line(text: str, problem
     assert refused.value.field == "rows" and problem in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_a_requester_is_not_told_the_columns_of_a_table_they_may_not_see() -> None:
-    with pytest.raises(FieldError) as refused:
-        checked_predicate("nope = 1", COLUMNS, list_columns=False)
-    assert "its columns" not in str(refused.value)
+def test_a_requesters_predicate_is_checked_for_its_form_never_its_column_names() -> None:
+    assert checked_predicate("nope = 1 AND District = 'd1'", None) == "\"nope\" = 1 AND \"District\" = 'd1'"
+    with pytest.raises(FieldError, match="may not call a function"):
+        checked_predicate("lower(nope) = 'x'", None)
+
+
+@pytest.mark.parametrize("text", ["(" * 400 + "district = 'd1'" + ")" * 400, "NOT " * 300 + "district = 'd1'"])
+@pytest.mark.parametrize("columns", [COLUMNS, None])
+def test_a_predicate_nested_too_deeply_is_one_line_not_a_crash(text: str, columns: list[str] | None) -> None:
+    with pytest.raises(FieldError, match="nested too deeply") as refused:
+        checked_predicate(text, columns)
+    assert refused.value.field == "rows"
 
 
 def _trips() -> RegisteredTable:

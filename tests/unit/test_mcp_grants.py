@@ -89,3 +89,27 @@ def test_a_member_may_not_decide_and_bad_arguments_name_the_argument(svc: Servic
     error, text = call(svc, OLGA, "grant_show", {"id": "g0042"})
     assert error and text == "id g0042: no grant has this id"
     assert len(svc.requests(role=STEWARD)) == 1  # none of the bad ones was stored
+
+
+def test_a_suspended_grant_stops_until_it_is_resumed(svc: Services) -> None:
+    svc.create_grant("transit-co", "trips", purpose="planning", until=UNTIL, columns="district", role=STEWARD)
+    query = {"sql": "SELECT count(*) AS n FROM trips"}
+    error, suspended = call(svc, ANA, "grant_status", {"id": "g0001", "action": "suspend", "reason": "audit"})
+    assert not error and suspended["state"] == "suspended"
+    assert call(svc, OLGA, "sql_run", query)[0]
+    error, resumed = call(svc, ANA, "grant_status", {"id": "g0001", "action": "resume"})
+    assert not error and resumed["state"] == "active"
+    error, rows = call(svc, OLGA, "sql_run", query)
+    assert not error and rows["rows"] == [[6]]  # every row: the grant names no rows
+
+
+def test_a_decision_names_the_argument_the_agent_sent(svc: Services) -> None:
+    later = (date.today() + timedelta(days=10)).isoformat()
+    call(svc, OLGA, "grant_request", {"dataset": "trips", "purpose": "x", "until": UNTIL, "start": later})
+    shorter = (date.today() + timedelta(days=5)).isoformat()
+    for arguments, named in (({"until": shorter}, f"until {shorter}: the term ends before it starts"),
+                             ({"start": "soon"}, "start soon: expected a date")):
+        error, text = call(svc, ANA, "grant_decide", {"id": "r0001", "approve": True} | arguments)
+        assert error and text.startswith(named), text
+    error, text = call(svc, ANA, "grant_decide", {"id": "r0001", "approve": False})
+    assert error and text.startswith("reason")
