@@ -12,11 +12,13 @@ import logging
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.tokens import Tokenizer, TokenType
 
 from assistant.sql.guard.model import DIALECT
 from core.errors import FieldError, first_line
 
 MAX_PREDICATE_CHARS = 2000
+MAX_DEPTH = 20
 _ALLOWED: tuple[type[exp.Expr], ...] = (
     exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT,
     exp.LTE, exp.And, exp.Or, exp.Not, exp.Paren, exp.In, exp.Between, exp.Like, exp.ILike, exp.Is, exp.Neg,
@@ -34,6 +36,7 @@ def checked_predicate(text: str, columns: list[str] | None) -> str:
         raise FieldError("rows", "the predicate is empty")
     if len(source) > MAX_PREDICATE_CHARS:
         raise FieldError("rows", f"the predicate is over {MAX_PREDICATE_CHARS} characters")
+    _check_depth(source)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
         parsed = [p for p in sqlglot.parse(source, read=DIALECT) if p is not None]
@@ -42,9 +45,42 @@ def checked_predicate(text: str, columns: list[str] | None) -> str:
     except RecursionError:
         raise FieldError("rows", "the predicate is nested too deeply") from None
     try:
-        return _checked(parsed, columns)
+        checked = _checked(parsed, columns)
+        again = _checked([p for p in sqlglot.parse(checked, read=DIALECT) if p is not None], columns)
     except RecursionError:
         raise FieldError("rows", "the predicate is nested too deeply") from None
+    except (SqlglotError, ValueError):
+        again = ""
+    if again != checked:  # what is stored must read back as itself, or the text that runs was never checked
+        raise FieldError("rows", "the predicate does not read back as written; write it plainly")
+    return checked
+
+
+def both(first: str, second: str) -> str:
+    """Rows both predicates select, as one predicate: joined as trees, so neither can close the other's brackets."""
+    joined = exp.and_(exp.paren(sqlglot.parse_one(first, read=DIALECT)),
+                      exp.paren(sqlglot.parse_one(second, read=DIALECT)))
+    return joined.sql(dialect=DIALECT, comments=False)
+
+
+def _check_depth(source: str) -> None:
+    """A fixed nesting bound counted on the tokens, before any parser recursion: brackets at most MAX_DEPTH deep,
+    and at most MAX_DEPTH prefix operators (NOT, -) in a row."""
+    try:
+        tokens = Tokenizer().tokenize(source)
+    except (SqlglotError, ValueError) as exc:
+        raise FieldError("rows", f"not a DuckDB predicate: {first_line(exc)}") from None
+    depth = deepest = run = longest = 0
+    for token in tokens:
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        run = run + 1 if token.token_type in (TokenType.NOT, TokenType.DASH) else 0
+        longest = max(longest, run)
+    if deepest > MAX_DEPTH or longest > MAX_DEPTH:
+        raise FieldError("rows", f"the predicate is nested too deeply (more than {MAX_DEPTH} levels)")
 
 
 def _checked(parsed: list[exp.Expr], columns: list[str] | None) -> str:
@@ -72,6 +108,8 @@ def _check_node(node: exp.Expr, columns: dict[str, str] | None) -> None:
     if not isinstance(node, _ALLOWED):
         raise FieldError("rows", f"a predicate may not hold {node.key.upper()} "
                                  f"({node.sql(dialect=DIALECT)[:60]})")
+    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
+        raise FieldError("rows", f"cast to a built-in type only ({node.sql(dialect=DIALECT)[:60]})")
     if isinstance(node, exp.Cast) and not isinstance(node.this, exp.Literal):
         raise FieldError("rows", "only a literal may be cast (DATE '2026-01-01')")
     if isinstance(node, exp.In) and (node.args.get("query") or node.args.get("unnest") or node.args.get("field")):

@@ -25,7 +25,7 @@ from assistant.sql.knowledge import KnowledgeItem, checked_sql, fingerprint, kno
 from assistant.sql.lessons import hidden_names, names_any, readable
 from assistant.sql.postgres import PostgresTarget, pull_tables, sync_tables, target_of
 from assistant.sql.predicates import checked_predicate
-from assistant.sql.runner import Runner, RunnerLimits, SqlResult, locked_connection
+from assistant.sql.runner import Runner, RunnerLimits, SqlResult, engine_message, locked_connection
 from assistant.sql.sdc import SdcRules
 from assistant.sql.sdc_rewrite import SdcRefused
 from assistant.sql.sdc_runner import SdcPolicy, SdcRunner, declared, record_keys, secret_of, shared_secret_of
@@ -246,7 +246,7 @@ class SqlService:
             try:
                 con.execute(f"SELECT count(*) FROM {quote(table)} WHERE {checked}").fetchone()
             except duckdb.Error as exc:
-                raise FieldError("rows", f"the predicate does not run on {table}: {first_line(exc)}") from None
+                raise FieldError("rows", f"the predicate does not run on {table}: {engine_message(exc)}") from None
             finally:
                 con.close()
         return checked

@@ -32,6 +32,7 @@ from assistant.policy.grants import (
     with_organisation,
     with_request,
 )
+from assistant.sql.predicates import both, checked_predicate
 from assistant.usecases.desk import Desk, _entry
 from core.errors import FieldError, GovDataError, NotFound
 from vectorstore.store import DATASETS
@@ -233,7 +234,7 @@ class GrantUseCases(Desk):
                 raise FieldError("columns", f"an approval may only narrow the columns asked for "
                                             f"({', '.join(asked.columns)})")
             extra = (rows or "").strip()
-            joined = f"({asked.rows}) AND ({extra})" if asked.rows and extra else asked.rows or extra
+            joined = both(asked.rows, checked_predicate(extra, None)) if asked.rows and extra else asked.rows or extra
             last = day(until, "until").isoformat() if until else asked.until
             if last > asked.until:
                 raise FieldError("until", f"an approval may only shorten the term asked for (until {asked.until})",
@@ -321,7 +322,7 @@ class GrantUseCases(Desk):
             if unknown:
                 raise FieldError("columns", f"the table {table.name} has no column {unknown[0]!r}; its columns: "
                                             f"{', '.join(names.values())}")
-            grant = replace(grant, columns=tuple(names[c.lower()] for c in grant.columns))
+            grant = replace(grant, columns=tuple(dict.fromkeys(names[c.lower()] for c in grant.columns)))
         if grant.rows:
             grant = replace(grant, rows=self.sql.checked_rows(table.name, grant.rows, run=run))
         return grant

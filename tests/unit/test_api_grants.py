@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api.app import build_api
+from assistant.policy.users import add_user
 from assistant.services import Services
 from core.errors import FieldError
 from tests.unit.grant_home import OPERATOR, STEWARD, grant_home
@@ -224,9 +225,38 @@ def test_a_caller_without_a_token_belongs_to_no_organisation(tmp_path: Path) -> 
     svc = grant_home(tmp_path, api={"anonymous_role": OPERATOR})
     with pytest.raises(FieldError, match="callers without a token"):
         svc.add_user("anonymous", OPERATOR, password="anonymous-1", org="transit-co", role=STEWARD)
+    with pytest.raises(FieldError, match="callers without a token"):
+        svc.create_token("Anonymous", OPERATOR, org="transit-co", role=STEWARD)
+    users = svc.settings.users_path
+    assert users is not None  # a users file written before the name was refused
+    add_user(users, "walk-in", OPERATOR, "walk-in-pass", "transit-co")
+    users.write_text(users.read_text(encoding="utf-8").replace('"walk-in"', '"anonymous"'), encoding="utf-8")
+    assert svc.organisation("anonymous") == ""
     svc.create_grant("transit-co", "trips", purpose="planning", until=UNTIL, role=STEWARD)
     with TestClient(build_api(svc.for_interface("api")), raise_server_exceptions=False) as client:
         asked = client.post("/grant-requests", json={"dataset": "trips", "purpose": "x", "until": UNTIL})
         assert asked.status_code == 422 and asked.json()["field"] == "user"
         assert client.get("/grants").json()["total"] == 0
         assert "no approved tables" in client.post("/sql/run", json={"sql": COUNT}).json()["error"]
+
+
+def test_a_request_cannot_undo_the_narrowing_a_steward_adds(api: Callers) -> None:
+    """Found by a red-team: `CAST('0' AS "oid)) OR ((district = 'd1'")` was stored as a predicate that closed the
+    approval's brackets, so `(asked) AND (steward's)` selected every district."""
+    sly = api.post("transit-bot", "/grant-requests", {"dataset": "trips", "purpose": "x", "until": UNTIL,
+                                                      "rows": "fare >= CAST('0' AS \"oid)) OR ((district = 'd1'\")"})
+    assert sly.status_code == 422 and sly.json()["field"] == "rows"
+    asked = api.post("transit-bot", "/grant-requests", {"dataset": "trips", "purpose": "x", "until": UNTIL,
+                                                        "rows": "fare >= 0 OR district = 'd1'"}).json()
+    grant = api.post("steward-bot", f"/grant-requests/{asked['id']}/approve", {"rows": "district = 'd2'"}).json()
+    assert grant["rows"] == "(\"fare\" >= 0 OR \"district\" = 'd1') AND (\"district\" = 'd2')"
+    rows = api.post("transit-bot", "/sql/run", {"sql": COUNT}).json()["rows"]
+    assert rows == [["d2", 2]]
+
+
+def test_an_approval_that_cannot_run_the_predicate_shows_no_value(api: Callers) -> None:
+    asked = api.post("transit-bot", "/grant-requests", {"dataset": "trips", "purpose": "x", "until": UNTIL,
+                                                        "rows": "plate = 1"}).json()
+    refused = api.post("steward-bot", f"/grant-requests/{asked['id']}/approve", {})
+    assert refused.status_code == 422 and "does not run on trips" in refused.json()["error"]
+    assert "京A" not in refused.text and "京A" not in api.svc.audit.recent(limit=1)[0].outcome

@@ -12,7 +12,7 @@ from assistant.policy.grants import Grant, GrantFile, applying, changed, column_
 from assistant.register.operation import html_rows, section
 from assistant.sql.granted import with_grants
 from assistant.sql.guard import Approval, TableAccess
-from assistant.sql.predicates import checked_predicate
+from assistant.sql.predicates import both, checked_predicate
 from core.errors import FieldError, GovDataError
 from ingest.tables import ColumnInfo, RegisteredTable
 
@@ -202,3 +202,32 @@ def test_the_disclosure_section_counts_uses_by_month_and_never_rows_or_questions
     assert html_rows([row])[0][2] == "dataset: trips — some rows"
     with pytest.raises(GovDataError):
         checked_predicate("1 +", COLUMNS)
+
+
+@pytest.mark.parametrize("text", [
+    """fare >= CAST('0' AS "oid)) OR ((district = 'd1'")""",  # read back as fare >= ... OR (district = 'd1')
+    """fare = CAST('1' AS "oid) OR (1")""", "fare = CAST('1' AS oid)",
+    """fare = CAST('1' AS "x"" OR (SELECT 1) > 0 OR ""y")""",
+])
+@pytest.mark.parametrize("columns", [COLUMNS, None])
+def test_a_cast_to_a_type_sqlglot_does_not_know_is_refused(text: str, columns: list[str] | None) -> None:
+    """Found by a red-team: a quoted type name was written back unquoted, so the text stored and run was not the
+    text checked (it closed brackets, widened a steward's narrowing, and ran a subquery at approval)."""
+    with pytest.raises(FieldError) as refused:
+        checked_predicate(text, columns)
+    assert refused.value.field == "rows"
+
+
+def test_what_is_stored_reads_back_as_itself_and_two_predicates_join_as_trees() -> None:
+    for text in ("fare > -1 AND NOT (district IN ('d1', 'd2'))", "d = DATE '2026-01-01' OR d IS NULL"):
+        stored = checked_predicate(text, None)
+        assert checked_predicate(stored, None) == stored
+    assert both('"fare" > 1 OR "fare" < 0', "\"district\" = 'd2'") == \
+        "(\"fare\" > 1 OR \"fare\" < 0) AND (\"district\" = 'd2')"
+
+
+def test_the_nesting_bound_is_fixed_whatever_the_call_stack() -> None:
+    checked_predicate("(" * 20 + "fare = 1" + ")" * 20, None)
+    for text in ("(" * 21 + "fare = 1" + ")" * 21, "NOT " * 21 + "fare = 1", "fare = " + "- " * 21 + "1"):
+        with pytest.raises(FieldError, match="more than 20 levels"):
+            checked_predicate(text, None)

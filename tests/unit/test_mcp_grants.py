@@ -113,3 +113,12 @@ def test_a_decision_names_the_argument_the_agent_sent(svc: Services) -> None:
         assert error and text.startswith(named), text
     error, text = call(svc, ANA, "grant_decide", {"id": "r0001", "approve": False})
     assert error and text.startswith("reason")
+
+
+def test_every_grant_can_be_reached_page_by_page(svc: Services) -> None:
+    for n in range(55):
+        svc.create_grant("transit-co", "trips", purpose=f"study {n}", until=UNTIL, role=STEWARD)
+    error, first = call(svc, OLGA, "grants_list", {"limit": 50})
+    assert not error and (first["total"], first["next"]) == (55, 50)
+    error, rest = call(svc, OLGA, "grants_list", {"offset": 50, "limit": 50})
+    assert not error and len(rest["results"]) == 5 and rest["next"] is None
