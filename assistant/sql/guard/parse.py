@@ -42,10 +42,13 @@ def transpile(sql: str, dialect: str) -> str:
 
 
 def check_round_trip(text: str) -> None:
-    """The regenerated SQL must itself parse to exactly one query (guards against generator surprises)."""
+    """The regenerated SQL must itself parse to exactly one query that regenerates to the same text (guards against
+    generator surprises: a name written back unquoted can turn the rest of the text into another query)."""
     try:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
     except SqlglotError:
         raise SqlRejected("the rewritten query did not parse back; refusing to run it") from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Select | exp.SetOperation):
         raise SqlRejected("the rewritten query is not a single query; refusing to run it")
+    if statements[0].sql(dialect=DIALECT, comments=False) != text:  # what runs must be what was checked
+        raise SqlRejected("the rewritten query does not read back as itself; refusing to run it")

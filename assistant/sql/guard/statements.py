@@ -44,6 +44,10 @@ def check_nodes(root: exp.Expr) -> None:
             _check_function(node)
         if isinstance(node, exp.Limit | exp.Offset) and node.args.get("limit_options"):
             raise SqlRejected("LIMIT/OFFSET must be a whole number of rows", node)
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
+            # sqlglot writes an unknown quoted type name back unquoted: the text that ran was not the text checked
+            raise SqlRejected("a type the checker does not know is not allowed; use a built-in one such as INTEGER, "
+                              "BIGINT, DOUBLE, VARCHAR, DATE or TIMESTAMP", node)
 
 
 def _forbidden_reason(words: str) -> str:
