@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.policy.users import ANONYMOUS
+from assistant.policy.users import not_anonymous
 from core.errors import FieldError, GovDataError
 from core.files import atomic_write, file_lock
 from core.state import shared_state
@@ -100,8 +100,7 @@ class TokenStore(Protocol):
 def _new_token(name: str, role: str, days: int, by: str, now: datetime, org: str = "") -> tuple[Token, str]:
     if not _NAME.fullmatch(name):
         raise FieldError("name", "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
-    if name.lower() == ANONYMOUS:
-        raise FieldError("name", "is the name of callers without a token (GOVDATA_API__ANONYMOUS_ROLE)", name)
+    not_anonymous(name)
     secret = PREFIX + secrets.token_urlsafe(32)
     return Token(name, role, digest(secret), now.isoformat(), (now + timedelta(days=days)).isoformat(),
                  created_by=by, org=org), secret

@@ -114,13 +114,18 @@ ANONYMOUS = "anonymous"  # who an API caller without a token is, where an operat
 _USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
+def not_anonymous(name: str) -> None:
+    """A user or a token may not take the name of callers without a token (in any case)."""
+    if name.lower() == ANONYMOUS:
+        raise FieldError("name", "is the name of callers without a token (GOVDATA_API__ANONYMOUS_ROLE)", name)
+
+
 def new_user(name: str, role: str, password: str, org: str = "") -> User:
     """A user with a checked name and a hashed password (not stored yet)."""
     if not _USER_NAME.fullmatch(name):
         raise FieldError("name", "use 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
                          name)
-    if name.lower() == ANONYMOUS:
-        raise FieldError("name", "is the name of callers without a token (GOVDATA_API__ANONYMOUS_ROLE)", name)
+    not_anonymous(name)
     if len(password) < 8:
         raise FieldError("password_env", "the password must have at least 8 characters")
     salt, digest = hash_password(password)

@@ -12,7 +12,7 @@ import logging
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from sqlglot.tokens import Tokenizer, TokenType
+from sqlglot.tokens import TokenType
 
 from assistant.sql.guard.model import DIALECT
 from core.errors import FieldError, first_line
@@ -46,20 +46,25 @@ def checked_predicate(text: str, columns: list[str] | None) -> str:
         raise FieldError("rows", "the predicate is nested too deeply") from None
     try:
         checked = _checked(parsed, columns)
-        again = _checked([p for p in sqlglot.parse(checked, read=DIALECT) if p is not None], columns)
     except RecursionError:
         raise FieldError("rows", "the predicate is nested too deeply") from None
-    except (SqlglotError, ValueError):
-        again = ""
-    if again != checked:  # what is stored must read back as itself, or the text that runs was never checked
-        raise FieldError("rows", "the predicate does not read back as written; write it plainly")
+    if _read_back(checked, columns) != checked:  # what is stored must read back as itself, or what runs was
+        raise FieldError("rows", "the predicate does not read back as written; write it plainly")  # never checked
     return checked
+
+
+def _read_back(checked: str, columns: list[str] | None) -> str:
+    """The checked text parsed and checked again ("" when it does not parse or check)."""
+    try:
+        return _checked([p for p in sqlglot.parse(checked, read=DIALECT) if p is not None], columns)
+    except (SqlglotError, ValueError, RecursionError, FieldError):
+        return ""
 
 
 def both(first: str, second: str) -> str:
     """Rows both predicates select, as one predicate: joined as trees, so neither can close the other's brackets."""
-    joined = exp.and_(exp.paren(sqlglot.parse_one(first, read=DIALECT)),
-                      exp.paren(sqlglot.parse_one(second, read=DIALECT)))
+    parts = [sqlglot.parse_one(checked_predicate(text, None), read=DIALECT) for text in (first, second)]
+    joined = exp.and_(*(part if isinstance(part, exp.Paren) else exp.paren(part) for part in parts))
     return joined.sql(dialect=DIALECT, comments=False)
 
 
@@ -67,7 +72,7 @@ def _check_depth(source: str) -> None:
     """A fixed nesting bound counted on the tokens, before any parser recursion: brackets at most MAX_DEPTH deep,
     and at most MAX_DEPTH prefix operators (NOT, -) in a row."""
     try:
-        tokens = Tokenizer().tokenize(source)
+        tokens = sqlglot.tokenize(source, read=DIALECT)
     except (SqlglotError, ValueError) as exc:
         raise FieldError("rows", f"not a DuckDB predicate: {first_line(exc)}") from None
     depth = deepest = run = longest = 0

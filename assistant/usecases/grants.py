@@ -32,7 +32,7 @@ from assistant.policy.grants import (
     with_organisation,
     with_request,
 )
-from assistant.sql.predicates import both, checked_predicate
+from assistant.sql.predicates import both
 from assistant.usecases.desk import Desk, _entry
 from core.errors import FieldError, GovDataError, NotFound
 from vectorstore.store import DATASETS
@@ -234,7 +234,7 @@ class GrantUseCases(Desk):
                 raise FieldError("columns", f"an approval may only narrow the columns asked for "
                                             f"({', '.join(asked.columns)})")
             extra = (rows or "").strip()
-            joined = both(asked.rows, checked_predicate(extra, None)) if asked.rows and extra else asked.rows or extra
+            joined = both(asked.rows, extra) if asked.rows and extra else asked.rows or extra
             last = day(until, "until").isoformat() if until else asked.until
             if last > asked.until:
                 raise FieldError("until", f"an approval may only shorten the term asked for (until {asked.until})",

@@ -310,3 +310,16 @@ def test_a_grant_of_a_table_about_people_keeps_its_unit_column_out_of_the_file(s
     result = svc.sql_run("SELECT count(DISTINCT id) AS n FROM trips", role=OPERATOR, user="olga")
     assert result.sdc is not None and result.rows[0][0] in range(5, 11)  # six people: at least k, perturbed
     assert "can only be counted" in refused(svc, "SELECT count(*) AS n FROM trips WHERE id = 1")
+
+
+def test_a_grant_stored_with_a_predicate_that_no_longer_checks_opens_nothing(svc: Services) -> None:
+    """A grant approved before the read-back check could hold the text sqlglot wrote back from a quoted unknown type
+    (every district): each use checks the stored text again and fails closed."""
+    two_columns(svc)
+    assert svc.sql_run(COUNT, role=OPERATOR, user="olga").rows == [["d1", 3]]
+    path = svc.settings.grants_path
+    stored = "(\"fare\" >= CAST('0' AS oid)) OR ((\"district\" = 'd1')) AND (\"district\" = 'd2')"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        json.dumps("\"district\" = 'd1'")[1:-1], json.dumps(stored)[1:-1]), encoding="utf-8")
+    assert svc.grant("g0001", role=STEWARD)["rows"] == stored
+    assert "no approved tables" in refused(svc)

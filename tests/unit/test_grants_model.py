@@ -10,6 +10,7 @@ import pytest
 
 from assistant.policy.grants import Grant, GrantFile, applying, changed, column_list, term, with_grant
 from assistant.register.operation import html_rows, section
+from assistant.sql import predicates
 from assistant.sql.granted import with_grants
 from assistant.sql.guard import Approval, TableAccess
 from assistant.sql.predicates import both, checked_predicate
@@ -231,3 +232,23 @@ def test_the_nesting_bound_is_fixed_whatever_the_call_stack() -> None:
     for text in ("(" * 21 + "fare = 1" + ")" * 21, "NOT " * 21 + "fare = 1", "fare = " + "- " * 21 + "1"):
         with pytest.raises(FieldError, match="more than 20 levels"):
             checked_predicate(text, None)
+
+
+def test_a_predicate_that_would_not_read_back_as_itself_is_refused_for_that(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read-back check on its own: with the unknown-type rule switched off, the red-team's predicate is still
+    refused, because the text sqlglot writes back parses as another predicate."""
+    checks = predicates._check_node
+
+    def without_the_type_rule(node: predicates.exp.Expr, columns: dict[str, str] | None) -> None:
+        if not isinstance(node, predicates.exp.DataType):
+            checks(node, columns)
+
+    monkeypatch.setattr(predicates, "_check_node", without_the_type_rule)
+    with pytest.raises(FieldError, match="does not read back as written"):
+        checked_predicate("""fare >= CAST('0' AS "oid)) OR ((district = 'd1'")""", None)
+
+
+def test_an_old_request_that_no_longer_checks_is_one_line_at_approval() -> None:
+    """A request stored before the fix holds the text as sqlglot wrote it back: refused in one line, not a 500."""
+    with pytest.raises(FieldError, match="^rows: not a DuckDB predicate"):
+        both("fare >= CAST('0' AS oid)) OR ((district = 'd1')", "district = 'd2'")

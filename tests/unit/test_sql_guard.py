@@ -146,3 +146,13 @@ def test_guarded_sql_transpiles_for_other_engines() -> None:
     with pytest.raises(GovDataError, match="klingon") as raised:
         transpile(query.sql, "klingon")
     assert error_text(raised.value).startswith("--to klingon")
+
+
+def test_the_regenerated_sql_must_read_back_as_itself() -> None:
+    """The round trip on its own (the unknown-type rule refuses the known case first): a text that regenerates
+    differently is refused."""
+    from assistant.sql.guard.parse import check_round_trip
+
+    check_round_trip("SELECT 1 AS x")
+    with pytest.raises(SqlRejected, match="does not read back as itself"):
+        check_round_trip("select 1 AS x")
