@@ -143,7 +143,7 @@ def mask_value(value: Any, hint: str | None = None) -> tuple[Any, int]:
     if isinstance(value, str):
         if value.startswith(_BASE64):
             return _mask_blob_text(value)
-        if _DIGEST.fullmatch(value):  # a receipt's sha256: its digit runs are no one's number
+        if _DIGEST.fullmatch(value):  # a sha256 or a chunk_id: its digit runs are no one's number
             return value, 0
         return _mask_hinted(value, hint)
     if isinstance(value, int | float):
@@ -194,7 +194,9 @@ def _mask_number(value: int | float, hint: str | None) -> tuple[Any, int]:
 
 
 _BASE64 = "base64:"
-_DIGEST = re.compile(r"(?=[0-9]*[a-f])[0-9a-f]{64}")  # hex with a letter: never a number typed in
+# hex with a letter, as the system writes it: a receipt's sha256, or a passage's chunk_id (24, "-N" for a repeat);
+# never a number typed in, and masking one broke the id (a chunk_id's digit run once passed the card check)
+_DIGEST = re.compile(r"(?=[0-9]*[a-f])(?:[0-9a-f]{64}|[0-9a-f]{24}(?:-[0-9]+)?)")
 
 
 def _mask_blob_text(value: str) -> tuple[str, int]:
