@@ -14,7 +14,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
-from assistant.sql.guard.model import DIALECT
+from assistant.sql.guard.model import DIALECT, unknown_type
 from core.errors import FieldError, first_line
 
 MAX_PREDICATE_CHARS = 2000
@@ -39,13 +39,9 @@ def checked_predicate(text: str, columns: list[str] | None) -> str:
     _check_depth(source)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
-        parsed = [p for p in sqlglot.parse(source, read=DIALECT) if p is not None]
+        checked = _checked(_parsed(source), columns)
     except (SqlglotError, ValueError) as exc:
         raise FieldError("rows", f"not a DuckDB predicate: {first_line(exc)}") from None
-    except RecursionError:
-        raise FieldError("rows", "the predicate is nested too deeply") from None
-    try:
-        checked = _checked(parsed, columns)
     except RecursionError:
         raise FieldError("rows", "the predicate is nested too deeply") from None
     if _read_back(checked, columns) != checked:  # what is stored must read back as itself, or what runs was
@@ -56,9 +52,13 @@ def checked_predicate(text: str, columns: list[str] | None) -> str:
 def _read_back(checked: str, columns: list[str] | None) -> str:
     """The checked text parsed and checked again ("" when it does not parse or check)."""
     try:
-        return _checked([p for p in sqlglot.parse(checked, read=DIALECT) if p is not None], columns)
+        return _checked(_parsed(checked), columns)
     except (SqlglotError, ValueError, RecursionError, FieldError):
         return ""
+
+
+def _parsed(text: str) -> list[exp.Expr]:
+    return [p for p in sqlglot.parse(text, read=DIALECT) if p is not None]
 
 
 def both(first: str, second: str) -> str:
@@ -113,7 +113,7 @@ def _check_node(node: exp.Expr, columns: dict[str, str] | None) -> None:
     if not isinstance(node, _ALLOWED):
         raise FieldError("rows", f"a predicate may not hold {node.key.upper()} "
                                  f"({node.sql(dialect=DIALECT)[:60]})")
-    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
+    if unknown_type(node):
         raise FieldError("rows", f"cast to a built-in type only ({node.sql(dialect=DIALECT)[:60]})")
     if isinstance(node, exp.Cast) and not isinstance(node.this, exp.Literal):
         raise FieldError("rows", "only a literal may be cast (DATE '2026-01-01')")

@@ -9,6 +9,12 @@ from sqlglot import exp
 from core.errors import GovDataError
 
 DIALECT = "duckdb"
+
+
+def unknown_type(node: exp.Expr) -> bool:
+    """A type sqlglot does not know (`oid`, `uint8`, or any quoted name): it writes one back unquoted, so a name such
+    as `"oid) OR (1"` turns the rest of its text into SQL nobody checked. The guard and grant predicates refuse it."""
+    return isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED
 MAX_SQL_CHARS = 20_000
 DEFAULT_ROW_CAP = 1000
 MAX_NESTING = 64  # parentheses deep; legitimate analyst SQL stays far below, the parser recurses per level

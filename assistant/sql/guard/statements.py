@@ -3,7 +3,7 @@
 from sqlglot import exp
 
 from assistant.sql.guard.functions import _check_function
-from assistant.sql.guard.model import SqlRejected
+from assistant.sql.guard.model import SqlRejected, unknown_type
 
 # Statement kinds that must not appear anywhere in the tree, with the words a person reads.
 _FORBIDDEN_NODES: tuple[tuple[str, str], ...] = (
@@ -44,8 +44,7 @@ def check_nodes(root: exp.Expr) -> None:
             _check_function(node)
         if isinstance(node, exp.Limit | exp.Offset) and node.args.get("limit_options"):
             raise SqlRejected("LIMIT/OFFSET must be a whole number of rows", node)
-        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
-            # sqlglot writes an unknown quoted type name back unquoted: the text that ran was not the text checked
+        if unknown_type(node):
             raise SqlRejected("a type the checker does not know is not allowed; use a built-in one such as INTEGER, "
                               "BIGINT, DOUBLE, VARCHAR, DATE or TIMESTAMP", node)
 
