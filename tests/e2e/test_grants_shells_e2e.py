@@ -6,7 +6,6 @@ rows, a steward's agent revokes it over MCP and the program's next query is refu
 import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from .conftest import govdata, serving
+from .conftest import ApiServer, govdata, serving
 
 pytestmark = pytest.mark.e2e
 UNTIL = (date.today() + timedelta(days=30)).isoformat()
@@ -24,17 +23,8 @@ COUNT = "SELECT district, count(*) AS n FROM trips GROUP BY district ORDER BY di
 TRIPS = "id,district,route,plate,fare\n1,d1,r10,A10001,2.0\n2,d2,r20,A20002,3.0\n3,d1,r11,A10003,2.5\n"
 
 
-@dataclass(frozen=True)
-class Served:
-    url: str
-    tokens: dict[str, str]
-
-    def bearer(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """A home with one restricted table (trips), the operator organisation transit-co, a steward token and a token
     of transit-co in the operator role, all made with the CLI; then `govdata serve` over it."""
     home = tmp_path_factory.mktemp("grants-home")
@@ -55,11 +45,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         assert done.code == 0, done.stderr
         tokens[name] = json.loads(done.stdout)["token"]
     with serving(home) as url:
-        yield Served(url, tokens)
+        yield ApiServer(url, home, tokens)
 
 
 def test_a_program_asks_a_steward_approves_narrowed_and_the_next_query_reads_the_granted_rows(
-        served: Served) -> None:
+        served: ApiServer) -> None:
     api = httpx.Client(base_url=f"{served.url}/api/v1", timeout=60)
     before = api.post("/sql/run", json={"sql": COUNT}, headers=served.bearer("transit-bot"))
     assert before.status_code == 400 and "no approved tables" in before.json()["error"]
@@ -79,7 +69,7 @@ def test_a_program_asks_a_steward_approves_narrowed_and_the_next_query_reads_the
     assert [g["id"] for g in mine["results"]] == [grant.json()["id"]]
 
 
-def test_a_stewards_agent_revokes_over_mcp_and_the_programs_next_query_is_refused(served: Served) -> None:
+def test_a_stewards_agent_revokes_over_mcp_and_the_programs_next_query_is_refused(served: ApiServer) -> None:
     api = httpx.Client(base_url=f"{served.url}/api/v1", timeout=60)
     made = api.post("/grants", json={"organisation": "transit-co", "dataset": "trips", "purpose": "fares study",
                                      "until": UNTIL, "columns": "fare"}, headers=served.bearer("steward-bot")).json()
